@@ -1,0 +1,69 @@
+import type * as k8s from "@pulumi/kubernetes";
+
+// Facts from ../shared/reference/platform-facts.md ("ACS pods on an ACK Pro cluster", "Image cache"),
+// taken from Alibaba Cloud's ACS pod and image-cache docs.
+export const ACS_COMPUTE_CLASSES = ["general-purpose", "performance", "gpu", "gpu-hpn"] as const;
+export const ACS_COMPUTE_QOS = ["default", "best-effort"] as const;
+export type AcsComputeClass = (typeof ACS_COMPUTE_CLASSES)[number];
+export type AcsComputeQos = (typeof ACS_COMPUTE_QOS)[number];
+
+/** ACS sizes move in 0.5 vCPU and 1 GiB steps. */
+export const ACS_CPU_STEP = 0.5;
+export const ACS_MEMORY_STEP_GIB = 1;
+
+/** How pods of a workload are placed: on ACS through the virtual node, or on ordinary nodes. */
+export interface AcsPlacement {
+  readonly enabled: boolean;
+  readonly computeClass: AcsComputeClass;
+  readonly computeQos: AcsComputeQos;
+  /** Opt pods into ACS image caches (annotation); off leaves every pull to the registry. */
+  readonly imageCache: boolean;
+}
+
+export const NO_ACS: AcsPlacement = { enabled: false, computeClass: "general-purpose", computeQos: "default", imageCache: false };
+
+/** Pod-template labels that send a pod to ACS. Never put these in a selector: they are placement, not identity. */
+export function acsPodLabels(p: AcsPlacement): Record<string, string> {
+  if (!p.enabled) return {};
+  return {
+    "alibabacloud.com/acs": "true",
+    "alibabacloud.com/compute-class": p.computeClass,
+    "alibabacloud.com/compute-qos": p.computeQos,
+  };
+}
+
+/**
+ * Pod-template annotations for ACS: the network-policy agent (off by default on ACS pods, so our
+ * NetworkPolicies would not apply without it) and, when chosen, the image-cache opt-in. The cache
+ * itself is made in the ACS console (no @pulumi/alicloud resource exists for ACS caches, and the
+ * image-cache-operator CR is unverified); see docs "Use ImageCache to accelerate ACS pod startup".
+ */
+export function acsPodAnnotations(p: AcsPlacement): Record<string, string> {
+  if (!p.enabled) return {};
+  return {
+    "alibabacloud.com/enable-network-policy-agent": "true",
+    ...(p.imageCache ? { "image.alibabacloud.com/enable-image-cache": "true" } : {}),
+  };
+}
+
+/** The virtual node's taint, tolerated by ACS pods. */
+export const VIRTUAL_NODE_TOLERATION: k8s.types.input.core.v1.Toleration = {
+  key: "virtual-kubelet.io/provider",
+  operator: "Equal",
+  value: "alibabacloud",
+  effect: "NoSchedule",
+};
+
+export function acsTolerations(p: AcsPlacement): k8s.types.input.core.v1.Toleration[] {
+  return p.enabled ? [VIRTUAL_NODE_TOLERATION] : [];
+}
+
+/** True when `cpu` vCPU and `memoryGiB` GiB are a size ACS serves (requests = limits in its steps). */
+export function isAcsSize(cpu: number, memoryGiB: number): boolean {
+  return isMultiple(cpu, ACS_CPU_STEP) && isMultiple(memoryGiB, ACS_MEMORY_STEP_GIB);
+}
+
+function isMultiple(value: number, step: number): boolean {
+  const ratio = value / step;
+  return value > 0 && Math.abs(ratio - Math.round(ratio)) < 1e-9;
+}

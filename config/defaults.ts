@@ -1,0 +1,63 @@
+/** The environments a stack can be; each picks a set of defaults below. */
+export const ENVIRONMENTS = ["local", "dev", "prod"] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+/**
+ * Per-environment defaults, all in one place. `prod` carries the safe production settings; `dev`
+ * is cheap and destroys cleanly; `local` runs on a laptop cluster with no cloud account.
+ */
+export interface EnvironmentDefaults {
+  readonly platform: "alicloud" | "kubernetes";
+  readonly minZones: number;
+  readonly deletionProtection: boolean;
+  readonly auditLogs: boolean;
+  readonly protect: boolean;
+  readonly tagImmutability: boolean;
+  readonly systemNodePool: { minSize: number; maxSize: number };
+  readonly agentReplicas: { min: number; max: number };
+  readonly sandboxPoolSize: number;
+  readonly redisMode: "in-cluster" | "managed";
+  readonly acsEnabled: boolean;
+}
+
+export const ENVIRONMENT_DEFAULTS: Record<Environment, EnvironmentDefaults> = {
+  local: {
+    platform: "kubernetes",
+    minZones: 1,
+    deletionProtection: false,
+    auditLogs: false,
+    protect: false,
+    tagImmutability: false,
+    systemNodePool: { minSize: 1, maxSize: 2 },
+    agentReplicas: { min: 1, max: 2 },
+    sandboxPoolSize: 1,
+    redisMode: "in-cluster",
+    acsEnabled: false,
+  },
+  dev: {
+    platform: "alicloud",
+    minZones: 1,
+    deletionProtection: false,
+    auditLogs: true,
+    protect: false,
+    tagImmutability: false,
+    systemNodePool: { minSize: 2, maxSize: 3 },
+    agentReplicas: { min: 1, max: 3 },
+    sandboxPoolSize: 2,
+    redisMode: "in-cluster",
+    acsEnabled: true,
+  },
+  prod: {
+    platform: "alicloud",
+    minZones: 2,
+    deletionProtection: true,
+    auditLogs: true,
+    protect: true,
+    tagImmutability: true,
+    systemNodePool: { minSize: 2, maxSize: 6 },
+    agentReplicas: { min: 2, max: 10 },
+    sandboxPoolSize: 5,
+    redisMode: "managed",
+    acsEnabled: true,
+  },
+};

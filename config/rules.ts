@@ -1,0 +1,186 @@
+import { cidrsOverlap, isIpv4Cidr } from "../components/cidr";
+import { isAcsSize } from "../components/acs";
+import type { ParsedStackConfig } from "./schema";
+
+/** One broken cross-key rule: the key path it is reported on, and what is wrong and allowed. */
+export interface RuleViolation {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+}
+
+type Rule = (c: ParsedStackConfig) => RuleViolation[];
+
+const cloudOnlyKeys = ["network", "cluster", "registry", "imageCache", "registryPassword"] as const;
+
+const platformKeys: Rule = (c) => {
+  if (c.platform === "alicloud") {
+    const v: RuleViolation[] = [];
+    if (c.kubernetes.context || c.kubernetes.kubeconfigPath) {
+      v.push({ path: ["kubernetes"], message: "applies only to platform kubernetes; the alicloud platform reaches its own cluster" });
+    }
+    if (!c.network) v.push({ path: ["network"], message: "is required for platform alicloud (zones, or an existing VPC)" });
+    if (!c.registry) v.push({ path: ["registry"], message: "is required for platform alicloud (a new ACR EE instance name, or existingInstanceId)" });
+    return v;
+  }
+  const v: RuleViolation[] = cloudOnlyKeys
+    .filter((key) => c[key] !== undefined)
+    .map((key) => ({ path: [key], message: "applies only to platform alicloud; remove it or set platform: alicloud" }));
+  if (c.redis.mode === "managed") {
+    v.push({ path: ["redis", "mode"], message: 'managed Redis (Tair) needs platform alicloud; use "in-cluster"' });
+  }
+  if (c.environment !== "local" && c.environment !== "dev") {
+    v.push({ path: ["platform"], message: `environment ${c.environment} runs on platform alicloud only` });
+  }
+  return v;
+};
+
+const network: Rule = (c) => {
+  const n = c.network;
+  if (!n) return [];
+  const v: RuleViolation[] = [];
+  const existing = n.existingVpcId !== undefined;
+  if (existing) {
+    if (!n.existingNodeVswitchIds) v.push({ path: ["network", "existingNodeVswitchIds"], message: "is required with existingVpcId" });
+    if (!n.existingPodVswitchIds) v.push({ path: ["network", "existingPodVswitchIds"], message: "is required with existingVpcId" });
+    if (n.zones) v.push({ path: ["network", "zones"], message: "conflicts with existingVpcId: zones come from the existing vSwitches" });
+  } else {
+    if (!n.zones) v.push({ path: ["network", "zones"], message: "is required unless existingVpcId is given" });
+    if (n.existingNodeVswitchIds || n.existingPodVswitchIds) {
+      v.push({ path: ["network", "existingVpcId"], message: "is required when existing vSwitch ids are given" });
+    }
+    if (n.zones && new Set(n.zones).size !== n.zones.length) {
+      v.push({ path: ["network", "zones"], message: "must list each zone once (one node and one pod vSwitch per zone)" });
+    }
+  }
+  const serviceCidr = c.cluster?.serviceCidr;
+  if (!existing && serviceCidr && isIpv4Cidr(serviceCidr) && isIpv4Cidr(n.vpcCidr) && cidrsOverlap(serviceCidr, n.vpcCidr)) {
+    v.push({
+      path: ["cluster", "serviceCidr"],
+      message: `${serviceCidr} overlaps the VPC (pod) range ${n.vpcCidr}; pick a range outside it, e.g. 192.168.0.0/16 with a 10.x VPC`,
+    });
+  }
+  return v;
+};
+
+const registry: Rule = (c) => {
+  const r = c.registry;
+  if (!r) return [];
+  if (r.existingInstanceId) {
+    return r.instanceName ? [{ path: ["registry", "instanceName"], message: "conflicts with existingInstanceId: name a new instance or adopt one, not both" }] : [];
+  }
+  const v: RuleViolation[] = [];
+  if (!r.instanceName) v.push({ path: ["registry", "instanceName"], message: "is required to create a new ACR EE instance (or set existingInstanceId)" });
+  if (!c.registryPassword) {
+    v.push({ path: ["registryPassword"], message: "is required to create a new ACR EE instance: pulumi config set --secret registryPassword <value>" });
+  }
+  return v;
+};
+
+const agents: Rule = (c) => {
+  const v: RuleViolation[] = [];
+  const seen = new Set<string>();
+  c.agents.forEach((a, i) => {
+    if (seen.has(a.name)) v.push({ path: ["agents", i, "name"], message: `"${a.name}" is used by another agent; names must be unique` });
+    seen.add(a.name);
+    if (a.model.provider === "openai" && !a.model.baseUrl) {
+      v.push({ path: ["agents", i, "model", "baseUrl"], message: "is required for provider openai (the OpenAI-compatible endpoint)" });
+    }
+    if (a.replicas.min > a.replicas.max) {
+      v.push({ path: ["agents", i, "replicas"], message: `min (${a.replicas.min}) must not exceed max (${a.replicas.max})` });
+    }
+    if (c.environment === "prod" && a.replicas.min < 2) {
+      v.push({ path: ["agents", i, "replicas", "min"], message: "must be at least 2 in prod, so one pod can be disrupted without an outage" });
+    }
+    if (c.acs.enabled && !isAcsSize(a.cpu, a.memoryGiB)) {
+      v.push({ path: ["agents", i], message: `cpu ${a.cpu} / memoryGiB ${a.memoryGiB} is not an ACS size: use 0.5 vCPU and 1 GiB steps` });
+    }
+    a.sandboxTypes.forEach((t, j) => {
+      if (!c.sandbox.types.includes(t)) {
+        v.push({ path: ["agents", i, "sandboxTypes", j], message: `"${t}" is not served by the pool; add it to sandbox.types (${c.sandbox.types.join(", ")})` });
+      }
+    });
+  });
+  if (!c.modelApiKey && c.agents.some((a) => a.model.provider === "dashscope")) {
+    v.push({ path: ["modelApiKey"], message: "is required for DashScope models: pulumi config set --secret modelApiKey <key>" });
+  }
+  return v;
+};
+
+const sandbox: Rule = (c) => {
+  const s = c.sandbox;
+  const v: RuleViolation[] = [];
+  if (s.isolation === "none" && c.environment !== "local") {
+    v.push({ path: ["sandbox", "isolation"], message: '"none" is for local laptops only; use "acs" or "runtime-class" so untrusted code runs in its own VM' });
+  }
+  if (s.isolation === "acs" && !c.acs.enabled) {
+    v.push({ path: ["sandbox", "isolation"], message: '"acs" needs acs.enabled: true' });
+  }
+  if (s.isolation === "runtime-class" && !s.runtimeClassName) {
+    v.push({ path: ["sandbox", "runtimeClassName"], message: 'is required with isolation "runtime-class" (runv, gvisor, kata, ...)' });
+  }
+  if (s.runtimeClassName && s.isolation !== "runtime-class") {
+    v.push({ path: ["sandbox", "runtimeClassName"], message: 'applies only with isolation "runtime-class"' });
+  }
+  if (s.poolSize > s.maxInstances) {
+    v.push({ path: ["sandbox", "poolSize"], message: `must not exceed sandbox.maxInstances (${s.maxInstances})` });
+  }
+  if (c.acs.enabled && !isAcsSize(s.cpu, s.memoryGiB)) {
+    v.push({ path: ["sandbox"], message: `cpu ${s.cpu} / memoryGiB ${s.memoryGiB} is not an ACS size: use 0.5 vCPU and 1 GiB steps` });
+  }
+  return v;
+};
+
+const cluster: Rule = (c) => {
+  const k = c.cluster;
+  if (!k) return [];
+  const v: RuleViolation[] = [];
+  const pool = k.systemNodePool;
+  if (pool.minSize > pool.maxSize) {
+    v.push({ path: ["cluster", "systemNodePool"], message: `minSize (${pool.minSize}) must not exceed maxSize (${pool.maxSize})` });
+  }
+  if (k.existingClusterId && c.network && !c.network.existingVpcId) {
+    v.push({ path: ["network", "existingVpcId"], message: "is required when adopting an existing cluster: give the cluster's VPC and vSwitches" });
+  }
+  if (c.environment === "prod" && !k.deletionProtection) {
+    v.push({ path: ["cluster", "deletionProtection"], message: "must stay true in prod" });
+  }
+  if (c.environment === "prod" && !k.auditLogs) {
+    v.push({ path: ["cluster", "auditLogs"], message: "must stay true in prod" });
+  }
+  return v;
+};
+
+const images: Rule = (c) => {
+  const i = c.images;
+  const v: RuleViolation[] = [];
+  if (!i.build) {
+    if (!i.agent) v.push({ path: ["images", "agent"], message: "is required when images.build is false (a prebuilt image by digest)" });
+    if (!i.sandboxManager) v.push({ path: ["images", "sandboxManager"], message: "is required when images.build is false (a prebuilt image by digest)" });
+  }
+  if (c.platform === "alicloud" && i.registryServer) {
+    v.push({ path: ["images", "registryServer"], message: "applies only to platform kubernetes; alicloud pushes to its ACR EE instance" });
+  }
+  return v;
+};
+
+const exposure: Rule = (c) => {
+  const e = c.exposure;
+  if (e.type === "cluster") {
+    return e.allowedCidrs.length ? [{ path: ["exposure", "allowedCidrs"], message: 'applies only to a load balancer (type "internal-lb" or "public-lb")' }] : [];
+  }
+  const v: RuleViolation[] = [];
+  if (e.type === "public-lb" && e.allowedCidrs.length === 0) {
+    v.push({ path: ["exposure", "allowedCidrs"], message: "must list the callers' CIDR blocks: a public load balancer is never open to all" });
+  }
+  e.allowedCidrs.forEach((block, i) => {
+    if (block.endsWith("/0")) v.push({ path: ["exposure", "allowedCidrs", i], message: `${block} opens the load balancer to everyone; list the callers' ranges` });
+  });
+  return v;
+};
+
+const RULES: readonly Rule[] = [platformKeys, network, cluster, registry, agents, sandbox, images, exposure];
+
+/** Every cross-key rule broken by a config that already passed the schema. */
+export function checkRules(config: ParsedStackConfig): RuleViolation[] {
+  return RULES.flatMap((rule) => rule(config));
+}

@@ -1,0 +1,236 @@
+import { z } from "zod";
+import { isIpv4Cidr, parseIpv4Cidr } from "../components/cidr";
+import { MAX_ZONES } from "../components/network-layout";
+import { ACS_COMPUTE_CLASSES, ACS_COMPUTE_QOS } from "../components/acs";
+import { SANDBOX_TYPES } from "../components/sandbox-types";
+import type { EnvironmentDefaults } from "./defaults";
+import { ENVIRONMENTS } from "./defaults";
+
+const dnsLabel = z
+  .string()
+  .regex(/^[a-z]([-a-z0-9]*[a-z0-9])?$/, "must be a DNS label: lower-case letters, digits and '-', starting with a letter")
+  .max(30, "must be at most 30 characters (it prefixes Kubernetes object names)");
+
+const cidr = z.string().refine(isIpv4Cidr, { error: (issue) => `must be an IPv4 CIDR block such as 10.0.0.0/16, got ${JSON.stringify(issue.input)}` });
+
+const privateRanges = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+function insidePrivateRange(value: string): boolean {
+  const block = parseIpv4Cidr(value);
+  return privateRanges.some((range) => {
+    const r = parseIpv4Cidr(range);
+    return block.first >= r.first && block.first + block.size <= r.first + r.size;
+  });
+}
+
+// vSwitch masks must be /16../29 (VPC docs); the layout cuts pods at /(p+3), so p is 13..16.
+const vpcCidr = cidr
+  .refine((v) => insidePrivateRange(v), "must lie inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
+  .refine((v) => { const p = Number(v.split("/")[1]); return p >= 13 && p <= 16; }, "must have a prefix length from /13 to /16 (pod vSwitches are cut at prefix+3, and vSwitch masks must be /16 to /29)");
+
+const imageByDigest = z
+  .string()
+  .regex(/^[^\s@]+@sha256:[0-9a-f]{64}$/, "must be pinned by digest: <repository>@sha256:<64 hex digits>");
+
+const zoneId = z.string().regex(/^[a-z]{2}-[a-z0-9-]+$/, "must be an Alibaba Cloud zone id such as cn-hangzhou-i");
+
+const rfc3339 = z.iso.datetime({ offset: true, error: "must be an RFC 3339 time with offset, e.g. 2026-01-03T02:00:00+08:00" });
+
+const weekday = z.enum(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]);
+
+export function networkSchema(d: EnvironmentDefaults) {
+  return z.strictObject({
+    vpcCidr: vpcCidr.default("10.0.0.0/16"),
+    zones: z.array(zoneId).min(d.minZones, `needs at least ${d.minZones} zone(s) in this environment`).max(MAX_ZONES).optional(),
+    existingVpcId: z.string().regex(/^vpc-[a-z0-9]+$/, "must be a VPC id such as vpc-bp1...").optional(),
+    existingNodeVswitchIds: z.array(z.string().regex(/^vsw-[a-z0-9]+$/, "must be a vSwitch id such as vsw-bp1...")).min(d.minZones).optional(),
+    existingPodVswitchIds: z.array(z.string().regex(/^vsw-[a-z0-9]+$/, "must be a vSwitch id such as vsw-bp1...")).min(d.minZones).optional(),
+    natBandwidthMbps: z.number().int().min(1).max(1000).default(100),
+  });
+}
+
+export function clusterSchema(d: EnvironmentDefaults) {
+  return z.strictObject({
+    existingClusterId: z.string().regex(/^c[a-z0-9]{10,}$/, "must be an ACK cluster id such as c8a1b2...").optional(),
+    name: dnsLabel.optional(),
+    spec: z.enum(["ack.pro.small", "ack.pro.xlarge", "ack.standard"]).default("ack.pro.small"),
+    version: z.string().regex(/^1\.\d+\.\d+-aliyun\.\d+$/, "must be an ACK version such as 1.34.1-aliyun.1").optional(),
+    serviceCidr: cidr.default("192.168.0.0/16"),
+    proxyMode: z.enum(["ipvs", "iptables"]).default("ipvs"),
+    deletionProtection: z.boolean().default(d.deletionProtection),
+    auditLogs: z.boolean().default(d.auditLogs),
+    controlPlaneLogs: z.boolean().default(d.auditLogs),
+    logTtlDays: z.number().int().min(1).max(3650).default(30),
+    maintenanceWindow: z
+      .strictObject({
+        weeklyPeriod: z.array(weekday).min(1).default(["Saturday"]),
+        startTime: rfc3339.default("2026-01-03T02:00:00+08:00"),
+        duration: z.string().regex(/^([1-9]|1\d|2[0-4])h$/, "must be whole hours from 1h to 24h").default("4h"),
+      })
+      .prefault({}),
+    autoUpgradeChannel: z.enum(["patch", "stable", "rapid", "none"]).default("patch"),
+    systemNodePool: z
+      .strictObject({
+        instanceTypes: z.array(z.string().regex(/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/, "must be an ECS instance type such as ecs.g7.xlarge")).min(1).default(["ecs.g7.xlarge", "ecs.g8i.xlarge"]),
+        minSize: z.number().int().min(1).max(50).default(d.systemNodePool.minSize),
+        maxSize: z.number().int().min(1).max(100).default(d.systemNodePool.maxSize),
+        systemDiskSizeGiB: z.number().int().min(40).max(2048).default(120),
+        systemDiskCategory: z.enum(["cloud_essd", "cloud_auto", "cloud_efficiency"]).default("cloud_essd"),
+      })
+      .prefault({}),
+  });
+}
+
+export function registrySchema(d: EnvironmentDefaults) {
+  return z.strictObject({
+    existingInstanceId: z.string().regex(/^cri-[a-z0-9]+$/, "must be an ACR EE instance id such as cri-abc123").optional(),
+    instanceName: dnsLabel.optional(),
+    instanceType: z.enum(["Basic", "Standard", "Advanced"]).default("Standard"),
+    periodMonths: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(6), z.literal(12), z.literal(24), z.literal(36)]).default(1),
+    namespace: dnsLabel.default("agentscope"),
+    tagImmutability: z.boolean().default(d.tagImmutability),
+  });
+}
+
+export function acsSchema(d: EnvironmentDefaults) {
+  return z
+    .strictObject({
+      enabled: z.boolean().default(d.acsEnabled),
+      computeClass: z.enum(ACS_COMPUTE_CLASSES).default("general-purpose"),
+      computeQos: z.enum(ACS_COMPUTE_QOS).default("default"),
+    })
+    .prefault({});
+}
+
+const modelSchema = z.strictObject({
+  provider: z.enum(["dashscope", "openai"]).default("dashscope"),
+  name: z.string().min(1).default("qwen-turbo"),
+  baseUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as https://models.example.com/v1" }).optional(),
+});
+
+export function agentSchema(d: EnvironmentDefaults) {
+  return z.strictObject({
+    name: dnsLabel,
+    displayName: z.string().min(1).max(64).optional(),
+    model: modelSchema.prefault({}),
+    replicas: z
+      .strictObject({ min: z.number().int().min(1).max(100).default(d.agentReplicas.min), max: z.number().int().min(1).max(500).default(d.agentReplicas.max) })
+      .prefault({}),
+    cpu: z.number().positive().max(64, "must be at most 64 vCPU").default(1),
+    memoryGiB: z.number().positive().max(512, "must be at most 512 GiB").default(2),
+    sandboxTypes: z.array(z.enum(SANDBOX_TYPES)).min(1).default(["base"]),
+  });
+}
+
+export function sandboxSchema(d: EnvironmentDefaults) {
+  return z
+    .strictObject({
+      types: z.array(z.enum(SANDBOX_TYPES)).min(1).default(["base"]),
+      poolSize: z.number().int().min(0).max(200).default(d.sandboxPoolSize),
+      maxInstances: z.number().int().min(1).max(5000).default(50),
+      isolation: z.enum(["acs", "runtime-class", "none"]).optional(),
+      runtimeClassName: z.enum(["runv", "gvisor", "kata", "kata-qemu", "kata-clh"]).optional(),
+      managerReplicas: z.number().int().min(1).max(10).optional(),
+      cpu: z.number().positive().max(16).default(1),
+      memoryGiB: z.number().positive().max(64).default(2),
+      imageTag: z.string().regex(/^[\w][\w.-]{0,127}$/, "must be an image tag").default("latest"),
+    })
+    .prefault({});
+}
+
+export function redisSchema(d: EnvironmentDefaults) {
+  return z
+    .strictObject({
+      mode: z.enum(["in-cluster", "managed"]).default(d.redisMode),
+      storageGiB: z.number().int().min(1).max(1024).default(5),
+      storageClassName: z.string().min(1).optional(),
+      instanceClass: z.string().regex(/^redis\.[\w.]+$/, "must be a Tair/Redis instance class such as redis.master.small.default").default("redis.master.small.default"),
+      engineVersion: z.enum(["6.0", "7.0"]).default("7.0"),
+    })
+    .prefault({});
+}
+
+export const exposureSchema = z
+  .strictObject({
+    type: z.enum(["cluster", "internal-lb", "public-lb"]).default("cluster"),
+    allowedCidrs: z.array(cidr).default([]),
+  })
+  .prefault({});
+
+export function imagesSchema() {
+  return z
+    .strictObject({
+      build: z.boolean().default(true),
+      baseImage: z.string().min(1).default("python:3.12-slim-bookworm"),
+      platform: z.enum(["linux/amd64", "linux/arm64"]).default("linux/amd64"),
+      agent: imageByDigest.optional(),
+      sandboxManager: imageByDigest.optional(),
+      registryServer: z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, "must be a registry host[:port] such as localhost:5000").optional(),
+      registryUsername: z.string().min(1).optional(),
+      repositoryPrefix: z.string().regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/, "must be a lower-case repository path such as agentscope").default("agentscope"),
+      sandboxRegistry: z.string().min(1).optional(),
+    })
+    .prefault({});
+}
+
+export const kubernetesSchema = z
+  .strictObject({
+    context: z.string().min(1).optional(),
+    kubeconfigPath: z.string().min(1).optional(),
+    storageClassName: z.string().min(1).optional(),
+  })
+  .prefault({});
+
+// Alibaba Cloud tag keys: up to 128 characters, never starting with "aliyun" or "acs:".
+const tagKey = z
+  .string()
+  .min(1)
+  .max(128)
+  .refine((k) => !/^(aliyun|acs:)/i.test(k), "tag keys must not start with aliyun or acs:");
+
+const secret = z.string().min(1, "must not be empty");
+const token = z.string().min(16, "must be at least 16 characters (it guards an API)");
+
+/** The whole stack's config for one environment, defaults filled in. */
+export function stackSchema(d: EnvironmentDefaults) {
+  return z.strictObject({
+    environment: z.enum(ENVIRONMENTS),
+    platform: z.enum(["alicloud", "kubernetes"]).default(d.platform),
+    namePrefix: dnsLabel.default("agentscope"),
+    tags: z.record(tagKey, z.string().max(128, "tag values are at most 128 characters")).default({}),
+    protect: z.boolean().default(d.protect),
+    network: networkSchema(d).optional(),
+    cluster: clusterSchema(d).optional(),
+    registry: registrySchema(d).optional(),
+    imageCache: z.boolean().optional(),
+    acs: acsSchema(d),
+    kubernetes: kubernetesSchema,
+    images: imagesSchema(),
+    agents: z.array(agentSchema(d)).min(1, "needs at least one agent").max(100).default([{ name: "friday" }] as never),
+    sandbox: sandboxSchema(d),
+    redis: redisSchema(d),
+    exposure: exposureSchema,
+    modelApiKey: secret.optional(),
+    agentApiToken: token.optional(),
+    sandboxManagerToken: token.optional(),
+    redisPassword: token.optional(),
+    registryPassword: z.string().min(8, "must be at least 8 characters").max(32, "must be at most 32 characters").optional(),
+    localRegistryPassword: secret.optional(),
+  });
+}
+
+export type StackSchema = ReturnType<typeof stackSchema>;
+export type ParsedStackConfig = z.output<StackSchema>;
+
+/** Keys whose values are secrets: they must be set with `pulumi config set --secret`. */
+export const SECRET_KEYS = [
+  "modelApiKey",
+  "agentApiToken",
+  "sandboxManagerToken",
+  "redisPassword",
+  "registryPassword",
+  "localRegistryPassword",
+] as const;
+export type SecretKey = (typeof SECRET_KEYS)[number];
+
+/** Top-level keys read as raw strings (never JSON-decoded), so "0123" stays a string. */
+export const STRING_KEYS: readonly string[] = ["environment", "platform", "namePrefix", ...SECRET_KEYS];

@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    exclude: ["test/e2e/**", "node_modules/**"],
+    // Each file runs the Pulumi program under its own mocks; isolation keeps runtime state apart.
+    pool: "forks",
+    isolate: true,
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
