@@ -1,0 +1,71 @@
+import * as alicloud from "@pulumi/alicloud";
+import type * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { AckClusterArgs } from "./ack-cluster";
+import { AckCluster } from "./ack-cluster";
+import type { AcrRegistryArgs } from "./acr-registry";
+import { AcrRegistry } from "./acr-registry";
+import type { ManagedRedisArgs } from "./managed-redis";
+import { ManagedRedis } from "./managed-redis";
+import type { NetworkArgs } from "./network";
+import { Network } from "./network";
+
+/** The whole Alibaba Cloud layer: VPC, ACK Pro with the ACS virtual node, ACR EE and optionally Tair/Redis. */
+export interface AlicloudPlatformArgs {
+  network: Omit<NetworkArgs, "namePrefix" | "tags">;
+  cluster: Omit<AckClusterArgs, "vswitchIds" | "podVswitchIds" | "tags">;
+  registry: Omit<AcrRegistryArgs, "vpcId" | "vswitchId" | "tags">;
+  /** Managed Redis in the VPC, allow-listed to the pod vSwitches; omit for in-cluster Redis. */
+  redis?: Omit<ManagedRedisArgs, "vswitchId" | "zoneId" | "secondaryZoneId" | "allowedCidrs" | "tags">;
+  /** Prefix of cloud resource names. */
+  namePrefix: string;
+  /** Tags on every cloud resource. */
+  tags?: Record<string, string>;
+}
+
+export class AlicloudPlatform extends pulumi.ComponentResource {
+  public readonly network: Network;
+  public readonly cluster: AckCluster;
+  public readonly registry: AcrRegistry;
+  public readonly redis?: ManagedRedis;
+  /** Provider for the workload layer. */
+  public readonly provider: k8s.Provider;
+  /** CIDRs of the pod vSwitches: where Terway pods take their addresses. */
+  public readonly podCidrs: pulumi.Output<string[]>;
+
+  constructor(name: string, args: AlicloudPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("agentscope:alicloud:Platform", name, {}, opts);
+    const parent = { parent: this };
+    const tags = { "app.kubernetes.io/part-of": "agentscope", "managed-by": "pulumi", ...args.tags };
+
+    this.network = new Network(`${name}-network`, { ...args.network, namePrefix: args.namePrefix, tags }, parent);
+    this.cluster = new AckCluster(`${name}-ack`, {
+      ...args.cluster,
+      vswitchIds: this.network.nodeVswitchIds,
+      podVswitchIds: this.network.podVswitchIds,
+      tags,
+    }, parent);
+    this.provider = this.cluster.provider;
+    this.registry = new AcrRegistry(`${name}-acr`, {
+      ...args.registry,
+      vpcId: this.network.vpcId,
+      vswitchId: this.network.nodeVswitchIds.apply((ids) => ids[0]!),
+      tags,
+    }, parent);
+
+    // Read the pod vSwitches back: the same answer for a new VPC and an adopted one.
+    const podSwitches = alicloud.vpc.getSwitchesOutput({ ids: this.network.podVswitchIds }, parent).vswitches;
+    this.podCidrs = podSwitches.apply((list) => list.map((s) => s.cidrBlock));
+    if (args.redis) {
+      this.redis = new ManagedRedis(`${name}-redis`, {
+        ...args.redis,
+        vswitchId: podSwitches.apply((list) => list[0]!.id),
+        zoneId: podSwitches.apply((list) => list[0]!.zoneId),
+        secondaryZoneId: podSwitches.apply((list) => list[1]?.zoneId ?? list[0]!.zoneId),
+        allowedCidrs: this.podCidrs,
+        tags,
+      }, parent);
+    }
+    this.registerOutputs({ podCidrs: this.podCidrs });
+  }
+}

@@ -1,0 +1,55 @@
+import * as alicloud from "@pulumi/alicloud";
+import * as pulumi from "@pulumi/pulumi";
+
+/** Alibaba Cloud Tair/Redis in the cluster's VPC, reachable only from the pod vSwitches. */
+export interface ManagedRedisArgs {
+  /** vSwitch the instance lives in (a pod or node vSwitch of the cluster's VPC). */
+  vswitchId: pulumi.Input<string>;
+  /** Zone of that vSwitch. */
+  zoneId: pulumi.Input<string>;
+  /** Second zone for a standby replica (recommended in prod). */
+  secondaryZoneId?: pulumi.Input<string>;
+  /** CIDRs allowed to connect: the pod vSwitches (Terway gives pods VPC addresses). */
+  allowedCidrs: pulumi.Input<pulumi.Input<string>[]>;
+  /** Password (a secret); authentication is always required. */
+  password: pulumi.Input<string>;
+  /** Instance class (default redis.master.small.default). */
+  instanceClass?: string;
+  /** Redis engine version (default 7.0). */
+  engineVersion?: "6.0" | "7.0";
+  /** Instance name (default: the component name). */
+  instanceName?: string;
+  /** Refuse release through the API (default true). */
+  releaseProtection?: boolean;
+  tags?: Record<string, string>;
+}
+
+export class ManagedRedis extends pulumi.ComponentResource {
+  public readonly host: pulumi.Output<string>;
+  public readonly port: pulumi.Output<number>;
+  public readonly instanceId: pulumi.Output<string>;
+
+  constructor(name: string, args: ManagedRedisArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("agentscope:alicloud:ManagedRedis", name, {}, opts);
+    const instance = new alicloud.kvstore.Instance(`${name}-instance`, {
+      dbInstanceName: args.instanceName ?? name,
+      instanceType: "Redis",
+      instanceClass: args.instanceClass ?? "redis.master.small.default",
+      engineVersion: args.engineVersion ?? "7.0",
+      paymentType: "PostPaid",
+      vswitchId: args.vswitchId,
+      zoneId: args.zoneId,
+      secondaryZoneId: args.secondaryZoneId,
+      password: args.password,
+      // Authentication stays on inside the VPC too; the allow-list is the second fence.
+      vpcAuthMode: "Open",
+      securityIps: args.allowedCidrs,
+      instanceReleaseProtection: args.releaseProtection ?? true,
+      tags: args.tags ?? {},
+    }, { parent: this, additionalSecretOutputs: ["password"] });
+    this.host = instance.connectionDomain;
+    this.port = instance.port.apply((p) => p ?? 6379);
+    this.instanceId = instance.id;
+    this.registerOutputs({ host: this.host, port: this.port, instanceId: this.instanceId });
+  }
+}
