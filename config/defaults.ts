@@ -10,6 +10,8 @@ export interface EnvironmentDefaults {
   readonly platform: "alicloud" | "kubernetes";
   readonly minZones: number;
   readonly deletionProtection: boolean;
+  /** Delete the cluster's SLS projects and load balancers with it, so destroy leaves nothing billed. */
+  readonly cleanupOnDestroy: boolean;
   readonly auditLogs: boolean;
   readonly protect: boolean;
   readonly tagImmutability: boolean;
@@ -25,6 +27,7 @@ export const ENVIRONMENT_DEFAULTS: Record<Environment, EnvironmentDefaults> = {
     platform: "kubernetes",
     minZones: 1,
     deletionProtection: false,
+    cleanupOnDestroy: true,
     auditLogs: false,
     protect: false,
     tagImmutability: false,
@@ -38,6 +41,7 @@ export const ENVIRONMENT_DEFAULTS: Record<Environment, EnvironmentDefaults> = {
     platform: "alicloud",
     minZones: 1,
     deletionProtection: false,
+    cleanupOnDestroy: true,
     auditLogs: true,
     protect: false,
     tagImmutability: false,
@@ -51,6 +55,7 @@ export const ENVIRONMENT_DEFAULTS: Record<Environment, EnvironmentDefaults> = {
     platform: "alicloud",
     minZones: 2,
     deletionProtection: true,
+    cleanupOnDestroy: false,
     auditLogs: true,
     protect: true,
     tagImmutability: true,

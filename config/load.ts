@@ -114,7 +114,9 @@ function describeIssue(issue: z.core.$ZodIssue, input: Record<string, unknown>, 
     const known = knownKeysAt(schema, path);
     return issue.keys.map((key) => `${keyName(ns, [...path, key])}: is not a known key${known.length ? ` (known here: ${known.join(", ")})` : ""}`);
   }
-  return [`${keyName(ns, path)}: ${issue.message}${describeValue(valueAt(input, path), path)}`];
+  // A record key that fails its own schema: report the key's problem, not zod's generic wrapper.
+  const message = issue.code === "invalid_key" ? issue.issues.map((i) => i.message).join("; ") : issue.message;
+  return [`${keyName(ns, path)}: ${message}${describeValue(valueAt(input, path), path)}`];
 }
 
 function keyName(ns: string, path: readonly (string | number)[]): string {

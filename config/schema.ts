@@ -11,7 +11,19 @@ const dnsLabel = z
   .regex(/^[a-z]([-a-z0-9]*[a-z0-9])?$/, "must be a DNS label: lower-case letters, digits and '-', starting with a letter")
   .max(30, "must be at most 30 characters (it prefixes Kubernetes object names)");
 
-const cidr = z.string().refine(isIpv4Cidr, { error: (issue) => `must be an IPv4 CIDR block such as 10.0.0.0/16, got ${JSON.stringify(issue.input)}` });
+const cidr = z.string().superRefine((value, ctx) => {
+  const problem = cidrProblem(value);
+  if (problem) ctx.addIssue({ code: "custom", message: `must be an IPv4 CIDR block such as 10.0.0.0/16: ${problem}` });
+});
+
+function cidrProblem(value: string): string | undefined {
+  try {
+    parseIpv4Cidr(value);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
 
 const privateRanges = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
 function insidePrivateRange(value: string): boolean {
@@ -24,8 +36,8 @@ function insidePrivateRange(value: string): boolean {
 
 // vSwitch masks must be /16../29 (VPC docs); the layout cuts pods at /(p+3), so p is 13..16.
 const vpcCidr = cidr
-  .refine((v) => insidePrivateRange(v), "must lie inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
-  .refine((v) => { const p = Number(v.split("/")[1]); return p >= 13 && p <= 16; }, "must have a prefix length from /13 to /16 (pod vSwitches are cut at prefix+3, and vSwitch masks must be /16 to /29)");
+  .refine((v) => !isIpv4Cidr(v) || insidePrivateRange(v), "must lie inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
+  .refine((v) => { const p = Number(v.split("/")[1]); return !isIpv4Cidr(v) || (p >= 13 && p <= 16); }, "must have a prefix length from /13 to /16 (pod vSwitches are cut at prefix+3, and vSwitch masks must be /16 to /29)");
 
 const imageByDigest = z
   .string()
@@ -52,11 +64,12 @@ export function clusterSchema(d: EnvironmentDefaults) {
   return z.strictObject({
     existingClusterId: z.string().regex(/^c[a-z0-9]{10,}$/, "must be an ACK cluster id such as c8a1b2...").optional(),
     name: dnsLabel.optional(),
-    spec: z.enum(["ack.pro.small", "ack.pro.xlarge", "ack.standard"]).default("ack.pro.small"),
+    clusterSpec: z.enum(["ack.pro.small", "ack.pro.xlarge", "ack.standard"]).default("ack.pro.small"),
     version: z.string().regex(/^1\.\d+\.\d+-aliyun\.\d+$/, "must be an ACK version such as 1.34.1-aliyun.1").optional(),
     serviceCidr: cidr.default("192.168.0.0/16"),
     proxyMode: z.enum(["ipvs", "iptables"]).default("ipvs"),
     deletionProtection: z.boolean().default(d.deletionProtection),
+    cleanupOnDestroy: z.boolean().default(d.cleanupOnDestroy),
     auditLogs: z.boolean().default(d.auditLogs),
     controlPlaneLogs: z.boolean().default(d.auditLogs),
     logTtlDays: z.number().int().min(1).max(3650).default(30),

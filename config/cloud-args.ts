@@ -1,0 +1,59 @@
+import type { AlicloudPlatformArgs } from "../components/alicloud-platform";
+import type { StackConfig } from "./load";
+import type { StackSecrets } from "./index";
+
+/** Repositories the stack pushes to: the agent and the sandbox manager images. */
+export const IMAGE_REPOSITORIES = ["agent", "sandbox-manager"] as const;
+
+/** Maps validated config onto the cloud layer's args; pure, so tests can call it directly. */
+export function alicloudPlatformArgs(c: StackConfig, secrets: StackSecrets): AlicloudPlatformArgs {
+  const network = c.network!;
+  const cluster = c.cluster!;
+  const registry = c.registry!;
+  return {
+    namePrefix: c.namePrefix,
+    tags: c.tags,
+    network: network.existingVpcId
+      ? {
+        existingVpcId: network.existingVpcId,
+        existingNodeVswitchIds: network.existingNodeVswitchIds,
+        existingPodVswitchIds: network.existingPodVswitchIds,
+      }
+      : { vpcCidr: network.vpcCidr, zones: network.zones, natBandwidthMbps: network.natBandwidthMbps },
+    cluster: {
+      existingClusterId: cluster.existingClusterId,
+      clusterName: cluster.name ?? `${c.namePrefix}-${c.environment}`,
+      clusterSpec: cluster.clusterSpec,
+      version: cluster.version,
+      serviceCidr: cluster.serviceCidr,
+      proxyMode: cluster.proxyMode,
+      deletionProtection: cluster.deletionProtection,
+      auditLogs: cluster.auditLogs,
+      controlPlaneLogs: cluster.controlPlaneLogs,
+      logTtlDays: cluster.logTtlDays,
+      maintenanceWindow: cluster.maintenanceWindow,
+      autoUpgradeChannel: cluster.autoUpgradeChannel,
+      systemNodePool: cluster.systemNodePool,
+      deleteCloudResourcesOnDestroy: cluster.cleanupOnDestroy,
+    },
+    registry: {
+      existingInstanceId: registry.existingInstanceId,
+      instanceName: registry.instanceName,
+      instanceType: registry.instanceType,
+      periodMonths: registry.periodMonths,
+      password: secrets.registryPassword,
+      namespace: registry.namespace,
+      repositories: [...IMAGE_REPOSITORIES],
+      tagImmutability: registry.tagImmutability,
+    },
+    redis: c.redis.mode === "managed"
+      ? {
+        password: secrets.redisPassword,
+        instanceClass: c.redis.instanceClass,
+        engineVersion: c.redis.engineVersion,
+        instanceName: `${c.namePrefix}-${c.environment}`,
+        releaseProtection: c.protect,
+      }
+      : undefined,
+  };
+}

@@ -1,0 +1,38 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+
+export const PROJECT = "agentscope-ack";
+export const REPO_ROOT = join(__dirname, "..", "..");
+export const SHIPPED_STACKS = ["local", "dev", "prod"] as const;
+export type ShippedStack = (typeof SHIPPED_STACKS)[number];
+
+/** Test-only secret values: what `pulumi config set --secret` would add to each shipped stack. */
+export const TEST_SECRETS: Record<string, string> = {
+  modelApiKey: "sk-test-model-key-0123456789",
+  registryPassword: "Regpass123word",
+};
+
+/** A stack's config as Pulumi hands it to the program: "ns:key" → string, objects as JSON. */
+export type FlatConfig = Record<string, string>;
+
+export function flatten(config: Record<string, unknown>): FlatConfig {
+  return Object.fromEntries(
+    Object.entries(config).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]),
+  );
+}
+
+/** Reads Pulumi.<stack>.yaml and adds the test secrets under the project's namespace. */
+export function shippedStackConfig(stack: ShippedStack, withSecrets = true): FlatConfig {
+  const file = parse(readFileSync(join(REPO_ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Record<string, unknown> };
+  const secrets = withSecrets ? Object.fromEntries(Object.entries(TEST_SECRETS).map(([k, v]) => [`${PROJECT}:${k}`, v])) : {};
+  // registryPassword only matters where a new ACR instance is created; keep the config minimal elsewhere.
+  const cfg = flatten(file.config ?? {});
+  if (!cfg[`${PROJECT}:registry`] || cfg[`${PROJECT}:registry`]!.includes("existingInstanceId")) delete secrets[`${PROJECT}:registryPassword`];
+  return { ...cfg, ...secrets };
+}
+
+/** Names of the config keys that hold secrets in a flattened config. */
+export function secretKeysOf(config: FlatConfig): string[] {
+  return Object.keys(config).filter((k) => Object.keys(TEST_SECRETS).some((s) => k === `${PROJECT}:${s}`) || /(Token|Password|ApiKey)$/.test(k));
+}
