@@ -1,5 +1,6 @@
 import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 
 /** Alibaba Cloud Tair/Redis in the cluster's VPC, reachable only from the pod vSwitches. */
 export interface ManagedRedisArgs {
@@ -11,8 +12,8 @@ export interface ManagedRedisArgs {
   secondaryZoneId?: pulumi.Input<string>;
   /** CIDRs allowed to connect: the pod vSwitches (Terway gives pods VPC addresses). */
   allowedCidrs: pulumi.Input<pulumi.Input<string>[]>;
-  /** Password (a secret); authentication is always required. */
-  password: pulumi.Input<string>;
+  /** Password (a secret; default: generated). Authentication is always required. */
+  password?: pulumi.Input<string>;
   /** Instance class (default redis.master.small.default). */
   instanceClass?: string;
   /** Redis engine version (default 7.0). */
@@ -28,9 +29,15 @@ export class ManagedRedis extends pulumi.ComponentResource {
   public readonly host: pulumi.Output<string>;
   public readonly port: pulumi.Output<number>;
   public readonly instanceId: pulumi.Output<string>;
+  /** The password clients use (a secret). */
+  public readonly password: pulumi.Output<string>;
 
   constructor(name: string, args: ManagedRedisArgs, opts?: pulumi.ComponentResourceOptions) {
     super("agentscope:alicloud:ManagedRedis", name, {}, opts);
+    // Tair wants three of upper, lower, digits, specials; letters and digits keep it URL-safe.
+    this.password = pulumi.secret(args.password ?? new random.RandomPassword(`${name}-password`, {
+      length: 32, special: false, minUpper: 2, minLower: 2, minNumeric: 2,
+    }, { parent: this }).result);
     const instance = new alicloud.kvstore.Instance(`${name}-instance`, {
       dbInstanceName: args.instanceName ?? name,
       instanceType: "Redis",
@@ -40,7 +47,7 @@ export class ManagedRedis extends pulumi.ComponentResource {
       vswitchId: args.vswitchId,
       zoneId: args.zoneId,
       secondaryZoneId: args.secondaryZoneId,
-      password: args.password,
+      password: this.password,
       // Authentication stays on inside the VPC too; the allow-list is the second fence.
       vpcAuthMode: "Open",
       securityIps: args.allowedCidrs,

@@ -1,0 +1,155 @@
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it } from "vitest";
+import type { ProgramRun, RecordedResource } from "./support/program";
+import { promiseOf, runProgram } from "./support/program";
+import { PROJECT, shippedStackConfig } from "./support/stack-config";
+
+const T = {
+  vpc: "alicloud:vpc/network:Network",
+  vswitch: "alicloud:vpc/switch:Switch",
+  nat: "alicloud:vpc/natGateway:NatGateway",
+  snat: "alicloud:vpc/snatEntry:SnatEntry",
+  cluster: "alicloud:cs/managedKubernetes:ManagedKubernetes",
+  nodePool: "alicloud:cs/nodePool:NodePool",
+  acr: "alicloud:cr/registryEnterpriseInstance:RegistryEnterpriseInstance",
+  acrNamespace: "alicloud:cs/registryEnterpriseNamespace:RegistryEnterpriseNamespace",
+  acrRepo: "alicloud:cs/registryEnterpriseRepo:RegistryEnterpriseRepo",
+  vpcLink: "alicloud:cr/vpcEndpointLinkedVpc:VpcEndpointLinkedVpc",
+  redis: "alicloud:kvstore/instance:Instance",
+  k8sProvider: "pulumi:providers:kubernetes",
+} as const;
+
+const isProtected = (r: RecordedResource) => (r.resource as unknown as { __protect?: boolean }).__protect === true;
+const addon = (run: ProgramRun, name: string) =>
+  (run.one(T.cluster).inputs["addons"] as { name: string; config?: string }[]).find((a) => a.name === name);
+
+describe("prod on Alibaba Cloud", async () => {
+  const run = await runProgram(shippedStackConfig("prod"), "prod");
+
+  it("creates an ACK Pro cluster from the newest offered version", () => {
+    const c = run.one(T.cluster).inputs;
+    expect(c).toMatchObject({ clusterSpec: "ack.pro.small", version: "1.34.1-aliyun.1", enableRrsa: true, deletionProtection: true });
+    expect(c["slbInternetEnabled"]).toBe(false);
+    expect(c["auditLogConfig"]).toEqual({ enabled: true });
+    expect(c["controlPlaneLogComponents"]).toEqual(["apiserver", "kcm", "scheduler", "ccm", "controlplane-events"]);
+    expect(c["maintenanceWindow"]).toMatchObject({ enable: true, weeklyPeriod: "Saturday", duration: "4h" });
+  });
+
+  it("turns on Terway NetworkPolicy and installs the ACS virtual node", () => {
+    expect(JSON.parse(addon(run, "terway-eniip")!.config!)).toEqual({ IPVlan: "false", NetworkPolicy: "true" });
+    expect(addon(run, "ack-virtual-node")).toBeDefined();
+    expect(addon(run, "managed-aliyun-acr-credential-helper")).toBeDefined();
+    expect(addon(run, "ack-pod-identity-webhook")).toBeDefined();
+  });
+
+  it("puts node and pod vSwitches in distinct zones, three of each", () => {
+    const switches = run.ofType(T.vswitch).map((s) => s.inputs);
+    const nodes = switches.filter((s) => String(s["vswitchName"]).includes("-nodes-"));
+    const pods = switches.filter((s) => String(s["vswitchName"]).includes("-pods-"));
+    expect(new Set(nodes.map((s) => s["zoneId"]))).toEqual(new Set(["cn-hangzhou-i", "cn-hangzhou-j", "cn-hangzhou-k"]));
+    expect(new Set(pods.map((s) => s["zoneId"])).size).toBe(3);
+    expect(pods.map((s) => s["cidrBlock"])).toEqual(["10.32.0.0/19", "10.32.32.0/19", "10.32.64.0/19"]);
+    expect(nodes.map((s) => s["cidrBlock"])).toEqual(["10.32.192.0/24", "10.32.193.0/24", "10.32.194.0/24"]);
+    const cluster = run.one(T.cluster).inputs;
+    expect(cluster["vswitchIds"]).toHaveLength(3);
+    expect(cluster["podVswitchIds"]).toHaveLength(3);
+  });
+
+  it("gives every vSwitch a SNAT entry on the NAT gateway", () => {
+    expect(run.one(T.nat).inputs).toMatchObject({ natType: "Enhanced", networkType: "internet" });
+    expect(run.ofType(T.snat)).toHaveLength(6);
+  });
+
+  it("sizes the system node pool from config, with metadata in hardened mode only", () => {
+    expect(run.one(T.nodePool).inputs).toMatchObject({
+      scalingConfig: { enable: true, minSize: 3, maxSize: 6 },
+      instanceMetadataOptions: { httpTokens: "required" },
+    });
+  });
+
+  it("keeps the registry private, tag-immutable and linked to the VPC", () => {
+    expect(run.one(T.acr).inputs).toMatchObject({ instanceName: "agentscope-prod", paymentType: "Subscription", instanceType: "Standard" });
+    expect(run.one(T.acrNamespace).inputs).toMatchObject({ defaultVisibility: "PRIVATE", autoCreate: false });
+    const repos = run.ofType(T.acrRepo).map((r) => r.inputs);
+    expect(repos.map((r) => r["name"]).sort()).toEqual(["agent", "sandbox-manager"]);
+    expect(repos.every((r) => r["repoType"] === "PRIVATE" && r["tagImmutability"] === true)).toBe(true);
+    expect(run.one(T.vpcLink).inputs).toMatchObject({ moduleName: "Registry", vpcId: "agentscope-network-vpc-id" });
+  });
+
+  it("runs managed Redis in the VPC, allow-listed to the pod vSwitches only", () => {
+    expect(run.one(T.redis).inputs).toMatchObject({
+      vpcAuthMode: "Open",
+      instanceReleaseProtection: true,
+      securityIps: ["10.32.0.0/19", "10.32.32.0/19", "10.32.64.0/19"],
+    });
+  });
+
+  it("protects every cloud resource against pulumi destroy", () => {
+    const cloud = run.resources.filter((r) => r.type.startsWith("alicloud:"));
+    expect(cloud.length).toBeGreaterThan(15);
+    expect(cloud.filter((r) => !isProtected(r)).map((r) => r.name)).toEqual([]);
+  });
+
+  it("exports the kubeconfig and push credentials as secrets", async () => {
+    for (const key of ["kubeconfig", "registryPushUsername", "registryPushPassword"]) {
+      const output = run.outputs[key] as pulumi.Output<string>;
+      expect(await pulumi.isSecret(output), key).toBe(true);
+    }
+    expect(await promiseOf(run.outputs["registryLoginServer"] as pulumi.Output<string>)).toBe("agentscope-acr-instance-id-registry.cn-hangzhou.cr.aliyuncs.com");
+  });
+
+  it("feeds the workload provider the secret kubeconfig", async () => {
+    const provider = run.ofType(T.k8sProvider).find((p) => p.name.endsWith("-ack-k8s"))!;
+    // Provider inputs reach the engine still wrapped as a secret (Pulumi's secret signature).
+    expect(provider.inputs["kubeconfig"]).toEqual({
+      "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+      value: expect.stringContaining("kind: Config") as unknown,
+    });
+    expect(await pulumi.isSecret(pulumi.output(provider.props!["kubeconfig"]))).toBe(true);
+  });
+});
+
+describe("dev on Alibaba Cloud", async () => {
+  const run = await runProgram(shippedStackConfig("dev"), "dev");
+
+  it("adopts the shared ACR instance instead of buying one", () => {
+    expect(run.ofType(T.acr)).toHaveLength(0);
+    expect(run.one(T.acrNamespace).inputs).toMatchObject({ instanceId: "cri-agentscopedev7k2p", defaultVisibility: "PRIVATE" });
+    expect(run.ofType(T.acrRepo).every((r) => r.inputs["tagImmutability"] === false)).toBe(true);
+  });
+
+  it("destroys cleanly: no deletion protection, no protect, cloud leftovers deleted", () => {
+    const c = run.one(T.cluster).inputs;
+    expect(c["deletionProtection"]).toBe(false);
+    expect(c["deleteOptions"]).toContainEqual({ resourceType: "SLS_Data", deleteMode: "delete" });
+    expect(run.resources.filter(isProtected)).toEqual([]);
+  });
+
+  it("uses in-cluster Redis, not a managed instance", () => {
+    expect(run.ofType(T.redis)).toHaveLength(0);
+  });
+});
+
+describe("local on any cluster", async () => {
+  const run = await runProgram(shippedStackConfig("local"), "local");
+
+  it("creates no Alibaba Cloud resource at all", () => {
+    expect(run.resources.filter((r) => r.type.startsWith("alicloud:"))).toEqual([]);
+  });
+
+  it("hands the workloads a provider for the configured kube context", () => {
+    const provider = run.one(T.k8sProvider);
+    expect(provider.inputs["context"]).toBe("kind-agentscope");
+  });
+});
+
+describe("a bad config", () => {
+  it("stops the program before any resource is registered", async () => {
+    const config = { ...shippedStackConfig("prod"), [`${PROJECT}:network`]: JSON.stringify({ zones: ["cn-hangzhou-i"] }) };
+    let registered: ProgramRun | undefined;
+    await expect(runProgram(config, "prod").then((r) => { registered = r; })).rejects.toThrow(
+      "agentscope-ack:network.zones: needs at least 2 zone(s)",
+    );
+    expect(registered).toBeUndefined();
+  });
+});
