@@ -5,6 +5,7 @@ import type { AckClusterArgs } from "./ack-cluster";
 import { AckCluster } from "./ack-cluster";
 import type { AcrRegistryArgs } from "./acr-registry";
 import { AcrRegistry } from "./acr-registry";
+import { AcsImageCache } from "./image-cache";
 import type { ManagedRedisArgs } from "./managed-redis";
 import { ManagedRedis } from "./managed-redis";
 import type { NetworkArgs } from "./network";
@@ -17,6 +18,8 @@ export interface AlicloudPlatformArgs {
   registry: Omit<AcrRegistryArgs, "vpcId" | "vswitchId" | "tags">;
   /** Managed Redis in the VPC, allow-listed to the pod vSwitches; omit for in-cluster Redis. */
   redis?: Omit<ManagedRedisArgs, "vswitchId" | "zoneId" | "secondaryZoneId" | "allowedCidrs" | "tags">;
+  /** Install the ACS image-cache operator so opted-in pods start from cached images (default true). */
+  imageCache?: boolean;
   /** Prefix of cloud resource names. */
   namePrefix: string;
   /** Tags on every cloud resource. */
@@ -28,6 +31,7 @@ export class AlicloudPlatform extends pulumi.ComponentResource {
   public readonly cluster: AckCluster;
   public readonly registry: AcrRegistry;
   public readonly redis?: ManagedRedis;
+  public readonly imageCache?: AcsImageCache;
   /** Provider for the workload layer. */
   public readonly provider: k8s.Provider;
   /** CIDRs of the pod vSwitches: where Terway pods take their addresses. */
@@ -46,6 +50,7 @@ export class AlicloudPlatform extends pulumi.ComponentResource {
       tags,
     }, parent);
     this.provider = this.cluster.provider;
+    if (args.imageCache ?? true) this.imageCache = new AcsImageCache(`${name}-image-cache`, { clusterId: this.cluster.clusterId }, parent);
     this.registry = new AcrRegistry(`${name}-acr`, {
       ...args.registry,
       vpcId: this.network.vpcId,

@@ -4,6 +4,7 @@ export * from "./ack-cluster";
 export * from "./acr-registry";
 export * from "./alicloud-platform";
 export * from "./cidr";
+export * from "./image-cache";
 export * from "./kubernetes-cluster";
 export * from "./managed-redis";
 export * from "./network";

@@ -13,6 +13,7 @@ export function alicloudPlatformArgs(c: StackConfig, secrets: StackSecrets): Ali
   return {
     namePrefix: c.namePrefix,
     tags: c.tags,
+    imageCache: c.imageCache,
     network: network.existingVpcId
       ? {
         existingVpcId: network.existingVpcId,

@@ -16,6 +16,7 @@ const T = {
   acrRepo: "alicloud:cs/registryEnterpriseRepo:RegistryEnterpriseRepo",
   vpcLink: "alicloud:cr/vpcEndpointLinkedVpc:VpcEndpointLinkedVpc",
   redis: "alicloud:kvstore/instance:Instance",
+  addon: "alicloud:cs/kubernetesAddon:KubernetesAddon",
   k8sProvider: "pulumi:providers:kubernetes",
 } as const;
 
@@ -40,6 +41,10 @@ describe("prod on Alibaba Cloud", async () => {
     expect(addon(run, "ack-virtual-node")).toBeDefined();
     expect(addon(run, "managed-aliyun-acr-credential-helper")).toBeDefined();
     expect(addon(run, "ack-pod-identity-webhook")).toBeDefined();
+  });
+
+  it("installs the ACS image-cache operator on the cluster", () => {
+    expect(run.one(T.addon).inputs).toEqual({ clusterId: "agentscope-ack-cluster-id", name: "image-cache-operator" });
   });
 
   it("puts node and pod vSwitches in distinct zones, three of each", () => {
@@ -151,5 +156,13 @@ describe("a bad config", () => {
       "agentscope-ack:network.zones: needs at least 2 zone(s)",
     );
     expect(registered).toBeUndefined();
+  });
+});
+
+describe("image caches switched off", async () => {
+  const run = await runProgram({ ...shippedStackConfig("dev"), [`${PROJECT}:imageCache`]: "false" }, "dev");
+
+  it("installs no image-cache operator", () => {
+    expect(run.ofType(T.addon)).toEqual([]);
   });
 });
