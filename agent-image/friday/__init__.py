@@ -1,0 +1,1 @@
+"""Friday: the AgentScope ReAct agent served by agentscope-runtime's AgentApp."""

@@ -1,0 +1,46 @@
+"""Entry point: `python -m friday`."""
+from __future__ import annotations
+
+import logging
+import sys
+
+from pydantic import ValidationError
+
+from . import logs
+from .settings import Settings
+
+
+def main() -> int:
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        logs.configure("INFO")
+        errors = [e["msg"] for e in exc.errors(include_url=False, include_input=False)]
+        logging.getLogger("friday").critical("invalid configuration", extra={"errors": errors})
+        return 2
+
+    # Before the imports below: agentscope-runtime adds a colour text handler
+    # to the root logger only when it has none yet.
+    logs.configure(settings.log_level)
+    import uvicorn
+
+    from .app import create_app
+
+    app = create_app(settings)
+    # Again after them: they reset levels and agentscope adds its own handler.
+    logs.configure(settings.log_level)
+    if settings.auth_disabled:
+        logging.getLogger("friday").warning("AUTH_DISABLED=true: every route is open")
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=20,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

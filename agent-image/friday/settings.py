@@ -1,0 +1,56 @@
+"""Configuration from the environment (the contract is in agent-image/README.md)."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    # Empty variables count as unset so a blank Secret key does not enable a feature.
+    model_config = SettingsConfigDict(env_ignore_empty=True, extra="ignore")
+
+    agent_name: str = "Friday"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    host: str = "0.0.0.0"
+    port: int = Field(8080, ge=1, le=65535)
+
+    model_provider: Literal["dashscope", "openai"] = "dashscope"
+    model_name: str = "qwen-turbo"
+    model_base_url: str | None = None
+    # DASHSCOPE_API_KEY is what the seed article and DashScope's SDK use.
+    model_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("MODEL_API_KEY", "DASHSCOPE_API_KEY"),
+    )
+
+    agent_api_token: SecretStr | None = None
+    auth_disabled: bool = False
+
+    sandbox_manager_url: str | None = None
+    sandbox_manager_token: SecretStr | None = None
+    sandbox_type: str = "base"
+    allow_local_code_execution: bool = False
+
+    redis_url: str | None = None
+    redis_password: SecretStr | None = None
+    # Sliding expiry of a session's saved state; 0 keeps it forever.
+    session_ttl_seconds: int = Field(7 * 24 * 3600, ge=0)
+
+    max_request_bytes: int = Field(1_048_576, ge=1024)
+
+    @model_validator(mode="after")
+    def _check(self) -> "Settings":
+        if not self.auth_disabled and not self.agent_api_token:
+            raise ValueError(
+                "AGENT_API_TOKEN is required (set AUTH_DISABLED=true only for local use)",
+            )
+        if self.model_provider == "openai" and not self.model_base_url:
+            raise ValueError("MODEL_BASE_URL is required when MODEL_PROVIDER=openai")
+        return self
+
+    @property
+    def code_execution(self) -> Literal["sandbox", "local", "off"]:
+        if self.sandbox_manager_url:
+            return "sandbox"
+        return "local" if self.allow_local_code_execution else "off"
