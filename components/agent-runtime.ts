@@ -1,0 +1,484 @@
+import { createHash } from "node:crypto";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { AcsPlacement } from "./acs";
+import { NO_ACS, acsPodAnnotations, acsPodLabels, acsTolerations, isAcsSize } from "./acs";
+import type { WorkloadIdentity } from "./pod-security";
+import {
+  guaranteedResources,
+  recommendedLabels,
+  requireDigestRef,
+  requireDnsLabel,
+  requireInt,
+  requirePositive,
+  restrictedContainerSecurityContext,
+  restrictedPodSecurityContext,
+  selectorLabels,
+  tmpVolume,
+  tmpVolumeMount,
+} from "./pod-security";
+import type { SandboxType } from "./sandbox-types";
+
+/** One agent of the stack's list. */
+export interface AgentSpec {
+  /** DNS label, unique in the stack; names the Deployment `agent-<name>`. */
+  name: string;
+  /** Model the agent calls. */
+  model: {
+    /** `dashscope` or `openai` (an OpenAI-compatible endpoint). */
+    provider: "dashscope" | "openai";
+    /** Model name, e.g. `qwen-turbo`. */
+    name: string;
+    /** Endpoint; required for `openai`, optional for DashScope (default: DashScope's public endpoint). */
+    baseUrl?: string;
+  };
+  /** HPA bounds; `min` is also the initial replica count. */
+  replicas: { min: number; max: number };
+  /** vCPU of the whole pod, requests = limits (ACS: 0.5 steps). */
+  cpu: number;
+  /** Memory of the whole pod in GiB, requests = limits (ACS: 1 GiB steps). */
+  memoryGiB: number;
+  /** Sandbox types the agent uses; the first is its default (`SANDBOX_TYPE`). */
+  sandboxTypes: SandboxType[];
+}
+
+/** Secret values the agent reads, all Pulumi secrets; they reach the pod only through a Secret. */
+export interface AgentSecrets {
+  /** Model API key (`MODEL_API_KEY`); optional for endpoints without keys. */
+  modelApiKey?: pulumi.Input<string>;
+  /** Bearer token callers present on every route but /health (`AGENT_API_TOKEN`). */
+  agentApiToken: pulumi.Input<string>;
+  /** Bearer token of the sandbox manager (`SANDBOX_MANAGER_TOKEN`). */
+  sandboxManagerToken: pulumi.Input<string>;
+  /** Redis password (`REDIS_PASSWORD`); required when `redis` is set. */
+  redisPassword?: pulumi.Input<string>;
+}
+
+/** A LoadBalancer for callers outside the cluster, always allow-listed. */
+export interface AgentLoadBalancer {
+  /** Caller CIDRs (`loadBalancerSourceRanges` and the NetworkPolicy); never empty, never /0. */
+  allowedCidrs: string[];
+  /** Cloud annotations, e.g. ACK's `service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type: intranet`. */
+  annotations?: Record<string, string>;
+}
+
+/** The AgentScope `AgentApp` of one agent: Deployment, Services, HPA, PDB and its Secret. */
+export interface AgentRuntimeArgs {
+  /** Namespace (the agents namespace). */
+  namespace: pulumi.Input<string>;
+  /** `app.kubernetes.io/part-of` (the stack's name prefix). */
+  partOf: string;
+  agent: AgentSpec;
+  /** Agent image pinned by digest (target `agent` of agent-image/). */
+  image: pulumi.Input<string>;
+  secrets: AgentSecrets;
+  /** `SANDBOX_MANAGER_URL`, e.g. `http://sandbox-manager.<ns>.svc.cluster.local:8000`. */
+  sandboxManagerUrl: pulumi.Input<string>;
+  /** Redis for sessions (`REDIS_URL`, no password in it); default none (the agent keeps sessions in memory). */
+  redis?: { host: pulumi.Input<string>; port: pulumi.Input<number>; db?: number; tls?: boolean };
+  /** ACS placement of the pods (default NO_ACS). */
+  placement?: AcsPlacement;
+  /** Zone spread: `required` (DoNotSchedule, prod) or `preferred` (ScheduleAnyway). Default `preferred`. */
+  zoneSpread?: "required" | "preferred";
+  /** Optional LoadBalancer (default none: the ClusterIP Service only). */
+  loadBalancer?: AgentLoadBalancer;
+  /**
+   * Path-filtering gateway in front of the AgentApp (default true). AgentApp serves `/shutdown` and
+   * `/admin/*` without authentication; NetworkPolicies work on ports, not paths, so Services and
+   * callers reach the gateway, which refuses those paths, and nothing outside the pod reaches 8080.
+   */
+  gateway?: boolean;
+  /** `LOG_LEVEL` (default `INFO`). */
+  logLevel?: "DEBUG" | "INFO" | "WARNING" | "ERROR";
+  /** `MAX_REQUEST_BYTES` (default 1 MiB). */
+  maxRequestBytes?: number;
+  /** HPA CPU utilisation target in percent (default 70). */
+  targetCpuUtilization?: number;
+  /** Names of image pull Secrets in the namespace (default none). */
+  imagePullSecrets?: string[];
+}
+
+export const AGENT_PORT = 8080;
+export const GATEWAY_PORT = 8081;
+/** Port of the agent's Services (ClusterIP and LoadBalancer). */
+export const AGENT_SERVICE_PORT = 8080;
+/** Share of the pod the gateway takes (carved out of the agent's size, so the pod total stays an ACS size). */
+export const GATEWAY_CPU = 0.25;
+export const GATEWAY_MEMORY_GIB = 0.25;
+const GATEWAY_DIR = "/etc/agentscope/gateway";
+
+export interface ResolvedAgentRuntimeArgs {
+  readonly namespace: pulumi.Input<string>;
+  readonly identity: WorkloadIdentity;
+  readonly resourceName: string;
+  readonly agent: AgentSpec;
+  readonly image: pulumi.Input<string>;
+  readonly secrets: AgentSecrets;
+  readonly sandboxManagerUrl: pulumi.Input<string>;
+  readonly redis?: { host: pulumi.Input<string>; port: pulumi.Input<number>; db: number; tls: boolean };
+  readonly placement: AcsPlacement;
+  readonly zoneSpread: "required" | "preferred";
+  readonly loadBalancer?: { allowedCidrs: string[]; annotations: Record<string, string> };
+  readonly gateway: boolean;
+  readonly logLevel: "DEBUG" | "INFO" | "WARNING" | "ERROR";
+  readonly maxRequestBytes: number;
+  readonly targetCpuUtilization: number;
+  readonly imagePullSecrets: string[];
+  /** requests = limits of the app and the gateway containers. */
+  readonly appCpu: number;
+  readonly appMemoryGiB: number;
+}
+
+export function resolveAgentRuntimeArgs(args: AgentRuntimeArgs): ResolvedAgentRuntimeArgs {
+  const C = "AgentRuntime";
+  const a = args.agent;
+  requireDnsLabel(C, "agent.name", a.name, 30);
+  if (typeof args.image === "string") requireDigestRef(C, "image", args.image);
+  requireInt(C, "agent.replicas.min", a.replicas.min, 1, 100);
+  requireInt(C, "agent.replicas.max", a.replicas.max, 1, 500);
+  if (a.replicas.min > a.replicas.max) throw new Error(`${C}: agent.replicas.min (${a.replicas.min}) must not exceed agent.replicas.max (${a.replicas.max})`);
+  requirePositive(C, "agent.cpu", a.cpu);
+  requirePositive(C, "agent.memoryGiB", a.memoryGiB);
+  if (a.model.provider === "openai" && !a.model.baseUrl) throw new Error(`${C}: agent.model.baseUrl is required for provider openai`);
+  if (a.sandboxTypes.length === 0) throw new Error(`${C}: agent.sandboxTypes must list at least one sandbox type`);
+  const placement = args.placement ?? NO_ACS;
+  if (placement.enabled && !isAcsSize(a.cpu, a.memoryGiB)) {
+    throw new Error(`${C}: agent.cpu ${a.cpu} / agent.memoryGiB ${a.memoryGiB} is not an ACS size (0.5 vCPU and 1 GiB steps)`);
+  }
+  const gateway = args.gateway ?? true;
+  const appCpu = gateway ? a.cpu - GATEWAY_CPU : a.cpu;
+  const appMemoryGiB = gateway ? a.memoryGiB - GATEWAY_MEMORY_GIB : a.memoryGiB;
+  if (appCpu < 0.25 || appMemoryGiB < 0.25) {
+    throw new Error(`${C}: agent.cpu must be at least 0.5 and agent.memoryGiB at least 0.5 (the gateway takes ${GATEWAY_CPU} vCPU / ${GATEWAY_MEMORY_GIB} GiB of the pod)`);
+  }
+  if (args.redis && args.secrets.redisPassword === undefined) throw new Error(`${C}: secrets.redisPassword is required with redis`);
+  const lb = args.loadBalancer;
+  if (lb) {
+    if (lb.allowedCidrs.length === 0) throw new Error(`${C}: loadBalancer.allowedCidrs must list the callers' CIDR blocks; a load balancer is never open to all`);
+    for (const c of lb.allowedCidrs) {
+      if (c.endsWith("/0")) throw new Error(`${C}: loadBalancer.allowedCidrs entry ${c} opens the load balancer to everyone`);
+    }
+  }
+  const maxRequestBytes = args.maxRequestBytes ?? 1_048_576;
+  requireInt(C, "maxRequestBytes", maxRequestBytes, 1024, 104_857_600);
+  const targetCpuUtilization = args.targetCpuUtilization ?? 70;
+  requireInt(C, "targetCpuUtilization", targetCpuUtilization, 10, 100);
+  return {
+    namespace: args.namespace,
+    identity: { name: "agentscope-agent", instance: `${args.partOf}-${a.name}`, component: "agent-runtime", partOf: args.partOf },
+    resourceName: `agent-${a.name}`,
+    agent: a,
+    image: args.image,
+    secrets: args.secrets,
+    sandboxManagerUrl: args.sandboxManagerUrl,
+    ...(args.redis ? { redis: { host: args.redis.host, port: args.redis.port, db: args.redis.db ?? 0, tls: args.redis.tls ?? false } } : {}),
+    placement,
+    zoneSpread: args.zoneSpread ?? "preferred",
+    ...(lb ? { loadBalancer: { allowedCidrs: [...lb.allowedCidrs], annotations: lb.annotations ?? {} } } : {}),
+    gateway,
+    logLevel: args.logLevel ?? "INFO",
+    maxRequestBytes,
+    targetCpuUtilization,
+    imagePullSecrets: args.imagePullSecrets ?? [],
+    appCpu,
+    appMemoryGiB,
+  };
+}
+
+/**
+ * The gateway: a small ASGI reverse proxy run with the agent image's own Python (uvicorn and httpx
+ * ship with agentscope-runtime). It refuses the AgentApp's unauthenticated admin routes and any
+ * path that is not in normal form (so `//admin`, `/x/../admin` or `%2e%2e` tricks cannot reach
+ * them), streams everything else (SSE included) to 127.0.0.1:8080 unchanged.
+ */
+export const GATEWAY_PY = `"""AgentScope stack: path-filtering gateway in front of one AgentApp."""
+import os
+import posixpath
+
+import httpx
+import uvicorn
+
+UPSTREAM = os.environ.get("GATEWAY_UPSTREAM", "http://127.0.0.1:${AGENT_PORT}")
+PORT = int(os.environ.get("GATEWAY_PORT", "${GATEWAY_PORT}"))
+DENIED = tuple(
+    p.strip().rstrip("/").lower()
+    for p in os.environ.get("GATEWAY_DENY_PREFIXES", "/shutdown,/admin").split(",")
+    if p.strip()
+)
+HOP_BY_HOP = {
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
+    "te", "trailers", "transfer-encoding", "upgrade", "host",
+}
+
+
+def refusal(path):
+    """None when \`path\` (decoded, as the upstream app routes it) may pass, else an HTTP status."""
+    if not path.startswith("/") or "//" in path or "%" in path or chr(92) in path:
+        return 400
+    segments = path.split("/")
+    if "." in segments or ".." in segments:
+        return 400
+    if posixpath.normpath(path) != (path.rstrip("/") or "/"):
+        return 400
+    lowered = path.lower().rstrip("/")
+    for prefix in DENIED:
+        if lowered == prefix or lowered.startswith(prefix + "/"):
+            return 404
+    return None
+
+
+client = httpx.AsyncClient(base_url=UPSTREAM, timeout=httpx.Timeout(None, connect=5.0))
+
+
+async def respond(send, status):
+    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": (b"refused" if status < 500 else b"upstream unavailable")})
+
+
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await client.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    if scope["type"] != "http":
+        await receive()
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    status = refusal(scope["path"])
+    if status:
+        await respond(send, status)
+        return
+
+    async def body():
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            if message.get("body"):
+                yield message["body"]
+            if not message.get("more_body", False):
+                return
+
+    target = (scope.get("raw_path") or scope["path"].encode("utf-8")).decode("latin-1")
+    if scope.get("query_string"):
+        target += "?" + scope["query_string"].decode("latin-1")
+    headers = [(k, v) for k, v in scope["headers"] if k.decode("latin-1").lower() not in HOP_BY_HOP]
+    request = client.build_request(scope["method"], target, headers=headers, content=body())
+    try:
+        response = await client.send(request, stream=True)
+    except httpx.HTTPError:
+        await respond(send, 502)
+        return
+    try:
+        await send({
+            "type": "http.response.start",
+            "status": response.status_code,
+            "headers": [(k, v) for k, v in response.headers.raw if k.decode("latin-1").lower() not in HOP_BY_HOP],
+        })
+        async for chunk in response.aiter_raw():
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+    finally:
+        await response.aclose()
+
+
+if __name__ == "__main__":
+    uvicorn.run(app, host="0.0.0.0", port=PORT, log_level="warning", server_header=False, proxy_headers=False)
+`;
+
+export class AgentRuntime extends pulumi.ComponentResource {
+  /** In-cluster URL callers use. */
+  public readonly url: pulumi.Output<string>;
+  /** Name of the ClusterIP Service. */
+  public readonly serviceName: pulumi.Output<string>;
+  /** Address of the LoadBalancer, when one is made. */
+  public readonly loadBalancerAddress: pulumi.Output<string | undefined>;
+  /** Labels selecting this agent's pods. */
+  public readonly podSelector: Record<string, string>;
+  /** Port NetworkPolicies open to callers (the gateway's, or the app's when the gateway is off). */
+  public readonly callerPort: number;
+
+  constructor(name: string, args: AgentRuntimeArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("agentscope:k8s:AgentRuntime", name, {}, opts);
+    const r = resolveAgentRuntimeArgs(args);
+    const parent = { parent: this };
+    const labels = recommendedLabels(r.identity);
+    const selector = selectorLabels(r.identity);
+    const a = r.agent;
+    const s = r.secrets;
+
+    const secretData: Record<string, pulumi.Input<string>> = {
+      AGENT_API_TOKEN: pulumi.secret(s.agentApiToken),
+      SANDBOX_MANAGER_TOKEN: pulumi.secret(s.sandboxManagerToken),
+      ...(s.modelApiKey !== undefined ? { MODEL_API_KEY: pulumi.secret(s.modelApiKey) } : {}),
+      ...(r.redis && s.redisPassword !== undefined ? { REDIS_PASSWORD: pulumi.secret(s.redisPassword) } : {}),
+    };
+    const secret = new k8s.core.v1.Secret(`${name}-secret`, {
+      metadata: { name: r.resourceName, namespace: r.namespace, labels },
+      type: "Opaque",
+      stringData: secretData,
+    }, { ...parent, deleteBeforeReplace: true });
+    const secretKeys = Object.keys(secretData).sort();
+    // Env from a Secret is read at pod start: hash the values so a rotated key rolls the pods.
+    const secretHash = pulumi.secret(pulumi.all(secretKeys.map((k) => secretData[k]!)).apply((values) => {
+      const h = createHash("sha256");
+      values.forEach((v, i) => h.update(`${secretKeys[i]}=${v}\n`));
+      return h.digest("hex");
+    }));
+    const fromSecret = (envName: string) => ({ name: envName, valueFrom: { secretKeyRef: { name: secret.metadata.name, key: envName } } });
+
+    const redisUrl = r.redis ? pulumi.interpolate`${r.redis.tls ? "rediss" : "redis"}://${r.redis.host}:${r.redis.port}/${r.redis.db}` : undefined;
+    const env: k8s.types.input.core.v1.EnvVar[] = [
+      { name: "AGENT_NAME", value: a.name },
+      { name: "HOST", value: "0.0.0.0" },
+      { name: "PORT", value: String(AGENT_PORT) },
+      { name: "LOG_LEVEL", value: r.logLevel },
+      { name: "MODEL_PROVIDER", value: a.model.provider },
+      { name: "MODEL_NAME", value: a.model.name },
+      ...(a.model.baseUrl ? [{ name: "MODEL_BASE_URL", value: a.model.baseUrl }] : []),
+      { name: "SANDBOX_MANAGER_URL", value: r.sandboxManagerUrl },
+      { name: "SANDBOX_TYPE", value: a.sandboxTypes[0]! },
+      { name: "SANDBOX_TYPES", value: a.sandboxTypes.join(",") },
+      { name: "ALLOW_LOCAL_CODE_EXECUTION", value: "false" },
+      { name: "MAX_REQUEST_BYTES", value: String(r.maxRequestBytes) },
+      { name: "HOME", value: "/tmp" },
+      { name: "PYTHONDONTWRITEBYTECODE", value: "1" },
+      ...(redisUrl ? [{ name: "REDIS_URL", value: redisUrl }] : []),
+      ...secretKeys.map(fromSecret),
+    ];
+
+    let gatewayConfig: k8s.core.v1.ConfigMap | undefined;
+    if (r.gateway) {
+      gatewayConfig = new k8s.core.v1.ConfigMap(`${name}-gateway`, {
+        metadata: { name: `${r.resourceName}-gateway`, namespace: r.namespace, labels },
+        data: { "gateway.py": GATEWAY_PY },
+      }, { ...parent, deleteBeforeReplace: true });
+    }
+
+    const appContainer: k8s.types.input.core.v1.Container = {
+      name: "agent",
+      image: r.image,
+      ports: [{ name: "app", containerPort: AGENT_PORT, protocol: "TCP" }],
+      env,
+      resources: guaranteedResources(r.appCpu, r.appMemoryGiB),
+      securityContext: restrictedContainerSecurityContext(),
+      startupProbe: { httpGet: { path: "/health", port: "app" }, periodSeconds: 3, timeoutSeconds: 3, failureThreshold: 60 },
+      readinessProbe: { httpGet: { path: "/health", port: "app" }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
+      livenessProbe: { httpGet: { path: "/health", port: "app" }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 3 },
+      lifecycle: { preStop: { sleep: { seconds: 5 } } },
+      volumeMounts: [tmpVolumeMount()],
+    };
+    const containers: k8s.types.input.core.v1.Container[] = [appContainer];
+    const volumes: k8s.types.input.core.v1.Volume[] = [tmpVolume("512Mi")];
+    if (gatewayConfig) {
+      containers.push({
+        name: "gateway",
+        image: r.image,
+        command: ["python", `${GATEWAY_DIR}/gateway.py`],
+        ports: [{ name: "gateway", containerPort: GATEWAY_PORT, protocol: "TCP" }],
+        env: [
+          { name: "GATEWAY_UPSTREAM", value: `http://127.0.0.1:${AGENT_PORT}` },
+          { name: "GATEWAY_PORT", value: String(GATEWAY_PORT) },
+          { name: "GATEWAY_DENY_PREFIXES", value: "/shutdown,/admin" },
+          { name: "PYTHONDONTWRITEBYTECODE", value: "1" },
+        ],
+        resources: guaranteedResources(GATEWAY_CPU, GATEWAY_MEMORY_GIB),
+        securityContext: restrictedContainerSecurityContext(),
+        readinessProbe: { httpGet: { path: "/health", port: "gateway" }, periodSeconds: 10, timeoutSeconds: 3 },
+        livenessProbe: { tcpSocket: { port: "gateway" }, periodSeconds: 20, failureThreshold: 3 },
+        lifecycle: { preStop: { sleep: { seconds: 5 } } },
+        volumeMounts: [{ name: "gateway", mountPath: GATEWAY_DIR, readOnly: true }, tmpVolumeMount()],
+      });
+      volumes.push({ name: "gateway", configMap: { name: gatewayConfig.metadata.name, defaultMode: 0o444 } });
+    }
+
+    const p = r.placement;
+    const deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, {
+      metadata: { name: r.resourceName, namespace: r.namespace, labels },
+      spec: {
+        // The HPA owns the count after creation (ignoreChanges below).
+        replicas: a.replicas.min,
+        revisionHistoryLimit: 5,
+        selector: { matchLabels: selector },
+        // Surge first, never below the desired count: a rollout keeps every ready pod until its replacement is ready.
+        strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+        template: {
+          metadata: {
+            labels: { ...labels, ...acsPodLabels(p) },
+            annotations: { ...acsPodAnnotations(p), "agentscope.io/secret-sha256": secretHash },
+          },
+          spec: {
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            securityContext: restrictedPodSecurityContext(),
+            tolerations: acsTolerations(p),
+            imagePullSecrets: r.imagePullSecrets.map((n) => ({ name: n })),
+            terminationGracePeriodSeconds: 60,
+            topologySpreadConstraints: [{
+              maxSkew: 1,
+              topologyKey: "topology.kubernetes.io/zone",
+              whenUnsatisfiable: r.zoneSpread === "required" ? "DoNotSchedule" : "ScheduleAnyway",
+              labelSelector: { matchLabels: selector },
+            }],
+            containers,
+            volumes,
+          },
+        },
+      },
+    }, { ...parent, ignoreChanges: ["spec.replicas"], deleteBeforeReplace: true });
+
+    const targetPort = r.gateway ? "gateway" : "app";
+    const service = new k8s.core.v1.Service(`${name}-service`, {
+      metadata: { name: r.resourceName, namespace: r.namespace, labels },
+      spec: {
+        type: "ClusterIP",
+        selector,
+        ports: [{ name: "http", port: AGENT_SERVICE_PORT, targetPort, protocol: "TCP" }],
+      },
+    }, { ...parent, deleteBeforeReplace: true });
+
+    let lbAddress: pulumi.Output<string | undefined> = pulumi.output(undefined);
+    if (r.loadBalancer) {
+      const lb = new k8s.core.v1.Service(`${name}-lb`, {
+        metadata: { name: `${r.resourceName}-lb`, namespace: r.namespace, labels, annotations: r.loadBalancer.annotations },
+        spec: {
+          type: "LoadBalancer",
+          selector,
+          // Local keeps the caller's address, so the NetworkPolicy's allow-list sees who is calling.
+          externalTrafficPolicy: "Local",
+          loadBalancerSourceRanges: r.loadBalancer.allowedCidrs,
+          ports: [{ name: "http", port: AGENT_SERVICE_PORT, targetPort, protocol: "TCP" }],
+        },
+      }, { ...parent, deleteBeforeReplace: true });
+      lbAddress = lb.status.loadBalancer.ingress.apply((ingress) => ingress?.[0]?.ip ?? ingress?.[0]?.hostname);
+    }
+
+    new k8s.autoscaling.v2.HorizontalPodAutoscaler(`${name}-hpa`, {
+      metadata: { name: r.resourceName, namespace: r.namespace, labels },
+      spec: {
+        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name },
+        minReplicas: a.replicas.min,
+        maxReplicas: a.replicas.max,
+        metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: r.targetCpuUtilization } } }],
+        behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
+      },
+    }, { ...parent, deleteBeforeReplace: true });
+
+    new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, {
+      metadata: { name: r.resourceName, namespace: r.namespace, labels },
+      spec: { maxUnavailable: 1, selector: { matchLabels: selector }, unhealthyPodEvictionPolicy: "AlwaysAllow" },
+    }, { ...parent, deleteBeforeReplace: true });
+
+    this.url = pulumi.interpolate`http://${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local:${AGENT_SERVICE_PORT}`;
+    this.serviceName = service.metadata.name;
+    this.loadBalancerAddress = lbAddress;
+    this.podSelector = selector;
+    this.callerPort = r.gateway ? GATEWAY_PORT : AGENT_PORT;
+    this.registerOutputs({ url: this.url, serviceName: this.serviceName, loadBalancerAddress: this.loadBalancerAddress });
+  }
+}

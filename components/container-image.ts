@@ -1,0 +1,110 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { requireDigestRef } from "./pod-security";
+
+/** Credentials to push to (and pull from) a registry. */
+export interface RegistryCredentials {
+  /** Registry host[:port], e.g. `myacr-registry.cn-hangzhou.cr.aliyuncs.com` or `localhost:5000`. */
+  server: pulumi.Input<string>;
+  username: pulumi.Input<string>;
+  /** A Pulumi secret. */
+  password: pulumi.Input<string>;
+}
+
+/** How to build an image from a Dockerfile and push it. */
+export interface ImageBuildArgs {
+  /** Build context directory (e.g. `agent-image`). */
+  context: string;
+  /** Dockerfile path, relative to the working directory (default `<context>/Dockerfile`). */
+  dockerfile?: string;
+  /** Multi-stage target (e.g. `agent`, `sandbox-manager`). */
+  target: string;
+  /** Target platform (default `linux/amd64`: ACS and ACK nodes are x86_64). */
+  platform?: "linux/amd64" | "linux/arm64";
+  /** Build args, e.g. `{ BASE_IMAGE: "python:3.12-slim-bookworm" }` (default none). */
+  buildArgs?: Record<string, pulumi.Input<string>>;
+  /** Repository to push to, without tag: `<registry>/<namespace>/<name>`. */
+  repository: pulumi.Input<string>;
+  /** Tag pushed alongside the digest (default `latest`); workloads never run it, they run the digest. */
+  tag?: string;
+  /** Registry credentials for the push. */
+  registry: RegistryCredentials;
+}
+
+/** Either build and push, or reference a prebuilt image by digest; exactly one. */
+export interface ContainerImageArgs {
+  /** Build from a Dockerfile and push; the output is the pushed digest. */
+  build?: ImageBuildArgs;
+  /** A prebuilt image pinned by digest (`<repository>@sha256:<64 hex>`), e.g. from a CI pipeline. */
+  prebuilt?: string;
+}
+
+export type ResolvedContainerImageArgs =
+  | { readonly kind: "prebuilt"; readonly ref: string }
+  | { readonly kind: "build"; readonly build: Required<Omit<ImageBuildArgs, "buildArgs">> & { readonly buildArgs: Record<string, pulumi.Input<string>> } };
+
+export function resolveContainerImageArgs(args: ContainerImageArgs): ResolvedContainerImageArgs {
+  if (args.build && args.prebuilt) {
+    throw new Error("ContainerImage: build and prebuilt are mutually exclusive: build and push an image, or give a prebuilt digest");
+  }
+  if (args.prebuilt !== undefined) {
+    requireDigestRef("ContainerImage", "prebuilt", args.prebuilt);
+    return { kind: "prebuilt", ref: args.prebuilt };
+  }
+  const b = args.build;
+  if (!b) throw new Error("ContainerImage: give build (Dockerfile context, target, repository, registry) or prebuilt (an image by digest)");
+  if (!b.context) throw new Error("ContainerImage: build.context must name the build context directory");
+  if (!b.target) throw new Error("ContainerImage: build.target must name the Dockerfile stage to build");
+  if (b.tag !== undefined && !/^[\w][\w.-]{0,127}$/.test(b.tag)) throw new Error(`ContainerImage: build.tag must be an image tag, got ${JSON.stringify(b.tag)}`);
+  return {
+    kind: "build",
+    build: {
+      context: b.context,
+      dockerfile: b.dockerfile ?? `${b.context}/Dockerfile`,
+      target: b.target,
+      platform: b.platform ?? "linux/amd64",
+      buildArgs: b.buildArgs ?? {},
+      repository: b.repository,
+      tag: b.tag ?? "latest",
+      registry: b.registry,
+    },
+  };
+}
+
+/**
+ * An image the workloads can run: built and pushed with `@pulumi/docker`, or prebuilt. Either way
+ * `imageRef` is pinned by digest, so every code change rolls the Deployment and nothing runs a
+ * mutable tag.
+ */
+export class ContainerImage extends pulumi.ComponentResource {
+  /** `<repository>@sha256:<digest>`: what pod specs use. */
+  public readonly imageRef: pulumi.Output<string>;
+
+  constructor(name: string, args: ContainerImageArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("agentscope:k8s:ContainerImage", name, {}, opts);
+    const r = resolveContainerImageArgs(args);
+    if (r.kind === "prebuilt") {
+      this.imageRef = pulumi.output(r.ref);
+    } else {
+      const b = r.build;
+      const image = new docker.Image(`${name}-image`, {
+        imageName: pulumi.interpolate`${b.repository}:${b.tag}`,
+        build: {
+          context: b.context,
+          dockerfile: b.dockerfile,
+          target: b.target,
+          platform: b.platform,
+          args: b.buildArgs,
+        },
+        registry: { server: b.registry.server, username: b.registry.username, password: pulumi.secret(b.registry.password) },
+        skipPush: false,
+      }, { parent: this });
+      // repoDigest is `<repository>@sha256:...`, known only after the push; check it, never fall back to the tag.
+      this.imageRef = image.repoDigest.apply((digest) => {
+        requireDigestRef("ContainerImage", "repoDigest (from the push)", digest);
+        return digest;
+      });
+    }
+    this.registerOutputs({ imageRef: this.imageRef });
+  }
+}

@@ -1,0 +1,271 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { isIpv4Cidr, parseIpv4Cidr } from "./cidr";
+import { MANAGED_BY } from "./pod-security";
+
+type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
+type Port = k8s.types.input.networking.v1.NetworkPolicyPort;
+type Rule = {
+  to?: pulumi.Input<pulumi.Input<Peer>[]>;
+  from?: pulumi.Input<pulumi.Input<Peer>[]>;
+  ports?: pulumi.Input<pulumi.Input<Port>[]>;
+};
+
+/** Addresses sandboxes must never reach, besides the cluster's own ranges passed in as args. */
+export const SANDBOX_DENIED_CIDRS = [
+  "0.0.0.0/8",
+  "10.0.0.0/8", // RFC 1918: VPC, pods, nodes, the intranet API server endpoint
+  "100.64.0.0/10", // carrier-grade NAT: Alibaba Cloud service addresses
+  "100.100.100.200/32", // Alibaba Cloud metadata service (node RAM credentials); inside 100.64/10, listed for the record
+  "127.0.0.0/8",
+  "169.254.0.0/16", // link-local: cloud metadata elsewhere, NodeLocal DNSCache
+  "172.16.0.0/12",
+  "192.168.0.0/16",
+  "224.0.0.0/4",
+  "240.0.0.0/4",
+] as const;
+
+/** Private and special ranges that "the public internet" excludes for agents' model API egress too. */
+export const NON_PUBLIC_CIDRS = SANDBOX_DENIED_CIDRS;
+
+/** Egress to one set of CIDR blocks on some ports. */
+export interface CidrEgress {
+  /** CIDR blocks. */
+  cidrs: pulumi.Input<string>[];
+  /** TCP ports (default: any port). */
+  ports?: number[];
+}
+
+/** One agent: how to select its pods, which port callers use, and who may call it. */
+export interface AgentPolicySpec {
+  /** Agent name (names its policy `agent-<name>`). */
+  name: string;
+  /** Labels selecting only this agent's pods. */
+  podSelector: Record<string, string>;
+  /** Port callers reach (the gateway's). */
+  callerPort: number;
+  /** CIDRs of callers outside the cluster (a LoadBalancer's allow-list; default none). */
+  callerCidrs?: string[];
+}
+
+/** Default-deny NetworkPolicies for both namespaces, then only the flows the system needs. */
+export interface NetworkPoliciesArgs {
+  agentsNamespace: pulumi.Input<string>;
+  sandboxNamespace: pulumi.Input<string>;
+  /** `app.kubernetes.io/part-of` (the stack's name prefix). */
+  partOf: string;
+  /** Labels that select every agent pod of the namespace. */
+  allAgentsSelector: Record<string, string>;
+  agents: AgentPolicySpec[];
+  /** Labels selecting the sandbox manager's pods. */
+  managerSelector: Record<string, string>;
+  /** The manager's port. */
+  managerPort: number;
+  /** Port of sandbox pods (80). */
+  sandboxPort: number;
+  /** Redis: its pods (in-cluster) or its addresses (managed); default none. */
+  redis?: { podSelector: Record<string, string>; port: pulumi.Input<number> } | { cidrs: pulumi.Input<pulumi.Input<string>[]>; port: pulumi.Input<number> };
+  /**
+   * Namespaces whose pods may call agents, by name (default: every namespace except the agents'
+   * and the sandboxes', so agents never reach each other and sandboxes never reach an agent).
+   */
+  callerNamespaces?: string[];
+  /** Model API egress from agents (default: the public internet on 443). */
+  modelApi?: CidrEgress;
+  /**
+   * API server endpoints the manager calls (after the `kubernetes` Service's DNAT), e.g. the
+   * intranet endpoint `a.b.c.d/32` on 6443. Default: read from the `default/kubernetes` EndpointSlice.
+   */
+  apiServer?: CidrEgress;
+  /** The cluster's Service CIDR: sandboxes never reach it (default none beyond the private ranges). */
+  serviceCidr?: string;
+  /** More blocks sandboxes must not reach, e.g. the API server's public address (default none). */
+  sandboxDeniedCidrs?: string[];
+  /** Cluster DNS: namespace and pod labels (default `kube-system`, `k8s-app: kube-dns`). */
+  dns?: { namespace: string; podSelector: Record<string, string> };
+}
+
+export interface ResolvedNetworkPoliciesArgs extends Omit<NetworkPoliciesArgs, "dns" | "modelApi" | "sandboxDeniedCidrs"> {
+  readonly dns: { namespace: string; podSelector: Record<string, string> };
+  readonly modelApi: CidrEgress;
+  /** Blocks excepted from sandboxes' 0.0.0.0/0, covered blocks removed. */
+  readonly sandboxExcept: string[];
+}
+
+/** Drops blocks that another block of the list already covers, keeping order. */
+export function minimalCidrs(blocks: readonly string[]): string[] {
+  const parsed = [...new Set(blocks)].map((b) => parseIpv4Cidr(b));
+  return parsed
+    .filter((b) => !parsed.some((o) => o !== b && o.prefix < b.prefix && o.first <= b.first && b.first + b.size <= o.first + o.size))
+    .map((b) => b.cidr);
+}
+
+export function resolveNetworkPoliciesArgs(args: NetworkPoliciesArgs): ResolvedNetworkPoliciesArgs {
+  const C = "NetworkPolicies";
+  for (const block of [...(args.serviceCidr ? [args.serviceCidr] : []), ...(args.sandboxDeniedCidrs ?? [])]) {
+    if (!isIpv4Cidr(block)) throw new Error(`${C}: ${JSON.stringify(block)} in serviceCidr/sandboxDeniedCidrs is not an IPv4 CIDR block`);
+  }
+  for (const a of args.agents) {
+    for (const c of a.callerCidrs ?? []) {
+      if (!isIpv4Cidr(c)) throw new Error(`${C}: agents[${a.name}].callerCidrs entry ${JSON.stringify(c)} is not an IPv4 CIDR block`);
+      if (c.endsWith("/0")) throw new Error(`${C}: agents[${a.name}].callerCidrs entry ${c} would admit everyone`);
+    }
+  }
+  if (args.callerNamespaces?.some((n) => n === args.sandboxNamespace)) {
+    throw new Error(`${C}: callerNamespaces must not include the sandbox namespace: sandboxes run untrusted code`);
+  }
+  if (args.redis && "cidrs" in args.redis && Array.isArray(args.redis.cidrs) && args.redis.cidrs.length === 0) {
+    throw new Error(`${C}: redis.cidrs must list the managed Redis's address blocks (a NetworkPolicy cannot name a host)`);
+  }
+  const { dns, modelApi, sandboxDeniedCidrs, ...rest } = args;
+  return {
+    ...rest,
+    dns: dns ?? { namespace: "kube-system", podSelector: { "k8s-app": "kube-dns" } },
+    modelApi: modelApi ?? { cidrs: ["0.0.0.0/0"], ports: [443] },
+    sandboxExcept: minimalCidrs([...SANDBOX_DENIED_CIDRS, ...(args.serviceCidr ? [args.serviceCidr] : []), ...(sandboxDeniedCidrs ?? [])]),
+  };
+}
+
+const tcp = (port: pulumi.Input<number>): Port => ({ protocol: "TCP", port });
+const nsSelector = (ns: pulumi.Input<string>): k8s.types.input.meta.v1.LabelSelector => ({ matchLabels: { "kubernetes.io/metadata.name": ns } });
+
+/** ipBlock peers; 0.0.0.0/0 always excepts the non-public ranges. */
+function cidrPeers(cidrs: pulumi.Input<string>[]): Peer[] {
+  return cidrs.map((cidr) => ({
+    ipBlock: pulumi.output(cidr).apply((c) => (c === "0.0.0.0/0" ? { cidr: c, except: [...minimalCidrs(NON_PUBLIC_CIDRS)] } : { cidr: c })),
+  }));
+}
+
+export class NetworkPolicies extends pulumi.ComponentResource {
+  /** `<namespace role>/<policy name>` of every policy made. */
+  public readonly policyNames: string[];
+
+  constructor(name: string, args: NetworkPoliciesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("agentscope:k8s:NetworkPolicies", name, {}, opts);
+    const r = resolveNetworkPoliciesArgs(args);
+    const names: string[] = [];
+    const labels = {
+      "app.kubernetes.io/name": "agentscope-network-policy",
+      "app.kubernetes.io/instance": `${r.partOf}-network-policy`,
+      "app.kubernetes.io/component": "network-policy",
+      "app.kubernetes.io/part-of": r.partOf,
+      "app.kubernetes.io/managed-by": MANAGED_BY,
+    };
+    /** One policy; `ingress`/`egress` present (even empty) means that direction is restricted to the rules. */
+    const policy = (
+      nsRole: "agents" | "sandboxes",
+      policyName: string,
+      podSelector: Record<string, string>,
+      rules: { ingress?: Rule[]; egress?: Rule[] },
+    ) => {
+      new k8s.networking.v1.NetworkPolicy(`${name}-${nsRole}-${policyName}`, {
+        metadata: { name: policyName, namespace: nsRole === "agents" ? r.agentsNamespace : r.sandboxNamespace, labels },
+        spec: {
+          podSelector: { matchLabels: podSelector },
+          policyTypes: [...(rules.ingress ? ["Ingress"] : []), ...(rules.egress ? ["Egress"] : [])],
+          ...(rules.ingress?.length ? { ingress: rules.ingress } : {}),
+          ...(rules.egress?.length ? { egress: rules.egress } : {}),
+        },
+      }, { parent: this, deleteBeforeReplace: true });
+      names.push(`${nsRole}/${policyName}`);
+    };
+
+    const sandboxNs = nsSelector(r.sandboxNamespace);
+    const dnsRule: Rule = {
+      to: [{ namespaceSelector: nsSelector(r.dns.namespace), podSelector: { matchLabels: r.dns.podSelector } }],
+      ports: [{ protocol: "UDP", port: 53 }, tcp(53)],
+    };
+    const agentPods: Peer = { podSelector: { matchLabels: r.allAgentsSelector } };
+    const managerPods: Peer = { podSelector: { matchLabels: r.managerSelector } };
+    const toSandboxes: Rule = { to: [{ namespaceSelector: sandboxNs, podSelector: {} }], ports: [tcp(r.sandboxPort)] };
+    const redisEgress: Rule[] = !r.redis
+      ? []
+      : "podSelector" in r.redis
+        ? [{ to: [{ podSelector: { matchLabels: r.redis.podSelector } }], ports: [tcp(r.redis.port)] }]
+        : [{
+          to: pulumi.output(r.redis.cidrs).apply((cidrs) => {
+            if (cidrs.length === 0) throw new Error("NetworkPolicies: redis.cidrs resolved to no address block");
+            return cidrs.map((cidr) => ({ ipBlock: { cidr } }));
+          }),
+          ports: [tcp(r.redis.port)],
+        }];
+
+    // ---------- both namespaces: deny all, then DNS ----------
+    for (const nsRole of ["agents", "sandboxes"] as const) {
+      policy(nsRole, "default-deny", {}, { ingress: [], egress: [] });
+      policy(nsRole, "allow-dns", {}, { egress: [dnsRule] });
+    }
+
+    // ---------- agents ----------
+    const callerNamespaces: Peer = r.callerNamespaces
+      ? { namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: r.callerNamespaces }] } }
+      : {
+        namespaceSelector: {
+          matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: [r.agentsNamespace, r.sandboxNamespace] }],
+        },
+      };
+    for (const a of r.agents) {
+      // Only the caller port (the gateway); the AgentApp's own port gets no ingress rule at all.
+      policy("agents", `agent-${a.name}`, a.podSelector, {
+        ingress: [{ from: [callerNamespaces, ...cidrPeers(a.callerCidrs ?? [])], ports: [tcp(a.callerPort)] }],
+      });
+    }
+    policy("agents", "agents-egress", r.allAgentsSelector, {
+      egress: [
+        { to: [managerPods], ports: [tcp(r.managerPort)] },
+        toSandboxes,
+        ...redisEgress,
+        { to: cidrPeers(r.modelApi.cidrs), ...(r.modelApi.ports ? { ports: r.modelApi.ports.map(tcp) } : {}) },
+      ],
+    });
+
+    // ---------- sandbox manager ----------
+    const apiServerRule: Rule = r.apiServer
+      ? { to: r.apiServer.cidrs.map((cidr) => ({ ipBlock: { cidr } })), ...(r.apiServer.ports ? { ports: r.apiServer.ports.map(tcp) } : {}) }
+      : this.apiServerFromCluster(name);
+    policy("agents", "sandbox-manager", r.managerSelector, {
+      ingress: [{ from: [agentPods], ports: [tcp(r.managerPort)] }],
+      egress: [
+        apiServerRule,
+        toSandboxes,
+        ...redisEgress,
+      ],
+    });
+
+    // ---------- in-cluster Redis ----------
+    if (r.redis && "podSelector" in r.redis) {
+      policy("agents", "redis", r.redis.podSelector, { ingress: [{ from: [agentPods, managerPods], ports: [tcp(r.redis.port)] }] });
+    }
+
+    // ---------- sandboxes: reached by the manager and agents; reach only the public internet ----------
+    policy("sandboxes", "sandboxes", {}, {
+      ingress: [{
+        from: [
+          { namespaceSelector: nsSelector(r.agentsNamespace), podSelector: { matchLabels: r.managerSelector } },
+          { namespaceSelector: nsSelector(r.agentsNamespace), podSelector: { matchLabels: r.allAgentsSelector } },
+        ],
+        ports: [tcp(r.sandboxPort)],
+      }],
+      egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0", except: r.sandboxExcept } }] }],
+    });
+
+    this.policyNames = names;
+    this.registerOutputs({ policyNames: this.policyNames });
+  }
+
+  /**
+   * The API server's real endpoints, read from the `default/kubernetes` EndpointSlice: a
+   * NetworkPolicy sees traffic to `kubernetes.default` after kube-proxy's DNAT, so it must allow
+   * the endpoint address and port, not the Service's ClusterIP.
+   */
+  private apiServerFromCluster(name: string): Rule {
+    const slice = k8s.discovery.v1.EndpointSlice.get(`${name}-apiserver-endpoints`, "default/kubernetes", { parent: this });
+    const to = slice.endpoints.apply((eps) => {
+      const peers = (eps ?? []).flatMap((e) => e.addresses).map((ip) => ({ ipBlock: { cidr: ip.includes(":") ? `${ip}/128` : `${ip}/32` } }));
+      if (peers.length === 0) throw new Error("NetworkPolicies: the default/kubernetes EndpointSlice lists no API server address; pass apiServer explicitly");
+      return peers;
+    });
+    const ports = slice.ports.apply((ps) => (ps ?? []).flatMap((p) => (typeof p.port === "number" ? [tcp(p.port)] : [])));
+    return { to, ports };
+  }
+}

@@ -1,0 +1,659 @@
+import { createHash } from "node:crypto";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { AcsPlacement } from "./acs";
+import { NO_ACS, acsPodAnnotations, acsPodLabels, acsTolerations } from "./acs";
+import type { WorkloadIdentity } from "./pod-security";
+import {
+  guaranteedResources,
+  recommendedLabels,
+  requireDigestRef,
+  requireDnsLabel,
+  requireInt,
+  requirePositive,
+  restrictedContainerSecurityContext,
+  restrictedPodSecurityContext,
+  selectorLabels,
+  tmpVolume,
+  tmpVolumeMount,
+} from "./pod-security";
+import type { RedisEndpoint } from "./redis";
+import type { SandboxType } from "./sandbox-types";
+import { SANDBOX_TYPES } from "./sandbox-types";
+
+/** How each sandbox pod is isolated from the host and from other sandboxes. */
+export type SandboxIsolation =
+  /** One ACS pod (a MicroVM) per sandbox, through the virtual node. */
+  | { readonly kind: "acs"; readonly placement: AcsPlacement }
+  /** A sandboxed RuntimeClass on ordinary nodes: `runv` (ECS bare metal), gVisor, Kata. */
+  | { readonly kind: "runtime-class"; readonly runtimeClassName: string }
+  /** Plain containers: for a laptop cluster only. */
+  | { readonly kind: "none" };
+
+/** Where the sandbox images come from (the upstream `runtime-sandbox-<type>` images, mirrored). */
+export interface SandboxImagesArgs {
+  /** Registry host, e.g. our ACR's VPC domain (`RUNTIME_SANDBOX_REGISTRY`; empty means Docker Hub and is refused). */
+  registry: string;
+  /** Image namespace in that registry (`RUNTIME_SANDBOX_IMAGE_NAMESPACE`, default `agentscope`). */
+  namespace?: string;
+  /** Tag of the `runtime-sandbox-<type>` images (`RUNTIME_SANDBOX_IMAGE_TAG`, default `latest`). */
+  tag?: string;
+  /**
+   * Digest per sandbox type (`<repository>@sha256:...`). The manager names images by tag only; the
+   * extension swaps in these digests so sandbox pods run pinned images (default none: the tag).
+   */
+  digests?: Partial<Record<SandboxType, string>>;
+}
+
+/** The AgentScope Runtime sandbox manager (`runtime-sandbox-server`, k8s mode) and its sandbox pool. */
+export interface SandboxPoolArgs {
+  /** Namespace the manager runs in (the agents namespace). */
+  namespace: pulumi.Input<string>;
+  /** Namespace sandbox pods are created in; the manager's Role is limited to it. */
+  sandboxNamespace: string;
+  /** `app.kubernetes.io/part-of` (the stack's name prefix); also prefixes the cluster-scoped RBAC names. */
+  partOf: string;
+  /** Manager image pinned by digest (target `sandbox-manager` of agent-image/). */
+  image: pulumi.Input<string>;
+  /** Bearer token agents present (`BEARER_TOKEN`), a Pulumi secret. */
+  bearerToken: pulumi.Input<string>;
+  /** Sandbox types to pre-warm (`DEFAULT_SANDBOX_TYPE`, default `["base"]`). */
+  sandboxTypes?: SandboxType[];
+  /** Warm sandboxes kept per type (`POOL_SIZE`, default 1). */
+  poolSize?: number;
+  /** Most sandboxes alive at once (`MAX_SANDBOX_INSTANCES`, default 50). */
+  maxInstances?: number;
+  /** Idle seconds before a sandbox is reaped (`HEARTBEAT_TIMEOUT`, default 300). */
+  heartbeatTimeoutSeconds?: number;
+  /** Manager replicas (default 1); more than one needs `redis` so replicas share the pool. */
+  replicas?: number;
+  /** Redis for the pool and session mapping; required when replicas > 1 (default none: in memory). */
+  redis?: RedisEndpoint;
+  /** Redis database the manager uses (default 1; agents use 0). */
+  redisDb?: number;
+  /** Sandbox images. */
+  images: SandboxImagesArgs;
+  /** Isolation of sandbox pods. */
+  isolation: SandboxIsolation;
+  /** vCPU per sandbox pod, requests = limits (default 1). */
+  sandboxCpu?: number;
+  /** Memory per sandbox pod in GiB, requests = limits (default 2). */
+  sandboxMemoryGiB?: number;
+  /** Placement of the manager's own pods (default NO_ACS). */
+  managerPlacement?: AcsPlacement;
+  /** vCPU of the manager, requests = limits (default 0.5). */
+  managerCpu?: number;
+  /** Memory of the manager in GiB, requests = limits (default 1). */
+  managerMemoryGiB?: number;
+  /** Seconds the manager waits for a new sandbox pod to be ready (default 180; upstream waits 60). */
+  podReadyTimeoutSeconds?: number;
+  /** Names of image pull Secrets in the sandbox namespace for sandbox pods (default none). */
+  sandboxImagePullSecrets?: string[];
+  /** Names of image pull Secrets in the manager's namespace (default none). */
+  imagePullSecrets?: string[];
+  /** Prefix of sandbox pod names (`CONTAINER_PREFIX_KEY`, default `sandbox-`). */
+  containerPrefix?: string;
+  /** Manager log level (default `INFO`). */
+  logLevel?: "DEBUG" | "INFO" | "WARNING" | "ERROR";
+}
+
+export const SANDBOX_MANAGER_PORT = 8000;
+/** Port of the nginx inside every runtime-sandbox image (the manager creates pods with `ports=["80/tcp"]`). */
+export const SANDBOX_PORT = 80;
+export const MANAGER_CONFIG_PATH = "/etc/agentscope/sandbox-manager.env";
+const EXTENSION_DIR = "/etc/agentscope/extension";
+const EXTENSION_FILE = "agentscope_k8s_pods.py";
+const POD_SETTINGS_FILE = "sandbox-pods.json";
+/** The shortuuid the manager appends to CONTAINER_PREFIX_KEY is 25 characters. */
+const SESSION_ID_LENGTH = 25;
+
+export interface ResolvedSandboxPoolArgs {
+  readonly namespace: pulumi.Input<string>;
+  readonly sandboxNamespace: string;
+  readonly partOf: string;
+  readonly image: pulumi.Input<string>;
+  readonly bearerToken: pulumi.Input<string>;
+  readonly sandboxTypes: SandboxType[];
+  readonly poolSize: number;
+  readonly maxInstances: number;
+  readonly heartbeatTimeoutSeconds: number;
+  readonly replicas: number;
+  readonly redis?: RedisEndpoint;
+  readonly redisDb: number;
+  readonly images: Required<Omit<SandboxImagesArgs, "digests">> & { readonly digests: Partial<Record<SandboxType, string>> };
+  readonly isolation: SandboxIsolation;
+  readonly sandboxCpu: number;
+  readonly sandboxMemoryGiB: number;
+  readonly managerPlacement: AcsPlacement;
+  readonly managerCpu: number;
+  readonly managerMemoryGiB: number;
+  readonly podReadyTimeoutSeconds: number;
+  readonly sandboxImagePullSecrets: string[];
+  readonly imagePullSecrets: string[];
+  readonly containerPrefix: string;
+  readonly logLevel: "DEBUG" | "INFO" | "WARNING" | "ERROR";
+  readonly managerIdentity: WorkloadIdentity;
+  readonly sandboxIdentity: WorkloadIdentity;
+}
+
+export function resolveSandboxPoolArgs(args: SandboxPoolArgs): ResolvedSandboxPoolArgs {
+  const C = "SandboxPool";
+  requireDnsLabel(C, "sandboxNamespace", args.sandboxNamespace);
+  if (typeof args.image === "string") requireDigestRef(C, "image", args.image);
+  const sandboxTypes = args.sandboxTypes ?? ["base"];
+  if (sandboxTypes.length === 0) throw new Error(`${C}: sandboxTypes must list at least one type (${SANDBOX_TYPES.join(", ")})`);
+  for (const t of sandboxTypes) {
+    if (!(SANDBOX_TYPES as readonly string[]).includes(t)) throw new Error(`${C}: sandboxTypes has unknown type ${JSON.stringify(t)} (known: ${SANDBOX_TYPES.join(", ")})`);
+  }
+  const poolSize = args.poolSize ?? 1;
+  const maxInstances = args.maxInstances ?? 50;
+  requireInt(C, "poolSize", poolSize, 0, 200);
+  requireInt(C, "maxInstances", maxInstances, 1, 5000);
+  if (poolSize * sandboxTypes.length > maxInstances) {
+    throw new Error(`${C}: poolSize (${poolSize}) x ${sandboxTypes.length} type(s) exceeds maxInstances (${maxInstances}); the pool could never fill`);
+  }
+  const heartbeatTimeoutSeconds = args.heartbeatTimeoutSeconds ?? 300;
+  requireInt(C, "heartbeatTimeoutSeconds", heartbeatTimeoutSeconds, 30, 86_400);
+  const replicas = args.replicas ?? 1;
+  requireInt(C, "replicas", replicas, 1, 10);
+  if (replicas > 1 && !args.redis) {
+    throw new Error(`${C}: replicas ${replicas} needs redis: without it each replica keeps its own pool and session map in memory`);
+  }
+  const redisDb = args.redisDb ?? 1;
+  requireInt(C, "redisDb", redisDb, 0, 15);
+  if (!args.images.registry) throw new Error(`${C}: images.registry must name the registry holding the runtime-sandbox images (an empty one means Docker Hub)`);
+  const digests = args.images.digests ?? {};
+  for (const [type, ref] of Object.entries(digests)) requireDigestRef(C, `images.digests.${type}`, ref);
+  if (args.isolation.kind === "acs" && !args.isolation.placement.enabled) {
+    throw new Error(`${C}: isolation "acs" needs an enabled ACS placement`);
+  }
+  if (args.isolation.kind === "runtime-class") requireDnsLabel(C, "isolation.runtimeClassName", args.isolation.runtimeClassName);
+  const sandboxCpu = args.sandboxCpu ?? 1;
+  const sandboxMemoryGiB = args.sandboxMemoryGiB ?? 2;
+  const managerCpu = args.managerCpu ?? 0.5;
+  const managerMemoryGiB = args.managerMemoryGiB ?? 1;
+  for (const [k, v] of Object.entries({ sandboxCpu, sandboxMemoryGiB, managerCpu, managerMemoryGiB })) requirePositive(C, k, v);
+  const podReadyTimeoutSeconds = args.podReadyTimeoutSeconds ?? 180;
+  requireInt(C, "podReadyTimeoutSeconds", podReadyTimeoutSeconds, 10, 1800);
+  const containerPrefix = args.containerPrefix ?? "sandbox-";
+  // Pod `<prefix><25-char id>` and Service `<pod>-service` must both be DNS labels of at most 63 characters.
+  const maxPrefix = 63 - SESSION_ID_LENGTH - "-service".length;
+  if (!/^[a-z][-a-z0-9]*-$/.test(containerPrefix) || containerPrefix.length > maxPrefix) {
+    throw new Error(`${C}: containerPrefix must be lower-case letters, digits and '-', start with a letter, end with '-', and be at most ${maxPrefix} characters, got ${JSON.stringify(containerPrefix)}`);
+  }
+  return {
+    namespace: args.namespace,
+    sandboxNamespace: args.sandboxNamespace,
+    partOf: args.partOf,
+    image: args.image,
+    bearerToken: args.bearerToken,
+    sandboxTypes: [...sandboxTypes],
+    poolSize,
+    maxInstances,
+    heartbeatTimeoutSeconds,
+    replicas,
+    ...(args.redis ? { redis: args.redis } : {}),
+    redisDb,
+    images: { registry: args.images.registry, namespace: args.images.namespace ?? "agentscope", tag: args.images.tag ?? "latest", digests },
+    isolation: args.isolation,
+    sandboxCpu,
+    sandboxMemoryGiB,
+    managerPlacement: args.managerPlacement ?? NO_ACS,
+    managerCpu,
+    managerMemoryGiB,
+    podReadyTimeoutSeconds,
+    sandboxImagePullSecrets: args.sandboxImagePullSecrets ?? [],
+    imagePullSecrets: args.imagePullSecrets ?? [],
+    containerPrefix,
+    logLevel: args.logLevel ?? "INFO",
+    managerIdentity: { name: "sandbox-manager", instance: `${args.partOf}-sandbox-manager`, component: "sandbox-manager", partOf: args.partOf },
+    sandboxIdentity: { name: "agentscope-sandbox", instance: `${args.partOf}-sandbox`, component: "sandbox", partOf: args.partOf },
+  };
+}
+
+// ---------- the manager's .env ----------
+
+/** python-dotenv single-quoted value: literal except `\\` and `\'`. */
+export function dotenvQuote(value: string): string {
+  if (/[\r\n]/.test(value)) throw new Error("SandboxPool: config values must be single-line");
+  return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+}
+
+/** Upstream image name for a sandbox type (sandbox/utils.py `build_image_uri`). */
+export function upstreamSandboxImage(images: { registry: string; namespace: string; tag: string }, type: SandboxType): string {
+  return `${images.registry}/${images.namespace}/runtime-sandbox-${type}:${images.tag}`;
+}
+
+/** Plain values the .env needs besides the secrets. */
+export interface ManagerSecrets {
+  readonly bearerToken: string;
+  readonly redis?: { host: string; port: number; password: string; username?: string };
+}
+
+/**
+ * The `runtime-sandbox-server --config` file (keys of sandbox/manager/server/config.py `Settings`).
+ * Everything the server reads is here; the sandbox image settings are also set as container env,
+ * because sandbox/constant.py reads them with os.getenv when the package is imported.
+ */
+export function renderManagerEnv(r: ResolvedSandboxPoolArgs, s: ManagerSecrets): string {
+  const lines: [string, string][] = [
+    ["HOST", "0.0.0.0"],
+    ["PORT", String(SANDBOX_MANAGER_PORT)],
+    // One uvicorn worker: --extension is imported in this process only, and replicas scale out instead.
+    ["WORKERS", "1"],
+    ["DEBUG", "False"],
+    ["BEARER_TOKEN", s.bearerToken],
+    ["DEFAULT_SANDBOX_TYPE", r.sandboxTypes.join(",")],
+    ["POOL_SIZE", String(r.poolSize)],
+    ["MAX_SANDBOX_INSTANCES", String(r.maxInstances)],
+    ["AUTO_CLEANUP", "True"],
+    ["HEARTBEAT_TIMEOUT", String(r.heartbeatTimeoutSeconds)],
+    ["CONTAINER_PREFIX_KEY", r.containerPrefix],
+    ["CONTAINER_DEPLOYMENT", "k8s"],
+    // Empty: no per-session hostPath at /workspace (it cannot work on ACS, and PSA baseline refuses it).
+    ["DEFAULT_MOUNT_DIR", ""],
+    ["ALLOW_MOUNT_DIR", "False"],
+    ["FILE_SYSTEM", "local"],
+    ["K8S_NAMESPACE", r.sandboxNamespace],
+    ["RUNTIME_SANDBOX_REGISTRY", r.images.registry],
+    ["RUNTIME_SANDBOX_IMAGE_NAMESPACE", r.images.namespace],
+    ["RUNTIME_SANDBOX_IMAGE_TAG", r.images.tag],
+  ];
+  if (s.redis) {
+    lines.push(
+      ["REDIS_ENABLED", "True"],
+      ["REDIS_SERVER", s.redis.host],
+      ["REDIS_PORT", String(s.redis.port)],
+      ["REDIS_DB", String(r.redisDb)],
+      ["REDIS_PASSWORD", s.redis.password],
+    );
+    if (s.redis.username) lines.push(["REDIS_USER", s.redis.username]);
+  } else {
+    lines.push(["REDIS_ENABLED", "False"]);
+  }
+  return `${lines.map(([k, v]) => `${k}=${dotenvQuote(v)}`).join("\n")}\n`;
+}
+
+// ---------- sandbox pod settings applied by the extension ----------
+
+/** What the extension applies to every sandbox pod (camelCase Pod fields, merged into the manager's pod). */
+export interface SandboxPodSettings {
+  readonly labels: Record<string, string>;
+  readonly annotations: Record<string, string>;
+  readonly serviceLabels: Record<string, string>;
+  readonly serviceAccountName: string;
+  readonly runtimeClassName?: string;
+  readonly tolerations: k8s.types.input.core.v1.Toleration[];
+  readonly resources: { requests: Record<string, string>; limits: Record<string, string> };
+  readonly podSecurityContext: Record<string, unknown>;
+  readonly containerSecurityContext: Record<string, unknown>;
+  readonly imagePullSecrets: { name: string }[];
+  readonly images: Record<string, string>;
+  readonly podReadyTimeoutSeconds: number;
+}
+
+export const SANDBOX_SERVICE_ACCOUNT = "sandbox";
+
+/** The labels every sandbox pod carries (plus upstream's `created-by` and `app`). */
+export function sandboxPodLabels(r: ResolvedSandboxPoolArgs): Record<string, string> {
+  return { ...recommendedLabels(r.sandboxIdentity), "app.kubernetes.io/managed-by": "runtime-sandbox-server" };
+}
+
+export function sandboxPodSettings(r: ResolvedSandboxPoolArgs): SandboxPodSettings {
+  const acs = r.isolation.kind === "acs" ? r.isolation.placement : NO_ACS;
+  const res = guaranteedResources(r.sandboxCpu, r.sandboxMemoryGiB) as { requests: Record<string, string>; limits: Record<string, string> };
+  const images: Record<string, string> = {};
+  for (const type of r.sandboxTypes) {
+    const digest = r.images.digests[type];
+    if (digest) images[upstreamSandboxImage(r.images, type)] = digest;
+  }
+  return {
+    labels: { ...sandboxPodLabels(r), ...acsPodLabels(acs) },
+    annotations: acsPodAnnotations(acs),
+    serviceLabels: sandboxPodLabels(r),
+    serviceAccountName: SANDBOX_SERVICE_ACCOUNT,
+    ...(r.isolation.kind === "runtime-class" ? { runtimeClassName: r.isolation.runtimeClassName } : {}),
+    tolerations: acsTolerations(acs),
+    resources: res,
+    // The runtime-sandbox images run nginx/supervisord as root on port 80, so no runAsNonRoot or
+    // capability drop here (see namespaces.ts); the rest of the hardening still applies.
+    podSecurityContext: { seccompProfile: { type: "RuntimeDefault" } },
+    containerSecurityContext: { allowPrivilegeEscalation: false, privileged: false, seccompProfile: { type: "RuntimeDefault" } },
+    imagePullSecrets: r.sandboxImagePullSecrets.map((name) => ({ name })),
+    images,
+    podReadyTimeoutSeconds: r.podReadyTimeoutSeconds,
+  };
+}
+
+/**
+ * `runtime-sandbox-server --extension` module, written for agentscope-runtime 1.1.x
+ * (common/container_clients/kubernetes_client.py). Upstream k8s mode makes each sandbox a bare Pod
+ * plus a NodePort Service and calls it at `http://<node ExternalIP or InternalIP>:<nodePort>`. That
+ * does not fit this stack: ACS pods sit behind a virtual node whose address does not forward
+ * NodePorts, kube-proxy SNAT on a NodePort hides the manager's pod IP from the sandbox's
+ * NetworkPolicy, and a NodePort opens every sandbox on every node. This module keeps the upstream
+ * flow (same calls, same names) and changes two things:
+ *  1. the Service is ClusterIP and the manager calls `http://<pod>-service.<namespace>.svc:80`
+ *     (so the manager needs no `nodes` read, and source IPs survive for NetworkPolicies);
+ *  2. every sandbox pod gets our labels, ACS placement or runtimeClassName, requests = limits,
+ *     seccomp, no service-account token, no service links, a pinned image, and never a hostPath.
+ */
+export const SANDBOX_EXTENSION_PY = `"""AgentScope stack: k8s-mode extension for runtime-sandbox-server (agentscope-runtime 1.1.x).
+
+Loaded by \`runtime-sandbox-server --extension <this file>\`; WORKERS=1 keeps the serving process
+the one that imported it. Settings come from the JSON file named by AGENTSCOPE_SANDBOX_POD_SETTINGS.
+"""
+import copy
+import json
+import logging
+import os
+
+logger = logging.getLogger("agentscope_k8s_pods")
+
+SETTINGS_PATH = os.environ.get("AGENTSCOPE_SANDBOX_POD_SETTINGS", "${EXTENSION_DIR}/${POD_SETTINGS_FILE}")
+
+
+def load_settings(path=SETTINGS_PATH):
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def harden_pod(pod, settings):
+    """A copy of \`pod\` (a Pod as a JSON dict) with the stack's placement and hardening applied."""
+    pod = copy.deepcopy(pod)
+    meta = pod.setdefault("metadata", {})
+    meta["labels"] = dict(meta.get("labels") or {}, **settings.get("labels", {}))
+    annotations = dict(meta.get("annotations") or {}, **settings.get("annotations", {}))
+    if annotations:
+        meta["annotations"] = annotations
+    spec = pod.setdefault("spec", {})
+    for volume in spec.get("volumes") or []:
+        if "hostPath" in volume:
+            raise ValueError(
+                "hostPath volume %r refused: keep DEFAULT_MOUNT_DIR empty and READONLY_MOUNTS unset"
+                % volume.get("name")
+            )
+    spec["automountServiceAccountToken"] = False
+    spec["enableServiceLinks"] = False
+    if settings.get("serviceAccountName"):
+        spec["serviceAccountName"] = settings["serviceAccountName"]
+    if settings.get("runtimeClassName"):
+        spec["runtimeClassName"] = settings["runtimeClassName"]
+    tolerations = list(spec.get("tolerations") or [])
+    for toleration in settings.get("tolerations", []):
+        if toleration not in tolerations:
+            tolerations.append(toleration)
+    if tolerations:
+        spec["tolerations"] = tolerations
+    if settings.get("imagePullSecrets"):
+        spec["imagePullSecrets"] = list(settings["imagePullSecrets"])
+    spec["securityContext"] = dict(spec.get("securityContext") or {}, **settings.get("podSecurityContext", {}))
+    images = settings.get("images", {})
+    for container in spec.get("containers") or []:
+        container["image"] = images.get(container.get("image"), container.get("image"))
+        if settings.get("resources"):
+            container["resources"] = copy.deepcopy(settings["resources"])
+        container["securityContext"] = dict(
+            container.get("securityContext") or {}, **settings.get("containerSecurityContext", {})
+        )
+    return pod
+
+
+def service_for(pod_name, namespace, ports, settings):
+    """A ClusterIP Service in front of one sandbox pod (upstream makes it a NodePort)."""
+    labels = dict(settings.get("serviceLabels", {}), app=pod_name)
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": pod_name + "-service", "namespace": namespace, "labels": labels},
+        "spec": {
+            "type": "ClusterIP",
+            "selector": {"app": pod_name},
+            "ports": [
+                {"name": "port-%d" % p["port"], "port": p["port"], "targetPort": p["port"], "protocol": p["protocol"]}
+                for p in ports
+            ],
+        },
+    }
+
+
+def service_host(pod_name, namespace):
+    return "%s-service.%s.svc" % (pod_name, namespace)
+
+
+def install(settings):
+    from agentscope_runtime.common.container_clients import kubernetes_client as upstream
+
+    cls = upstream.KubernetesClient
+    if getattr(cls, "_agentscope_patched", False):
+        return
+    for name in ("__init__", "_create_multi_port_service", "_get_service_node_ports", "wait_for_pod_ready"):
+        if not callable(getattr(cls, name, None)):
+            raise RuntimeError("agentscope-runtime changed: KubernetesClient.%s is missing; update this extension" % name)
+
+    original_init = cls.__init__
+    original_wait = cls.wait_for_pod_ready
+
+    def __init__(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        create_pod = self.v1.create_namespaced_pod
+        serialize = self.v1.api_client.sanitize_for_serialization
+
+        def create_namespaced_pod(namespace, body, **options):
+            return create_pod(namespace=namespace, body=harden_pod(serialize(body), settings), **options)
+
+        self.v1.create_namespaced_pod = create_namespaced_pod
+        self._agentscope_ports = {}
+
+    def _create_multi_port_service(self, pod_name, port_list):
+        try:
+            self.v1.create_namespaced_service(
+                namespace=self.namespace, body=service_for(pod_name, self.namespace, port_list, settings)
+            )
+        except Exception as error:  # upstream logs and returns False as well
+            logger.error("Failed to create the Service of sandbox %s: %s", pod_name, error)
+            return False
+        self._agentscope_ports[pod_name] = [p["port"] for p in port_list]
+        return True
+
+    def _get_service_node_ports(self, pod_name):
+        return self._agentscope_ports.pop(pod_name, []), service_host(pod_name, self.namespace)
+
+    def wait_for_pod_ready(self, container_id, timeout=300):
+        return original_wait(self, container_id, timeout=max(timeout, settings.get("podReadyTimeoutSeconds", 0)))
+
+    cls.__init__ = __init__
+    cls._create_multi_port_service = _create_multi_port_service
+    cls._get_service_node_ports = _get_service_node_ports
+    cls.wait_for_pod_ready = wait_for_pod_ready
+    cls._agentscope_patched = True
+    logger.info("Sandbox pods: ClusterIP addressing and stack pod settings installed")
+
+
+install(load_settings())
+`;
+
+// ---------- RBAC ----------
+
+/**
+ * Exactly what the manager calls (agentscope-runtime 1.1.x, kubernetes_client.py, with the
+ * extension above), in the sandbox namespace: `create_namespaced_pod`, `read_namespaced_pod`
+ * (inspect, get_status, start, wait_for_pod_ready), `delete_namespaced_pod` (stop, remove),
+ * `create_namespaced_service`, `delete_namespaced_service` (remove). The manager never lists,
+ * watches or patches pods, never reads their logs, and with ClusterIP addressing never reads Services.
+ */
+export const SANDBOX_MANAGER_ROLE_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
+  { apiGroups: [""], resources: ["pods"], verbs: ["create", "get", "delete"] },
+  { apiGroups: [""], resources: ["services"], verbs: ["create", "delete"] },
+];
+
+/**
+ * Cluster-wide: `KubernetesClient.__init__` calls `list_namespace()` as its connection test and
+ * fails to start without it. Upstream also reads `nodes` to find a NodePort's address; the
+ * ClusterIP extension removes that call, so no node access is granted.
+ */
+export const SANDBOX_MANAGER_CLUSTER_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
+  { apiGroups: [""], resources: ["namespaces"], verbs: ["list"] },
+];
+
+export class SandboxPool extends pulumi.ComponentResource {
+  /** In-cluster URL agents use (`SANDBOX_MANAGER_URL`). */
+  public readonly managerUrl: pulumi.Output<string>;
+  /** Labels selecting the manager's pods. */
+  public readonly managerPodSelector: Record<string, string>;
+  /** Labels every sandbox pod carries. */
+  public readonly sandboxPodLabels: Record<string, string>;
+  public readonly serviceAccountName: pulumi.Output<string>;
+
+  constructor(name: string, args: SandboxPoolArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("agentscope:k8s:SandboxPool", name, {}, opts);
+    const r = resolveSandboxPoolArgs(args);
+    const parent = { parent: this };
+    const labels = recommendedLabels(r.managerIdentity);
+    const selector = selectorLabels(r.managerIdentity);
+    const settings = sandboxPodSettings(r);
+
+    const redis = r.redis;
+    const env = pulumi.secret(
+      pulumi
+        .all([
+          r.bearerToken,
+          redis ? pulumi.all([redis.host, redis.port, redis.password, redis.username]) : undefined,
+        ])
+        .apply(([bearerToken, rd]) =>
+          renderManagerEnv(r, {
+            bearerToken,
+            ...(rd ? { redis: { host: rd[0], port: rd[1], password: rd[2], ...(rd[3] ? { username: rd[3] } : {}) } } : {}),
+          }),
+        ),
+    );
+    const settingsJson = JSON.stringify(settings, null, 2);
+
+    const config = new k8s.core.v1.Secret(`${name}-config`, {
+      metadata: { name: "sandbox-manager-config", namespace: r.namespace, labels },
+      type: "Opaque",
+      stringData: { "sandbox-manager.env": env },
+    }, { ...parent, deleteBeforeReplace: true });
+
+    const extension = new k8s.core.v1.ConfigMap(`${name}-extension`, {
+      metadata: { name: "sandbox-manager-extension", namespace: r.namespace, labels },
+      data: { [EXTENSION_FILE]: SANDBOX_EXTENSION_PY, [POD_SETTINGS_FILE]: settingsJson },
+    }, { ...parent, deleteBeforeReplace: true });
+
+    const managerSa = new k8s.core.v1.ServiceAccount(`${name}-manager-sa`, {
+      metadata: { name: "sandbox-manager", namespace: r.namespace, labels },
+      // The manager is the one workload that talks to the API server, so it keeps its token.
+      automountServiceAccountToken: true,
+    }, { ...parent, deleteBeforeReplace: true });
+
+    // Sandbox pods run untrusted code: their ServiceAccount has no token and no bindings.
+    new k8s.core.v1.ServiceAccount(`${name}-sandbox-sa`, {
+      metadata: { name: SANDBOX_SERVICE_ACCOUNT, namespace: r.sandboxNamespace, labels: recommendedLabels(r.sandboxIdentity) },
+      automountServiceAccountToken: false,
+    }, { ...parent, deleteBeforeReplace: true });
+
+    const role = new k8s.rbac.v1.Role(`${name}-role`, {
+      metadata: { name: "sandbox-manager", namespace: r.sandboxNamespace, labels },
+      rules: SANDBOX_MANAGER_ROLE_RULES,
+    }, { ...parent, deleteBeforeReplace: true });
+    const roleBinding = new k8s.rbac.v1.RoleBinding(`${name}-rolebinding`, {
+      metadata: { name: "sandbox-manager", namespace: r.sandboxNamespace, labels },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+      subjects: [{ kind: "ServiceAccount", name: managerSa.metadata.name, namespace: managerSa.metadata.namespace }],
+    }, { ...parent, deleteBeforeReplace: true });
+    const clusterRole = new k8s.rbac.v1.ClusterRole(`${name}-clusterrole`, {
+      metadata: { name: `${r.partOf}-sandbox-manager`, labels },
+      rules: SANDBOX_MANAGER_CLUSTER_RULES,
+    }, { ...parent, deleteBeforeReplace: true });
+    const clusterRoleBinding = new k8s.rbac.v1.ClusterRoleBinding(`${name}-clusterrolebinding`, {
+      metadata: { name: `${r.partOf}-sandbox-manager`, labels },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: clusterRole.metadata.name },
+      subjects: [{ kind: "ServiceAccount", name: managerSa.metadata.name, namespace: managerSa.metadata.namespace }],
+    }, { ...parent, deleteBeforeReplace: true });
+
+    // Roll the manager whenever its config, extension or sandbox settings change.
+    const configHash = env.apply((text) => createHash("sha256").update(text).update(SANDBOX_EXTENSION_PY).update(settingsJson).digest("hex"));
+    const p = r.managerPlacement;
+    new k8s.apps.v1.Deployment(`${name}-deployment`, {
+      metadata: { name: "sandbox-manager", namespace: r.namespace, labels },
+      spec: {
+        replicas: r.replicas,
+        selector: { matchLabels: selector },
+        strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+        template: {
+          metadata: {
+            labels: { ...labels, ...acsPodLabels(p) },
+            annotations: { ...acsPodAnnotations(p), "agentscope.io/config-sha256": configHash },
+          },
+          spec: {
+            serviceAccountName: managerSa.metadata.name,
+            automountServiceAccountToken: true,
+            enableServiceLinks: false,
+            securityContext: restrictedPodSecurityContext(),
+            tolerations: acsTolerations(p),
+            imagePullSecrets: r.imagePullSecrets.map((n) => ({ name: n })),
+            topologySpreadConstraints: r.replicas > 1
+              ? [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } }]
+              : [],
+            containers: [{
+              name: "sandbox-manager",
+              image: r.image,
+              command: ["runtime-sandbox-server"],
+              args: ["--config", MANAGER_CONFIG_PATH, "--extension", `${EXTENSION_DIR}/${EXTENSION_FILE}`, "--log-level", r.logLevel],
+              ports: [{ name: "http", containerPort: SANDBOX_MANAGER_PORT, protocol: "TCP" }],
+              env: [
+                { name: "SANDBOX_MANAGER_CONFIG", value: MANAGER_CONFIG_PATH },
+                { name: "AGENTSCOPE_SANDBOX_POD_SETTINGS", value: `${EXTENSION_DIR}/${POD_SETTINGS_FILE}` },
+                // Read by sandbox/constant.py at import time, before --config is loaded.
+                { name: "RUNTIME_SANDBOX_REGISTRY", value: r.images.registry },
+                { name: "RUNTIME_SANDBOX_IMAGE_NAMESPACE", value: r.images.namespace },
+                { name: "RUNTIME_SANDBOX_IMAGE_TAG", value: r.images.tag },
+                { name: "RUNTIME_SANDBOX_TIMEOUT", value: "60" },
+                { name: "HOME", value: "/tmp" },
+                { name: "PYTHONDONTWRITEBYTECODE", value: "1" },
+              ],
+              resources: guaranteedResources(r.managerCpu, r.managerMemoryGiB),
+              securityContext: restrictedContainerSecurityContext(),
+              startupProbe: { httpGet: { path: "/health", port: "http" }, periodSeconds: 3, failureThreshold: 40 },
+              readinessProbe: { httpGet: { path: "/health", port: "http" }, periodSeconds: 10, timeoutSeconds: 3 },
+              livenessProbe: { httpGet: { path: "/health", port: "http" }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 3 },
+              volumeMounts: [
+                { name: "config", mountPath: MANAGER_CONFIG_PATH, subPath: "sandbox-manager.env", readOnly: true },
+                { name: "extension", mountPath: EXTENSION_DIR, readOnly: true },
+                tmpVolumeMount(),
+              ],
+            }],
+            volumes: [
+              { name: "config", secret: { secretName: config.metadata.name, defaultMode: 0o440 } },
+              { name: "extension", configMap: { name: extension.metadata.name, defaultMode: 0o444 } },
+              tmpVolume("512Mi"),
+            ],
+          },
+        },
+      },
+    }, { ...parent, dependsOn: [roleBinding, clusterRoleBinding], deleteBeforeReplace: true });
+
+    const service = new k8s.core.v1.Service(`${name}-service`, {
+      metadata: { name: "sandbox-manager", namespace: r.namespace, labels },
+      spec: {
+        type: "ClusterIP",
+        selector,
+        ports: [{ name: "http", port: SANDBOX_MANAGER_PORT, targetPort: "http", protocol: "TCP" }],
+      },
+    }, { ...parent, deleteBeforeReplace: true });
+
+    if (r.replicas > 1) {
+      new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, {
+        metadata: { name: "sandbox-manager", namespace: r.namespace, labels },
+        spec: { maxUnavailable: 1, selector: { matchLabels: selector }, unhealthyPodEvictionPolicy: "AlwaysAllow" },
+      }, { ...parent, deleteBeforeReplace: true });
+    }
+
+    this.managerUrl = pulumi.interpolate`http://${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local:${SANDBOX_MANAGER_PORT}`;
+    this.managerPodSelector = selector;
+    this.sandboxPodLabels = sandboxPodLabels(r);
+    this.serviceAccountName = managerSa.metadata.name;
+    this.registerOutputs({ managerUrl: this.managerUrl, serviceAccountName: this.serviceAccountName });
+  }
+}
+

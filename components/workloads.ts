@@ -1,0 +1,358 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { AcsPlacement } from "./acs";
+import { NO_ACS } from "./acs";
+import type { AgentSpec } from "./agent-runtime";
+import { AgentRuntime } from "./agent-runtime";
+import type { RegistryCredentials } from "./container-image";
+import { ContainerImage } from "./container-image";
+import { Namespaces } from "./namespaces";
+import type { CidrEgress } from "./network-policies";
+import { NetworkPolicies } from "./network-policies";
+import { MANAGED_BY, requireDnsLabel } from "./pod-security";
+import type { RedisEndpoint } from "./redis";
+import { InClusterRedis, REDIS_PORT } from "./redis";
+import type { SandboxIsolation } from "./sandbox-pool";
+import { SANDBOX_MANAGER_PORT, SANDBOX_PORT, SandboxPool } from "./sandbox-pool";
+import type { SandboxType } from "./sandbox-types";
+
+/** Everything the Kubernetes half of the stack needs, typed; index.ts maps the stack config onto it. */
+export interface AgentScopeWorkloadsArgs {
+  /** `local`, `dev` or `prod`; prod gets the production settings (zone spread required). */
+  environment: "local" | "dev" | "prod";
+  /** `alicloud` (ACK: CLB annotations on load balancers) or `kubernetes` (any cluster). */
+  platform: "alicloud" | "kubernetes";
+  /** Prefix of namespaces and cluster-scoped names, and `app.kubernetes.io/part-of` (default `agentscope`). */
+  namePrefix?: string;
+  /** Namespace names (default `<prefix>-agents` and `<prefix>-sandboxes`). */
+  namespaces?: { agents?: string; sandboxes?: string };
+  /** ACS placement of agents and the manager; sandboxes too when `sandbox.isolation` is `acs` (default NO_ACS). */
+  acs?: AcsPlacement;
+  images: {
+    /** Build both images from agent-image/ and push them; omit to run the prebuilt refs below. */
+    build?: {
+      /** Build context (default `agent-image`). */
+      context?: string;
+      /** Target platform (default `linux/amd64`). */
+      platform?: "linux/amd64" | "linux/arm64";
+      /** `BASE_IMAGE` build arg (default: the Dockerfile's). */
+      baseImage?: string;
+      /** Registry credentials for the push. */
+      registry: RegistryCredentials;
+      /** Repository of the agent image, `<registry>/<namespace>/<name>`. */
+      agentRepository: pulumi.Input<string>;
+      /** Repository of the sandbox manager image. */
+      sandboxManagerRepository: pulumi.Input<string>;
+    };
+    /** Prebuilt agent image by digest (when `build` is omitted). */
+    agent?: string;
+    /** Prebuilt sandbox manager image by digest (when `build` is omitted). */
+    sandboxManager?: string;
+    /** Credentials for pulling from a private registry without a node-level helper (default none; ACK uses the ACR credential helper). */
+    pullCredentials?: RegistryCredentials;
+  };
+  /** The agents; one Deployment, Service, HPA and PDB each. */
+  agents: AgentSpec[];
+  /** Secrets, as Pulumi secrets; tokens and the in-cluster Redis password are generated when omitted. */
+  secrets?: {
+    modelApiKey?: pulumi.Input<string>;
+    agentApiToken?: pulumi.Input<string>;
+    sandboxManagerToken?: pulumi.Input<string>;
+    redisPassword?: pulumi.Input<string>;
+  };
+  sandbox: {
+    /** Types the pool pre-warms (default `["base"]`). */
+    types?: SandboxType[];
+    /** Warm sandboxes per type (default 1). */
+    poolSize?: number;
+    /** Most sandboxes at once (default 50). */
+    maxInstances?: number;
+    /** `acs` (one MicroVM per pod), `runtime-class` (with runtimeClassName) or `none` (local only). */
+    isolation: "acs" | "runtime-class" | "none";
+    /** RuntimeClass for `runtime-class` isolation: `runv`, `gvisor`, `kata`... */
+    runtimeClassName?: string;
+    /** Manager replicas (default 1; more needs Redis). */
+    managerReplicas?: number;
+    /** vCPU per sandbox pod (default 1). */
+    cpu?: number;
+    /** GiB per sandbox pod (default 2). */
+    memoryGiB?: number;
+    /** Registry, namespace and tag of the runtime-sandbox images (mirrored into our registry), digests optional. */
+    images: { registry: string; namespace?: string; tag?: string; digests?: Partial<Record<SandboxType, string>> };
+  };
+  /** Redis: in-cluster (local, dev) or an external endpoint such as Tair (prod). */
+  redis:
+    | { mode: "in-cluster"; storageGiB?: number; storageClassName?: string; image?: string }
+    | { mode: "external"; endpoint: RedisEndpoint };
+  /** How callers reach agents (default: inside the cluster only). */
+  exposure?: { type: "cluster" | "internal-lb" | "public-lb"; allowedCidrs?: string[] };
+  /** NetworkPolicy inputs the cluster knows (all optional). */
+  network?: {
+    /** Service CIDR: sandboxes never reach it. */
+    serviceCidr?: string;
+    /** API server endpoints (after DNAT) for the manager's egress (default: read from `default/kubernetes`). */
+    apiServer?: CidrEgress;
+    /** Namespaces allowed to call agents (default: every namespace but the stack's two). */
+    callerNamespaces?: string[];
+    /** Model API egress (default: the public internet on 443). */
+    modelApi?: CidrEgress;
+    /** More blocks sandboxes must not reach (e.g. the API server's public address). */
+    sandboxDeniedCidrs?: string[];
+  };
+}
+
+/** Private ranges: the default allow-list of an internal load balancer. */
+const PRIVATE_CALLERS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+const ALIBABA_LB = "service.beta.kubernetes.io/alibaba-cloud-loadbalancer";
+
+export interface ResolvedWorkloadsArgs {
+  readonly prefix: string;
+  readonly agentsNamespace: string;
+  readonly sandboxNamespace: string;
+  readonly acs: AcsPlacement;
+  readonly isolation: SandboxIsolation;
+  readonly loadBalancer?: { allowedCidrs: string[]; annotations: Record<string, string> };
+  readonly zoneSpread: "required" | "preferred";
+}
+
+export function resolveWorkloadsArgs(args: AgentScopeWorkloadsArgs): ResolvedWorkloadsArgs {
+  const C = "AgentScopeWorkloads";
+  const prefix = args.namePrefix ?? "agentscope";
+  requireDnsLabel(C, "namePrefix", prefix, 30);
+  if (args.agents.length === 0) throw new Error(`${C}: agents must list at least one agent`);
+  const seen = new Set<string>();
+  for (const a of args.agents) {
+    if (seen.has(a.name)) throw new Error(`${C}: agents has "${a.name}" twice; names must be unique`);
+    seen.add(a.name);
+    const served = args.sandbox.types ?? ["base"];
+    for (const t of a.sandboxTypes) {
+      if (!served.includes(t)) throw new Error(`${C}: agents[${a.name}].sandboxTypes has "${t}", which sandbox.types does not serve (${served.join(", ")})`);
+    }
+  }
+  const i = args.images;
+  if (i.build && (i.agent || i.sandboxManager)) throw new Error(`${C}: images.build conflicts with images.agent/images.sandboxManager: build them, or run prebuilt digests`);
+  if (!i.build && (!i.agent || !i.sandboxManager)) throw new Error(`${C}: images.agent and images.sandboxManager (digests) are required when images.build is omitted`);
+  const acs = args.acs ?? NO_ACS;
+  const s = args.sandbox;
+  let isolation: SandboxIsolation;
+  if (s.isolation === "acs") {
+    if (!acs.enabled) throw new Error(`${C}: sandbox.isolation "acs" needs acs.enabled`);
+    isolation = { kind: "acs", placement: acs };
+  } else if (s.isolation === "runtime-class") {
+    if (!s.runtimeClassName) throw new Error(`${C}: sandbox.runtimeClassName is required with isolation "runtime-class"`);
+    isolation = { kind: "runtime-class", runtimeClassName: s.runtimeClassName };
+  } else {
+    if (args.environment !== "local") throw new Error(`${C}: sandbox.isolation "none" is for local clusters only; untrusted code needs ACS or a sandboxed runtime class`);
+    isolation = { kind: "none" };
+  }
+  if (s.isolation !== "runtime-class" && s.runtimeClassName) throw new Error(`${C}: sandbox.runtimeClassName applies only with isolation "runtime-class"`);
+  const e = args.exposure ?? { type: "cluster" };
+  const cidrs = e.allowedCidrs ?? [];
+  let loadBalancer: ResolvedWorkloadsArgs["loadBalancer"];
+  if (e.type === "cluster") {
+    if (cidrs.length) throw new Error(`${C}: exposure.allowedCidrs applies only to a load balancer ("internal-lb" or "public-lb")`);
+  } else if (e.type === "public-lb") {
+    if (cidrs.length === 0) throw new Error(`${C}: exposure.allowedCidrs must list the callers' CIDR blocks: a public load balancer is never open to all`);
+    loadBalancer = { allowedCidrs: cidrs, annotations: {} };
+  } else {
+    if (args.platform !== "alicloud") throw new Error(`${C}: exposure "internal-lb" is implemented for platform alicloud (ACK's intranet CLB); use "cluster" or "public-lb" elsewhere`);
+    loadBalancer = { allowedCidrs: cidrs.length ? cidrs : PRIVATE_CALLERS, annotations: { [`${ALIBABA_LB}-address-type`]: "intranet" } };
+  }
+  return {
+    prefix,
+    agentsNamespace: args.namespaces?.agents ?? `${prefix}-agents`,
+    sandboxNamespace: args.namespaces?.sandboxes ?? `${prefix}-sandboxes`,
+    acs,
+    isolation,
+    ...(loadBalancer ? { loadBalancer } : {}),
+    zoneSpread: args.environment === "prod" ? "required" : "preferred",
+  };
+}
+
+/**
+ * The Kubernetes half of the stack: namespaces, images, Redis, the sandbox pool, one runtime per
+ * agent and the NetworkPolicies. Pass the cluster's `k8s.Provider` in `opts.provider`.
+ */
+export class AgentScopeWorkloads extends pulumi.ComponentResource {
+  public readonly agentsNamespace: pulumi.Output<string>;
+  public readonly sandboxNamespace: pulumi.Output<string>;
+  /** Digest-pinned images the pods run. */
+  public readonly agentImage: pulumi.Output<string>;
+  public readonly sandboxManagerImage: pulumi.Output<string>;
+  /** In-cluster URL per agent. */
+  public readonly agentUrls: pulumi.Output<Record<string, string>>;
+  /** Load balancer address per agent (empty without a load balancer). */
+  public readonly loadBalancerAddresses: pulumi.Output<Record<string, string | undefined>>;
+  public readonly sandboxManagerUrl: pulumi.Output<string>;
+  /** Bearer token for the agents' API (a secret). */
+  public readonly agentApiToken: pulumi.Output<string>;
+  /** Redis host the stack uses. */
+  public readonly redisHost: pulumi.Output<string>;
+
+  constructor(name: string, args: AgentScopeWorkloadsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("agentscope:k8s:AgentScopeWorkloads", name, {}, opts);
+    const r = resolveWorkloadsArgs(args);
+    const parent = { parent: this };
+
+    const ns = new Namespaces(`${name}-namespaces`, { agentsNamespace: r.agentsNamespace, sandboxNamespace: r.sandboxNamespace, partOf: r.prefix }, parent);
+    const inNs = { parent: this, dependsOn: [ns] };
+
+    // ---------- secrets: given, or generated once and kept in state ----------
+    const token = (role: string, given: pulumi.Input<string> | undefined): pulumi.Output<string> =>
+      given !== undefined
+        ? pulumi.secret(given)
+        : new random.RandomPassword(`${name}-${role}`, { length: 48, special: false }, parent).result;
+    const secrets = args.secrets ?? {};
+    const agentApiToken = token("agent-api-token", secrets.agentApiToken);
+    const sandboxManagerToken = token("sandbox-manager-token", secrets.sandboxManagerToken);
+
+    // ---------- images ----------
+    const b = args.images.build;
+    const buildArgs = b?.baseImage ? { BASE_IMAGE: b.baseImage } : undefined;
+    const image = (role: "agent" | "sandbox-manager", prebuilt: string | undefined, repository: pulumi.Input<string> | undefined) =>
+      new ContainerImage(`${name}-${role}-image`, b && repository !== undefined
+        ? {
+          build: {
+            context: b.context ?? "agent-image",
+            target: role,
+            ...(b.platform ? { platform: b.platform } : {}),
+            ...(buildArgs ? { buildArgs } : {}),
+            repository,
+            registry: b.registry,
+          },
+        }
+        : { prebuilt: prebuilt ?? "" }, parent);
+    const agentImage = image("agent", args.images.agent, b?.agentRepository);
+    const managerImage = image("sandbox-manager", args.images.sandboxManager, b?.sandboxManagerRepository);
+
+    // ---------- pull credentials (optional) ----------
+    const pullSecretName = "registry-pull";
+    let pullSecrets: string[] = [];
+    const pc = args.images.pullCredentials;
+    if (pc) {
+      const dockerConfig = pulumi.secret(pulumi.all([pc.server, pc.username, pc.password]).apply(([server, username, password]) =>
+        JSON.stringify({ auths: { [server]: { username, password, auth: Buffer.from(`${username}:${password}`).toString("base64") } } })));
+      for (const [role, namespace] of [["agents", r.agentsNamespace], ["sandboxes", r.sandboxNamespace]] as const) {
+        new k8s.core.v1.Secret(`${name}-${role}-registry-pull`, {
+          metadata: { name: pullSecretName, namespace, labels: { "app.kubernetes.io/name": "registry-pull", "app.kubernetes.io/instance": `${r.prefix}-registry-pull`, "app.kubernetes.io/component": "image-pull", "app.kubernetes.io/part-of": r.prefix, "app.kubernetes.io/managed-by": MANAGED_BY } },
+          type: "kubernetes.io/dockerconfigjson",
+          stringData: { ".dockerconfigjson": dockerConfig },
+        }, { ...inNs, deleteBeforeReplace: true });
+      }
+      pullSecrets = [pullSecretName];
+    }
+
+    // ---------- Redis ----------
+    let redisEndpoint: RedisEndpoint;
+    let redisPolicy: { podSelector: Record<string, string>; port: pulumi.Input<number> } | { cidrs: pulumi.Input<pulumi.Input<string>[]>; port: pulumi.Input<number> };
+    if (args.redis.mode === "in-cluster") {
+      const password = token("redis-password", secrets.redisPassword);
+      const redis = new InClusterRedis(`${name}-redis`, {
+        namespace: r.agentsNamespace,
+        partOf: r.prefix,
+        password,
+        ...(args.redis.storageGiB !== undefined ? { storageGiB: args.redis.storageGiB } : {}),
+        ...(args.redis.storageClassName ? { storageClassName: args.redis.storageClassName } : {}),
+        ...(args.redis.image ? { image: args.redis.image } : {}),
+      }, inNs);
+      redisEndpoint = { host: redis.host, port: REDIS_PORT, password };
+      redisPolicy = { podSelector: redis.podSelector, port: REDIS_PORT };
+    } else {
+      const ep = args.redis.endpoint;
+      if (ep.cidrs === undefined || (Array.isArray(ep.cidrs) && ep.cidrs.length === 0)) throw new Error("AgentScopeWorkloads: redis.endpoint.cidrs must list the external Redis's address blocks, for the NetworkPolicies");
+      redisEndpoint = ep;
+      redisPolicy = { cidrs: ep.cidrs, port: ep.port };
+    }
+
+    // ---------- sandbox pool ----------
+    const s = args.sandbox;
+    const pool = new SandboxPool(`${name}-sandbox-pool`, {
+      namespace: r.agentsNamespace,
+      sandboxNamespace: r.sandboxNamespace,
+      partOf: r.prefix,
+      image: managerImage.imageRef,
+      bearerToken: sandboxManagerToken,
+      ...(s.types ? { sandboxTypes: s.types } : {}),
+      ...(s.poolSize !== undefined ? { poolSize: s.poolSize } : {}),
+      ...(s.maxInstances !== undefined ? { maxInstances: s.maxInstances } : {}),
+      ...(s.managerReplicas !== undefined ? { replicas: s.managerReplicas } : {}),
+      redis: redisEndpoint,
+      images: s.images,
+      isolation: r.isolation,
+      ...(s.cpu !== undefined ? { sandboxCpu: s.cpu } : {}),
+      ...(s.memoryGiB !== undefined ? { sandboxMemoryGiB: s.memoryGiB } : {}),
+      managerPlacement: r.acs,
+      imagePullSecrets: pullSecrets,
+      sandboxImagePullSecrets: pullSecrets,
+    }, inNs);
+
+    // ---------- agents ----------
+    const runtimes = args.agents.map((agent) => ({
+      agent,
+      runtime: new AgentRuntime(`${name}-agent-${agent.name}`, {
+        namespace: r.agentsNamespace,
+        partOf: r.prefix,
+        agent,
+        image: agentImage.imageRef,
+        secrets: {
+          ...(secrets.modelApiKey !== undefined ? { modelApiKey: secrets.modelApiKey } : {}),
+          agentApiToken,
+          sandboxManagerToken,
+          redisPassword: redisEndpoint.password,
+        },
+        sandboxManagerUrl: pool.managerUrl,
+        redis: { host: redisEndpoint.host, port: redisEndpoint.port, db: 0 },
+        placement: r.acs,
+        zoneSpread: r.zoneSpread,
+        ...(r.loadBalancer ? { loadBalancer: r.loadBalancer } : {}),
+        imagePullSecrets: pullSecrets,
+      }, inNs),
+    }));
+
+    // ---------- NetworkPolicies ----------
+    const net = args.network ?? {};
+    new NetworkPolicies(`${name}-network-policies`, {
+      agentsNamespace: r.agentsNamespace,
+      sandboxNamespace: r.sandboxNamespace,
+      partOf: r.prefix,
+      allAgentsSelector: { "app.kubernetes.io/name": "agentscope-agent" },
+      agents: runtimes.map(({ agent, runtime }) => ({
+        name: agent.name,
+        podSelector: runtime.podSelector,
+        callerPort: runtime.callerPort,
+        ...(r.loadBalancer ? { callerCidrs: r.loadBalancer.allowedCidrs } : {}),
+      })),
+      managerSelector: pool.managerPodSelector,
+      managerPort: SANDBOX_MANAGER_PORT,
+      sandboxPort: SANDBOX_PORT,
+      redis: redisPolicy,
+      ...(net.callerNamespaces ? { callerNamespaces: net.callerNamespaces } : {}),
+      ...(net.modelApi ? { modelApi: net.modelApi } : {}),
+      ...(net.apiServer ? { apiServer: net.apiServer } : {}),
+      ...(net.serviceCidr ? { serviceCidr: net.serviceCidr } : {}),
+      ...(net.sandboxDeniedCidrs ? { sandboxDeniedCidrs: net.sandboxDeniedCidrs } : {}),
+    }, inNs);
+
+    this.agentsNamespace = ns.agentsNamespace;
+    this.sandboxNamespace = ns.sandboxNamespace;
+    this.agentImage = agentImage.imageRef;
+    this.sandboxManagerImage = managerImage.imageRef;
+    this.agentUrls = pulumi.all(Object.fromEntries(runtimes.map(({ agent, runtime }) => [agent.name, runtime.url])));
+    this.loadBalancerAddresses = pulumi.all(Object.fromEntries(runtimes.map(({ agent, runtime }) => [agent.name, runtime.loadBalancerAddress])));
+    this.sandboxManagerUrl = pool.managerUrl;
+    this.agentApiToken = pulumi.secret(agentApiToken);
+    this.redisHost = pulumi.output(redisEndpoint.host);
+    this.registerOutputs({
+      agentsNamespace: this.agentsNamespace,
+      sandboxNamespace: this.sandboxNamespace,
+      agentImage: this.agentImage,
+      sandboxManagerImage: this.sandboxManagerImage,
+      agentUrls: this.agentUrls,
+      loadBalancerAddresses: this.loadBalancerAddresses,
+      sandboxManagerUrl: this.sandboxManagerUrl,
+      agentApiToken: this.agentApiToken,
+      redisHost: this.redisHost,
+    });
+  }
+}
