@@ -1,0 +1,151 @@
+/** Argument checks: every component rejects bad args before any resource exists, naming the argument. */
+import { describe, expect, it } from "vitest";
+import { NO_ACS } from "../../components/acs";
+import type { AgentRuntimeArgs } from "../../components/agent-runtime";
+import { resolveAgentRuntimeArgs } from "../../components/agent-runtime";
+import { resolveContainerImageArgs } from "../../components/container-image";
+import { resolveNamespacesArgs } from "../../components/namespaces";
+import { minimalCidrs, resolveNetworkPoliciesArgs } from "../../components/network-policies";
+import { guaranteedResources, podSecurityLabels } from "../../components/pod-security";
+import { DEFAULT_REDIS_IMAGE, renderRedisConfig, resolveInClusterRedisArgs } from "../../components/redis";
+import type { SandboxPoolArgs } from "../../components/sandbox-pool";
+import { dotenvQuote, renderManagerEnv, resolveSandboxPoolArgs } from "../../components/sandbox-pool";
+import { resolveWorkloadsArgs } from "../../components/workloads";
+import { workloadsArgs } from "../support/workloads-fixtures";
+
+const DIGEST = `acr.example/agentscope/x@sha256:${"c".repeat(64)}`;
+
+const agentArgs = (over: Partial<AgentRuntimeArgs> = {}, agent: Partial<AgentRuntimeArgs["agent"]> = {}): AgentRuntimeArgs => ({
+  namespace: "agents",
+  partOf: "agentscope",
+  image: DIGEST,
+  sandboxManagerUrl: "http://sandbox-manager:8000",
+  secrets: { agentApiToken: "a".repeat(32), sandboxManagerToken: "b".repeat(32) },
+  agent: { name: "friday", model: { provider: "dashscope", name: "qwen-turbo" }, replicas: { min: 1, max: 2 }, cpu: 1, memoryGiB: 2, sandboxTypes: ["base"], ...agent },
+  ...over,
+});
+
+const poolArgs = (over: Partial<SandboxPoolArgs> = {}): SandboxPoolArgs => ({
+  namespace: "agents",
+  sandboxNamespace: "sandboxes",
+  partOf: "agentscope",
+  image: DIGEST,
+  bearerToken: "t".repeat(32),
+  images: { registry: "acr.example" },
+  isolation: { kind: "none" },
+  ...over,
+});
+
+describe("ContainerImage args", () => {
+  it("needs exactly one of build and prebuilt, and a prebuilt digest", () => {
+    expect(() => resolveContainerImageArgs({})).toThrow(/give build .* or prebuilt/);
+    expect(() => resolveContainerImageArgs({ prebuilt: "acr.example/agent:latest" })).toThrow(/prebuilt must be pinned by digest/);
+    const build = { context: "agent-image", target: "agent", repository: "r/agent", registry: { server: "r", username: "u", password: "p" } };
+    expect(() => resolveContainerImageArgs({ prebuilt: DIGEST, build })).toThrow(/mutually exclusive/);
+    expect(resolveContainerImageArgs({ build })).toMatchObject({ kind: "build", build: { platform: "linux/amd64", dockerfile: "agent-image/Dockerfile", tag: "latest" } });
+    expect(resolveContainerImageArgs({ prebuilt: DIGEST })).toEqual({ kind: "prebuilt", ref: DIGEST });
+  });
+});
+
+describe("Namespaces args", () => {
+  it("wants two different DNS labels and enforces restricted for agents, baseline for sandboxes", () => {
+    expect(() => resolveNamespacesArgs({ agentsNamespace: "Agents", sandboxNamespace: "s", partOf: "p" })).toThrow(/agentsNamespace must be a DNS label/);
+    expect(() => resolveNamespacesArgs({ agentsNamespace: "a", sandboxNamespace: "a", partOf: "p" })).toThrow(/must differ/);
+    expect(resolveNamespacesArgs({ agentsNamespace: "a", sandboxNamespace: "s", partOf: "p" })).toMatchObject({ agentsLevel: "restricted", sandboxLevel: "baseline" });
+    expect(podSecurityLabels("baseline")).toMatchObject({ "pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/audit": "restricted" });
+  });
+});
+
+describe("AgentRuntime args", () => {
+  it("rejects bad agents, naming the argument", () => {
+    expect(() => resolveAgentRuntimeArgs(agentArgs({}, { name: "Friday" }))).toThrow(/agent\.name must be a DNS label/);
+    expect(() => resolveAgentRuntimeArgs(agentArgs({ image: "acr.example/agent:latest" }))).toThrow(/image must be pinned by digest/);
+    expect(() => resolveAgentRuntimeArgs(agentArgs({}, { replicas: { min: 3, max: 2 } }))).toThrow(/replicas\.min \(3\) must not exceed/);
+    expect(() => resolveAgentRuntimeArgs(agentArgs({}, { model: { provider: "openai", name: "m" } }))).toThrow(/baseUrl is required/);
+    expect(() => resolveAgentRuntimeArgs(agentArgs({ placement: { ...NO_ACS, enabled: true } }, { cpu: 0.75 }))).toThrow(/not an ACS size/);
+    expect(() => resolveAgentRuntimeArgs(agentArgs({}, { cpu: 0.25 }))).toThrow(/gateway takes/);
+    expect(() => resolveAgentRuntimeArgs(agentArgs({ redis: { host: "r", port: 6379 } }))).toThrow(/redisPassword is required/);
+    expect(() => resolveAgentRuntimeArgs(agentArgs({ loadBalancer: { allowedCidrs: [] } }))).toThrow(/never open to all/);
+    expect(() => resolveAgentRuntimeArgs(agentArgs({ loadBalancer: { allowedCidrs: ["0.0.0.0/0"] } }))).toThrow(/opens the load balancer to everyone/);
+  });
+
+  it("carves the gateway out of the pod's size, so the total stays what the agent asked for", () => {
+    expect(resolveAgentRuntimeArgs(agentArgs())).toMatchObject({ appCpu: 0.75, appMemoryGiB: 1.75, gateway: true });
+    expect(resolveAgentRuntimeArgs(agentArgs({ gateway: false }))).toMatchObject({ appCpu: 1, appMemoryGiB: 2, gateway: false });
+    expect(guaranteedResources(0.75, 1.75)).toEqual({ requests: { cpu: "750m", memory: "1792Mi" }, limits: { cpu: "750m", memory: "1792Mi" } });
+  });
+});
+
+describe("SandboxPool args", () => {
+  it("rejects what the manager cannot run", () => {
+    expect(() => resolveSandboxPoolArgs(poolArgs({ replicas: 2 }))).toThrow(/replicas 2 needs redis/);
+    expect(() => resolveSandboxPoolArgs(poolArgs({ images: { registry: "" } }))).toThrow(/images\.registry must name/);
+    expect(() => resolveSandboxPoolArgs(poolArgs({ images: { registry: "r", digests: { base: "r/base:1" } } }))).toThrow(/images\.digests\.base must be pinned/);
+    expect(() => resolveSandboxPoolArgs(poolArgs({ isolation: { kind: "acs", placement: NO_ACS } }))).toThrow(/enabled ACS placement/);
+    expect(() => resolveSandboxPoolArgs(poolArgs({ isolation: { kind: "runtime-class", runtimeClassName: "Kata_QEMU" } }))).toThrow(/runtimeClassName must be a DNS label/);
+    expect(() => resolveSandboxPoolArgs(poolArgs({ poolSize: 30, maxInstances: 50, sandboxTypes: ["base", "browser"] }))).toThrow(/exceeds maxInstances/);
+    expect(() => resolveSandboxPoolArgs(poolArgs({ containerPrefix: "runtime_sandbox_container_" }))).toThrow(/containerPrefix/);
+    expect(() => resolveSandboxPoolArgs(poolArgs({ sandboxTypes: ["desktop" as never] }))).toThrow(/unknown type "desktop"/);
+  });
+
+  it("renders a .env that python-dotenv reads back literally", () => {
+    expect(dotenvQuote("a'b\\c")).toBe("'a\\'b\\\\c'");
+    expect(() => dotenvQuote("two\nlines")).toThrow(/single-line/);
+    const text = renderManagerEnv(resolveSandboxPoolArgs(poolArgs()), { bearerToken: "tok" });
+    expect(text).toContain("CONTAINER_DEPLOYMENT='k8s'\n");
+    expect(text).toContain("DEFAULT_MOUNT_DIR=''\n");
+    expect(text).toContain("REDIS_ENABLED='False'\n");
+    expect(text).not.toContain("REDIS_PASSWORD");
+  });
+});
+
+describe("InClusterRedis args", () => {
+  it("needs a digest-pinned image and keeps the password in the config file", () => {
+    expect(() => resolveInClusterRedisArgs({ namespace: "a", partOf: "p", password: "x", image: "redis:7" })).toThrow(/image must be pinned by digest/);
+    expect(() => resolveInClusterRedisArgs({ namespace: "a", partOf: "p", password: "x", storageGiB: 0 })).toThrow(/storageGiB must be a whole number/);
+    expect(resolveInClusterRedisArgs({ namespace: "a", partOf: "p", password: "x" })).toMatchObject({ image: DEFAULT_REDIS_IMAGE, maxMemoryMiB: 768 });
+    expect(renderRedisConfig('p"w\\d', 768)).toContain('requirepass "p\\"w\\\\d"\n');
+    expect(renderRedisConfig("pw", 768)).toContain("maxmemory-policy noeviction");
+  });
+});
+
+describe("NetworkPolicies args", () => {
+  const base = {
+    agentsNamespace: "a",
+    sandboxNamespace: "s",
+    partOf: "p",
+    allAgentsSelector: { app: "agent" },
+    agents: [],
+    managerSelector: { app: "m" },
+    managerPort: 8000,
+    sandboxPort: 80,
+  };
+  it("folds covered blocks and rejects open or malformed allow-lists", () => {
+    expect(minimalCidrs(["10.0.0.0/8", "10.1.0.0/16", "100.64.0.0/10", "100.100.100.200/32", "10.0.0.0/8"])).toEqual(["10.0.0.0/8", "100.64.0.0/10"]);
+    expect(resolveNetworkPoliciesArgs({ ...base, serviceCidr: "172.21.0.0/20" }).sandboxExcept).not.toContain("172.21.0.0/20");
+    expect(resolveNetworkPoliciesArgs({ ...base, sandboxDeniedCidrs: ["47.96.1.2/32"] }).sandboxExcept).toContain("47.96.1.2/32");
+    expect(() => resolveNetworkPoliciesArgs({ ...base, serviceCidr: "10.0.0.1/8" })).toThrow(/not an IPv4 CIDR/);
+    expect(() => resolveNetworkPoliciesArgs({ ...base, agents: [{ name: "x", podSelector: {}, callerPort: 1, callerCidrs: ["0.0.0.0/0"] }] })).toThrow(/would admit everyone/);
+    expect(() => resolveNetworkPoliciesArgs({ ...base, callerNamespaces: ["s"] })).toThrow(/must not include the sandbox namespace/);
+    expect(() => resolveNetworkPoliciesArgs({ ...base, redis: { cidrs: [], port: 6379 } })).toThrow(/redis\.cidrs must list/);
+  });
+});
+
+describe("AgentScopeWorkloads args", () => {
+  it("resolves per environment and rejects conflicting choices", () => {
+    expect(resolveWorkloadsArgs(workloadsArgs("prod"))).toMatchObject({ zoneSpread: "required", agentsNamespace: "agentscope-agents", isolation: { kind: "acs" } });
+    expect(resolveWorkloadsArgs(workloadsArgs("local"))).toMatchObject({ zoneSpread: "preferred", isolation: { kind: "none" } });
+    const dev = workloadsArgs("dev");
+    expect(() => resolveWorkloadsArgs({ ...dev, sandbox: { ...dev.sandbox, isolation: "none" } })).toThrow(/"none" is for local clusters only/);
+    expect(() => resolveWorkloadsArgs({ ...dev, acs: NO_ACS })).toThrow(/needs acs\.enabled/);
+    expect(() => resolveWorkloadsArgs({ ...dev, sandbox: { ...dev.sandbox, isolation: "runtime-class" } })).toThrow(/runtimeClassName is required/);
+    expect(() => resolveWorkloadsArgs({ ...dev, exposure: { type: "public-lb" } })).toThrow(/never open to all/);
+    expect(() => resolveWorkloadsArgs({ ...dev, exposure: { type: "cluster", allowedCidrs: ["10.0.0.0/8"] } })).toThrow(/applies only to a load balancer/);
+    expect(() => resolveWorkloadsArgs({ ...dev, platform: "kubernetes", exposure: { type: "internal-lb" } })).toThrow(/implemented for platform alicloud/);
+    expect(() => resolveWorkloadsArgs({ ...dev, images: { ...dev.images, agent: DIGEST } })).toThrow(/conflicts with images\.agent/);
+    expect(() => resolveWorkloadsArgs({ ...dev, images: {} })).toThrow(/required when images\.build is omitted/);
+    expect(() => resolveWorkloadsArgs({ ...dev, agents: [dev.agents[0]!, dev.agents[0]!] })).toThrow(/"friday" twice/);
+    expect(() => resolveWorkloadsArgs({ ...dev, agents: [{ ...dev.agents[0]!, sandboxTypes: ["gui"] }] })).toThrow(/sandbox\.types does not serve/);
+    expect(resolveWorkloadsArgs({ ...dev, exposure: { type: "internal-lb" } }).loadBalancer?.allowedCidrs).toEqual(["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]);
+  });
+});
