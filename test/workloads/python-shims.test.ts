@@ -110,7 +110,7 @@ describe("sandbox manager extension (python3)", () => {
 result = client.create("acr.example/agentscope/runtime-sandbox-base:1.1.5", name="sandbox-abc", ports=["80/tcp"], environment={"SECRET_TOKEN": "x"})
 print(json.dumps({"result": result, "pods": client.v1.pods, "services": client.v1.services, "waited": client.waited}))
 `, dir, { AGENTSCOPE_SANDBOX_POD_SETTINGS: join(dir, "settings.json") });
-    const got = JSON.parse(out) as { result: unknown[]; pods: [string, Record<string, never>][]; services: [string, Record<string, never>][]; waited: number[] };
+    const got = JSON.parse(out) as { result: unknown[]; pods: [string, unknown][]; services: [string, unknown][]; waited: number[] };
     expect(got.result).toEqual(["sandbox-abc", [80], "sandbox-abc-service.agentscope-sandboxes.svc"]);
     expect(got.services).toHaveLength(1);
     const [ns, svc] = got.services[0]!;
