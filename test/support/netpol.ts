@@ -133,15 +133,21 @@ export const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
 // ---------------------------------------------------------------------------------------------
 // Label selectors
 
+/** The label's value, or undefined when absent (own keys only: `constructor` is not a label). */
+function labelValue(labels: Labels, key: string): string | undefined {
+  return Object.prototype.hasOwnProperty.call(labels, key) ? labels[key] : undefined;
+}
+
 function requirementMatches(req: LabelSelectorRequirement, labels: Labels): boolean {
-  const has = Object.prototype.hasOwnProperty.call(labels, req.key);
+  const value = labelValue(labels, req.key);
+  const has = value !== undefined;
   const values = req.values ?? [];
   switch (req.operator) {
     case "In":
-      return has && values.includes(labels[req.key]);
+      return has && values.includes(value);
     case "NotIn":
       // A pod without the key satisfies NotIn, as in apimachinery's labels.Selector.
-      return !has || !values.includes(labels[req.key]);
+      return !has || !values.includes(value);
     case "Exists":
       return has;
     case "DoesNotExist":
@@ -151,9 +157,7 @@ function requirementMatches(req: LabelSelectorRequirement, labels: Labels): bool
 
 /** matchLabels AND matchExpressions; an empty selector matches everything. */
 export function selectorMatches(selector: LabelSelector, labels: Labels): boolean {
-  const byLabel = Object.entries(selector.matchLabels ?? {}).every(
-    ([key, value]) => Object.prototype.hasOwnProperty.call(labels, key) && labels[key] === value,
-  );
+  const byLabel = Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labelValue(labels, key) === value);
   return byLabel && (selector.matchExpressions ?? []).every((req) => requirementMatches(req, labels));
 }
 
