@@ -19,7 +19,7 @@ import { layoutZoneSubnets } from "../components/network-layout";
 import type { K8sObject } from "./support/mocks";
 import { MOCK_API_SERVER } from "./support/mocks";
 import type { Cluster, Endpoint, Labels, PodEndpoint, Protocol, Verdict } from "./support/netpol";
-import { evaluate, policiesFor } from "./support/netpol";
+import { evaluate, policiesFor, selectorMatches } from "./support/netpol";
 import { renderedCluster, renderedSandboxPod, renderedWorkloadPods } from "./support/netpol-cluster";
 import type { Env } from "./support/workloads-fixtures";
 import { runWorkloads, workloadsArgs } from "./support/workloads-fixtures";
@@ -176,19 +176,24 @@ function flowTitle(f: Flow): string {
 // ---------------------------------------------------------------------------------------------
 // Judging
 
-const serviceSchemaPort = (o: K8sObject, port: number): { targetPort?: number | string } | undefined => {
-  const ports = ((o["spec"] as { ports?: { port: number; targetPort?: number | string }[] } | undefined)?.ports) ?? [];
-  return ports.find((p) => p.port === port);
-};
+interface ServiceSpec {
+  readonly selector?: Record<string, string>;
+  readonly ports?: readonly { port: number; targetPort?: number | string }[];
+}
 
-/** The pod port a Service port sends to (a named targetPort resolves against the pod's ports). */
+/** The pod port a Service port sends to, checking the Service really selects `to`. */
 function targetPodPort(world: World, service: string, port: number, to: Endpoint): number {
   const svc = world.objects.find((o) => o.kind === "Service" && o.metadata?.name === service);
-  const entry = svc === undefined ? undefined : serviceSchemaPort(svc, port);
-  if (entry === undefined) throw new Error(`no Service ${service} with port ${port} was rendered`);
+  const spec = svc?.["spec"] as ServiceSpec | undefined;
+  const entry = (spec?.ports ?? []).find((p) => p.port === port);
+  if (svc === undefined || entry === undefined) throw new Error(`no Service ${service} with port ${port} was rendered`);
+  // A Service without a selector gets no endpoints of its own: it must name the pod's labels.
+  const selector = spec?.selector ?? {};
+  const selects = to.kind === "pod" && svc.metadata?.namespace === to.namespace && Object.keys(selector).length > 0 && selectorMatches({ matchLabels: selector }, to.labels);
+  if (!selects || to.kind !== "pod") throw new Error(`Service ${service} does not select ${to.name}`);
   const target = entry.targetPort ?? port;
   if (typeof target === "number") return target;
-  const named = to.kind === "pod" ? to.ports?.find((p) => p.name === target) : undefined;
+  const named = to.ports?.find((p) => p.name === target);
   if (named === undefined) throw new Error(`Service ${service} targets port "${target}", which ${to.name} does not declare`);
   return named.containerPort;
 }
