@@ -287,7 +287,8 @@ describe("validation and parsing", () => {
   it("rejects what the API server rejects", () => {
     expect(bad({ podSelector: {}, ingress: [{ from: [{}] }] })).toThrow(/needs a selector or an ipBlock/);
     expect(bad({ podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr: "10.0.0.0/8" }, podSelector: {} }] }] })).toThrow(/cannot be combined/);
-    expect(bad({ podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr: "10.0.0.0/8", except: ["192.168.0.0/16"] } }] }] })).toThrow(/outside/);
+    expect(bad({ podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr: "10.0.0.0/8", except: ["192.168.0.0/16"] } }] }] })).toThrow(/strict subset/);
+    expect(bad({ podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr: "10.0.0.0/8", except: ["10.0.0.0/8"] } }] }] })).toThrow(/strict subset/);
     expect(bad({ podSelector: {}, ingress: [{ ports: [{ port: "http", endPort: 90 }] }] })).toThrow(/numeric port/);
     expect(bad({ podSelector: {}, ingress: [{ ports: [{ port: 90, endPort: 80 }] }] })).toThrow(/endPort/);
     expect(bad({ podSelector: {}, ingress: [{ ports: [{ port: "8080" }] }] })).toThrow(/port name/);

@@ -306,8 +306,9 @@ function validateIpBlock(where: string, block: IpBlock): void {
   for (const cidr of block.except ?? []) {
     if (!ipaddr.isValidCIDR(cidr)) throw new Error(`${where}: except "${cidr}" is not a CIDR`);
     const [inner, innerBits] = ipaddr.parseCIDR(cidr);
-    const inside = inner.kind() === network.kind() && innerBits >= bits && inner.match(network, bits);
-    if (!inside) throw new Error(`${where}: except "${cidr}" is outside ${block.cidr}`);
+    // networking validation: "must be a strict subset of `cidr`".
+    const inside = inner.kind() === network.kind() && innerBits > bits && inner.match(network, bits);
+    if (!inside) throw new Error(`${where}: except "${cidr}" is not a strict subset of ${block.cidr}`);
   }
 }
 
