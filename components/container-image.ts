@@ -27,8 +27,8 @@ export interface ImageBuildArgs {
   repository: pulumi.Input<string>;
   /** Tag pushed alongside the digest (default `latest`); workloads never run it, they run the digest. */
   tag?: string;
-  /** Registry credentials for the push. */
-  registry: RegistryCredentials;
+  /** Registry credentials for the push (default none: the Docker daemon's own login, or a registry without auth). */
+  registry?: RegistryCredentials;
 }
 
 /** Either build and push, or reference a prebuilt image by digest; exactly one. */
@@ -41,7 +41,7 @@ export interface ContainerImageArgs {
 
 export type ResolvedContainerImageArgs =
   | { readonly kind: "prebuilt"; readonly ref: string }
-  | { readonly kind: "build"; readonly build: Required<Omit<ImageBuildArgs, "buildArgs">> & { readonly buildArgs: Record<string, pulumi.Input<string>> } };
+  | { readonly kind: "build"; readonly build: Required<Omit<ImageBuildArgs, "buildArgs" | "registry">> & { readonly buildArgs: Record<string, pulumi.Input<string>>; readonly registry?: RegistryCredentials } };
 
 export function resolveContainerImageArgs(args: ContainerImageArgs): ResolvedContainerImageArgs {
   if (args.build && args.prebuilt) {
@@ -66,7 +66,7 @@ export function resolveContainerImageArgs(args: ContainerImageArgs): ResolvedCon
       buildArgs: b.buildArgs ?? {},
       repository: b.repository,
       tag: b.tag ?? "latest",
-      registry: b.registry,
+      ...(b.registry ? { registry: b.registry } : {}),
     },
   };
 }
@@ -96,7 +96,7 @@ export class ContainerImage extends pulumi.ComponentResource {
           platform: b.platform,
           args: b.buildArgs,
         },
-        registry: { server: b.registry.server, username: b.registry.username, password: pulumi.secret(b.registry.password) },
+        ...(b.registry ? { registry: { server: b.registry.server, username: b.registry.username, password: pulumi.secret(b.registry.password) } } : {}),
         skipPush: false,
       }, { parent: this });
       // repoDigest is `<repository>@sha256:...`, known only after the push; check it, never fall back to the tag.

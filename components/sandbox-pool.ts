@@ -33,7 +33,7 @@ export type SandboxIsolation =
 /** Where the sandbox images come from (the upstream `runtime-sandbox-<type>` images, mirrored). */
 export interface SandboxImagesArgs {
   /** Registry host, e.g. our ACR's VPC domain (`RUNTIME_SANDBOX_REGISTRY`; empty means Docker Hub and is refused). */
-  registry: string;
+  registry: pulumi.Input<string>;
   /** Image namespace in that registry (`RUNTIME_SANDBOX_IMAGE_NAMESPACE`, default `agentscope`). */
   namespace?: string;
   /** Tag of the `runtime-sandbox-<type>` images (`RUNTIME_SANDBOX_IMAGE_TAG`, default `latest`). */
@@ -161,7 +161,7 @@ export function resolveSandboxPoolArgs(args: SandboxPoolArgs): ResolvedSandboxPo
   }
   const redisDb = args.redisDb ?? 1;
   requireInt(C, "redisDb", redisDb, 0, 15);
-  if (!args.images.registry) throw new Error(`${C}: images.registry must name the registry holding the runtime-sandbox images (an empty one means Docker Hub)`);
+  if (args.images.registry === "") throw new Error(`${C}: images.registry must name the registry holding the runtime-sandbox images (an empty one means Docker Hub)`);
   const digests = args.images.digests ?? {};
   for (const [type, ref] of Object.entries(digests)) requireDigestRef(C, `images.digests.${type}`, ref);
   if (args.isolation.kind === "acs" && !args.isolation.placement.enabled) {
@@ -224,9 +224,11 @@ export function upstreamSandboxImage(images: { registry: string; namespace: stri
   return `${images.registry}/${images.namespace}/runtime-sandbox-${type}:${images.tag}`;
 }
 
-/** Plain values the .env needs besides the secrets. */
+/** Values the .env needs that are known only at deployment: the secrets and the sandbox registry. */
 export interface ManagerSecrets {
   readonly bearerToken: string;
+  /** RUNTIME_SANDBOX_REGISTRY, resolved. */
+  readonly registry: string;
   readonly redis?: { host: string; port: number; password: string; username?: string };
 }
 
@@ -255,7 +257,7 @@ export function renderManagerEnv(r: ResolvedSandboxPoolArgs, s: ManagerSecrets):
     ["ALLOW_MOUNT_DIR", "False"],
     ["FILE_SYSTEM", "local"],
     ["K8S_NAMESPACE", r.sandboxNamespace],
-    ["RUNTIME_SANDBOX_REGISTRY", r.images.registry],
+    ["RUNTIME_SANDBOX_REGISTRY", s.registry],
     ["RUNTIME_SANDBOX_IMAGE_NAMESPACE", r.images.namespace],
     ["RUNTIME_SANDBOX_IMAGE_TAG", r.images.tag],
   ];
@@ -299,13 +301,15 @@ export function sandboxPodLabels(r: ResolvedSandboxPoolArgs): Record<string, str
   return { ...recommendedLabels(r.sandboxIdentity), "app.kubernetes.io/managed-by": "runtime-sandbox-server" };
 }
 
-export function sandboxPodSettings(r: ResolvedSandboxPoolArgs): SandboxPodSettings {
+/** `registry` is `r.images.registry` resolved. */
+export function sandboxPodSettings(r: ResolvedSandboxPoolArgs, registry: string): SandboxPodSettings {
+  if (registry === "") throw new Error("SandboxPool: images.registry resolved to an empty string (that means Docker Hub)");
   const acs = r.isolation.kind === "acs" ? r.isolation.placement : NO_ACS;
   const res = guaranteedResources(r.sandboxCpu, r.sandboxMemoryGiB) as { requests: Record<string, string>; limits: Record<string, string> };
   const images: Record<string, string> = {};
   for (const type of r.sandboxTypes) {
     const digest = r.images.digests[type];
-    if (digest) images[upstreamSandboxImage(r.images, type)] = digest;
+    if (digest) images[upstreamSandboxImage({ ...r.images, registry }, type)] = digest;
   }
   return {
     labels: { ...sandboxPodLabels(r), ...acsPodLabels(acs) },
@@ -511,23 +515,24 @@ export class SandboxPool extends pulumi.ComponentResource {
     const parent = { parent: this };
     const labels = recommendedLabels(r.managerIdentity);
     const selector = selectorLabels(r.managerIdentity);
-    const settings = sandboxPodSettings(r);
 
     const redis = r.redis;
     const env = pulumi.secret(
       pulumi
         .all([
           r.bearerToken,
+          r.images.registry,
           redis ? pulumi.all([redis.host, redis.port, redis.password, redis.username]) : undefined,
         ])
-        .apply(([bearerToken, rd]) =>
+        .apply(([bearerToken, registry, rd]) =>
           renderManagerEnv(r, {
             bearerToken,
+            registry,
             ...(rd ? { redis: { host: rd[0], port: rd[1], password: rd[2], ...(rd[3] ? { username: rd[3] } : {}) } } : {}),
           }),
         ),
     );
-    const settingsJson = JSON.stringify(settings, null, 2);
+    const settingsJson = pulumi.output(r.images.registry).apply((registry) => JSON.stringify(sandboxPodSettings(r, registry), null, 2));
 
     const config = new k8s.core.v1.Secret(`${name}-config`, {
       metadata: { name: "sandbox-manager-config", namespace: r.namespace, labels },
@@ -572,7 +577,7 @@ export class SandboxPool extends pulumi.ComponentResource {
     }, { ...parent, deleteBeforeReplace: true });
 
     // Roll the manager whenever its config, extension or sandbox settings change.
-    const configHash = env.apply((text) => createHash("sha256").update(text).update(SANDBOX_EXTENSION_PY).update(settingsJson).digest("hex"));
+    const configHash = pulumi.all([env, settingsJson]).apply(([text, json]) => createHash("sha256").update(text).update(SANDBOX_EXTENSION_PY).update(json).digest("hex"));
     const p = r.managerPlacement;
     new k8s.apps.v1.Deployment(`${name}-deployment`, {
       metadata: { name: "sandbox-manager", namespace: r.namespace, labels },

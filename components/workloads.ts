@@ -38,8 +38,8 @@ export interface AgentScopeWorkloadsArgs {
       platform?: "linux/amd64" | "linux/arm64";
       /** `BASE_IMAGE` build arg (default: the Dockerfile's). */
       baseImage?: string;
-      /** Registry credentials for the push. */
-      registry: RegistryCredentials;
+      /** Registry credentials for the push (default none: the Docker daemon's own login). */
+      registry?: RegistryCredentials;
       /** Repository of the agent image, `<registry>/<namespace>/<name>`. */
       agentRepository: pulumi.Input<string>;
       /** Repository of the sandbox manager image. */
@@ -79,7 +79,7 @@ export interface AgentScopeWorkloadsArgs {
     /** GiB per sandbox pod (default 2). */
     memoryGiB?: number;
     /** Registry, namespace and tag of the runtime-sandbox images (mirrored into our registry), digests optional. */
-    images: { registry: string; namespace?: string; tag?: string; digests?: Partial<Record<SandboxType, string>> };
+    images: { registry: pulumi.Input<string>; namespace?: string; tag?: string; digests?: Partial<Record<SandboxType, string>> };
   };
   /** Redis: in-cluster (local, dev) or an external endpoint such as Tair (prod). */
   redis:
@@ -87,6 +87,11 @@ export interface AgentScopeWorkloadsArgs {
     | { mode: "external"; endpoint: RedisEndpoint };
   /** How callers reach agents (default: inside the cluster only). */
   exposure?: { type: "cluster" | "internal-lb" | "public-lb"; allowedCidrs?: string[] };
+  /**
+   * Run the path-filtering gateway beside each agent (default true). Turn it off only for an agent
+   * image that removes AgentApp's unauthenticated `/shutdown` and `/admin/*` routes itself.
+   */
+  adminRouteGateway?: boolean;
   /** NetworkPolicy inputs the cluster knows (all optional). */
   network?: {
     /** Service CIDR: sandboxes never reach it. */
@@ -104,6 +109,12 @@ export interface AgentScopeWorkloadsArgs {
 
 /** Private ranges: the default allow-list of an internal load balancer. */
 const PRIVATE_CALLERS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+/**
+ * Source of Alibaba Cloud SLB health checks (SLB docs: allow 100.64.0.0/10 for health checks).
+ * With Terway's ENI backends (and always for ACS pods) they reach the pod itself, so the agent's
+ * NetworkPolicy admits them on the gateway port; they are not callers and stay out of the LB's ACL.
+ */
+export const ALIBABA_SLB_HEALTH_CHECK_CIDRS = ["100.64.0.0/10"];
 const ALIBABA_LB = "service.beta.kubernetes.io/alibaba-cloud-loadbalancer";
 
 export interface ResolvedWorkloadsArgs {
@@ -113,6 +124,8 @@ export interface ResolvedWorkloadsArgs {
   readonly acs: AcsPlacement;
   readonly isolation: SandboxIsolation;
   readonly loadBalancer?: { allowedCidrs: string[]; annotations: Record<string, string> };
+  /** CIDRs the agents' NetworkPolicies admit on the caller port besides in-cluster callers. */
+  readonly policyCallerCidrs: string[];
   readonly zoneSpread: "required" | "preferred";
 }
 
@@ -166,6 +179,7 @@ export function resolveWorkloadsArgs(args: AgentScopeWorkloadsArgs): ResolvedWor
     acs,
     isolation,
     ...(loadBalancer ? { loadBalancer } : {}),
+    policyCallerCidrs: loadBalancer ? [...loadBalancer.allowedCidrs, ...(args.platform === "alicloud" ? ALIBABA_SLB_HEALTH_CHECK_CIDRS : [])] : [],
     zoneSpread: args.environment === "prod" ? "required" : "preferred",
   };
 }
@@ -219,7 +233,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
             ...(b.platform ? { platform: b.platform } : {}),
             ...(buildArgs ? { buildArgs } : {}),
             repository,
-            registry: b.registry,
+            ...(b.registry ? { registry: b.registry } : {}),
           },
         }
         : { prebuilt: prebuilt ?? "" }, parent);
@@ -306,6 +320,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
         placement: r.acs,
         zoneSpread: r.zoneSpread,
         ...(r.loadBalancer ? { loadBalancer: r.loadBalancer } : {}),
+        ...(args.adminRouteGateway !== undefined ? { gateway: args.adminRouteGateway } : {}),
         imagePullSecrets: pullSecrets,
       }, inNs),
     }));
@@ -321,7 +336,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
         name: agent.name,
         podSelector: runtime.podSelector,
         callerPort: runtime.callerPort,
-        ...(r.loadBalancer ? { callerCidrs: r.loadBalancer.allowedCidrs } : {}),
+        ...(r.policyCallerCidrs.length ? { callerCidrs: r.policyCallerCidrs } : {}),
       })),
       managerSelector: pool.managerPodSelector,
       managerPort: SANDBOX_MANAGER_PORT,

@@ -88,7 +88,7 @@ function extensionSandbox(isolation: Parameters<typeof resolveSandboxPoolArgs>[0
     images: { registry: "acr.example", tag: "1.1.5", digests: { base: `acr.example/agentscope/runtime-sandbox-base@sha256:${"b".repeat(64)}` } },
     isolation,
   });
-  writeFileSync(join(dir, "settings.json"), JSON.stringify(sandboxPodSettings(resolved)));
+  writeFileSync(join(dir, "settings.json"), JSON.stringify(sandboxPodSettings(resolved, "acr.example")));
   writeFileSync(join(dir, "agentscope_k8s_pods.py"), SANDBOX_EXTENSION_PY);
   return dir;
 }

@@ -91,7 +91,7 @@ describe("SandboxPool args", () => {
   it("renders a .env that python-dotenv reads back literally", () => {
     expect(dotenvQuote("a'b\\c")).toBe("'a\\'b\\\\c'");
     expect(() => dotenvQuote("two\nlines")).toThrow(/single-line/);
-    const text = renderManagerEnv(resolveSandboxPoolArgs(poolArgs()), { bearerToken: "tok" });
+    const text = renderManagerEnv(resolveSandboxPoolArgs(poolArgs()), { bearerToken: "tok", registry: "acr.example" });
     expect(text).toContain("CONTAINER_DEPLOYMENT='k8s'\n");
     expect(text).toContain("DEFAULT_MOUNT_DIR=''\n");
     expect(text).toContain("REDIS_ENABLED='False'\n");

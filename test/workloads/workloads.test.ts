@@ -339,9 +339,19 @@ describe.each(["local", "dev", "prod"] as const)("AgentScopeWorkloads (%s)", (en
     const p = run(env).k8sObjects().find((x) => x.kind === "NetworkPolicy" && x.metadata?.name === "agent-friday")!;
     const rule = arr(o(p["spec"])["ingress"])[0]!;
     expect(rule["ports"]).toEqual([{ protocol: "TCP", port: 8081 }]);
-    expect(arr(rule["from"])[0]).toEqual({
+    const from = arr(rule["from"]);
+    expect(from[0]).toEqual({
       namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["agentscope-agents", "agentscope-sandboxes"] }] },
     });
+    // Load balancer callers and (on ACK) SLB health checks, by address; nothing at all without a load balancer.
+    const blocks = from.slice(1).map((p) => o(p["ipBlock"])["cidr"]);
+    expect(blocks).toEqual({ local: [], dev: ["10.0.0.0/16", "100.64.0.0/10"], prod: ["203.0.113.0/24", "100.64.0.0/10"] }[env]);
+  });
+
+  it("gives the AgentApp's own port no ingress rule at all", () => {
+    for (const p of run(env).k8sObjects().filter((x) => x.kind === "NetworkPolicy")) {
+      for (const rule of arr(o(p["spec"])["ingress"])) expect(arr(rule["ports"]).map((x) => x["port"])).not.toContain(8080);
+    }
   });
 });
 
@@ -349,5 +359,18 @@ describe("schema validation", () => {
   it("rejects an object that breaks the Kubernetes schema", async () => {
     await expect(validateK8sObject({ apiVersion: "v1", kind: "Service", metadata: { name: "x" }, spec: { ports: [{ port: "http" }] } })).rejects.toThrow(/fails the Kubernetes schema/);
     await expect(validateK8sObject({ apiVersion: "example.com/v1", kind: "Widget" })).rejects.toThrow(/no schema/);
+  });
+});
+
+describe("without the admin-route gateway", () => {
+  it("runs one container per agent and opens the app's port to callers instead", async () => {
+    const r = await runWorkloads({ ...workloadsArgs("local"), adminRouteGateway: false });
+    const d = named(r, "Deployment", "agent-friday");
+    expect(containers(d).map((c) => c["name"])).toEqual(["agent"]);
+    expect(o(containers(d)[0]!["resources"])["limits"]).toEqual({ cpu: "1000m", memory: "2048Mi" });
+    expect(o(named(r, "Service", "agent-friday")["spec"])["ports"]).toEqual([{ name: "http", port: 8080, targetPort: "app", protocol: "TCP" }]);
+    const p = r.k8sObjects().find((x) => x.kind === "NetworkPolicy" && x.metadata?.name === "agent-friday")!;
+    expect(arr(o(p["spec"])["ingress"])[0]!["ports"]).toEqual([{ protocol: "TCP", port: 8080 }]);
+    expect(r.k8sObjects().some((x) => x.kind === "ConfigMap" && x.metadata?.name === "agent-friday-gateway")).toBe(false);
   });
 });
