@@ -47,8 +47,9 @@ export function checkAcrResource(type: string, props: Props, config: AcrRuleConf
   } else if (type === ACR_TYPES.vpcLink) {
     const moduleName = asString(props.moduleName);
     if (moduleName !== "Registry") {
+      const link = `VpcEndpointLinkedVpc ${asString(props.instanceId) ?? "?"} -> ${asString(props.vpcId) ?? "?"}`;
       out.push(
-        `${what}: moduleName is ${JSON.stringify(moduleName ?? null)}, so the VPC endpoint does not serve image pulls. Fix: set moduleName: "Registry".`,
+        `${link}: moduleName is ${JSON.stringify(moduleName ?? null)}, so the VPC endpoint does not serve image pulls. Fix: set moduleName: "Registry".`,
       );
     }
   }

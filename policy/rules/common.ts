@@ -322,11 +322,33 @@ export function parseImageRef(ref: string): ImageRef {
   return { host, path: rest, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
 }
 
-/** Every container image a workload (or Pod) names, init containers included. */
+/** Every container image a workload (or Pod) names, init containers included; unknown ones left out. */
 export function workloadImages(type: string, props: Props): string[] {
   const template = podTemplateOf(type, props);
   if (!template) return [];
   return containersOf(template.spec)
-    .map((c) => asString(c.container.image))
-    .filter((i): i is string => i !== undefined);
+    .map((c) => readKnown(() => asString(c.container.image)))
+    .flatMap((i) => (i.known && i.value !== undefined ? [i.value] : []));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values unknown during preview. The engine hands policies a proxy that throws UnknownValueError
+// (from @pulumi/policy) when a rule reads a value that is only known after an update, such as the
+// digest of an image built in the same run; left alone, that turns the whole policy into an
+// advisory for the resource. Rules read such values through readKnown and skip only the check
+// that needs them; `pulumi up` runs the policy again with every value known.
+
+export type Known<T> = { readonly known: true; readonly value: T } | { readonly known: false };
+
+export function isUnknownValueError(e: unknown): boolean {
+  return e instanceof Error && (e.constructor.name === "UnknownValueError" || e.message.endsWith("can't be known during preview"));
+}
+
+export function readKnown<T>(read: () => T): Known<T> {
+  try {
+    return { known: true, value: read() };
+  } catch (e) {
+    if (isUnknownValueError(e)) return { known: false };
+    throw e;
+  }
 }

@@ -27,6 +27,7 @@ import {
   namespaceOf,
   parseIpv4Cidr,
   podTemplateOf,
+  readKnown,
   subtractRanges,
 } from "./common";
 
@@ -184,7 +185,8 @@ export function sandboxNamespaces(resources: readonly StackResource[], config: S
         for (const e of asArray(container.env)) {
           const o = asObject(e);
           const n = asString(o?.name);
-          const v = asString(o?.value);
+          const read = readKnown(() => asString(o?.value));
+          const v = read.known ? read.value : undefined;
           if (n !== undefined && v !== undefined) env.set(n, v);
         }
         const ns = env.get(SANDBOX_MANAGER_ENV.namespace);

@@ -22,6 +22,7 @@ import {
   globMatch,
   parseImageRef,
   podTemplateOf,
+  readKnown,
   runsToCompletion,
 } from "./common";
 
@@ -151,7 +152,10 @@ function securityContextViolations(where: string, ref: ContainerRef, spec: Props
 }
 
 function imageViolations(where: string, c: Props, config: WorkloadRuleConfig): string[] {
-  const image = asString(c.image);
+  const read = readKnown(() => asString(c.image));
+  // An image built in the same run is unknown until the update, which checks it.
+  if (!read.known) return [];
+  const image = read.value;
   if (image === undefined || image.trim() === "") return [`${where}: has no image. Fix: set image to <registry>/<repository>@sha256:<digest>.`];
   const out: string[] = [];
   const ref = parseImageRef(image);
@@ -180,7 +184,8 @@ function envViolations(where: string, c: Props): string[] {
   for (const e of asArray(c.env)) {
     const env = asObject(e);
     const name = asString(env?.name);
-    const value = asString(env?.value);
+    const read = readKnown(() => asString(env?.value));
+    const value = read.known ? read.value : undefined;
     if (name === undefined || value === undefined || value === "") continue;
     // $(VAR) only refers to another variable of the same container.
     if (/^\$\([A-Za-z_][A-Za-z0-9_]*\)$/.test(value)) continue;

@@ -35,7 +35,7 @@ describe("acr-registry", () => {
   it("requires the VPC endpoint to serve the Registry module", () => {
     expect(checkAcrResource(ACR_TYPES.vpcLink, { instanceId: "cri-1", vpcId: "vpc-1", vswitchId: "vsw-1", moduleName: "Registry" }, prod)).toEqual([]);
     expect(checkAcrResource(ACR_TYPES.vpcLink, { instanceId: "cri-1", vpcId: "vpc-1", vswitchId: "vsw-1", moduleName: "Chart" }, prod)).toEqual([
-      expect.stringContaining('moduleName is "Chart", so the VPC endpoint does not serve image pulls. Fix: set moduleName: "Registry".'),
+      'VpcEndpointLinkedVpc cri-1 -> vpc-1: moduleName is "Chart", so the VPC endpoint does not serve image pulls. Fix: set moduleName: "Registry".',
     ]);
   });
 });

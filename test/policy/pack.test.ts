@@ -47,8 +47,13 @@ function analyzeRequest(type: string, name: string, props: Record<string, unknow
     .setType(type)
     .setName(name)
     .setUrn(`urn:pulumi:test::agentscope-ack::${type}::${name}`)
-    .setProperties(Struct.fromJavaScript(props as never))
+    .setProperties(toStruct(props))
     .setOptions(options());
+}
+
+/** Resource properties as the engine sends them: plain JSON, undefined fields dropped. */
+function toStruct(props: Record<string, unknown>): Struct {
+  return Struct.fromJavaScript(JSON.parse(JSON.stringify(props)) as never);
 }
 
 function stackResource(type: string, name: string, props: Record<string, unknown>): analyzer.AnalyzerResource {
@@ -56,7 +61,7 @@ function stackResource(type: string, name: string, props: Record<string, unknown
     .setType(type)
     .setName(name)
     .setUrn(`urn:pulumi:test::agentscope-ack::${type}::${name}`)
-    .setProperties(Struct.fromJavaScript(props as never))
+    .setProperties(toStruct(props))
     .setOptions(options());
 }
 
@@ -123,6 +128,18 @@ describe("the policy pack served to the engine", () => {
     ]);
     const good = await rpc.analyze(analyzeRequest(DEPLOYMENT, "friday", deployment()));
     expect(diagnostics(good)).toEqual([]);
+  });
+
+  it("still enforces the rest of a policy when a value is unknown during preview", async () => {
+    // The engine's sentinel for a string only known after the update (e.g. a digest built in the same run).
+    const unknown = deployment(podSpec({}, goodContainer({ image: "04da6b54-80e4-46f7-96ec-b56ff0331ba9", readinessProbe: undefined })));
+    expect(diagnostics(await rpc.analyze(analyzeRequest(DEPLOYMENT, "friday", unknown)))).toEqual([
+      expect.objectContaining({
+        policy: "workload-containers",
+        level: analyzer.EnforcementLevel.MANDATORY,
+        message: expect.stringContaining('container "agent": has no readinessProbe') as string,
+      }),
+    ]);
   });
 
   it("reads policy config and the stack's environment tag", async () => {

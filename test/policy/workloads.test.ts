@@ -163,4 +163,30 @@ describe("workload-containers", () => {
       ],
     })).toEqual([]);
   });
+
+  it("skips only the checks whose value is unknown during preview, and still reports the rest", () => {
+    // A stand-in for the engine's proxy (@pulumi/policy's internal unknownCheckingProxy, exercised for
+    // real in pack.test.ts): reading the unknown sentinel throws UnknownValueError.
+    const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+    class UnknownValueError extends Error {}
+    const proxy = (v: unknown): unknown =>
+      v !== null && typeof v === "object"
+        ? new Proxy(v, {
+          get(target, key) {
+            const field = (target as Record<string | symbol, unknown>)[key];
+            if (field === UNKNOWN) throw new UnknownValueError(`string value at .${String(key)} can't be known during preview`);
+            return proxy(field);
+          },
+        })
+        : v;
+    const props = deployment(podSpec({}, goodContainer({
+      image: UNKNOWN,
+      livenessProbe: undefined,
+      env: [{ name: "REDIS_HOST", value: UNKNOWN }, { name: "REDIS_PASSWORD", value: "plain-text-password" }],
+    })));
+    expect(checkWorkload(D, proxy(props) as Record<string, unknown>, cfg)).toEqual([
+      expect.stringContaining(`${C}: has no livenessProbe`),
+      expect.stringContaining(`${C}: env REDIS_PASSWORD carries a secret as a plain value`),
+    ]);
+  });
 });
