@@ -15,7 +15,10 @@ def main() -> int:
         settings = Settings()
     except ValidationError as exc:
         logs.configure("INFO")
-        errors = [e["msg"] for e in exc.errors(include_url=False, include_input=False)]
+        errors = [
+            ": ".join(filter(None, (".".join(map(str, e["loc"])), e["msg"])))
+            for e in exc.errors(include_url=False, include_input=False)
+        ]
         logging.getLogger("friday").critical("invalid configuration", extra={"errors": errors})
         return 2
 

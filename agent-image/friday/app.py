@@ -13,7 +13,7 @@ from agentscope.pipeline import stream_printing_messages
 from agentscope_runtime.engine.app import AgentApp
 from agentscope_runtime.engine.schemas.agent_schemas import AgentRequest, Message
 from fastapi import FastAPI
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from .agent import build_agent
 from .guard import Guard
@@ -34,6 +34,14 @@ class ProcessRequest(AgentRequest):
     input: Annotated[list[Message], Field(min_length=1)]
     session_id: Ident | None = None
     user_id: Ident | None = None
+
+    @model_validator(mode="after")
+    def _messages_have_content(self) -> "ProcessRequest":
+        # The runtime's Message accepts {}; the agent cannot answer that.
+        for i, msg in enumerate(self.input):
+            if not msg.role or not msg.content:
+                raise ValueError(f"input[{i}] needs a role and non-empty content")
+        return self
 
 
 class StopRequest(BaseModel):
@@ -106,6 +114,7 @@ def create_app(settings: Settings) -> AgentApp:
         agent = build_agent(settings, make_toolkit(settings, lease))
         ids = {"session_id": request.session_id, "user_id": request.user_id}
         await session.load_session_state(**ids, agent=agent)
+        log.info("turn started", extra={"history": await agent.memory.size()})
         try:
             async for msg, last in stream_printing_messages(
                 agents=[agent], coroutine_task=agent(msgs),
@@ -119,6 +128,7 @@ def create_app(settings: Settings) -> AgentApp:
         finally:
             # Saved even after an interrupt, so the next turn can resume.
             await session.save_session_state(**ids, agent=agent)
+            log.info("turn saved", extra={"history": await agent.memory.size()})
             if lease is not None:
                 await lease.release()
 

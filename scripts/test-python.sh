@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Fast Python suites (app, sandbox wiring, Redis sessions, auth, bad input):
+# the real agent on loopback against a fake model and a real redis-server.
+# Works on a fresh Debian machine; re-runs reuse the virtualenv.
+# Usage: scripts/test-python.sh [pytest args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || {
+  echo "test-python.sh: CPython 3.11 is required (the locks are for 3.11), found $(python3 -V)" >&2
+  exit 1
+}
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
+python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
+if ((${#missing[@]})); then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+venv=${AGENT_TEST_VENV:-.venv/agent-tests}
+locks=(agent-image/requirements.txt test/python/requirements.txt)
+want=$(cat "${locks[@]}" | sha256sum | cut -d' ' -f1)
+if [[ "$(cat "$venv/.locks" 2>/dev/null)" != "$want" ]]; then
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --no-deps --require-hashes -r "${locks[0]}" -r "${locks[1]}"
+  echo "$want" >"$venv/.locks"
+fi
+
+exec "$venv/bin/python" -m pytest test/python --ignore=test/python/test_image.py \
+  -p no:cacheprovider -ra "$@"
