@@ -268,7 +268,8 @@ async def app(scope, receive, send):
     if scope.get("query_string"):
         target += "?" + scope["query_string"].decode("latin-1")
     headers = [(k, v) for k, v in scope["headers"] if k.decode("latin-1").lower() not in HOP_BY_HOP]
-    request = client.build_request(scope["method"], target, headers=headers, content=body())
+    has_body = any(k.lower() in (b"content-length", b"transfer-encoding") for k, _ in scope["headers"])
+    request = client.build_request(scope["method"], target, headers=headers, content=body() if has_body else None)
     try:
         response = await client.send(request, stream=True)
     except httpx.HTTPError:

@@ -1,0 +1,164 @@
+/**
+ * The sandbox manager's k8s extension against the REAL upstream code: agentscope-runtime's
+ * KubernetesClient at the version the sandbox-manager image locks
+ * (agent-image/requirements-sandbox-manager.txt), with the real `kubernetes` client models, and
+ * only the API server faked. It checks the extension end to end (create, status, remove) and
+ * records every Kubernetes API call the manager makes, which is what the RBAC Role grants.
+ *
+ * Needs PyPI: the first run makes a virtualenv at .venv/sandbox-extension (about a minute).
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { SANDBOX_EXTENSION_PY, SANDBOX_MANAGER_CLUSTER_RULES, SANDBOX_MANAGER_ROLE_RULES, resolveSandboxPoolArgs, sandboxPodSettings } from "../../components/sandbox-pool";
+
+const REPO = join(__dirname, "..", "..");
+const VENV = join(REPO, ".venv", "sandbox-extension");
+const PYTHON = join(VENV, "bin", "python");
+
+/** `name==version` of a package in the manager image's lock. */
+function locked(name: string): string {
+  const lock = readFileSync(join(REPO, "agent-image", "requirements-sandbox-manager.txt"), "utf8");
+  const m = new RegExp(`^${name.replace(/[-_]/g, "[-_]")}==(\\S+)`, "im").exec(lock);
+  if (!m) throw new Error(`${name} is not pinned in agent-image/requirements-sandbox-manager.txt`);
+  return `${name}==${m[1]}`;
+}
+
+/** Fakes the API server only: CoreV1Api records calls and answers like a cluster whose pods start at once. */
+const DRIVER = `
+import importlib.util, json, sys, types
+from kubernetes import client as k8s_client, config as k8s_config
+from kubernetes.client.rest import ApiException
+
+calls = []
+store = {"pods": {}, "services": {}}
+
+class FakeCoreV1:
+    def __init__(self, *a, **kw):
+        self.api_client = k8s_client.ApiClient()
+    def _record(self, verb, resource, namespace=None):
+        calls.append([verb, resource, namespace])
+    def list_namespace(self, **kw):
+        self._record("list", "namespaces")
+        return k8s_client.V1NamespaceList(items=[])
+    def create_namespaced_pod(self, namespace, body, **kw):
+        self._record("create", "pods", namespace)
+        assert isinstance(body, dict), "the extension hands the API a serialized pod"
+        store["pods"][body["metadata"]["name"]] = body
+    def read_namespaced_pod(self, name, namespace, **kw):
+        self._record("get", "pods", namespace)
+        if name not in store["pods"]:
+            raise ApiException(status=404, reason="Not Found")
+        return k8s_client.V1Pod(
+            metadata=k8s_client.V1ObjectMeta(name=name),
+            status=k8s_client.V1PodStatus(phase="Running", container_statuses=[
+                k8s_client.V1ContainerStatus(name=name, ready=True, image="x", image_id="x", restart_count=0)]))
+    def delete_namespaced_pod(self, name, namespace, body=None, **kw):
+        self._record("delete", "pods", namespace)
+        store["pods"].pop(name, None)
+    def create_namespaced_service(self, namespace, body, **kw):
+        self._record("create", "services", namespace)
+        store["services"][body["metadata"]["name"]] = body
+    def delete_namespaced_service(self, name, namespace, **kw):
+        self._record("delete", "services", namespace)
+        store["services"].pop(name, None)
+    def __getattr__(self, name):
+        raise AssertionError("unexpected Kubernetes API call: " + name)
+
+k8s_config.load_incluster_config = lambda *a, **kw: None
+k8s_client.CoreV1Api = FakeCoreV1
+
+spec = importlib.util.spec_from_file_location("agentscope_k8s_pods", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+
+from agentscope_runtime.common.container_clients.kubernetes_client import KubernetesClient
+
+# The two fields KubernetesClient reads from SandboxManagerEnvConfig.
+c = KubernetesClient(config=types.SimpleNamespace(k8s_namespace="agentscope-sandboxes", kubeconfig_path=None))
+name = "sandbox-0123456789abcdefghijklmno"
+# The arguments SandboxManager.create passes (sandbox_manager.py), with DEFAULT_MOUNT_DIR empty.
+result = c.create("acr.example/agentscope/runtime-sandbox-base:1.1.5", name=name, ports=["80/tcp"], volumes={},
+                  environment={"SECRET_TOKEN": "t", "NGINX_TIMEOUT": "60"}, runtime_config={})
+status = c.get_status(name)
+pod = store["pods"][name]
+service = store["services"][name + "-service"]
+removed = c.remove(name)
+print(json.dumps({"result": list(result), "status": status, "pod": pod, "service": service, "removed": removed,
+                  "left": store, "calls": calls}))
+`;
+
+function ensureVenv(): void {
+  if (existsSync(PYTHON)) return;
+  execFileSync("python3", ["-m", "venv", VENV], { stdio: "pipe" });
+  execFileSync(PYTHON, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", locked("kubernetes")], { stdio: "pipe", timeout: 240_000 });
+  // Only its container client is imported, which needs nothing but `kubernetes`.
+  execFileSync(PYTHON, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", locked("agentscope-runtime")], { stdio: "pipe", timeout: 240_000 });
+}
+
+interface DriverOutput {
+  result: unknown[];
+  status: string;
+  pod: { metadata: { labels: Record<string, string> }; spec: Record<string, unknown> & { containers: Record<string, unknown>[] } };
+  service: { spec: Record<string, unknown> };
+  removed: boolean;
+  left: { pods: Record<string, unknown>; services: Record<string, unknown> };
+  calls: [string, string, string | null][];
+}
+
+describe("sandbox manager extension on the real agentscope-runtime KubernetesClient", () => {
+  let out: DriverOutput;
+  beforeAll(() => {
+    ensureVenv();
+    const dir = mkdtempSync(join(tmpdir(), "sandbox-upstream-"));
+    const r = resolveSandboxPoolArgs({
+      namespace: "agentscope-agents",
+      sandboxNamespace: "agentscope-sandboxes",
+      partOf: "agentscope",
+      image: `acr.example/agentscope/sandbox-manager@sha256:${"a".repeat(64)}`,
+      bearerToken: "t",
+      images: { registry: "acr.example", tag: "1.1.5" },
+      isolation: { kind: "acs", placement: { enabled: true, computeClass: "general-purpose", computeQos: "default", imageCache: false } },
+    });
+    writeFileSync(join(dir, "settings.json"), JSON.stringify(sandboxPodSettings(r, "acr.example")));
+    writeFileSync(join(dir, "agentscope_k8s_pods.py"), SANDBOX_EXTENSION_PY);
+    writeFileSync(join(dir, "driver.py"), DRIVER);
+    const text = execFileSync(PYTHON, [join(dir, "driver.py"), join(dir, "agentscope_k8s_pods.py")], {
+      cwd: dir,
+      env: { ...process.env, AGENTSCOPE_SANDBOX_POD_SETTINGS: join(dir, "settings.json"), PYTHONDONTWRITEBYTECODE: "1" },
+      encoding: "utf-8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    out = JSON.parse(text.trim().split("\n").pop()!) as DriverOutput;
+  }, 600_000);
+
+  it("creates the sandbox behind a ClusterIP Service and returns its DNS name", () => {
+    expect(out.result).toEqual(["sandbox-0123456789abcdefghijklmno", [80], "sandbox-0123456789abcdefghijklmno-service.agentscope-sandboxes.svc"]);
+    expect(out.status).toBe("running");
+    expect(out.service.spec).toMatchObject({ type: "ClusterIP", selector: { app: "sandbox-0123456789abcdefghijklmno" } });
+    expect(out.removed).toBe(true);
+    expect(out.left).toEqual({ pods: {}, services: {} });
+  });
+
+  it("applies ACS placement and hardening to the pod upstream builds", () => {
+    expect(out.pod.metadata.labels).toMatchObject({ "created-by": "kubernetes-client", "alibabacloud.com/acs": "true", "app.kubernetes.io/component": "sandbox" });
+    expect(out.pod.spec).toMatchObject({ restartPolicy: "Never", automountServiceAccountToken: false, serviceAccountName: "sandbox", enableServiceLinks: false });
+    expect(out.pod.spec["volumes"]).toBeUndefined();
+    const c = out.pod.spec.containers[0]!;
+    expect(c["image"]).toBe("acr.example/agentscope/runtime-sandbox-base:1.1.5");
+    expect(c["resources"]).toEqual({ requests: { cpu: "1000m", memory: "2048Mi" }, limits: { cpu: "1000m", memory: "2048Mi" } });
+    expect(c["ports"]).toEqual([{ containerPort: 80, protocol: "TCP" }]);
+  });
+
+  it("makes only the API calls the Role and ClusterRole grant", () => {
+    const granted = new Set<string>();
+    for (const rule of [...SANDBOX_MANAGER_ROLE_RULES, ...SANDBOX_MANAGER_CLUSTER_RULES]) {
+      for (const res of rule.resources as string[]) for (const verb of rule.verbs as string[]) granted.add(`${verb} ${res}`);
+    }
+    const used = new Set(out.calls.map(([verb, res]) => `${verb} ${res}`));
+    expect([...used].sort()).toEqual([...granted].sort());
+    expect(out.calls.filter(([, res, ns]) => res !== "namespaces" && ns !== "agentscope-sandboxes")).toEqual([]);
+  });
+});
