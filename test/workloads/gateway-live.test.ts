@@ -1,0 +1,141 @@
+/**
+ * The agent gateway for real: uvicorn serves a stand-in AgentApp (with the runtime's open admin
+ * routes) on 127.0.0.1, the gateway runs in front of it with the httpx and uvicorn versions the
+ * agent image locks (agent-image/requirements.txt), and requests go through it over loopback.
+ *
+ * Needs PyPI on first run: it makes the virtualenv .venv/agent-gateway.
+ */
+import type { ChildProcess } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GATEWAY_PY } from "../../components/agent-runtime";
+
+const REPO = join(__dirname, "..", "..");
+const VENV = join(REPO, ".venv", "agent-gateway");
+const PYTHON = join(VENV, "bin", "python");
+
+function locked(name: string): string {
+  const lock = readFileSync(join(REPO, "agent-image", "requirements.txt"), "utf8");
+  const m = new RegExp(`^${name}==(\\S+)`, "im").exec(lock);
+  if (!m) throw new Error(`${name} is not pinned in agent-image/requirements.txt`);
+  return `${name}==${m[1]}`;
+}
+
+/** An AgentApp stand-in: /health, a streaming /process, and the unauthenticated admin routes. */
+const UPSTREAM = `
+import asyncio, json
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    path = scope["path"]
+    body = b""
+    while True:
+        m = await receive()
+        body += m.get("body", b"")
+        if not m.get("more_body"):
+            break
+    headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+    if path == "/process":
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+        for i in range(3):
+            event = {"i": i, "bytes": len(body), "auth": headers.get("authorization"), "host": headers.get("host")}
+            await send({"type": "http.response.body", "body": ("data: " + json.dumps(event) + "\\n\\n").encode(), "more_body": True})
+            await asyncio.sleep(0.05)
+        await send({"type": "http.response.body", "body": b""})
+        return
+    text = {"/health": b"ok", "/shutdown": b"ADMIN", "/admin/shutdown": b"ADMIN", "/admin/status": b"ADMIN"}.get(path)
+    await send({"type": "http.response.start", "status": 200 if text else 404, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": text or b"nope"})
+`;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
+    });
+  });
+}
+
+async function waitFor(url: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      await fetch(url);
+      return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`nothing answers at ${url}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+const children: ChildProcess[] = [];
+let gateway = "";
+
+beforeAll(async () => {
+  if (!existsSync(PYTHON)) {
+    execFileSync("python3", ["-m", "venv", VENV], { stdio: "pipe" });
+    execFileSync(PYTHON, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", ...["httpx", "httpcore", "h11", "anyio", "idna", "certifi", "sniffio", "uvicorn", "click"].map(locked)], { stdio: "pipe", timeout: 240_000 });
+  }
+  const dir = mkdtempSync(join(tmpdir(), "gateway-live-"));
+  writeFileSync(join(dir, "upstream.py"), UPSTREAM);
+  writeFileSync(join(dir, "gateway.py"), GATEWAY_PY);
+  const [upstreamPort, gatewayPort] = [await freePort(), await freePort()];
+  children.push(spawn(PYTHON, ["-m", "uvicorn", "upstream:app", "--host", "127.0.0.1", "--port", String(upstreamPort), "--log-level", "warning"], { cwd: dir, stdio: "ignore" }));
+  children.push(spawn(PYTHON, ["gateway.py"], {
+    cwd: dir,
+    stdio: "ignore",
+    env: { ...process.env, GATEWAY_UPSTREAM: `http://127.0.0.1:${upstreamPort}`, GATEWAY_PORT: String(gatewayPort) },
+  }));
+  await waitFor(`http://127.0.0.1:${upstreamPort}/health`);
+  gateway = `http://127.0.0.1:${gatewayPort}`;
+  await waitFor(`${gateway}/health`);
+}, 300_000);
+
+afterAll(() => {
+  for (const c of children) c.kill("SIGTERM");
+});
+
+describe("agent gateway in front of an AgentApp", () => {
+  it("passes /health", async () => {
+    const res = await fetch(`${gateway}/health`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("ok");
+  });
+
+  it("streams /process as server-sent events, with the body and the caller's Authorization", async () => {
+    const body = JSON.stringify({ input: "x".repeat(1000) });
+    const res = await fetch(`${gateway}/process`, { method: "POST", headers: { authorization: "Bearer abc", "content-type": "application/json" }, body });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/event-stream");
+    const events = (await res.text()).trim().split("\n\n").map((e) => JSON.parse(e.replace(/^data: /, "")) as { i: number; bytes: number; auth: string; host: string });
+    expect(events.map((e) => e.i)).toEqual([0, 1, 2]);
+    expect(events[0]).toMatchObject({ bytes: body.length, auth: "Bearer abc" });
+    expect(events[0]!.host).toMatch(/^127\.0\.0\.1:\d+$/);
+  });
+
+  it.each(["/shutdown", "/admin/status", "/admin/shutdown", "/ADMIN/status", "/admin%2Fstatus", "/shutdown?x=1"])("refuses %s with 404", async (path) => {
+    const res = await fetch(`${gateway}${path}`, { method: path.includes("status") ? "GET" : "POST" });
+    expect(res.status).toBe(404);
+    expect(await res.text()).not.toContain("ADMIN");
+  });
+
+  it.each(["//admin/status", "/x/%2E%2E/admin/status"])("refuses the non-normal path %s with 400", async (path) => {
+    // fetch would normalise the URL; send the raw request line instead.
+    const { request } = await import("node:http");
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${gateway}/health`, { path, method: "GET" }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+      req.on("error", reject);
+      req.end();
+    });
+    expect(status).toBe(400);
+  });
+});
