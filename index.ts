@@ -2,26 +2,39 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./config";
 import { alicloudPlatformArgs } from "./config/cloud-args";
-import { AlicloudPlatform, KubernetesCluster } from "./components";
+import { workloadArgs } from "./config/workload-args";
+import { AgentScopeWorkloads, AlicloudPlatform, KubernetesCluster } from "./components";
 
 const { config, secrets } = loadStackConfig();
 
 const cloud = config.platform === "alicloud"
   ? new AlicloudPlatform(config.namePrefix, alicloudPlatformArgs(config, secrets), { protect: config.protect })
   : undefined;
-const cluster = cloud ?? new KubernetesCluster(config.namePrefix, {
-  context: config.kubernetes.context,
-  kubeconfig: config.kubernetes.kubeconfigPath,
+const local = cloud
+  ? undefined
+  : new KubernetesCluster(config.namePrefix, { context: config.kubernetes.context, kubeconfig: config.kubernetes.kubeconfigPath });
+
+const workloads = new AgentScopeWorkloads(config.namePrefix, workloadArgs(config, secrets, cloud), {
+  provider: cloud?.provider ?? local!.provider,
+  dependsOn: cloud ? [cloud] : [],
 });
 
 export const environment = config.environment;
+export const stackName = pulumi.getStack();
 export const clusterId = cloud?.cluster.clusterId;
 export const kubeconfig = cloud?.cluster.kubeconfig;
+export const kubeContext = local?.context;
 export const registryLoginServer = cloud?.registry.loginServer;
 export const registryVpcLoginServer = cloud?.registry.vpcLoginServer;
 export const registryRepositories = cloud?.registry.repositoryUrls;
 export const registryPushUsername = cloud?.registry.pushUsername;
 export const registryPushPassword = cloud?.registry.pushPassword;
-export const kubeContext = cloud ? undefined : (cluster as KubernetesCluster).context;
 export const managedRedisHost = cloud?.redis?.host;
-export const stackName = pulumi.getStack();
+export const agentsNamespace = workloads.agentsNamespace;
+export const sandboxNamespace = workloads.sandboxNamespace;
+export const agentImage = workloads.agentImage;
+export const sandboxManagerImage = workloads.sandboxManagerImage;
+export const agentUrls = workloads.agentUrls;
+export const agentLoadBalancers = workloads.loadBalancerAddresses;
+export const sandboxManagerUrl = workloads.sandboxManagerUrl;
+export const agentApiToken = workloads.agentApiToken;

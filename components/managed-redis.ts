@@ -28,6 +28,8 @@ export interface ManagedRedisArgs {
 export class ManagedRedis extends pulumi.ComponentResource {
   public readonly host: pulumi.Output<string>;
   public readonly port: pulumi.Output<number>;
+  /** The instance's VPC address, for NetworkPolicy egress (a policy cannot name a host). */
+  public readonly privateIp: pulumi.Output<string>;
   public readonly instanceId: pulumi.Output<string>;
   /** The password clients use (a secret). */
   public readonly password: pulumi.Output<string>;
@@ -56,7 +58,8 @@ export class ManagedRedis extends pulumi.ComponentResource {
     }, { parent: this, additionalSecretOutputs: ["password"] });
     this.host = instance.connectionDomain;
     this.port = instance.port.apply((p) => p ?? 6379);
+    this.privateIp = instance.privateIp;
     this.instanceId = instance.id;
-    this.registerOutputs({ host: this.host, port: this.port, instanceId: this.instanceId });
+    this.registerOutputs({ host: this.host, port: this.port, privateIp: this.privateIp, instanceId: this.instanceId });
   }
 }

@@ -78,7 +78,10 @@ function outputsOf(type: string, name: string, inputs: Record<string, unknown>):
     case "alicloud:ecs/eipAddress:EipAddress":
       return { ipAddress: "47.96.1.2" };
     case "alicloud:kvstore/instance:Instance":
-      return { connectionDomain: "r-mock.redis.rds.aliyuncs.com", port: 6379 };
+      return { connectionDomain: "r-mock.redis.rds.aliyuncs.com", port: 6379, privateIp: "10.32.0.200" };
+    case "kubernetes:discovery.k8s.io/v1:EndpointSlice":
+      // Read, not created: what default/kubernetes lists on a real cluster.
+      return { addressType: "IPv4", endpoints: [{ addresses: ["172.18.0.2"] }], ports: [{ name: "https", port: 6443, protocol: "TCP" }] };
     case "docker:index/image:Image":
       return { repoDigest: `${String(inputs["imageName"]).split(":")[0]}@sha256:${"ab".repeat(32)}` };
     case "random:index/randomPassword:RandomPassword":

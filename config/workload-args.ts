@@ -1,0 +1,129 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { AlicloudPlatform } from "../components/alicloud-platform";
+import type { RegistryCredentials } from "../components/container-image";
+import type { AgentScopeWorkloadsArgs } from "../components/workloads";
+import type { StackSecrets } from "./index";
+import type { StackConfig } from "./load";
+
+/** Where images are pushed and pulled, and with which credentials. */
+interface ImageRegistry {
+  /** Push credentials (omitted for a registry without auth). */
+  readonly push?: RegistryCredentials;
+  /** Credentials pods pull with; ACK pulls through the ACR credential helper instead. */
+  readonly pull?: RegistryCredentials;
+  readonly agentRepository: pulumi.Input<string>;
+  readonly sandboxManagerRepository: pulumi.Input<string>;
+  /** Registry and namespace the sandbox manager pulls `runtime-sandbox-<type>` images from. */
+  readonly sandboxRegistry: pulumi.Input<string>;
+  readonly sandboxNamespace: string;
+}
+
+function cloudRegistry(c: StackConfig, cloud: AlicloudPlatform): ImageRegistry {
+  const r = cloud.registry;
+  return {
+    push: { server: r.loginServer, username: r.pushUsername, password: r.pushPassword },
+    agentRepository: r.repositoryUrls["agent"]!,
+    sandboxManagerRepository: r.repositoryUrls["sandbox-manager"]!,
+    // Sandboxes start often: they pull the mirrored runtime images over the VPC endpoint.
+    sandboxRegistry: c.images.sandboxRegistry ?? r.vpcLoginServer,
+    sandboxNamespace: r.namespace,
+  };
+}
+
+function localRegistry(c: StackConfig, secrets: StackSecrets): ImageRegistry {
+  const server = c.images.registryServer ?? "localhost:5000";
+  const username = c.images.registryUsername;
+  const password = secrets.localRegistryPassword;
+  const credentials = username && password ? { server, username, password } : undefined;
+  return {
+    ...(credentials ? { push: credentials, pull: credentials } : {}),
+    agentRepository: `${server}/${c.images.repositoryPrefix}/agent`,
+    sandboxManagerRepository: `${server}/${c.images.repositoryPrefix}/sandbox-manager`,
+    sandboxRegistry: c.images.sandboxRegistry ?? server,
+    sandboxNamespace: c.images.repositoryPrefix,
+  };
+}
+
+/** `https://10.0.0.5:6443` → a /32 egress rule for the sandbox manager's API calls. */
+function apiServerEgress(url: pulumi.Output<string>) {
+  const parsed = url.apply((u) => new URL(u));
+  return {
+    cidrs: [parsed.apply((p) => `${p.hostname}/32`)],
+    ports: [6443],
+  };
+}
+
+/** Maps validated config (and the cloud layer, when there is one) onto the workload layer's args. */
+export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: AlicloudPlatform | undefined): AgentScopeWorkloadsArgs {
+  const registry = cloud ? cloudRegistry(c, cloud) : localRegistry(c, secrets);
+  const i = c.images;
+  const newCluster = cloud && !c.cluster?.existingClusterId;
+  return {
+    environment: c.environment,
+    platform: c.platform,
+    namePrefix: c.namePrefix,
+    acs: { enabled: c.acs.enabled, computeClass: c.acs.computeClass, computeQos: c.acs.computeQos, imageCache: c.acs.enabled && c.imageCache },
+    images: {
+      ...(i.build
+        ? {
+          build: {
+            context: "agent-image",
+            platform: i.platform,
+            baseImage: i.baseImage,
+            ...(registry.push ? { registry: registry.push } : {}),
+            agentRepository: registry.agentRepository,
+            sandboxManagerRepository: registry.sandboxManagerRepository,
+          },
+        }
+        : { agent: i.agent, sandboxManager: i.sandboxManager }),
+      ...(registry.pull ? { pullCredentials: registry.pull } : {}),
+    },
+    agents: c.agents.map((a) => ({
+      name: a.name,
+      model: { provider: a.model.provider, name: a.model.name, ...(a.model.baseUrl ? { baseUrl: a.model.baseUrl } : {}) },
+      replicas: a.replicas,
+      cpu: a.cpu,
+      memoryGiB: a.memoryGiB,
+      sandboxTypes: a.sandboxTypes,
+    })),
+    secrets: {
+      modelApiKey: secrets.modelApiKey,
+      agentApiToken: secrets.agentApiToken,
+      sandboxManagerToken: secrets.sandboxManagerToken,
+      redisPassword: cloud?.redis?.password ?? secrets.redisPassword,
+    },
+    sandbox: {
+      types: c.sandbox.types,
+      poolSize: c.sandbox.poolSize,
+      maxInstances: c.sandbox.maxInstances,
+      isolation: c.sandbox.isolation,
+      ...(c.sandbox.runtimeClassName ? { runtimeClassName: c.sandbox.runtimeClassName } : {}),
+      managerReplicas: c.sandbox.managerReplicas,
+      cpu: c.sandbox.cpu,
+      memoryGiB: c.sandbox.memoryGiB,
+      images: { registry: registry.sandboxRegistry, namespace: registry.sandboxNamespace, tag: c.sandbox.imageTag },
+    },
+    redis: cloud?.redis
+      ? {
+        mode: "external",
+        endpoint: {
+          host: cloud.redis.host,
+          port: cloud.redis.port,
+          password: cloud.redis.password,
+          cidrs: [cloud.redis.privateIp.apply((ip) => `${ip}/32`)],
+        },
+      }
+      : {
+        mode: "in-cluster",
+        storageGiB: c.redis.storageGiB,
+        ...(c.redis.storageClassName ?? c.kubernetes.storageClassName
+          ? { storageClassName: c.redis.storageClassName ?? c.kubernetes.storageClassName }
+          : {}),
+      },
+    exposure: c.exposure,
+    network: {
+      ...(c.cluster ? { serviceCidr: c.cluster.serviceCidr } : {}),
+      ...(newCluster ? { apiServer: apiServerEgress(cloud.cluster.apiServerIntranet) } : {}),
+    },
+  };
+}
