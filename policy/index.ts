@@ -2,11 +2,13 @@
 import type { Policies, PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
 import { PolicyPack } from "@pulumi/policy";
 import type { StackResource } from "./rules";
-import { RULES, asObject, asString } from "./rules";
+import { RULES, asObject, asString, readKnown } from "./rules";
 
 /** A resource as the stack rules see it; the Kubernetes provider's default namespace is kept. */
 function toStackResource(r: PolicyResource): StackResource {
-  const providerNamespace = r.provider?.type === "pulumi:providers:kubernetes" ? asString(asObject(r.provider.props)?.namespace) : undefined;
+  const provider = r.provider;
+  const read = provider?.type === "pulumi:providers:kubernetes" ? readKnown(() => asString(asObject(provider.props)?.namespace)) : undefined;
+  const providerNamespace = read?.known ? read.value : undefined;
   return { type: r.type, urn: r.urn, name: r.name, props: r.props, ...(providerNamespace !== undefined ? { providerNamespace } : {}) };
 }
 
