@@ -12,7 +12,14 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { SANDBOX_EXTENSION_PY, SANDBOX_MANAGER_CLUSTER_RULES, SANDBOX_MANAGER_ROLE_RULES, resolveSandboxPoolArgs, sandboxPodSettings } from "../../components/sandbox-pool";
+import {
+  SANDBOX_EXTENSION_PY,
+  SANDBOX_MANAGER_CLUSTER_RULES,
+  SANDBOX_MANAGER_ROLE_RULES,
+  renderManagerEnv,
+  resolveSandboxPoolArgs,
+  sandboxPodSettings,
+} from "../../components/sandbox-pool";
 
 const REPO = join(__dirname, "..", "..");
 const VENV = join(REPO, ".venv", "sandbox-extension");
@@ -94,9 +101,22 @@ function ensureVenv(): void {
   if (existsSync(PYTHON)) return;
   execFileSync("python3", ["-m", "venv", VENV], { stdio: "pipe" });
   execFileSync(PYTHON, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", locked("kubernetes")], { stdio: "pipe", timeout: 240_000 });
-  // Only its container client is imported, which needs nothing but `kubernetes`.
-  execFileSync(PYTHON, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", locked("agentscope-runtime")], { stdio: "pipe", timeout: 240_000 });
+  // Only its container client and server config are loaded: `kubernetes`, pydantic-settings and python-dotenv.
+  const configDeps = ["pydantic", "pydantic-core", "pydantic-settings", "python-dotenv", "typing-extensions", "annotated-types", "typing-inspection"];
+  execFileSync(PYTHON, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", locked("agentscope-runtime"), ...configDeps.map(locked)], { stdio: "pipe", timeout: 240_000 });
 }
+
+/** Loads the manager's own Settings (sandbox/manager/server/config.py) by path and reads a .env with it. */
+const READ_ENV = `
+import importlib.util, json, os, sys
+import agentscope_runtime
+path = os.path.join(agentscope_runtime.__path__[0], "sandbox", "manager", "server", "config.py")
+spec = importlib.util.spec_from_file_location("manager_config", path)
+config = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(config)
+s = config.get_settings(sys.argv[1])
+print(json.dumps({k: getattr(s, k) for k in sys.argv[2:]}))
+`;
 
 interface DriverOutput {
   result: unknown[];
@@ -161,4 +181,49 @@ describe("sandbox manager extension on the real agentscope-runtime KubernetesCli
     expect([...used].sort()).toEqual([...granted].sort());
     expect(out.calls.filter(([, res, ns]) => res !== "namespaces" && ns !== "agentscope-sandboxes")).toEqual([]);
   });
+});
+
+describe("the manager's .env read by runtime-sandbox-server's own Settings", () => {
+  it("reads back every value literally, quotes and all", () => {
+    ensureVenv();
+    const dir = mkdtempSync(join(tmpdir(), "manager-env-"));
+    const r = resolveSandboxPoolArgs({
+      namespace: "agentscope-agents",
+      sandboxNamespace: "agentscope-sandboxes",
+      partOf: "agentscope",
+      image: `acr.example/agentscope/sandbox-manager@sha256:${"a".repeat(64)}`,
+      bearerToken: "unused",
+      sandboxTypes: ["base", "browser"],
+      poolSize: 2,
+      replicas: 2,
+      redis: { host: "unused", port: 6379, password: "unused" },
+      images: { registry: "acr.example", tag: "1.1.5" },
+      isolation: { kind: "none" },
+    });
+    const token = "tok'en\\x #1 \"q\"";
+    const password = "pa ss#word'";
+    writeFileSync(join(dir, "manager.env"), renderManagerEnv(r, { bearerToken: token, registry: "acr.example", redis: { host: "redis.agentscope-agents.svc.cluster.local", port: 6379, password } }));
+    const keys = ["HOST", "PORT", "WORKERS", "BEARER_TOKEN", "DEFAULT_SANDBOX_TYPE", "POOL_SIZE", "CONTAINER_DEPLOYMENT", "DEFAULT_MOUNT_DIR", "ALLOW_MOUNT_DIR", "K8S_NAMESPACE", "REDIS_ENABLED", "REDIS_SERVER", "REDIS_PORT", "REDIS_DB", "REDIS_PASSWORD", "REDIS_USER", "CONTAINER_PREFIX_KEY", "MAX_SANDBOX_INSTANCES"];
+    const text = execFileSync(PYTHON, ["-c", READ_ENV, join(dir, "manager.env"), ...keys], { cwd: dir, encoding: "utf-8", stdio: ["ignore", "pipe", "pipe"] });
+    expect(JSON.parse(text)).toEqual({
+      HOST: "0.0.0.0",
+      PORT: 8000,
+      WORKERS: 1,
+      BEARER_TOKEN: token,
+      DEFAULT_SANDBOX_TYPE: ["base", "browser"],
+      POOL_SIZE: 2,
+      CONTAINER_DEPLOYMENT: "k8s",
+      DEFAULT_MOUNT_DIR: "",
+      ALLOW_MOUNT_DIR: false,
+      K8S_NAMESPACE: "agentscope-sandboxes",
+      REDIS_ENABLED: true,
+      REDIS_SERVER: "redis.agentscope-agents.svc.cluster.local",
+      REDIS_PORT: 6379,
+      REDIS_DB: 1,
+      REDIS_PASSWORD: password,
+      REDIS_USER: null,
+      CONTAINER_PREFIX_KEY: "sandbox-",
+      MAX_SANDBOX_INSTANCES: 50,
+    });
+  }, 600_000);
 });
