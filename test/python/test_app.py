@@ -47,7 +47,8 @@ def test_logs_are_json_lines_with_request_and_session_ids(local_agent: Agent) ->
         ask(c, "hello there", session_id="log-session-1")
         c.get("/health")
     # Every line must parse as JSON.
-    lines = local_agent.wait_log(lambda l: l.get("request_id") == "req-logcheck-1" and l["msg"] == "request")
+    lines = local_agent.wait_log(
+        lambda l: l.get("request_id") == "req-logcheck-1" and l.get("path") == "/process")
     access = [l for l in lines if l.get("request_id") == "req-logcheck-1" and l["msg"] == "request"
               and l.get("path") == "/process"]
     assert access and access[0]["session_id"] == "log-session-1" and access[0]["status"] == 200
