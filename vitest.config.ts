@@ -1,6 +1,9 @@
+import { join } from "node:path";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
+  // Examples import the package by name, as another stack would; tests resolve it to the source.
+  resolve: { alias: { "agentscope-ack": join(__dirname, "components", "index.ts") } },
   test: {
     include: ["test/**/*.test.ts"],
     exclude: ["test/e2e/**", "node_modules/**"],

@@ -1,4 +1,4 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import type { AlicloudPlatform } from "../components/alicloud-platform";
 import type { RegistryCredentials } from "../components/container-image";
 import type { AgentScopeWorkloadsArgs } from "../components/workloads";
