@@ -325,8 +325,10 @@ export class AgentRuntime extends pulumi.ComponentResource {
       stringData: secretData,
     }, { ...parent, deleteBeforeReplace: true });
     const secretKeys = Object.keys(secretData).sort();
-    // Env from a Secret is read at pod start: hash the values so a rotated key rolls the pods.
-    const secretHash = pulumi.secret(pulumi.all(secretKeys.map((k) => secretData[k]!)).apply((values) => {
+    // Env from a Secret is read at pod start: hash the values so a rotated key rolls the pods. The
+    // digest of high-entropy tokens reveals nothing, and unsecret keeps the whole pod spec from
+    // becoming a secret (which would hide every diff of the Deployment in previews).
+    const secretHash = pulumi.unsecret(pulumi.all(secretKeys.map((k) => secretData[k]!)).apply((values) => {
       const h = createHash("sha256");
       values.forEach((v, i) => h.update(`${secretKeys[i]}=${v}\n`));
       return h.digest("hex");

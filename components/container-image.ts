@@ -25,6 +25,12 @@ export interface ImageBuildArgs {
   buildArgs?: Record<string, pulumi.Input<string>>;
   /** Repository to push to, without tag: `<registry>/<namespace>/<name>`. */
   repository: pulumi.Input<string>;
+  /**
+   * The same repository as the cluster pulls it, when that differs from the push address, e.g.
+   * ACR EE's `<instance>-registry-vpc.<region>.cr.aliyuncs.com/...` (default: `repository`). The
+   * digest is the registry's, so it is the same through either endpoint.
+   */
+  pullRepository?: pulumi.Input<string>;
   /** Tag pushed alongside the digest (default `latest`); workloads never run it, they run the digest. */
   tag?: string;
   /** Registry credentials for the push (default none: the Docker daemon's own login, or a registry without auth). */
@@ -41,7 +47,10 @@ export interface ContainerImageArgs {
 
 export type ResolvedContainerImageArgs =
   | { readonly kind: "prebuilt"; readonly ref: string }
-  | { readonly kind: "build"; readonly build: Required<Omit<ImageBuildArgs, "buildArgs" | "registry">> & { readonly buildArgs: Record<string, pulumi.Input<string>>; readonly registry?: RegistryCredentials } };
+  | {
+    readonly kind: "build";
+    readonly build: Required<Omit<ImageBuildArgs, "buildArgs" | "registry">> & { readonly buildArgs: Record<string, pulumi.Input<string>>; readonly registry?: RegistryCredentials };
+  };
 
 export function resolveContainerImageArgs(args: ContainerImageArgs): ResolvedContainerImageArgs {
   if (args.build && args.prebuilt) {
@@ -65,6 +74,7 @@ export function resolveContainerImageArgs(args: ContainerImageArgs): ResolvedCon
       platform: b.platform ?? "linux/amd64",
       buildArgs: b.buildArgs ?? {},
       repository: b.repository,
+      pullRepository: b.pullRepository ?? b.repository,
       tag: b.tag ?? "latest",
       ...(b.registry ? { registry: b.registry } : {}),
     },
@@ -99,10 +109,11 @@ export class ContainerImage extends pulumi.ComponentResource {
         ...(b.registry ? { registry: { server: b.registry.server, username: b.registry.username, password: pulumi.secret(b.registry.password) } } : {}),
         skipPush: false,
       }, { parent: this });
-      // repoDigest is `<repository>@sha256:...`, known only after the push; check it, never fall back to the tag.
-      this.imageRef = image.repoDigest.apply((digest) => {
-        requireDigestRef("ContainerImage", "repoDigest (from the push)", digest);
-        return digest;
+      // repoDigest is `<repository>@sha256:...`, known only after the push; check it, never fall back
+      // to the tag, and name it by the repository the cluster pulls from.
+      this.imageRef = pulumi.all([image.repoDigest, b.pullRepository]).apply(([repoDigest, pullRepository]) => {
+        requireDigestRef("ContainerImage", "repoDigest (from the push)", repoDigest);
+        return `${pullRepository}${repoDigest.slice(repoDigest.indexOf("@"))}`;
       });
     }
     this.registerOutputs({ imageRef: this.imageRef });

@@ -576,8 +576,9 @@ export class SandboxPool extends pulumi.ComponentResource {
       subjects: [{ kind: "ServiceAccount", name: managerSa.metadata.name, namespace: managerSa.metadata.namespace }],
     }, { ...parent, deleteBeforeReplace: true });
 
-    // Roll the manager whenever its config, extension or sandbox settings change.
-    const configHash = pulumi.all([env, settingsJson]).apply(([text, json]) => createHash("sha256").update(text).update(SANDBOX_EXTENSION_PY).update(json).digest("hex"));
+    // Roll the manager whenever its config, extension or sandbox settings change. unsecret: a digest
+    // reveals nothing, and a secret annotation would turn the whole pod spec into a secret.
+    const configHash = pulumi.unsecret(pulumi.all([env, settingsJson]).apply(([text, json]) => createHash("sha256").update(text).update(SANDBOX_EXTENSION_PY).update(json).digest("hex")));
     const p = r.managerPlacement;
     new k8s.apps.v1.Deployment(`${name}-deployment`, {
       metadata: { name: "sandbox-manager", namespace: r.namespace, labels },

@@ -40,10 +40,14 @@ export interface AgentScopeWorkloadsArgs {
       baseImage?: string;
       /** Registry credentials for the push (default none: the Docker daemon's own login). */
       registry?: RegistryCredentials;
-      /** Repository of the agent image, `<registry>/<namespace>/<name>`. */
+      /** Repository of the agent image to push to, `<registry>/<namespace>/<name>`. */
       agentRepository: pulumi.Input<string>;
-      /** Repository of the sandbox manager image. */
+      /** Repository of the sandbox manager image to push to. */
       sandboxManagerRepository: pulumi.Input<string>;
+      /** The agent repository as the cluster pulls it, e.g. ACR's `-registry-vpc` domain (default: agentRepository). */
+      agentPullRepository?: pulumi.Input<string>;
+      /** The sandbox manager repository as the cluster pulls it (default: sandboxManagerRepository). */
+      sandboxManagerPullRepository?: pulumi.Input<string>;
     };
     /** Prebuilt agent image by digest (when `build` is omitted). */
     agent?: string;
@@ -224,7 +228,12 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
     // ---------- images ----------
     const b = args.images.build;
     const buildArgs = b?.baseImage ? { BASE_IMAGE: b.baseImage } : undefined;
-    const image = (role: "agent" | "sandbox-manager", prebuilt: string | undefined, repository: pulumi.Input<string> | undefined) =>
+    const image = (
+      role: "agent" | "sandbox-manager",
+      prebuilt: string | undefined,
+      repository: pulumi.Input<string> | undefined,
+      pullRepository: pulumi.Input<string> | undefined,
+    ) =>
       new ContainerImage(`${name}-${role}-image`, b && repository !== undefined
         ? {
           build: {
@@ -233,12 +242,13 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
             ...(b.platform ? { platform: b.platform } : {}),
             ...(buildArgs ? { buildArgs } : {}),
             repository,
+            ...(pullRepository !== undefined ? { pullRepository } : {}),
             ...(b.registry ? { registry: b.registry } : {}),
           },
         }
         : { prebuilt: prebuilt ?? "" }, parent);
-    const agentImage = image("agent", args.images.agent, b?.agentRepository);
-    const managerImage = image("sandbox-manager", args.images.sandboxManager, b?.sandboxManagerRepository);
+    const agentImage = image("agent", args.images.agent, b?.agentRepository, b?.agentPullRepository);
+    const managerImage = image("sandbox-manager", args.images.sandboxManager, b?.sandboxManagerRepository, b?.sandboxManagerPullRepository);
 
     // ---------- pull credentials (optional) ----------
     const pullSecretName = "registry-pull";

@@ -63,6 +63,8 @@ export function workloadsArgs(env: Env): AgentScopeWorkloadsArgs {
             registry: { server: `agentscope-registry.cn-hangzhou.cr.aliyuncs.com`, username: "cr_temp_user", password: SECRETS.registryPassword },
             agentRepository: `agentscope-registry.cn-hangzhou.cr.aliyuncs.com/agentscope/agent`,
             sandboxManagerRepository: `agentscope-registry.cn-hangzhou.cr.aliyuncs.com/agentscope/sandbox-manager`,
+            agentPullRepository: `${ACR}/agentscope/agent`,
+            sandboxManagerPullRepository: `${ACR}/agentscope/sandbox-manager`,
           },
         },
         sandbox: { types: ["base", "browser"], poolSize: 2, isolation: "acs", images: { registry: ACR, tag: "1.1.5" } },

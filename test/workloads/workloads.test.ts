@@ -73,8 +73,10 @@ describe.each(["local", "dev", "prod"] as const)("AgentScopeWorkloads (%s)", (en
       expect(managerImage).toBe(PREBUILT_MANAGER);
       expect(run(env).ofType("docker:index/image:Image")).toHaveLength(0);
     } else {
-      expect(agentImage).toMatch(new RegExp(`/agentscope/agent@sha256:${MOCK_DIGEST}$`));
-      expect(managerImage).toMatch(new RegExp(`/agentscope/sandbox-manager@sha256:${MOCK_DIGEST}$`));
+      // Pushed through the registry's public (or local) address, pulled through its VPC address in the cloud.
+      const pull = env === "dev" ? "agentscope-registry-vpc.cn-hangzhou.cr.aliyuncs.com" : "localhost:5000";
+      expect(agentImage).toBe(`${pull}/agentscope/agent@sha256:${MOCK_DIGEST}`);
+      expect(managerImage).toBe(`${pull}/agentscope/sandbox-manager@sha256:${MOCK_DIGEST}`);
       const built = run(env).one("docker:index/image:Image", "agent-image-image").inputs;
       expect(o(built["build"])).toMatchObject({ context: "agent-image", dockerfile: "agent-image/Dockerfile", target: "agent", platform: "linux/amd64" });
       expect(o(built["registry"])["password"]).toBe(SECRETS.registryPassword);
@@ -144,9 +146,13 @@ describe.each(["local", "dev", "prod"] as const)("AgentScopeWorkloads (%s)", (en
     expect(envNames).toEqual(expect.arrayContaining(["MODEL_API_KEY", "AGENT_API_TOKEN", "SANDBOX_MANAGER_TOKEN", "REDIS_PASSWORD", "REDIS_URL", "SANDBOX_MANAGER_URL"]));
     const redisUrl = String(arr(friday["env"]).find((e) => e["name"] === "REDIS_URL")!["value"]);
     expect(redisUrl).toMatch(/^redis:\/\/[^@]+:6379\/0$/);
-    // Secret inputs stay Pulumi secrets on the way to the engine.
+    // Secret inputs stay Pulumi secrets on the way to the engine...
     const secret = run(env).one("kubernetes:core/v1:Secret", "agent-friday-secret");
     expect(secret.secretPaths.some((p) => p.startsWith("stringData"))).toBe(true);
+    // ...and nothing secret leaks into a workload, which would turn its whole spec into a secret.
+    for (const type of ["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:core/v1:ConfigMap"]) {
+      for (const r of run(env).ofType(type)) expect(r.secretPaths, r.name).toEqual([]);
+    }
   });
 
   it("sizes pods with requests = limits, in ACS steps on ACS", () => {
