@@ -1,9 +1,17 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { parse } from "yaml";
 
 export const PROJECT = "agentscope-ack";
-export const REPO_ROOT = join(__dirname, "..", "..");
+/** The folder with Pulumi.yaml above this file (also from a compiled copy, as the benchmark runs it). */
+export const REPO_ROOT = findUp(__dirname, "Pulumi.yaml");
+
+function findUp(dir: string, file: string): string {
+  if (existsSync(join(dir, file))) return dir;
+  const parent = dirname(dir);
+  if (parent === dir) throw new Error(`no ${file} above ${__dirname}`);
+  return findUp(parent, file);
+}
 export const SHIPPED_STACKS = ["local", "dev", "prod"] as const;
 export type ShippedStack = (typeof SHIPPED_STACKS)[number];
 
