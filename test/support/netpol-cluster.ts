@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import type { K8sObject } from "./mocks";
+import { unwrapSecrets } from "./mocks";
 import type { Cluster, ContainerPort, Labels, NetworkPolicy, PodEndpoint } from "./netpol";
 import { parseNetworkPolicy } from "./netpol";
 
@@ -108,4 +109,11 @@ function hasStringDataKey(o: K8sObject, key: string): boolean {
 /** The rendered namespaces and policies, plus namespaces the stack does not own (kube-system...). */
 export function renderedCluster(objects: readonly K8sObject[], extraNamespaces: Record<string, Labels>): Cluster {
   return { namespaces: { ...extraNamespaces, ...renderedNamespaces(objects) }, policies: renderedPolicies(objects) };
+}
+
+/** Kubernetes objects from a whole-program run (support/program.ts), secrets unwrapped. */
+export function programObjects(resources: readonly { type: string; name: string; inputs: Record<string, unknown> }[]): K8sObject[] {
+  return resources
+    .filter((r) => r.type.startsWith("kubernetes:") && typeof r.inputs["kind"] === "string")
+    .map((r) => ({ ...(unwrapSecrets(r.inputs) as Record<string, unknown>), __pulumiName: r.name }) as K8sObject);
 }
