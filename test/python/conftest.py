@@ -94,11 +94,13 @@ class Agent:
         """Log lines, once one matches: the access line is written just after
         the last byte of the response has gone out."""
         deadline = time.monotonic() + timeout
-        while not any(predicate(l) for l in (lines := self.log_lines())):
+        while True:
+            lines = self.log_lines()
+            if any(predicate(line) for line in lines):
+                return lines
             if time.monotonic() > deadline:
                 raise AssertionError("expected log line never appeared")
             time.sleep(0.05)
-        return lines
 
     def client(self, token: str | None = TOKEN) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}

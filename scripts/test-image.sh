@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Slow suite: builds both images with podman from the local debootstrap base
+# and runs them as Kubernetes will (uid 10001, read-only root, /tmp only).
+# Works on a fresh Debian machine; re-runs reuse the base image and the venv.
+# Usage: scripts/test-image.sh [pytest args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-podman.sh
+scripts/make-base-image.sh
+# The fast script prepares the virtualenv; run nothing from it.
+AGENT_TEST_PREPARE_ONLY=1 scripts/test-python.sh
+exec .venv/agent-tests/bin/python -m pytest test/python/test_image.py -p no:cacheprovider -ra -s "$@"

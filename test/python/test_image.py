@@ -1,0 +1,141 @@
+"""The images, built with podman from the local debootstrap base and run the
+way Kubernetes will: uid 10001, read-only root, only /tmp writable.
+Run by scripts/test-image.sh (slow: builds both images)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import TOKEN, free_port, iter_sse
+from fake_model import BUBBLE_OUTPUT, FINAL_PREFIX, FakeModel
+from images import BASE_IMAGE, build, image_size, podman, rebuilt_bytes, seconds_to_healthy
+
+AGENT_DIR = Path(__file__).resolve().parents[2] / "agent-image"
+AGENT = "localhost/friday-agent:test"
+MANAGER = "localhost/sandbox-manager:test"
+K8S_LIKE = ["--read-only", "--tmpfs", "/tmp:rw,size=64m,mode=1777", "--cap-drop=ALL",
+            "--security-opt=no-new-privileges"]
+
+
+@pytest.fixture(scope="session")
+def images() -> None:
+    if subprocess.run(["podman", "image", "exists", BASE_IMAGE]).returncode != 0:
+        pytest.fail(f"{BASE_IMAGE} is missing: run scripts/make-base-image.sh")
+    build(AGENT_DIR, AGENT, target="agent")
+    build(AGENT_DIR, MANAGER, target="sandbox-manager")
+
+
+@pytest.fixture
+def container_ids() -> Iterator[list[str]]:
+    ids: list[str] = []
+    yield ids
+    for cid in ids:
+        podman("rm", "-f", "-t", "2", cid, check=False)
+
+
+def sh(image: str, script: str) -> str:
+    return podman("run", "--rm", *K8S_LIKE, "--entrypoint", "/bin/sh", image, "-c", script)
+
+
+@pytest.mark.parametrize("image", [AGENT, MANAGER])
+def test_image_runs_as_10001_without_compilers_pip_or_caches(images: None, image: str) -> None:
+    config = json.loads(podman("image", "inspect", "--format", "{{json .Config}}", image))
+    assert config["User"] == "10001:10001"
+    assert {"HOME=/tmp", "PYTHONDONTWRITEBYTECODE=1"} <= set(config["Env"])
+    found = sh(image, "id -u; id -g; for t in gcc cc g++ make pip pip3 apt-get; do command -v $t || true; done;"
+                      " ls /root/.cache 2>&1; ls /opt/venv/bin | grep -c '^pip' || true")
+    lines = found.split()
+    assert lines[:2] == ["10001", "10001"]
+    assert not [l for l in lines if l.endswith(("gcc", "/cc", "g++", "make", "pip", "pip3"))], found
+    assert "No such file" in found or "Permission denied" in found  # no pip cache in /root
+    assert lines[-1] == "0"  # pip removed from the venv
+
+
+def test_agent_container_serves_health_and_a_process_round_trip(images: None, container_ids: list[str]) -> None:
+    port = free_port()
+    with FakeModel() as fake:
+        seconds, cid = seconds_to_healthy(
+            ["--network", "host", *K8S_LIKE,
+             "-e", f"AGENT_API_TOKEN={TOKEN}", "-e", "MODEL_PROVIDER=openai",
+             "-e", f"MODEL_BASE_URL={fake.base_url}", "-e", "MODEL_NAME=fake",
+             "-e", "ALLOW_LOCAL_CODE_EXECUTION=true", "-e", "HOST=127.0.0.1", "-e", f"PORT={port}", AGENT],
+            f"http://127.0.0.1:{port}/health",
+        )
+        container_ids.append(cid)
+        url = f"http://127.0.0.1:{port}"
+        assert httpx.post(url + "/process", json={"input": []}).status_code == 401
+        body = {"input": [{"role": "user", "content": [{"type": "text", "text": "bubble sort, run it"}]}],
+                "session_id": "image-1"}
+        with httpx.stream("POST", url + "/process", json=body,
+                          headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60) as r:
+            assert r.status_code == 200
+            events = list(iter_sse(r))
+    answer = [e for e in events if e.get("object") == "message" and e.get("type") == "message"
+              and e.get("status") == "completed"][-1]["content"][0]["text"]
+    assert answer.startswith(FINAL_PREFIX) and BUBBLE_OUTPUT in answer
+    logs = podman("logs", cid)
+    assert all(json.loads(line) for line in logs.splitlines() if line.strip())  # JSON lines only
+    # Nothing was written outside /tmp (the root is read-only; this proves the app never tried).
+    assert "Read-only file system" not in logs and "Permission denied" not in logs
+    print(f"\nagent image healthy {seconds:.2f}s after podman run")
+
+
+def test_a_code_change_rebuilds_only_the_small_code_layer(images: None, tmp_path: Path) -> None:
+    context = tmp_path / "agent-image"
+    shutil.copytree(AGENT_DIR, context, ignore=shutil.ignore_patterns("__pycache__", "bench*"))
+    (context / "friday" / "__init__.py").write_text(
+        (context / "friday" / "__init__.py").read_text() + "# a code-only change\n")
+    build(context, AGENT + "-changed", target="agent")
+    changed = rebuilt_bytes(AGENT, AGENT + "-changed")
+    podman("rmi", AGENT + "-changed", check=False)
+    assert 0 < changed < 1_000_000, changed
+    assert image_size(AGENT) > 100 * changed
+
+
+@pytest.fixture
+def docker_api_socket(tmp_path: Path) -> Iterator[Path]:
+    """podman's Docker-compatible API: the manager's docker backend needs one
+    to start at all, even with an empty pool."""
+    sock = tmp_path / "docker.sock"
+    proc = subprocess.Popen(["podman", "system", "service", "--time=0", f"unix://{sock}"])
+    for _ in range(100):
+        if sock.exists():
+            break
+        subprocess.run(["sleep", "0.1"])
+    os.chmod(sock, 0o666)  # the manager runs as uid 10001
+    yield sock
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_sandbox_manager_reads_its_mounted_config_and_enforces_its_token(
+    images: None, tmp_path: Path, docker_api_socket: Path, container_ids: list[str],
+) -> None:
+    port = free_port()
+    config = tmp_path / "sandbox-manager.env"
+    config.write_text(f"HOST=127.0.0.1\nPORT={port}\nBEARER_TOKEN=sm-token\nPOOL_SIZE=0\n"
+                      "CONTAINER_DEPLOYMENT=docker\nDEFAULT_MOUNT_DIR=\n")
+    config.chmod(0o644)
+    seconds, cid = seconds_to_healthy(
+        ["--network", "host", *K8S_LIKE,
+         "-v", f"{config}:/etc/agentscope/sandbox-manager.env:ro",
+         "-v", f"{docker_api_socket}:/tmp/docker.sock", "-e", "DOCKER_HOST=unix:///tmp/docker.sock",
+         # The file wins over the environment (load_dotenv(..., override=True)).
+         "-e", "PORT=1", "-e", "BEARER_TOKEN=from-env", MANAGER],
+        f"http://127.0.0.1:{port}/health",
+    )
+    container_ids.append(cid)
+    url = f"http://127.0.0.1:{port}"
+    assert httpx.post(url + "/list_session_keys", json={}).status_code in (401, 403)
+    assert httpx.post(url + "/list_session_keys", json={},
+                      headers={"Authorization": "Bearer from-env"}).status_code in (401, 403)
+    r = httpx.post(url + "/list_session_keys", json={}, headers={"Authorization": "Bearer sm-token"})
+    assert r.status_code == 200, r.text
+    print(f"\nsandbox manager healthy {seconds:.2f}s after podman run")
