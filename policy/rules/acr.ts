@@ -86,7 +86,8 @@ export function checkAcrPullsOverVpc(resources: readonly StackResource[]): Stack
   if (inVpc) {
     for (const r of resources) {
       if (!isWorkloadType(r.type)) continue;
-      for (const image of workloadImages(r.type, r.props)) {
+      // One report per image, even when several containers of the pod run it.
+      for (const image of new Set(workloadImages(r.type, r.props))) {
         const host = parseImageRef(image).host;
         if (PUBLIC_ACR_HOST.test(host)) {
           out.push({

@@ -57,7 +57,8 @@ describe("acr-pulls-over-vpc", () => {
 
   it("rejects images pulled from ACR's internet endpoint inside the VPC", () => {
     const image = `agentscope-prod-registry.cn-hangzhou.cr.aliyuncs.com/agentscope/agent@${DIGEST}`;
-    const d = res(K8S.deployment, deployment(podSpec({}, goodContainer({ image }))));
+    // The same image in two containers is reported once.
+    const d = res(K8S.deployment, deployment(podSpec({ initContainers: [goodContainer({ name: "init", image })] }, goodContainer({ image }))));
     expect(checkAcrPullsOverVpc([cluster, ns, link, d])).toEqual([
       {
         message: `Deployment agents/friday: image ${image} is pulled from ACR's internet endpoint agentscope-prod-registry.cn-hangzhou.cr.aliyuncs.com although the cluster is in a VPC. Fix: use the VPC endpoint agentscope-prod-registry-vpc.cn-hangzhou.cr.aliyuncs.com.`,
