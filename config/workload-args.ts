@@ -1,4 +1,4 @@
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import type { AlicloudPlatform } from "../components/alicloud-platform";
 import type { RegistryCredentials } from "../components/container-image";
 import type { AgentScopeWorkloadsArgs } from "../components/workloads";
@@ -13,6 +13,9 @@ interface ImageRegistry {
   readonly pull?: RegistryCredentials;
   readonly agentRepository: pulumi.Input<string>;
   readonly sandboxManagerRepository: pulumi.Input<string>;
+  /** Where pods pull the pushed images from (default: where they were pushed). */
+  readonly agentPullRepository?: pulumi.Input<string>;
+  readonly sandboxManagerPullRepository?: pulumi.Input<string>;
   /** Registry and namespace the sandbox manager pulls `runtime-sandbox-<type>` images from. */
   readonly sandboxRegistry: pulumi.Input<string>;
   readonly sandboxNamespace: string;
@@ -24,6 +27,9 @@ function cloudRegistry(c: StackConfig, cloud: AlicloudPlatform): ImageRegistry {
     push: { server: r.loginServer, username: r.pushUsername, password: r.pushPassword },
     agentRepository: r.repositoryUrls["agent"]!,
     sandboxManagerRepository: r.repositoryUrls["sandbox-manager"]!,
+    // Push over the internet endpoint, pull over the VPC one: the same repository, the same digest.
+    agentPullRepository: pulumi.interpolate`${r.vpcLoginServer}/${r.namespace}/agent`,
+    sandboxManagerPullRepository: pulumi.interpolate`${r.vpcLoginServer}/${r.namespace}/sandbox-manager`,
     // Sandboxes start often: they pull the mirrored runtime images over the VPC endpoint.
     sandboxRegistry: c.images.sandboxRegistry ?? r.vpcLoginServer,
     sandboxNamespace: r.namespace,
@@ -73,6 +79,8 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
             ...(registry.push ? { registry: registry.push } : {}),
             agentRepository: registry.agentRepository,
             sandboxManagerRepository: registry.sandboxManagerRepository,
+            ...(registry.agentPullRepository ? { agentPullRepository: registry.agentPullRepository } : {}),
+            ...(registry.sandboxManagerPullRepository ? { sandboxManagerPullRepository: registry.sandboxManagerPullRepository } : {}),
           },
         }
         : { agent: i.agent, sandboxManager: i.sandboxManager }),
