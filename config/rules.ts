@@ -169,11 +169,17 @@ const exposure: Rule = (c) => {
     return e.allowedCidrs.length ? [{ path: ["exposure", "allowedCidrs"], message: 'applies only to a load balancer (type "internal-lb" or "public-lb")' }] : [];
   }
   const v: RuleViolation[] = [];
-  if (e.type === "public-lb" && e.allowedCidrs.length === 0) {
-    v.push({ path: ["exposure", "allowedCidrs"], message: "must list the callers' CIDR blocks: a public load balancer is never open to all" });
+  if (e.allowedCidrs.length === 0) {
+    v.push({ path: ["exposure", "allowedCidrs"], message: "must list the callers' CIDR blocks: a load balancer is never open to all" });
   }
+  const vpc = c.network && !c.network.existingVpcId && isIpv4Cidr(c.network.vpcCidr) ? c.network.vpcCidr : undefined;
   e.allowedCidrs.forEach((block, i) => {
-    if (block.endsWith("/0")) v.push({ path: ["exposure", "allowedCidrs", i], message: `${block} opens the load balancer to everyone; list the callers' ranges` });
+    if (block.endsWith("/0")) {
+      v.push({ path: ["exposure", "allowedCidrs", i], message: `${block} opens the load balancer to everyone; list the callers' ranges` });
+    } else if (vpc && isIpv4Cidr(block) && cidrsOverlap(block, vpc)) {
+      // The allow-list becomes an ipBlock in the agents' NetworkPolicy: inside the VPC it would admit pods too.
+      v.push({ path: ["exposure", "allowedCidrs", i], message: `${block} overlaps the VPC ${vpc}, so it would also admit the cluster's own pods (sandboxes included); list callers outside the VPC` });
+    }
   });
   return v;
 };

@@ -124,6 +124,8 @@ const BAD: readonly BadCase[] = [
   { what: "runtime class without a name", config: edit("dev", "sandbox", (s) => ({ ...s, isolation: "runtime-class" })), key: ns("sandbox.runtimeClassName"), says: "is required with isolation" },
   { what: "unknown runtime class", config: edit("dev", "sandbox", (s) => ({ ...s, isolation: "runtime-class", runtimeClassName: "docker" })), key: ns("sandbox.runtimeClassName"), says: "runv" },
   { what: "public load balancer without allow-list", config: set("prod", { exposure: { type: "public-lb" } }), key: ns("exposure.allowedCidrs"), says: "never open to all" },
+  { what: "internal load balancer without allow-list", config: set("prod", { exposure: { type: "internal-lb" } }), key: ns("exposure.allowedCidrs"), says: "never open to all" },
+  { what: "allow-list inside the VPC", config: set("prod", { exposure: { type: "internal-lb", allowedCidrs: ["10.32.0.0/16"] } }), key: ns("exposure.allowedCidrs[0]"), says: "would also admit the cluster's own pods" },
   { what: "load balancer open to everyone", config: set("prod", { exposure: { type: "public-lb", allowedCidrs: ["0.0.0.0/0"] } }), key: ns("exposure.allowedCidrs[0]"), says: "opens the load balancer to everyone" },
   { what: "prebuilt image by tag", config: set("dev", { images: { agent: "registry.example.com/agent:latest" } }), key: ns("images.agent"), says: "pinned by digest" },
   { what: "no build and no prebuilt images", config: set("dev", { images: { build: false } }), key: ns("images.agent"), says: "is required when images.build is false" },
