@@ -3,27 +3,17 @@
  * routes) on 127.0.0.1, the gateway runs in front of it with the httpx and uvicorn versions the
  * agent image locks (agent-image/requirements.txt), and requests go through it over loopback.
  *
- * Needs PyPI on first run: it makes the virtualenv .venv/agent-gateway.
+ * Needs PyPI on first run: it makes the virtualenv .venv/agent-gateway from the lock's hashes.
  */
 import type { ChildProcess } from "node:child_process";
-import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GATEWAY_PY } from "../../components/agent-runtime";
-
-const REPO = join(__dirname, "..", "..");
-const VENV = join(REPO, ".venv", "agent-gateway");
-const PYTHON = join(VENV, "bin", "python");
-
-function locked(name: string): string {
-  const lock = readFileSync(join(REPO, "agent-image", "requirements.txt"), "utf8");
-  const m = new RegExp(`^${name}==(\\S+)`, "im").exec(lock);
-  if (!m) throw new Error(`${name} is not pinned in agent-image/requirements.txt`);
-  return `${name}==${m[1]}`;
-}
+import { lockedVenv } from "../support/python-venv";
 
 /** An AgentApp stand-in: /health, a streaming /process, and the unauthenticated admin routes. */
 const UPSTREAM = `
@@ -81,10 +71,11 @@ const children: ChildProcess[] = [];
 let gateway = "";
 
 beforeAll(async () => {
-  if (!existsSync(PYTHON)) {
-    execFileSync("python3", ["-m", "venv", VENV], { stdio: "pipe" });
-    execFileSync(PYTHON, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", ...["httpx", "httpcore", "h11", "anyio", "idna", "certifi", "sniffio", "uvicorn", "click"].map(locked)], { stdio: "pipe", timeout: 240_000 });
-  }
+  const PYTHON = lockedVenv({
+    name: "agent-gateway",
+    lockFile: "agent-image/requirements.txt",
+    packages: ["httpx", "httpcore", "h11", "anyio", "idna", "certifi", "typing-extensions", "uvicorn", "click"],
+  });
   const dir = mkdtempSync(join(tmpdir(), "gateway-live-"));
   writeFileSync(join(dir, "upstream.py"), UPSTREAM);
   writeFileSync(join(dir, "gateway.py"), GATEWAY_PY);

@@ -5,10 +5,10 @@
  * only the API server faked. It checks the extension end to end (create, status, remove) and
  * records every Kubernetes API call the manager makes, which is what the RBAC Role grants.
  *
- * Needs PyPI: the first run makes a virtualenv at .venv/sandbox-extension (about a minute).
+ * Needs PyPI: the first run makes a virtualenv at .venv/sandbox-extension from the lock's hashes.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -20,18 +20,20 @@ import {
   resolveSandboxPoolArgs,
   sandboxPodSettings,
 } from "../../components/sandbox-pool";
+import { lockedVenv } from "../support/python-venv";
 
-const REPO = join(__dirname, "..", "..");
-const VENV = join(REPO, ".venv", "sandbox-extension");
-const PYTHON = join(VENV, "bin", "python");
-
-/** `name==version` of a package in the manager image's lock. */
-function locked(name: string): string {
-  const lock = readFileSync(join(REPO, "agent-image", "requirements-sandbox-manager.txt"), "utf8");
-  const m = new RegExp(`^${name.replace(/[-_]/g, "[-_]")}==(\\S+)`, "im").exec(lock);
-  if (!m) throw new Error(`${name} is not pinned in agent-image/requirements-sandbox-manager.txt`);
-  return `${name}==${m[1]}`;
-}
+/** kubernetes with its whole locked closure; the runtime without deps (only two of its modules load). */
+const VENV = {
+  name: "sandbox-extension",
+  lockFile: "agent-image/requirements-sandbox-manager.txt",
+  packages: [
+    "kubernetes", "certifi", "python-dateutil", "six", "PyYAML", "websocket-client", "requests", "requests-oauthlib", "oauthlib",
+    "urllib3", "idna", "charset-normalizer", "durationpy", "aiohttp", "aiohttp-retry", "aiohappyeyeballs", "aiosignal", "attrs",
+    "frozenlist", "multidict", "propcache", "yarl", "typing-extensions", "pydantic", "pydantic-core", "annotated-types", "typing-inspection",
+  ],
+  noDeps: ["agentscope-runtime", "pydantic-settings", "python-dotenv"],
+};
+let PYTHON = "";
 
 /** Fakes the API server only: CoreV1Api records calls and answers like a cluster whose pods start at once. */
 const DRIVER = `
@@ -98,12 +100,7 @@ print(json.dumps({"result": list(result), "status": status, "pod": pod, "service
 `;
 
 function ensureVenv(): void {
-  if (existsSync(PYTHON)) return;
-  execFileSync("python3", ["-m", "venv", VENV], { stdio: "pipe" });
-  execFileSync(PYTHON, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", locked("kubernetes")], { stdio: "pipe", timeout: 240_000 });
-  // Only its container client and server config are loaded: `kubernetes`, pydantic-settings and python-dotenv.
-  const configDeps = ["pydantic", "pydantic-core", "pydantic-settings", "python-dotenv", "typing-extensions", "annotated-types", "typing-inspection"];
-  execFileSync(PYTHON, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", locked("agentscope-runtime"), ...configDeps.map(locked)], { stdio: "pipe", timeout: 240_000 });
+  PYTHON ||= lockedVenv(VENV);
 }
 
 /** Loads the manager's own Settings (sandbox/manager/server/config.py) by path and reads a .env with it. */
