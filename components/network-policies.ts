@@ -212,8 +212,8 @@ export class NetworkPolicies extends pulumi.ComponentResource {
     }
     policy("agents", "agents-egress", r.allAgentsSelector, {
       egress: [
+        // Agents use sandboxes through the manager (create_from_pool, call_tool), never directly.
         { to: [managerPods], ports: [tcp(r.managerPort)] },
-        toSandboxes,
         ...redisEgress,
         { to: cidrPeers(r.modelApi.cidrs), ...(r.modelApi.ports ? { ports: r.modelApi.ports.map(tcp) } : {}) },
       ],
@@ -237,13 +237,11 @@ export class NetworkPolicies extends pulumi.ComponentResource {
       policy("agents", "redis", r.redis.podSelector, { ingress: [{ from: [agentPods, managerPods], ports: [tcp(r.redis.port)] }] });
     }
 
-    // ---------- sandboxes: reached by the manager and agents; reach only the public internet ----------
+    // ---------- sandboxes: reached by the manager only; reach only the public internet ----------
+    // (upstream routes agents' tool calls through the manager: sandbox_manager.py call_tool)
     policy("sandboxes", "sandboxes", {}, {
       ingress: [{
-        from: [
-          { namespaceSelector: nsSelector(r.agentsNamespace), podSelector: { matchLabels: r.managerSelector } },
-          { namespaceSelector: nsSelector(r.agentsNamespace), podSelector: { matchLabels: r.allAgentsSelector } },
-        ],
+        from: [{ namespaceSelector: nsSelector(r.agentsNamespace), podSelector: { matchLabels: r.managerSelector } }],
         ports: [tcp(r.sandboxPort)],
       }],
       egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0", except: r.sandboxExcept } }] }],

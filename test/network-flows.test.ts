@@ -214,7 +214,7 @@ const FLOWS: readonly Flow[] = [
   { from: "agent A", to: "public web", port: 80, expect: "deny", why: "model egress is 443 only" },
   { from: "agent A", to: "metadata 100.100.100.200", port: 80, expect: "deny", why: "node RAM credentials" },
   { from: "agent A", to: "API server", port: 6443, expect: "deny", why: "agents have no business with the API server" },
-  { from: "agent A", to: "sandbox A", port: 80, expect: "allow", why: "the component's design: sandboxes are reached by the manager and agents" },
+  { from: "agent A", to: "sandbox A", port: 80, expect: "deny", why: "agents use sandboxes through the manager's call_tool, never directly" },
   // sandboxes: untrusted code
   { from: "sandbox A", to: "metadata 100.100.100.200", port: 80, expect: "deny", why: "Alibaba Cloud metadata: node RAM credentials" },
   { from: "sandbox A", to: "metadata 169.254.169.254", port: 80, expect: "deny", why: "link-local metadata" },
@@ -229,7 +229,7 @@ const FLOWS: readonly Flow[] = [
   { from: "sandbox A", to: "sandbox B", port: 80, expect: "deny", why: "sessions are isolated from each other" },
   { from: "sandbox A", to: "public web", port: 443, expect: "allow", why: "pip install, web access" },
   { from: "internet client", to: "sandbox A", port: 80, expect: "deny", why: "no ingress from outside" },
-  { from: "pod in unrelated ns team-x", to: "sandbox A", port: 80, expect: "deny", why: "only the manager and agents" },
+  { from: "pod in unrelated ns team-x", to: "sandbox A", port: 80, expect: "deny", why: "only the manager" },
   // sandbox manager
   { from: "sandbox-manager", to: "API server", port: 6443, expect: "allow", why: "creates sandbox pods" },
   { from: "sandbox-manager", to: "sandbox A", port: 80, expect: "allow", why: "proxies tool calls" },
