@@ -72,6 +72,12 @@ def seconds_to_healthy(run_args: list[str], url: str, timeout: float = 120) -> t
             pass
         state = podman("inspect", "--format", "{{.State.Status}}", cid, check=False).strip()
         if state in ("exited", "stopped"):
-            raise RuntimeError(f"container exited:\n{podman('logs', cid, check=False)}")
+            raise RuntimeError(f"container exited:\n{_logs_and_remove(cid)}")
         time.sleep(0.02)
-    raise TimeoutError(f"{url} not healthy after {timeout}s:\n{podman('logs', cid, check=False)}")
+    raise TimeoutError(f"{url} not healthy after {timeout}s:\n{_logs_and_remove(cid)}")
+
+
+def _logs_and_remove(cid: str) -> str:
+    result = subprocess.run(["podman", "logs", cid], capture_output=True, text=True)
+    podman("rm", "-f", cid, check=False)
+    return (result.stdout + result.stderr)[-4000:]
