@@ -111,8 +111,6 @@ export interface AgentScopeWorkloadsArgs {
   };
 }
 
-/** Private ranges: the default allow-list of an internal load balancer. */
-const PRIVATE_CALLERS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
 /**
  * Source of Alibaba Cloud SLB health checks (SLB docs: allow 100.64.0.0/10 for health checks).
  * With Terway's ENI backends (and always for ACS pods) they reach the pod itself, so the agent's
@@ -174,7 +172,9 @@ export function resolveWorkloadsArgs(args: AgentScopeWorkloadsArgs): ResolvedWor
     loadBalancer = { allowedCidrs: cidrs, annotations: {} };
   } else {
     if (args.platform !== "alicloud") throw new Error(`${C}: exposure "internal-lb" is implemented for platform alicloud (ACK's intranet CLB); use "cluster" or "public-lb" elsewhere`);
-    loadBalancer = { allowedCidrs: cidrs.length ? cidrs : PRIVATE_CALLERS, annotations: { [`${ALIBABA_LB}-address-type`]: "intranet" } };
+    // No default allow-list: all private ranges would also admit the cluster's own pods through the agents' ipBlock.
+    if (cidrs.length === 0) throw new Error(`${C}: exposure.allowedCidrs must list the callers' CIDR blocks (outside the cluster's pod ranges) for an internal load balancer`);
+    loadBalancer = { allowedCidrs: cidrs, annotations: { [`${ALIBABA_LB}-address-type`]: "intranet" } };
   }
   return {
     prefix,

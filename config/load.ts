@@ -150,7 +150,10 @@ function knownKeysAt(schema: z.ZodType, path: readonly (string | number)[]): str
     else if (node instanceof z.ZodArray && typeof part === "number") node = unwrap(node.element as z.ZodType);
     else return [];
   }
-  return node instanceof z.ZodObject ? Object.keys(node.shape) : [];
+  if (node instanceof z.ZodObject) return Object.keys(node.shape);
+  // A record keyed by an enum (e.g. sandbox types): its keys are the enum's options.
+  if (node instanceof z.ZodRecord && node.keyType instanceof z.ZodEnum) return node.keyType.options.map(String);
+  return [];
 }
 
 function unwrap(schema: z.ZodType | undefined): z.ZodType | undefined {

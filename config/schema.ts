@@ -146,6 +146,8 @@ export function sandboxSchema(d: EnvironmentDefaults) {
       cpu: z.number().positive().max(16).default(1),
       memoryGiB: z.number().positive().max(64).default(2),
       imageTag: z.string().regex(/^[\w][\w.-]{0,127}$/, "must be an image tag").default("latest"),
+      /** Pin the mirrored runtime-sandbox images: type → `<repository>@sha256:...` (default: by tag). */
+      imageDigests: z.partialRecord(z.enum(SANDBOX_TYPES), imageByDigest).optional(),
     })
     .prefault({});
 }
@@ -156,6 +158,8 @@ export function redisSchema(d: EnvironmentDefaults) {
       mode: z.enum(["in-cluster", "managed"]).default(d.redisMode),
       storageGiB: z.number().int().min(1).max(1024).default(5),
       storageClassName: z.string().min(1).optional(),
+      /** In-cluster Redis image by digest, e.g. a mirror in ACR (default: the official image). */
+      image: imageByDigest.optional(),
       instanceClass: z.string().regex(/^redis\.[\w.]+$/, "must be a Tair/Redis instance class such as redis.master.small.default").default("redis.master.small.default"),
       engineVersion: z.enum(["6.0", "7.0"]).default("7.0"),
     })

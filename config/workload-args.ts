@@ -109,7 +109,12 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
       managerReplicas: c.sandbox.managerReplicas,
       cpu: c.sandbox.cpu,
       memoryGiB: c.sandbox.memoryGiB,
-      images: { registry: registry.sandboxRegistry, namespace: registry.sandboxNamespace, tag: c.sandbox.imageTag },
+      images: {
+        registry: registry.sandboxRegistry,
+        namespace: registry.sandboxNamespace,
+        tag: c.sandbox.imageTag,
+        ...(c.sandbox.imageDigests ? { digests: c.sandbox.imageDigests } : {}),
+      },
     },
     redis: cloud?.redis
       ? {
@@ -124,6 +129,7 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
       : {
         mode: "in-cluster",
         storageGiB: c.redis.storageGiB,
+        ...(c.redis.image ? { image: c.redis.image } : {}),
         ...(c.redis.storageClassName ?? c.kubernetes.storageClassName
           ? { storageClassName: c.redis.storageClassName ?? c.kubernetes.storageClassName }
           : {}),

@@ -127,6 +127,8 @@ const BAD: readonly BadCase[] = [
   { what: "internal load balancer without allow-list", config: set("prod", { exposure: { type: "internal-lb" } }), key: ns("exposure.allowedCidrs"), says: "never open to all" },
   { what: "allow-list inside the VPC", config: set("prod", { exposure: { type: "internal-lb", allowedCidrs: ["10.32.0.0/16"] } }), key: ns("exposure.allowedCidrs[0]"), says: "would also admit the cluster's own pods" },
   { what: "load balancer open to everyone", config: set("prod", { exposure: { type: "public-lb", allowedCidrs: ["0.0.0.0/0"] } }), key: ns("exposure.allowedCidrs[0]"), says: "opens the load balancer to everyone" },
+  { what: "Redis image by tag", config: set("dev", { redis: { image: "redis:7" } }), key: ns("redis.image"), says: "pinned by digest" },
+  { what: "sandbox digest for an unknown type", config: edit("dev", "sandbox", (s) => ({ ...s, imageDigests: { desktop: `r/x@sha256:${"a".repeat(64)}` } })), key: ns("sandbox.imageDigests.desktop"), says: "is not a known key (known here: base, browser, filesystem, gui)" },
   { what: "prebuilt image by tag", config: set("dev", { images: { agent: "registry.example.com/agent:latest" } }), key: ns("images.agent"), says: "pinned by digest" },
   { what: "no build and no prebuilt images", config: set("dev", { images: { build: false } }), key: ns("images.agent"), says: "is required when images.build is false" },
   { what: "cloud keys on the kubernetes platform", config: set("local", { cluster: { deletionProtection: true } }), key: ns("cluster"), says: "applies only to platform alicloud" },

@@ -146,6 +146,7 @@ describe("AgentScopeWorkloads args", () => {
     expect(() => resolveWorkloadsArgs({ ...dev, images: {} })).toThrow(/required when images\.build is omitted/);
     expect(() => resolveWorkloadsArgs({ ...dev, agents: [dev.agents[0]!, dev.agents[0]!] })).toThrow(/"friday" twice/);
     expect(() => resolveWorkloadsArgs({ ...dev, agents: [{ ...dev.agents[0]!, sandboxTypes: ["gui"] }] })).toThrow(/sandbox\.types does not serve/);
-    expect(resolveWorkloadsArgs({ ...dev, exposure: { type: "internal-lb" } }).loadBalancer?.allowedCidrs).toEqual(["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]);
+    expect(() => resolveWorkloadsArgs({ ...dev, exposure: { type: "internal-lb" } })).toThrow(/allowedCidrs must list the callers' CIDR blocks \(outside the cluster's pod ranges\)/);
+    expect(resolveWorkloadsArgs({ ...dev, exposure: { type: "internal-lb", allowedCidrs: ["172.20.0.0/16"] } }).loadBalancer?.allowedCidrs).toEqual(["172.20.0.0/16"]);
   });
 });
