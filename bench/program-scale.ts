@@ -5,6 +5,7 @@
 import { execFileSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
 import { cannedCall, cannedState } from "../test/support/canned";
+import { runWithMocks } from "../test/support/mocks";
 import { PROJECT, shippedStackConfig } from "../test/support/stack-config";
 
 const CASES = [1, 10, 50];
@@ -26,26 +27,11 @@ function prodWithAgents(n: number): Record<string, string> {
 async function runCase(agents: number): Promise<CaseResult> {
   const config = prodWithAgents(agents);
   pulumi.runtime.setAllConfig(config, Object.keys(config).filter((k) => /ApiKey|Password|Token/.test(k)));
-  const byId = new Map<string, Record<string, unknown>>();
-  let resources = 0;
   const started = process.hrtime.bigint();
-  await pulumi.runtime.setMocks({
-    newResource(args) {
-      resources++;
-      const inputs = args.inputs as Record<string, unknown>;
-      const id = `${args.name}-id`;
-      const state = { ...inputs, ...cannedState(args.type, args.name, inputs) };
-      byId.set(id, state);
-      return { id, state };
-    },
-    call: (args) => cannedCall(args, byId),
-  }, PROJECT, "prod", false);
-  await pulumi.runtime.runInPulumiStack(async () => ({ ...(await import("../index")) }));
-  // Registrations finish asynchronously: wait until the count has been still for 100 ms.
-  for (let last = -1, still = 0; still < 5; still = resources === last ? still + 1 : 0, last = resources) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const run = await runWithMocks(() => import("../index"), { project: PROJECT, stack: "prod", state: cannedState, call: cannedCall });
+  // runWithMocks waits until registrations have been still for 100 ms; that wait is not the program's.
   const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9 - 0.1;
+  const resources = run.resources.filter((r) => !r.read).length;
   return { agents, resources, wallSeconds, peakRssMiB: process.resourceUsage().maxRSS / 1024 };
 }
 

@@ -96,9 +96,9 @@ function programSetting(stack: ShippedStack): Setting {
   const values = shippedStackConfig(stack);
   const c = parseStackConfig({ values, project: PROJECT, stack });
   const cloud = c.platform === "alicloud";
-  const cluster = cannedState("alicloud:cs/managedKubernetes:ManagedKubernetes", "cluster", {}) as { connections: { apiServerIntranet: string } };
-  const slice = cannedState("kubernetes:discovery.k8s.io/v1:EndpointSlice", "kubernetes", {}) as { endpoints: { addresses: string[] }[] };
-  const redis = cannedState("alicloud:kvstore/instance:Instance", "redis", {}) as { privateIp: string };
+  const cluster = cannedState("alicloud:cs/managedKubernetes:ManagedKubernetes") as { connections: { apiServerIntranet: string } };
+  const slice = { endpoints: [{ addresses: [MOCK_API_SERVER.address] }] };
+  const redis = cannedState("alicloud:kvstore/instance:Instance") as { privateIp: string };
   const vpc = c.network?.vpcCidr;
   const managedRedis = cloud && c.redis.mode === "managed";
   const lbAllowedCidr = c.exposure.type === "cluster" ? undefined : c.exposure.allowedCidrs[0];

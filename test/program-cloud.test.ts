@@ -105,11 +105,9 @@ describe("prod on Alibaba Cloud", async () => {
 
   it("feeds the workload provider the secret kubeconfig", async () => {
     const provider = run.ofType(T.k8sProvider).find((p) => p.name.endsWith("-ack-k8s"))!;
-    // Provider inputs reach the engine still wrapped as a secret (Pulumi's secret signature).
-    expect(provider.inputs["kubeconfig"]).toEqual({
-      "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
-      value: expect.stringContaining("kind: Config") as unknown,
-    });
+    expect(provider.inputs["kubeconfig"]).toContain("kind: Config");
+    // Provider inputs reach the engine still wrapped as a secret.
+    expect(provider.secretPaths).toContain("kubeconfig");
     expect(await pulumi.isSecret(pulumi.output(provider.props!["kubeconfig"]))).toBe(true);
   });
 });

@@ -1,5 +1,3 @@
-import type * as pulumi from "@pulumi/pulumi";
-
 // Canned answers for the whole program under mocks: data sources by token (an unknown token fails)
 // and the outputs a cloud would assign. No test framework here, so the benchmark can use it too.
 
@@ -9,10 +7,13 @@ const KUBECONFIG = [
   "users:", "- name: admin", "  user: {token: mock-token}",
 ].join("\n");
 
-/** Canned answers for every data source the program may call; an unknown token fails the test. */
-export function cannedCall(args: pulumi.runtime.MockCallArgs, byId: Map<string, Record<string, unknown>>): Record<string, unknown> {
-  const inputs = args.inputs as Record<string, unknown>;
-  switch (args.token) {
+/** Canned answers for the data sources the program calls; undefined for any other token. */
+export function cannedCall(
+  token: string,
+  inputs: Record<string, unknown>,
+  inputsById: (id: string) => Record<string, unknown> | undefined,
+): Record<string, unknown> | undefined {
+  switch (token) {
     case "alicloud:cs/getKubernetesVersion:getKubernetesVersion":
       return { metadatas: [{ version: "1.33.3-aliyun.1" }, { version: "1.34.1-aliyun.1" }, { version: "1.32.7-aliyun.1" }] };
     case "alicloud:cs/getClusterCredential:getClusterCredential":
@@ -36,18 +37,18 @@ export function cannedCall(args: pulumi.runtime.MockCallArgs, byId: Map<string, 
       return {
         ids,
         vswitches: ids.map((id) => {
-          const s = byId.get(id) ?? {};
+          const s = inputsById(id) ?? {};
           return { id, zoneId: s["zoneId"] ?? "cn-hangzhou-i", cidrBlock: s["cidrBlock"] ?? "10.99.0.0/19", vpcId: s["vpcId"] ?? "vpc-existing" };
         }),
       };
     }
     default:
-      throw new Error(`unexpected invoke ${args.token}: add a canned answer in test/support/program.ts`);
+      return undefined;
   }
 }
 
-/** Cloud-assigned outputs that the program reads from resources. */
-export function cannedState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+/** Cloud-assigned outputs the program reads from Alibaba Cloud resources (mocks.ts covers the rest). */
+export function cannedState(type: string): Record<string, unknown> {
   switch (type) {
     case "alicloud:cs/managedKubernetes:ManagedKubernetes":
       return { connections: { apiServerIntranet: "https://10.32.192.10:6443", apiServerInternet: "" }, rrsaMetadata: { ramOidcProviderArn: "acs:ram::1234:oidc-provider/ack-rrsa-c1" } };
@@ -57,13 +58,6 @@ export function cannedState(type: string, name: string, inputs: Record<string, u
       return { ipAddress: "47.96.1.2" };
     case "alicloud:kvstore/instance:Instance":
       return { connectionDomain: "r-mock.redis.rds.aliyuncs.com", port: 6379, privateIp: "10.32.0.200" };
-    case "kubernetes:discovery.k8s.io/v1:EndpointSlice":
-      // Read, not created: what default/kubernetes lists on a real cluster.
-      return { addressType: "IPv4", endpoints: [{ addresses: ["172.18.0.2"] }], ports: [{ name: "https", port: 6443, protocol: "TCP" }] };
-    case "docker:index/image:Image":
-      return { repoDigest: `${String(inputs["imageName"]).split(":")[0]}@sha256:${"ab".repeat(32)}` };
-    case "random:index/randomPassword:RandomPassword":
-      return { result: `generated-${name}-0123456789abcdef` };
     default:
       return {};
   }

@@ -112,6 +112,10 @@ export interface RunOptions {
   project?: string;
   stack?: string;
   preview?: boolean;
+  /** More provider-computed outputs (e.g. a cloud's), merged over the defaults above. */
+  state?: (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown>;
+  /** Answers for invoke tokens beyond addMockCall's; `inputsById` finds a registered resource's inputs. */
+  call?: (token: string, inputs: Record<string, unknown>, inputsById: (id: string) => Record<string, unknown> | undefined) => Record<string, unknown> | undefined;
 }
 
 /**
@@ -125,16 +129,23 @@ export async function runWithMocks(build: () => unknown, options: RunOptions = {
     newResource(args) {
       const secretPaths: string[] = [];
       const inputs = unwrapSecrets(args.inputs, "", secretPaths) as Record<string, unknown>;
-      const id = args.id ?? `${args.name}-id`;
-      const state = { ...(args.inputs as Record<string, unknown>), ...computedState(args.type, args.name, inputs, args.id) };
+      const id = args.id || `${args.name}-id`;  // "" for a new resource: give it an id, or its outputs stay unknown
+      const state = {
+        ...(args.inputs as Record<string, unknown>),
+        ...computedState(args.type, args.name, inputs, args.id),
+        ...options.state?.(args.type, args.name, inputs),
+      };
       resources.push({ type: args.type, name: args.name, inputs, secretPaths, read: args.id !== undefined && args.id !== "", custom: args.custom ?? true, provider: args.provider ?? "" });
       return { id, state };
     },
     call(args) {
       calls.push(args.token);
+      const inputs = args.inputs as Record<string, unknown>;
       const handler = CALLS[args.token];
-      if (!handler) throw new Error(`unexpected invoke ${args.token}: add a canned answer with addMockCall()`);
-      return handler(args.inputs as Record<string, unknown>);
+      if (handler) return handler(inputs);
+      const answer = options.call?.(args.token, inputs, (id) => resources.find((r) => `${r.name}-id` === id)?.inputs);
+      if (!answer) throw new Error(`unexpected invoke ${args.token}: add a canned answer with addMockCall()`);
+      return answer;
     },
   }, options.project ?? "agentscope-ack", options.stack ?? "test", options.preview ?? false);
 
