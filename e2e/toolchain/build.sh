@@ -30,6 +30,10 @@ K8S_PROVIDER_PSEUDO=v4.0.0-20260115033456-f47bc2d6f199   # ... as the proxy serv
 KUBERNETES_VERSION=1.36.3         # k8s.io/kubernetes, staging modules at v0.36.3
 KWOK_VERSION=0.8.0                # sigs.k8s.io/kwok
 ETCD_VERSION=3.6.16               # go.etcd.io/etcd/server/v3
+# kwok stages (paths under the kwok module's kustomize/stage/) the fake cluster loads.
+KWOK_STAGES="node/fast/node-initialize node/heartbeat-with-lease/node-heartbeat-with-lease
+  pod/fast/pod-ready pod/fast/pod-complete pod/fast/pod-delete
+  volume/fast/pvc-provision volume/fast/pv-bind volume/fast/pvc-delete volume/fast/pv-delete"
 
 all_components=(pulumi pulumi-language-nodejs pulumi-kubernetes kube etcd)
 if [[ $# -gt 0 ]]; then components=("$@"); else components=("${all_components[@]}"); fi
@@ -46,11 +50,17 @@ case "$go_version" in
   *) echo "build.sh: Go >= 1.26 is needed, found $go_version" >&2; exit 1 ;;
 esac
 
+# Bump when the way binaries are built changes (flags, ldflags, what gets copied), so that
+# the cache key changes with it. Edits to this script that do not change the output keep
+# the key, and so the cached binaries.
+RECIPE=1
+
 # The key: readable versions plus a hash of everything that changes the binaries.
 inputs_hash="$(
   {
-    echo "$go_version $(go env GOOS)/$(go env GOARCH)"
-    cat "$here/build.sh"
+    echo "recipe $RECIPE; $go_version $(go env GOOS)/$(go env GOARCH)"
+    echo "$PULUMI_VERSION $LANGUAGE_NODEJS_VERSION $K8S_PROVIDER_VERSION $K8S_PROVIDER_PSEUDO"
+    echo "$KUBERNETES_VERSION $KWOK_VERSION $ETCD_VERSION $KWOK_STAGES"
     for d in pulumi pulumi-language-nodejs pulumi-kubernetes kube etcd; do
       cat "$here/$d/go.mod" "$here/$d/go.sum"
     done
@@ -125,6 +135,15 @@ build_kube() {
     k8s.io/kubernetes/cmd/kube-scheduler \
     k8s.io/kubernetes/cmd/kubectl \
     sigs.k8s.io/kwok/cmd/kwok)
+  # kwok's own Stage files, which make fake nodes Ready, run pods to Ready and provision
+  # and bind volumes: used as they ship in the kwok module, never copied into the repo.
+  local kwokdir f
+  kwokdir="$(cd "$here/kube" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)"
+  rm -rf "$out/share/kwok-stages" && mkdir -p "$out/share/kwok-stages"
+  for f in $KWOK_STAGES; do
+    cp "$kwokdir/kustomize/stage/$f.yaml" "$out/share/kwok-stages/"
+  done
+  chmod u+w "$out/share/kwok-stages"/*.yaml
 }
 
 build_etcd() {
@@ -149,6 +168,7 @@ for c in "${components[@]}"; do
   stamp="$out/stamps/$c"
   have=1
   for b in $(binaries_of "$c"); do [[ -x "$bin/$b" ]] || have=0; done
+  [[ $c != kube || -f "$out/share/kwok-stages/pod-ready.yaml" ]] || have=0
   if [[ $have == 1 && -f "$stamp" ]]; then
     log "$c: up to date ($(binaries_of "$c"))"
     continue
