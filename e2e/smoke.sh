@@ -44,6 +44,8 @@ cleanup() {
   exit $rc
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 t=$SECONDS
 eval "$("$here/cluster/cluster.sh" start | sed 's/^/export /')"

@@ -352,6 +352,8 @@ cmd_start() {
     port_free "$p" || die "port $p on 127.0.0.1 is in use (set E2E_APISERVER_PORT / E2E_ETCD_PORT)"
   done
   trap on_start_failure EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
 
   rm -rf "$dir/pki" "$dir/etcd-data" "$dir/logs" "$dir/run" "$dir/kwok.yaml"
   mkdir -p "$dir/logs" "$dir/run"
