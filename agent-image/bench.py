@@ -71,7 +71,8 @@ def deployer_dockerfile() -> str:
     for old, new in edits:
         assert old in text, f"template changed: {old!r} not found"
         text = text.replace(old, new)
-    text = text.replace("RUN if [ -f requirements.txt ]", "RUN --mount=type=secret,id=pip-ca if [ -f requirements.txt ]")
+    text = text.replace("RUN if [ -f requirements.txt ]",
+                        "RUN --mount=type=secret,id=pip-ca if [ -f requirements.txt ]")
     return text
 
 

@@ -8,7 +8,7 @@ set -euo pipefail
 image=${1:-${BASE_IMAGE:-localhost/bookworm-python:3.11}}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
-recipe=2  # bump when this recipe changes, so old local bases are replaced
+recipe=3  # bump when this recipe changes, so old local bases are replaced
 if [[ "$(podman image inspect --format '{{index .Labels "base-recipe"}}' "$image" 2>/dev/null)" == "$recipe" ]]; then
   echo "$image exists"
   exit 0
@@ -32,7 +32,7 @@ chroot "$root" sh -c 'whl=$(echo /usr/share/python-wheels/pip-*.whl) &&
   python3 "$whl/pip" install -q --no-index --no-cache-dir --disable-pip-version-check "$whl"' 2>/dev/null
 find "$root" -name __pycache__ -path '*/usr/local/*' -prune -exec rm -rf {} +
 # What the official slim images also leave out: apt lists, caches, docs.
-rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin \
+rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb \
   "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/*
 podman untag "$image" 2>/dev/null || true
 tar -C "$root" -c . | podman import --quiet \

@@ -36,7 +36,7 @@ class ProcessRequest(AgentRequest):
     user_id: Ident | None = None
 
     @model_validator(mode="after")
-    def _messages_have_content(self) -> "ProcessRequest":
+    def _messages_have_content(self) -> ProcessRequest:
         # The runtime's Message accepts {}; the agent cannot answer that.
         for i, msg in enumerate(self.input):
             if not msg.role or not msg.content:

@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(1_048_576, ge=1024)
 
     @model_validator(mode="after")
-    def _check(self) -> "Settings":
+    def _check(self) -> Settings:
         if not self.auth_disabled and not self.agent_api_token:
             raise ValueError(
                 "AGENT_API_TOKEN is required (set AUTH_DISABLED=true only for local use)",

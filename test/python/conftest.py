@@ -65,7 +65,7 @@ class Agent:
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "Agent":
+    def start(self) -> Agent:
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "friday"], env=self.env, stdout=self._log, stderr=subprocess.STDOUT,

@@ -109,7 +109,7 @@ class FakeModel:
         self.base_url = f"http://{host}:{self.server.server_address[1]}/v1"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "FakeModel":
+    def __enter__(self) -> FakeModel:
         self._thread.start()
         return self
 

@@ -48,15 +48,15 @@ def test_logs_are_json_lines_with_request_and_session_ids(local_agent: Agent) ->
         c.get("/health")
     # Every line must parse as JSON.
     lines = local_agent.wait_log(
-        lambda l: l.get("request_id") == "req-logcheck-1" and l.get("path") == "/process")
-    access = [l for l in lines if l.get("request_id") == "req-logcheck-1" and l["msg"] == "request"
-              and l.get("path") == "/process"]
+        lambda entry: entry.get("request_id") == "req-logcheck-1" and entry.get("path") == "/process")
+    access = [entry for entry in lines if entry.get("request_id") == "req-logcheck-1" and entry["msg"] == "request"
+              and entry.get("path") == "/process"]
     assert access and access[0]["session_id"] == "log-session-1" and access[0]["status"] == 200
     # Lines logged inside the turn carry the ids too.
-    inside = {l["msg"] for l in lines if l.get("session_id") == "log-session-1"
-              and l.get("request_id") == "req-logcheck-1"}
+    inside = {entry["msg"] for entry in lines if entry.get("session_id") == "log-session-1"
+              and entry.get("request_id") == "req-logcheck-1"}
     assert {"turn started", "turn saved", "request"} <= inside
-    assert all({"ts", "level", "logger", "msg"} <= l.keys() for l in lines)
+    assert all({"ts", "level", "logger", "msg"} <= entry.keys() for entry in lines)
 
 
 def test_code_is_not_run_in_process_unless_allowed(start_agent: Any, fake_model: FakeModel) -> None:

@@ -80,7 +80,7 @@ def test_bad_request_gets_a_clear_4xx(
 
 def test_the_agent_is_healthy_and_logged_no_server_error_after_the_table(local_agent: Agent) -> None:
     assert httpx.get(local_agent.url + "/health").status_code == 200
-    local_agent.wait_log(lambda l: l.get("path") == "/health")
-    statuses = [l.get("status") for l in local_agent.log_lines() if l["msg"] == "request"]
+    local_agent.wait_log(lambda entry: entry.get("path") == "/health")
+    statuses = [entry.get("status") for entry in local_agent.log_lines() if entry["msg"] == "request"]
     assert statuses and all(s < 500 for s in statuses)
-    assert not [l for l in local_agent.log_lines() if l["level"] in ("ERROR", "CRITICAL")]
+    assert not [entry for entry in local_agent.log_lines() if entry["level"] in ("ERROR", "CRITICAL")]

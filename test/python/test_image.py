@@ -45,17 +45,19 @@ def sh(image: str, script: str) -> str:
 
 
 @pytest.mark.parametrize("image", [AGENT, MANAGER])
-def test_image_runs_as_10001_without_compilers_pip_or_caches(images: None, image: str) -> None:
+def test_image_runs_as_10001_without_compilers_or_package_caches(images: None, image: str) -> None:
     config = json.loads(podman("image", "inspect", "--format", "{{json .Config}}", image))
     assert config["User"] == "10001:10001"
     assert {"HOME=/tmp", "PYTHONDONTWRITEBYTECODE=1"} <= set(config["Env"])
-    found = sh(image, "id -u; id -g; for t in gcc cc g++ make pip pip3 apt-get; do command -v $t || true; done;"
-                      " ls /root/.cache 2>&1; ls /opt/venv/bin | grep -c '^pip' || true")
-    lines = found.split()
-    assert lines[:2] == ["10001", "10001"]
-    assert not [l for l in lines if l.endswith(("gcc", "/cc", "g++", "make", "pip", "pip3"))], found
-    assert "No such file" in found or "Permission denied" in found  # no pip cache in /root
-    assert lines[-1] == "0"  # pip removed from the venv
+    assert sh(image, "id -u; id -g").split() == ["10001", "10001"]
+    # Inspected as root so that nothing is hidden by permissions. (The base's
+    # own pip stays, as in the official python images; the venv has none.)
+    found = podman("run", "--rm", "--user", "0", "--entrypoint", "/bin/sh", image, "-c",
+                   "for t in gcc cc c++ g++ make ld; do command -v $t; done;"
+                   " ls /opt/venv/bin | grep '^pip';"
+                   " find / -xdev \\( -path '*/.cache/pip' -o -name '*.deb' -o -path '/var/lib/apt/lists/*' \\)"
+                   " -print 2>/dev/null | head; true")
+    assert found.strip() == "", found
 
 
 def test_agent_container_serves_health_and_a_process_round_trip(images: None, container_ids: list[str]) -> None:
