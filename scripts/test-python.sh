@@ -10,20 +10,19 @@ python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || {
   echo "test-python.sh: CPython 3.11 is required (the locks are for 3.11), found $(python3 -V)" >&2
   exit 1
 }
-missing=()
-command -v redis-server >/dev/null || missing+=(redis-server)
-python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
-if ((${#missing[@]})); then
+apt_install() {
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+command -v redis-server >/dev/null || apt_install redis-server
 
 venv=${AGENT_TEST_VENV:-.venv/agent-tests}
 locks=(agent-image/requirements.txt test/python/requirements.txt)
 want=$(cat "${locks[@]}" | sha256sum | cut -d' ' -f1)
 if [[ "$(cat "$venv/.locks" 2>/dev/null)" != "$want" ]]; then
   rm -rf "$venv"
-  python3 -m venv "$venv"
+  # Debian's python3 makes venvs only with python3-venv installed.
+  python3 -m venv "$venv" 2>/dev/null || { rm -rf "$venv"; apt_install python3-venv; python3 -m venv "$venv"; }
   "$venv/bin/pip" install --quiet --no-deps --require-hashes -r "${locks[0]}" -r "${locks[1]}"
   echo "$want" >"$venv/.locks"
 fi
