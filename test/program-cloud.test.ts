@@ -164,3 +164,24 @@ describe("image caches switched off", async () => {
     expect(run.ofType(T.addon)).toEqual([]);
   });
 });
+
+describe("adopting an existing VPC and ACK cluster", async () => {
+  const run = await runProgram({
+    ...shippedStackConfig("dev"),
+    [`${PROJECT}:network`]: JSON.stringify({ existingVpcId: "vpc-bp1team", existingNodeVswitchIds: ["vsw-bp1nodes"], existingPodVswitchIds: ["vsw-bp1pods"] }),
+    [`${PROJECT}:cluster`]: JSON.stringify({ existingClusterId: "c8a1b2c3d4e5f6a7b8" }),
+  }, "dev");
+
+  it("creates no VPC, vSwitch, NAT, cluster or node pool", () => {
+    for (const type of [T.vpc, T.vswitch, T.nat, T.snat, T.cluster, T.nodePool]) expect(run.ofType(type), type).toEqual([]);
+  });
+
+  it("reaches the adopted cluster through its own temporary credential", async () => {
+    expect(await promiseOf(run.outputs["clusterId"] as pulumi.Output<string>)).toBe("c8a1b2c3d4e5f6a7b8");
+    expect(run.one(T.k8sProvider).secretPaths).toContain("kubeconfig");
+  });
+
+  it("still links the registry to the adopted VPC", () => {
+    expect(run.one(T.vpcLink).inputs).toMatchObject({ vpcId: "vpc-bp1team", vswitchId: "vsw-bp1nodes" });
+  });
+});
