@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -89,6 +90,8 @@ def create_app(settings: Settings) -> AgentApp:
                 "model_name": settings.model_name,
                 "code_execution": settings.code_execution,
                 "session_store": "redis" if pool else "memory",
+                # CPU spent starting up: unlike wall time, not inflated by a busy node.
+                "startup_cpu_s": round(time.process_time(), 2),
             },
         )
         try:
