@@ -7,7 +7,7 @@ import {
   checkHpaAndPdb, checkNamespaces, checkNetworkPolicies, checkNoLeaks, checkPlacement, checkRbac, checkSecrets, checkServices,
   checkWorkloads, leftovers, snapshot,
 } from "./deployed";
-import { Stack, env, eventually, ok, recordTime } from "./support";
+import { Stack, env, ok, recordTime, settled } from "./support";
 
 const expected: Expected = {
   // Its own prefix: namespaces and cluster-scoped names apart from the local stack's.
@@ -62,21 +62,14 @@ describe.sequential("ACS-like dev stack on the real engine", () => {
   it("1. pulumi up --yes succeeds; agents and manager run as ACS pods on the virtual node", async () => {
     const up = ok(stack.pulumi(["up", "--yes", "--skip-preview"]), "pulumi up");
     recordTime("dev-acs: first pulumi up", up.seconds);
-    await eventually("Deployments Available", () => {
-      try {
-        checkWorkloads(expected, expected.replicas.min);
-        return undefined;
-      } catch (e) {
-        return (e as Error).message.split("\n")[0];
-      }
-    });
+    await settled("Deployments Available", () => checkWorkloads(expected, expected.replicas.min));
     checkNamespaces(expected);
-    checkServices(expected);
+    await settled("Services with ready endpoints", () => checkServices(expected));
     checkSecrets(expected);
     checkNetworkPolicies(expected);
     checkRbac(expected);
-    checkHpaAndPdb(expected, expected.replicas);
-    checkPlacement(expected);
+    await settled("HPA and PDB", () => checkHpaAndPdb(expected, expected.replicas));
+    await settled("pods placed and Ready", () => checkPlacement(expected));
     checkNoLeaks(expected, stack.configFile());
   });
 

@@ -8,7 +8,7 @@ import {
   checkHpaAndPdb, checkNamespaces, checkNetworkPolicies, checkNoLeaks, checkPlacement, checkRbac, checkSecrets, checkServices,
   checkWorkloads, leftovers, snapshot,
 } from "./deployed";
-import { REPO, Stack, env, eventually, getJson, ok, recordTime, run } from "./support";
+import { REPO, Stack, env, getJson, ok, recordTime, run, settled } from "./support";
 
 const expected: Expected = {
   prefix: "agentscope",
@@ -56,22 +56,14 @@ describe.sequential("local stack on the real engine", () => {
     recordTime("local: first pulumi up", up.seconds);
     expect(up.stdout).toMatch(/\+ \d+ created/);
 
-    await eventually("Deployments Available", () => {
-      try {
-        checkWorkloads(expected, expected.replicas.min);
-        return undefined;
-      } catch (e) {
-        return (e as Error).message.split("\n")[0];
-      }
-    });
-    checkWorkloads(expected, expected.replicas.min);
+    await settled("Deployments Available", () => checkWorkloads(expected, expected.replicas.min));
     checkNamespaces(expected);
-    checkServices(expected);
+    await settled("Services with ready endpoints", () => checkServices(expected));
     checkSecrets(expected);
     checkNetworkPolicies(expected);
     checkRbac(expected);
-    checkHpaAndPdb(expected, expected.replicas);
-    checkPlacement(expected);
+    await settled("HPA and PDB", () => checkHpaAndPdb(expected, expected.replicas));
+    await settled("pods placed and Ready", () => checkPlacement(expected));
     checkNoLeaks(expected, stack.configFile());
 
     const outputs = JSON.parse(ok(stack.pulumi(["stack", "output", "--json"]), "pulumi stack output").stdout) as Record<string, unknown>;
@@ -126,16 +118,9 @@ describe.sequential("local stack on the real engine", () => {
     const hpa = getJson<{ spec: { minReplicas: number; maxReplicas: number } }>(["hpa", "agent-friday", "-n", "agentscope-agents"]);
     expect(hpa.spec).toMatchObject({ minReplicas: 2, maxReplicas: 2 });
     // The HPA controller raises the Deployment to its new minimum; both pods become available.
-    await eventually("agent-friday scaled to 2 by its HPA", () => {
-      try {
-        checkWorkloads(expected, 2);
-        return undefined;
-      } catch (e) {
-        return (e as Error).message.split("\n")[0];
-      }
-    }, 180);
-    checkHpaAndPdb(expected, { min: 2, max: 2 });
-    checkPlacement(expected);
+    await settled("agent-friday scaled to 2 by its HPA", () => checkWorkloads(expected, 2), 180);
+    await settled("HPA and PDB at 2", () => checkHpaAndPdb(expected, { min: 2, max: 2 }));
+    await settled("pods placed and Ready", () => checkPlacement(expected));
     ok(stack.pulumi(["preview", "--expect-no-changes"]), "pulumi preview --expect-no-changes after the change");
   });
 

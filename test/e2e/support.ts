@@ -124,6 +124,19 @@ export async function eventually(what: string, check: () => string | undefined, 
   throw new Error(`${what}: still ${problem} after ${seconds}s`);
 }
 
+/** Retries a block of assertions until it passes (controllers settle status a little after `up`). */
+export async function settled(what: string, assertions: () => void, seconds = 120): Promise<void> {
+  await eventually(what, () => {
+    try {
+      assertions();
+      return undefined;
+    } catch (e) {
+      return (e as Error).message.split("\n")[0];
+    }
+  }, seconds);
+  assertions();
+}
+
 // ---------- Pulumi ----------
 
 /** A stack of the repository's program, in a copy of it under the work directory. */
