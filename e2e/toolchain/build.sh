@@ -2,9 +2,11 @@
 # Builds the end-to-end toolchain from the Go module proxy with the ordinary `go` client:
 #   pulumi, pulumi-language-nodejs, pulumi-resource-kubernetes   (Pulumi engine + plugins)
 #   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok, etcd
+#   kubelet, kube-proxy, kube-router, coredns, pause   (the embedded cluster's real node)
 #
 # Usage: e2e/toolchain/build.sh [component ...]
-#   components: pulumi pulumi-language-nodejs pulumi-kubernetes kube etcd (default: all)
+#   components: pulumi pulumi-language-nodejs pulumi-kubernetes kube etcd node kube-router
+#               coredns pause (default: all)
 #
 # Binaries go to a cache directory keyed by the versions and by the inputs of the build
 # (go version, this script, the wrapper modules), never into the repository:
@@ -30,12 +32,14 @@ K8S_PROVIDER_PSEUDO=v4.0.0-20260115033456-f47bc2d6f199   # ... as the proxy serv
 KUBERNETES_VERSION=1.36.3         # k8s.io/kubernetes, staging modules at v0.36.3
 KWOK_VERSION=0.8.0                # sigs.k8s.io/kwok
 ETCD_VERSION=3.6.16               # go.etcd.io/etcd/server/v3
+KUBE_ROUTER_VERSION=2.1.0         # github.com/cloudnativelabs/kube-router/v2 (the only v2 the proxy serves)
+COREDNS_VERSION=1.14.7            # github.com/coredns/coredns
 # kwok stages (paths under the kwok module's kustomize/stage/) the fake cluster loads.
 KWOK_STAGES="node/fast/node-initialize node/heartbeat-with-lease/node-heartbeat-with-lease
   pod/fast/pod-ready pod/fast/pod-complete pod/fast/pod-delete
   volume/fast/pvc-provision volume/fast/pv-bind volume/fast/pvc-delete volume/fast/pv-delete"
 
-all_components=(pulumi pulumi-language-nodejs pulumi-kubernetes kube etcd)
+all_components=(pulumi pulumi-language-nodejs pulumi-kubernetes kube etcd node kube-router coredns pause)
 if [[ $# -gt 0 ]]; then components=("$@"); else components=("${all_components[@]}"); fi
 for c in "${components[@]}"; do
   case " ${all_components[*]} " in *" $c "*) ;; *) echo "build.sh: unknown component '$c' (known: ${all_components[*]})" >&2; exit 2 ;; esac
@@ -61,10 +65,11 @@ inputs_hash="$(
     echo "recipe $RECIPE; $go_version $(go env GOOS)/$(go env GOARCH)"
     echo "$PULUMI_VERSION $LANGUAGE_NODEJS_VERSION $K8S_PROVIDER_VERSION $K8S_PROVIDER_PSEUDO"
     echo "$KUBERNETES_VERSION $KWOK_VERSION $ETCD_VERSION $KWOK_STAGES"
-    for d in pulumi pulumi-language-nodejs pulumi-kubernetes kube etcd; do
+    echo "$KUBE_ROUTER_VERSION $COREDNS_VERSION"
+    for d in pulumi pulumi-language-nodejs pulumi-kubernetes kube etcd kube-router coredns; do
       cat "$here/$d/go.mod" "$here/$d/go.sum"
     done
-    cat "$here/pulumi-kubernetes/main.go"
+    cat "$here/pulumi-kubernetes/main.go" "$here/pause/go.mod" "$here/pause/main.go"
   } | sha256sum | cut -c1-12
 )"
 key="pulumi-${PULUMI_VERSION}_k8s-${KUBERNETES_VERSION}_etcd-${ETCD_VERSION}_kwok-${KWOK_VERSION}_${inputs_hash}"
@@ -119,13 +124,8 @@ build_pulumi_kubernetes() {
 build_kube() {
   check_version kube k8s.io/kubernetes "v$KUBERNETES_VERSION"
   check_version kube sigs.k8s.io/kwok "v$KWOK_VERSION"
-  local major="${KUBERNETES_VERSION%%.*}" minor="${KUBERNETES_VERSION#*.}"
-  minor="${minor%%.*}"
-  local x="" p
-  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    x+=" -X $p.gitVersion=v$KUBERNETES_VERSION -X $p.gitMajor=$major -X $p.gitMinor=$minor"
-    x+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
-  done
+  local x
+  x="$(kube_ldflags)"
   x+=" -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION"
   x+=" -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=$KUBERNETES_VERSION"
   # One go build for all five: shared packages compile once, links run in parallel.
@@ -151,6 +151,43 @@ build_etcd() {
   (cd "$here/etcd" && go build -trimpath -o "$bin/etcd" -ldflags "-s -w" go.etcd.io/etcd/server/v3)
 }
 
+# The kube module's version stamps, shared by the control plane and the node binaries.
+kube_ldflags() {
+  local major="${KUBERNETES_VERSION%%.*}" minor="${KUBERNETES_VERSION#*.}"
+  minor="${minor%%.*}"
+  local x="" p
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    x+=" -X $p.gitVersion=v$KUBERNETES_VERSION -X $p.gitMajor=$major -X $p.gitMinor=$minor"
+    x+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
+  done
+  echo "$x"
+}
+
+# kubelet and kube-proxy for the real node, from the same wrapper module (and Go cache) as
+# the control plane, so node and control plane are one Kubernetes version.
+build_node() {
+  check_version kube k8s.io/kubernetes "v$KUBERNETES_VERSION"
+  (cd "$here/kube" && go build -trimpath -o "$bin/" -ldflags "-s -w$(kube_ldflags)" \
+    k8s.io/kubernetes/cmd/kubelet \
+    k8s.io/kubernetes/cmd/kube-proxy)
+}
+
+build_kube_router() {
+  check_version kube-router github.com/cloudnativelabs/kube-router/v2 "v$KUBE_ROUTER_VERSION"
+  (cd "$here/kube-router" && go build -trimpath -o "$bin/kube-router" \
+    -ldflags "-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=v$KUBE_ROUTER_VERSION" \
+    github.com/cloudnativelabs/kube-router/v2/cmd/kube-router)
+}
+
+build_coredns() {
+  check_version coredns github.com/coredns/coredns "v$COREDNS_VERSION"
+  (cd "$here/coredns" && go build -trimpath -o "$bin/coredns" -ldflags "-s -w" github.com/coredns/coredns)
+}
+
+build_pause() {
+  (cd "$here/pause" && go build -trimpath -o "$bin/pause" -ldflags "-s -w" .)
+}
+
 binaries_of() {
   case "$1" in
     pulumi) echo pulumi ;;
@@ -158,6 +195,10 @@ binaries_of() {
     pulumi-kubernetes) echo pulumi-resource-kubernetes ;;
     kube) echo kube-apiserver kube-controller-manager kube-scheduler kubectl kwok ;;
     etcd) echo etcd ;;
+    node) echo kubelet kube-proxy ;;
+    kube-router) echo kube-router ;;
+    coredns) echo coredns ;;
+    pause) echo pause ;;
   esac
 }
 
