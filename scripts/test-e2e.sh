@@ -35,7 +35,7 @@ done
 
 # ---------- what the machine needs (Debian packages; a second run installs nothing)
 need=()
-for p in docker-registry apache2-utils openssl curl; do
+for p in openssl curl; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if ((${#need[@]})); then
@@ -51,14 +51,14 @@ timed "toolchain build" build_toolchain
 export PATH="$bin:$PATH"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/agentscope-e2e.XXXXXX")"
-registry_pid=""
+export E2E_REGISTRY_DIR="$work/registry" E2E_CLUSTER_DIR="$work/cluster"
 cleanup() {
   local rc=$?
   set +e
-  if [[ -n $registry_pid ]]; then kill "$registry_pid" 2>/dev/null && wait "$registry_pid" 2>/dev/null; fi
   if [[ -f "$work/cluster/env" ]] || [[ -d "$work/cluster/run" ]]; then
-    E2E_BIN_DIR="$bin" E2E_CLUSTER_DIR="$work/cluster" e2e/cluster/cluster.sh stop || rc=1
+    E2E_BIN_DIR="$bin" e2e/cluster/cluster.sh stop || rc=1
   fi
+  e2e/registry/registry.sh stop
   if [[ $rc -ne 0 ]]; then
     for f in "$work"/cluster/logs/*.log "$work/registry/registry.log"; do
       [[ -f $f ]] && { echo "----- tail of $f" >&2; tail -n 15 "$f" >&2; }
@@ -70,80 +70,36 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# ---------- the fake cluster
+# ---------- a registry with htpasswd auth on loopback (the node pulls from it with credentials)
+export E2E_REGISTRY_PORT=${E2E_REGISTRY_PORT:-25000}
+start_registry() { eval "$(e2e/registry/registry.sh start | sed 's/^/export /')"; }
+timed "registry start" start_registry
+
+# ---------- the embedded cluster: control plane, a real node, the ACS-like virtual node (kwok)
 export E2E_APISERVER_PORT=${E2E_APISERVER_PORT:-26443} E2E_ETCD_PORT=${E2E_ETCD_PORT:-22379}
 start_cluster() {
-  eval "$(E2E_BIN_DIR="$bin" E2E_CLUSTER_DIR="$work/cluster" e2e/cluster/cluster.sh start | sed 's/^/export /')"
-  # A real cluster's default/kubernetes EndpointSlice lists the API server's address; the stack reads
-  # it for the sandbox manager's egress policy. The fake API server runs with
-  # --endpoint-reconciler-type none (a loopback address may not be an endpoint), so the harness
-  # supplies the slice, with a documentation address (TEST-NET-1) standing for the API server.
-  export E2E_APISERVER_ENDPOINT=192.0.2.10
-  kubectl --kubeconfig "$KUBECONFIG" apply -f - >&2 <<EOF
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: kubernetes
-  namespace: default
-  labels: {kubernetes.io/service-name: kubernetes, endpointslice.kubernetes.io/managed-by: agentscope-e2e}
-addressType: IPv4
-endpoints: [{addresses: ["$E2E_APISERVER_ENDPOINT"], conditions: {ready: true}}]
-ports: [{name: https, port: $E2E_APISERVER_PORT, protocol: TCP}]
-EOF
+  eval "$(E2E_BIN_DIR="$bin" E2E_REAL_NODE=1 e2e/cluster/cluster.sh start | sed 's/^/export /')"
+  # The API server's address as the default/kubernetes EndpointSlice publishes it: the stack
+  # reads it for the sandbox manager's egress policy.
+  E2E_APISERVER_ENDPOINT="$(kubectl get endpointslice -n default kubernetes -o jsonpath='{.endpoints[0].addresses[0]}')"
+  export E2E_APISERVER_ENDPOINT
 }
 timed "cluster start" start_cluster
 
-# ---------- a registry with htpasswd auth on loopback
-export E2E_REGISTRY="127.0.0.1:${E2E_REGISTRY_PORT:-25000}" E2E_REGISTRY_USER=e2e-pusher
-E2E_REGISTRY_PASSWORD="$(openssl rand -hex 16)"
-export E2E_REGISTRY_PASSWORD
-start_registry() {
-  mkdir -p "$work/registry/data"
-  htpasswd -Bbn "$E2E_REGISTRY_USER" "$E2E_REGISTRY_PASSWORD" >"$work/registry/htpasswd"
-  cat >"$work/registry/config.yml" <<EOF
-version: 0.1
-log: {level: warn, accesslog: {disabled: true}}
-storage: {filesystem: {rootdirectory: $work/registry/data}, delete: {enabled: true}}
-http: {addr: "$E2E_REGISTRY", secret: "$(openssl rand -hex 16)"}
-auth: {htpasswd: {realm: agentscope-e2e, path: $work/registry/htpasswd}}
-EOF
-  docker-registry serve "$work/registry/config.yml" >"$work/registry/registry.log" 2>&1 &
-  registry_pid=$!
-  local code="" i
-  for i in $(seq 1 50); do
-    code="$(curl -s -o /dev/null -w '%{http_code}' "http://$E2E_REGISTRY/v2/" || true)"
-    [[ $code == 401 ]] && break
-    kill -0 "$registry_pid" 2>/dev/null || { log "the registry exited"; cat "$work/registry/registry.log" >&2; return 1; }
-    sleep 0.2
-  done
-  [[ $code == 401 ]] || { log "the registry at $E2E_REGISTRY answered $code, not 401 (auth)"; return 1; }
-  [[ "$(curl -s -o /dev/null -w '%{http_code}' -u "$E2E_REGISTRY_USER:$E2E_REGISTRY_PASSWORD" "http://$E2E_REGISTRY/v2/")" == 200 ]]
-}
-timed "registry start" start_registry
-
-# ---------- both images: built with podman from the debootstrap base, pushed, consumed by digest
+# ---------- every image, built with podman from the debootstrap base, pushed, consumed by digest
 images() {
-  scripts/make-base-image.sh >&2
-  scripts/build-agent-images.sh localhost/agentscope-e2e/agent:latest localhost/agentscope-e2e/sandbox-manager:latest
-  local name
-  for name in agent sandbox-manager; do
-    podman push --quiet --tls-verify=false --creds "$E2E_REGISTRY_USER:$E2E_REGISTRY_PASSWORD" \
-      --digestfile "$work/$name.digest" "localhost/agentscope-e2e/$name:latest" "docker://$E2E_REGISTRY/agentscope/$name:e2e"
-    # The registry's own word on the digest, asked with the credentials.
-    local digest
-    digest="$(skopeo inspect --tls-verify=false --creds "$E2E_REGISTRY_USER:$E2E_REGISTRY_PASSWORD" --format '{{.Digest}}' "docker://$E2E_REGISTRY/agentscope/$name:e2e")"
-    [[ $digest == "$(cat "$work/$name.digest")" ]] || { log "$name: pushed $(cat "$work/$name.digest"), registry says $digest"; return 1; }
-    printf '%s' "$E2E_REGISTRY/agentscope/$name@$digest" >"$work/$name.ref"
-  done
+  scripts/push-images.sh "$work/images.env"
   # Without credentials the registry refuses the pull.
-  if skopeo inspect --tls-verify=false --no-creds "docker://$E2E_REGISTRY/agentscope/agent:e2e" >/dev/null 2>&1; then
+  if skopeo inspect --tls-verify=false --no-creds "docker://$(sed -n 's/^agent=//p' "$work/images.env")" >/dev/null 2>&1; then
     log "the registry served an image without credentials"; return 1
   fi
 }
 timed "image build + push" images
-export E2E_AGENT_IMAGE="$(cat "$work/agent.ref")" E2E_MANAGER_IMAGE="$(cat "$work/sandbox-manager.ref")"
-log "agent image $E2E_AGENT_IMAGE"
-log "sandbox manager image $E2E_MANAGER_IMAGE"
+image_ref() { sed -n "s/^$1=//p" "$work/images.env"; }
+E2E_AGENT_IMAGE="$(image_ref agent)" E2E_MANAGER_IMAGE="$(image_ref sandbox-manager)"
+E2E_SANDBOX_IMAGE="$(image_ref sandbox)" E2E_STAND_IN_MODEL_IMAGE="$(image_ref stand-in-model)" E2E_REDIS_IMAGE="$(image_ref redis)"
+export E2E_AGENT_IMAGE E2E_MANAGER_IMAGE E2E_SANDBOX_IMAGE E2E_STAND_IN_MODEL_IMAGE E2E_REDIS_IMAGE
+for name in agent sandbox-manager sandbox stand-in-model redis; do log "$name image $(image_ref "$name")"; done
 
 # ---------- the suite
 export E2E_WORK="$work" E2E_TIMINGS="$work/timings.tsv"

@@ -4,7 +4,10 @@
 #   e2e/cluster/cluster.sh start     start etcd, kube-apiserver, kube-controller-manager,
 #                                    kube-scheduler and kwok; create the two fake nodes, a
 #                                    default StorageClass and the ACS routing policy; wait
-#                                    until nodes are Ready and the default ServiceAccount exists
+#                                    until nodes are Ready and the default ServiceAccount exists.
+#                                    With E2E_REAL_NODE=1, a real node (node.sh) whose pods
+#                                    run takes the ordinary fake node's place; the ACS-like
+#                                    virtual node stays a kwok node.
 #   e2e/cluster/cluster.sh stop      stop every process that start started (PID files)
 #   e2e/cluster/cluster.sh status    say which of them run
 #   e2e/cluster/cluster.sh env       print the shell exports for a running cluster
@@ -18,6 +21,12 @@
 #   E2E_ETCD_PORT       etcd client port on 127.0.0.1; the peer port is the next one
 #                       (default 12379)
 #   E2E_START_TIMEOUT   seconds to wait for each readiness step (default 120)
+#   E2E_REAL_NODE       1: add the real node (containerd, kubelet, kube-proxy, kube-router,
+#                       CoreDNS); needs root. Its API server then listens on the node IP
+#                       (E2E_NODE_IP, default 10.243.0.1), which the kubeconfig names.
+#   E2E_REGISTRY, E2E_REGISTRY_USER, E2E_REGISTRY_PASSWORD
+#                       with E2E_REAL_NODE=1: a loopback registry the node pulls from with
+#                       these credentials (plain HTTP)
 #
 # Output of start, on stdout (logs go to stderr):
 #   KUBECONFIG=<dir>/admin.kubeconfig     token auth, CA embedded: works for kubectl,
@@ -41,6 +50,14 @@ etcd_peer_port=$((etcd_port + 1))
 timeout="${E2E_START_TIMEOUT:-120}"
 # The order to start in; stop goes backwards.
 components=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+real_node="${E2E_REAL_NODE:-0}"
+# Stop also reads the mode from the state directory, so a plain `stop` cleans a real node.
+[[ -f "$dir/real-node" ]] && real_node=1
+# shellcheck source=e2e/cluster/node.sh
+source "$here/node.sh"
+[[ $real_node == 1 ]] && components+=("${node_components[@]}")
+api_host=127.0.0.1
+[[ $real_node == 1 ]] && api_host=$node_ip
 
 log() { echo "[e2e-cluster] $*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -80,9 +97,17 @@ stop_one() {
 cmd_stop() {
   local i left=()
   [[ -d "$dir/run" ]] || { log "nothing to stop in $dir"; return 0; }
-  for ((i = ${#components[@]} - 1; i >= 0; i--)); do stop_one "${components[$i]}"; done
+  for ((i = ${#components[@]} - 1; i >= 0; i--)); do
+    # The pods' containers go before containerd does (it would leave them running).
+    [[ ${components[$i]} == containerd ]] && node_cleanup
+    stop_one "${components[$i]}"
+  done
   for c in "${components[@]}"; do pid_of "$c" >/dev/null && left+=("$c"); done
   [[ ${#left[@]} -eq 0 ]] || die "still running: ${left[*]}"
+  if [[ $real_node == 1 ]]; then
+    node_host_cleanup
+    rm -rf "$dir/containerd" "$dir/kubelet" "$dir/volumes" "$dir/cni" "$dir/real-node"
+  fi
   rm -rf "$dir/etcd-data"
   log "stopped; logs kept in $dir/logs"
 }
@@ -97,7 +122,9 @@ cmd_status() {
 
 spawn() { # component args... : start in its own session, log to a file, record the PID
   local c="$1"; shift
-  setsid "$bin/$c" "$@" </dev/null >"$dir/logs/$c.log" 2>&1 &
+  local exe="$bin/$c"
+  [[ -x $exe ]] || exe="$(command -v "$c")"
+  setsid "$exe" "$@" </dev/null >"$dir/logs/$c.log" 2>&1 &
   echo $! > "$dir/run/$c.pid"
   log "started $c ($!)"
 }
@@ -118,7 +145,7 @@ wait_for() { # description command... : retry until it succeeds or the timeout p
 
 api() { # path : GET from the API server as admin
   curl -sS --fail --max-time 5 --cacert "$dir/pki/ca.crt" \
-    -H "Authorization: Bearer $(cat "$dir/pki/admin.token")" "https://127.0.0.1:$api_port$1"
+    -H "Authorization: Bearer $(cat "$dir/pki/admin.token")" "https://$api_host:$api_port$1"
 }
 
 # ---------------------------------------------------------------- certificates and tokens
@@ -133,7 +160,7 @@ make_pki() {
 basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth
-subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local
+subjectAltName=IP:127.0.0.1,IP:$api_host,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local
 EOF
   openssl req -newkey rsa:2048 -nodes -subj "/CN=kube-apiserver" \
     -keyout "$p/apiserver.key" -out "$p/apiserver.csr" 2>/dev/null
@@ -157,6 +184,8 @@ EOF
   write_kubeconfig "$dir/admin.kubeconfig" e2e-admin "$admin"
   write_kubeconfig "$dir/pki/controller-manager.kubeconfig" system:kube-controller-manager "$kcm"
   write_kubeconfig "$dir/pki/scheduler.kubeconfig" system:kube-scheduler "$sched"
+  [[ $real_node == 1 ]] && node_tokens
+  return 0
 }
 
 write_kubeconfig() { # file user token
@@ -166,7 +195,7 @@ kind: Config
 clusters:
 - name: agentscope-e2e
   cluster:
-    server: https://127.0.0.1:$api_port
+    server: https://$api_host:$api_port
     certificate-authority-data: $(base64 -w0 < "$dir/pki/ca.crt")
 users:
 - name: $2
@@ -202,6 +231,11 @@ EOF
 # Nothing in the stack may depend on an ASSUMED label; tests that need the virtual node
 # should select it with type=virtual-kubelet or by name.
 nodes_yaml() {
+  [[ $real_node == 1 ]] || ordinary_node_yaml
+  virtual_node_yaml
+}
+
+ordinary_node_yaml() {
   cat <<'EOF'
 apiVersion: v1
 kind: Node
@@ -225,6 +259,11 @@ status:
   capacity: {cpu: "8", memory: 32Gi, pods: "110", ephemeral-storage: 100Gi}
   allocatable: {cpu: "8", memory: 32Gi, pods: "110", ephemeral-storage: 100Gi}
 ---
+EOF
+}
+
+virtual_node_yaml() {
+  cat <<'EOF'
 apiVersion: v1
 kind: Node
 metadata:
@@ -264,13 +303,16 @@ EOF
 #    MutatingAdmissionPolicy (GA in Kubernetes 1.36) adds nodeSelector type=virtual-kubelet
 #    to such pods at creation.
 extras_yaml() {
-  cat <<'EOF'
+  # With a real node, its e2e-local class is the default (node.sh); kwok's serves the fake node.
+  local default=true
+  [[ $real_node == 1 ]] && default=false
+  cat <<EOF
 apiVersion: storage.k8s.io/v1
 kind: StorageClass
 metadata:
   name: kwok-volume
   annotations:
-    storageclass.kubernetes.io/is-default-class: "true"
+    storageclass.kubernetes.io/is-default-class: "$default"
 provisioner: kwok.x-k8s.io/volume
 reclaimPolicy: Delete
 volumeBindingMode: Immediate
@@ -317,7 +359,9 @@ find_bin() {
   if [[ -n "${E2E_BIN_DIR:-}" ]]; then
     bin="$E2E_BIN_DIR"
   else
-    bin="$("$repo/e2e/toolchain/build.sh" kube etcd | sed -n 's/^E2E_BIN_DIR=//p')"
+    local parts=(kube etcd)
+    [[ $real_node == 1 ]] && parts+=(node kube-router coredns pause)
+    bin="$("$repo/e2e/toolchain/build.sh" "${parts[@]}" | sed -n 's/^E2E_BIN_DIR=//p')"
   fi
   local b
   for b in etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubectl; do
@@ -325,6 +369,8 @@ find_bin() {
   done
   stages="$bin/../share/kwok-stages"
   ls "$stages"/*.yaml >/dev/null 2>&1 || die "no kwok stages in $stages: run e2e/toolchain/build.sh kube"
+  [[ $real_node == 1 ]] && node_requirements
+  return 0
 }
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -357,8 +403,22 @@ cmd_start() {
 
   rm -rf "$dir/pki" "$dir/etcd-data" "$dir/logs" "$dir/run" "$dir/kwok.yaml"
   mkdir -p "$dir/logs" "$dir/run"
+  if [[ $real_node == 1 ]]; then
+    : >"$dir/real-node"
+    node_network_up
+    write_containerd_config
+  fi
   make_pki
   local p="$dir/pki"
+  # The fake cluster's API server serves loopback only and publishes no endpoint (a loopback
+  # address may not be one); with a real node it serves the node IP, which pods reach through
+  # the kubernetes Service like on any cluster.
+  local api_flags=(--endpoint-reconciler-type none --authorization-mode RBAC)
+  if [[ $real_node == 1 ]]; then
+    api_flags=(--authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction
+      --kubelet-preferred-address-types InternalIP
+      --kubelet-client-certificate "$p/kubelet-client.crt" --kubelet-client-key "$p/kubelet-client.key")
+  fi
 
   spawn etcd --name e2e --data-dir "$dir/etcd-data" \
     --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
@@ -369,15 +429,14 @@ cmd_start() {
 
   spawn kube-apiserver \
     --etcd-servers "http://127.0.0.1:$etcd_port" \
-    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
+    --bind-address "$api_host" --advertise-address "$api_host" --secure-port "$api_port" \
     --tls-cert-file "$p/apiserver.crt" --tls-private-key-file "$p/apiserver.key" \
     --client-ca-file "$p/ca.crt" \
     --token-auth-file "$p/tokens.csv" \
-    --authorization-mode RBAC \
+    "${api_flags[@]}" \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-account-key-file "$p/sa.pub" --service-account-signing-key-file "$p/sa.key" \
     --service-cluster-ip-range 10.96.0.0/16 \
-    --endpoint-reconciler-type none \
     --allow-privileged=true \
     --profiling=false
   wait_for "kube-apiserver /readyz" api /readyz
@@ -400,12 +459,17 @@ cmd_start() {
     --manage-all-nodes=false \
     --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
     --node-lease-duration-seconds 40 \
-    --cidr 10.244.0.0/16 --node-ip 10.0.0.10
+    --cidr 10.245.0.0/16 --node-ip 10.0.0.10
 
   local kubectl=("$bin/kubectl" --kubeconfig "$dir/admin.kubeconfig")
   nodes_yaml | "${kubectl[@]}" apply -f - >&2
   wait_for "the MutatingAdmissionPolicy API" api /apis/admissionregistration.k8s.io/v1/mutatingadmissionpolicies
   extras_yaml | "${kubectl[@]}" apply -f - >&2
+  if [[ $real_node == 1 ]]; then
+    "${kubectl[@]}" apply -f - >&2 < <(node_rbac_yaml)
+    spawn_node
+    wait_node_ready
+  fi
   wait_for "both nodes Ready" "${kubectl[@]}" wait --for=condition=Ready node --all --timeout=2s
   # The ServiceAccount admission plugin rejects pods until the controller manager has made
   # the namespace's default ServiceAccount.

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Builds every image the local stack runs and pushes it to a registry, printing one line per image
+# with the reference by digest that the stack deploys:
+#   agent, sandbox-manager, sandbox, stand-in-model  targets of agent-image/Dockerfile
+#   redis                                             e2e/images/redis/Containerfile
+# Images are built with podman from the debootstrap base (scripts/make-base-image.sh), or with
+# docker when podman is absent (then BASE_IMAGE defaults to the official python image).
+#
+# Usage: scripts/push-images.sh OUT_FILE
+#   OUT_FILE gets lines NAME=REGISTRY/agentscope/NAME@sha256:... (shell-sourceable after quoting)
+# Environment: E2E_REGISTRY, E2E_REGISTRY_USER, E2E_REGISTRY_PASSWORD (e2e/registry/registry.sh),
+# SANDBOX_IMAGE_TAG (tag of runtime-sandbox-base, default e2e), BASE_IMAGE.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[[ $# -eq 1 ]] || { echo "usage: $0 OUT_FILE" >&2; exit 2; }
+out=$1
+: "${E2E_REGISTRY:?start e2e/registry/registry.sh first}" "${E2E_REGISTRY_USER:?}" "${E2E_REGISTRY_PASSWORD:?}"
+log() { echo "[push-images] $*" >&2; }
+
+if command -v podman >/dev/null; then
+  engine=podman
+  base=${BASE_IMAGE:-localhost/bookworm-python:3.11}
+  scripts/setup-podman.sh
+  scripts/make-base-image.sh "$base" >&2
+else
+  command -v docker >/dev/null || { log "neither podman nor docker is installed"; exit 1; }
+  engine=docker
+  base=${BASE_IMAGE:-docker.io/library/python:3.11-slim-bookworm}
+fi
+# Behind a TLS-inspecting proxy pip in the build needs the host's trust store, as a build secret.
+ca=/etc/ssl/certs/ca-certificates.crt
+secret=()
+[[ -f $ca ]] && secret=(--secret "id=pip-ca,src=$ca")
+
+build() { # name context [build args...]
+  local name=$1 context=$2
+  shift 2
+  $engine build --quiet "${secret[@]}" --build-arg "BASE_IMAGE=$base" -t "localhost/agentscope-local/$name:build" "$@" "$context" >/dev/null
+  log "built $name"
+}
+
+# Pushes and asks the registry for the digest (with the credentials), as the stack pins it.
+push() { # name repository tag
+  local name=$1 repo=$2 tag=$3 digest
+  if [[ $engine == podman ]]; then
+    podman push --quiet --tls-verify=false --creds "$E2E_REGISTRY_USER:$E2E_REGISTRY_PASSWORD" \
+      "localhost/agentscope-local/$name:build" "docker://$E2E_REGISTRY/$repo:$tag"
+    digest="$(skopeo inspect --tls-verify=false --creds "$E2E_REGISTRY_USER:$E2E_REGISTRY_PASSWORD" --format '{{.Digest}}' "docker://$E2E_REGISTRY/$repo:$tag")"
+  else
+    docker tag "localhost/agentscope-local/$name:build" "$E2E_REGISTRY/$repo:$tag"
+    docker push --quiet "$E2E_REGISTRY/$repo:$tag" >/dev/null
+    digest="$(docker image inspect --format '{{index .RepoDigests 0}}' "$E2E_REGISTRY/$repo:$tag")"
+    digest="${digest#*@}"
+  fi
+  [[ $digest == sha256:* ]] || { log "$name: no digest from the registry"; exit 1; }
+  echo "$name=$E2E_REGISTRY/$repo@$digest" >>"$out.tmp"
+  log "pushed $name: $E2E_REGISTRY/$repo@$digest"
+}
+
+: >"$out.tmp"
+# The content decides the tag (a hash of the image id), never `latest`, so re-pushing identical
+# content is a no-op and tags never move.
+content_tag() { $engine image inspect --format '{{.Id}}' "localhost/agentscope-local/$1:build" | sed 's/^sha256://' | cut -c1-16; }
+for target in agent sandbox-manager stand-in-model; do
+  build "$target" agent-image --target "$target"
+  push "$target" "agentscope/$target" "$(content_tag "$target")"
+done
+build sandbox agent-image --target sandbox
+# The manager pulls runtime-sandbox-<type>:<tag> (its own naming), so the tag here is the one the
+# stack's sandbox.imageTag names; the stack pins the digest as well (sandbox.imageDigests).
+push sandbox agentscope/runtime-sandbox-base "${SANDBOX_IMAGE_TAG:-e2e}"
+build redis e2e/images/redis
+push redis agentscope/redis "$(content_tag redis)"
+mv "$out.tmp" "$out"
