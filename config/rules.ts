@@ -121,7 +121,8 @@ const agents: Rule = (c) => {
     });
   });
   if (!c.modelApiKey && !standInModelOn(c) && c.agents.some((a) => a.model.provider === "dashscope")) {
-    v.push({ path: ["modelApiKey"], message: "is required for DashScope models: pulumi config set --secret modelApiKey <key> (or standInModel: true in local, for the scripted stand-in)" });
+    const standIn = c.environment === "prod" ? "" : " (or standInModel: true, for the scripted stand-in model)";
+    v.push({ path: ["modelApiKey"], message: `is required for DashScope models: pulumi config set --secret modelApiKey <key>${standIn}` });
   }
   return v;
 };
