@@ -167,6 +167,9 @@ describe("the stand-in model", () => {
     const ownEndpoint = local({ modelApiKey: undefined, agents: [agent({ model: { provider: "openai", name: "llama", baseUrl: "http://vllm.models:8000/v1" } })] });
     expect(ownEndpoint.standInModel).toBe(false);
     expect(problems(set("dev", { modelApiKey: undefined }), "dev").join("\n")).toContain(`${ns("modelApiKey")}: is required`);
+    // The missing-key message offers the stand-in only where it is allowed.
+    expect(problems(set("dev", { modelApiKey: undefined }), "dev").join("\n")).toContain("or standInModel: true");
+    expect(problems(shippedStackConfig("prod", false), "prod").join("\n")).not.toContain("standInModel");
   });
 
   it("can be turned off without a key only by giving agents a model that needs none", () => {
