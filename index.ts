@@ -37,4 +37,6 @@ export const sandboxManagerImage = workloads.sandboxManagerImage;
 export const agentUrls = workloads.agentUrls;
 export const agentLoadBalancers = workloads.loadBalancerAddresses;
 export const sandboxManagerUrl = workloads.sandboxManagerUrl;
+export const standInModelUrl = workloads.standInModelUrl;
+export const standInModelImage = workloads.standInModelImage;
 export const agentApiToken = workloads.agentApiToken;

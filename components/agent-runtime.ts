@@ -30,7 +30,7 @@ export interface AgentSpec {
     /** Model name, e.g. `qwen-turbo`. */
     name: string;
     /** Endpoint; required for `openai`, optional for DashScope (default: DashScope's public endpoint). */
-    baseUrl?: string;
+    baseUrl?: pulumi.Input<string>;
   };
   /** HPA bounds; `min` is also the initial replica count. */
   replicas: { min: number; max: number };

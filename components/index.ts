@@ -16,6 +16,7 @@ export * from "./container-image";
 export * from "./agent-runtime";
 export * from "./sandbox-pool";
 export * from "./redis";
+export * from "./stand-in-model";
 export * from "./network-policies";
 export * from "./pod-security";
 export * from "./acs";

@@ -16,6 +16,7 @@ import { InClusterRedis, REDIS_PORT } from "./redis";
 import type { SandboxIsolation } from "./sandbox-pool";
 import { SANDBOX_MANAGER_PORT, SANDBOX_PORT, SandboxPool } from "./sandbox-pool";
 import type { SandboxType } from "./sandbox-types";
+import { STAND_IN_MODEL_API_KEY, STAND_IN_MODEL_NAME, StandInModel } from "./stand-in-model";
 
 /** Everything the Kubernetes half of the stack needs, typed; index.ts maps the stack config onto it. */
 export interface AgentScopeWorkloadsArgs {
@@ -48,16 +49,28 @@ export interface AgentScopeWorkloadsArgs {
       agentPullRepository?: pulumi.Input<string>;
       /** The sandbox manager repository as the cluster pulls it (default: sandboxManagerRepository). */
       sandboxManagerPullRepository?: pulumi.Input<string>;
+      /** Repository of the stand-in model image (required with `standInModel`). */
+      standInModelRepository?: pulumi.Input<string>;
+      /** The stand-in model repository as the cluster pulls it (default: standInModelRepository). */
+      standInModelPullRepository?: pulumi.Input<string>;
     };
     /** Prebuilt agent image by digest (when `build` is omitted). */
     agent?: string;
     /** Prebuilt sandbox manager image by digest (when `build` is omitted). */
     sandboxManager?: string;
+    /** Prebuilt stand-in model image by digest (when `build` is omitted and `standInModel` is on). */
+    standInModel?: string;
     /** Credentials for pulling from a private registry without a node-level helper (default none; ACK uses the ACR credential helper). */
     pullCredentials?: RegistryCredentials;
   };
   /** The agents; one Deployment, Service, HPA and PDB each. */
   agents: AgentSpec[];
+  /**
+   * Deploy the stand-in model (components/stand-in-model.ts: scripted answers, one code-execution
+   * tool call, not a language model) and point every agent at it instead of its own model, with a
+   * placeholder key (default false; refused in prod). For demos without a model API key or internet.
+   */
+  standInModel?: boolean;
   /** Secrets, as Pulumi secrets; tokens and the in-cluster Redis password are generated when omitted. */
   secrets?: {
     modelApiKey?: pulumi.Input<string>;
@@ -148,6 +161,12 @@ export function resolveWorkloadsArgs(args: AgentScopeWorkloadsArgs): ResolvedWor
   const i = args.images;
   if (i.build && (i.agent || i.sandboxManager)) throw new Error(`${C}: images.build conflicts with images.agent/images.sandboxManager: build them, or run prebuilt digests`);
   if (!i.build && (!i.agent || !i.sandboxManager)) throw new Error(`${C}: images.agent and images.sandboxManager (digests) are required when images.build is omitted`);
+  if (args.standInModel) {
+    if (args.environment === "prod") throw new Error(`${C}: standInModel answers from a script, not a model; it is refused in prod`);
+    if (i.build && i.build.standInModelRepository === undefined) throw new Error(`${C}: images.build.standInModelRepository is required with standInModel`);
+    if (!i.build && !i.standInModel) throw new Error(`${C}: images.standInModel (a digest) is required with standInModel when images.build is omitted`);
+  }
+  if (i.build && i.standInModel) throw new Error(`${C}: images.build conflicts with images.standInModel: build it, or run a prebuilt digest`);
   const acs = args.acs ?? NO_ACS;
   const s = args.sandbox;
   let isolation: SandboxIsolation;
@@ -203,6 +222,10 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
   /** Load balancer address per agent (empty without a load balancer). */
   public readonly loadBalancerAddresses: pulumi.Output<Record<string, string | undefined>>;
   public readonly sandboxManagerUrl: pulumi.Output<string>;
+  /** The stand-in model's base URL, when it is deployed. */
+  public readonly standInModelUrl: pulumi.Output<string | undefined>;
+  /** Digest-pinned stand-in model image, when it is deployed. */
+  public readonly standInModelImage: pulumi.Output<string | undefined>;
   /** Bearer token for the agents' API (a secret). */
   public readonly agentApiToken: pulumi.Output<string>;
   /** Redis host the stack uses. */
@@ -229,7 +252,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
     const b = args.images.build;
     const buildArgs = b?.baseImage ? { BASE_IMAGE: b.baseImage } : undefined;
     const image = (
-      role: "agent" | "sandbox-manager",
+      role: "agent" | "sandbox-manager" | "stand-in-model",
       prebuilt: string | undefined,
       repository: pulumi.Input<string> | undefined,
       pullRepository: pulumi.Input<string> | undefined,
@@ -249,6 +272,9 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
         : { prebuilt: prebuilt ?? "" }, parent);
     const agentImage = image("agent", args.images.agent, b?.agentRepository, b?.agentPullRepository);
     const managerImage = image("sandbox-manager", args.images.sandboxManager, b?.sandboxManagerRepository, b?.sandboxManagerPullRepository);
+    const standInImage = args.standInModel
+      ? image("stand-in-model", args.images.standInModel, b?.standInModelRepository, b?.standInModelPullRepository)
+      : undefined;
 
     // ---------- pull credentials (optional) ----------
     const pullSecretName = "registry-pull";
@@ -311,16 +337,28 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
       sandboxImagePullSecrets: pullSecrets,
     }, inNs);
 
+    // ---------- the stand-in model (demos only): it replaces every agent's model ----------
+    const allAgentsSelector = { "app.kubernetes.io/name": "agentscope-agent" };
+    const standIn = standInImage && new StandInModel(`${name}-stand-in-model`, {
+      namespace: r.agentsNamespace,
+      partOf: r.prefix,
+      image: standInImage.imageRef,
+      clientSelector: allAgentsSelector,
+      placement: r.acs,
+      imagePullSecrets: pullSecrets,
+    }, inNs);
+    const modelApiKey = standIn ? STAND_IN_MODEL_API_KEY : secrets.modelApiKey;
+
     // ---------- agents ----------
     const runtimes = args.agents.map((agent) => ({
       agent,
       runtime: new AgentRuntime(`${name}-agent-${agent.name}`, {
         namespace: r.agentsNamespace,
         partOf: r.prefix,
-        agent,
+        agent: standIn ? { ...agent, model: { provider: "openai", name: STAND_IN_MODEL_NAME, baseUrl: standIn.baseUrl } } : agent,
         image: agentImage.imageRef,
         secrets: {
-          ...(secrets.modelApiKey !== undefined ? { modelApiKey: secrets.modelApiKey } : {}),
+          ...(modelApiKey !== undefined ? { modelApiKey } : {}),
           agentApiToken,
           sandboxManagerToken,
           redisPassword: redisEndpoint.password,
@@ -341,7 +379,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
       agentsNamespace: r.agentsNamespace,
       sandboxNamespace: r.sandboxNamespace,
       partOf: r.prefix,
-      allAgentsSelector: { "app.kubernetes.io/name": "agentscope-agent" },
+      allAgentsSelector,
       agents: runtimes.map(({ agent, runtime }) => ({
         name: agent.name,
         podSelector: runtime.podSelector,
@@ -366,6 +404,8 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
     this.agentUrls = pulumi.all(Object.fromEntries(runtimes.map(({ agent, runtime }) => [agent.name, runtime.url])));
     this.loadBalancerAddresses = pulumi.all(Object.fromEntries(runtimes.map(({ agent, runtime }) => [agent.name, runtime.loadBalancerAddress])));
     this.sandboxManagerUrl = pool.managerUrl;
+    this.standInModelUrl = standIn ? standIn.baseUrl : pulumi.output(undefined);
+    this.standInModelImage = standInImage ? standInImage.imageRef : pulumi.output(undefined);
     this.agentApiToken = pulumi.secret(agentApiToken);
     this.redisHost = pulumi.output(redisEndpoint.host);
     this.registerOutputs({
@@ -376,6 +416,8 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
       agentUrls: this.agentUrls,
       loadBalancerAddresses: this.loadBalancerAddresses,
       sandboxManagerUrl: this.sandboxManagerUrl,
+      standInModelUrl: this.standInModelUrl,
+      standInModelImage: this.standInModelImage,
       agentApiToken: this.agentApiToken,
       redisHost: this.redisHost,
     });

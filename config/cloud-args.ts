@@ -4,6 +4,8 @@ import type { StackSecrets } from "./index";
 
 /** Repositories the stack pushes to: the agent and the sandbox manager images. */
 export const IMAGE_REPOSITORIES = ["agent", "sandbox-manager"] as const;
+/** Pushed to only when the stand-in model is on (`standInModel`). */
+export const STAND_IN_MODEL_REPOSITORY = "stand-in-model";
 
 /** Maps validated config onto the cloud layer's args; pure, so tests can call it directly. */
 export function alicloudPlatformArgs(c: StackConfig, secrets: StackSecrets): AlicloudPlatformArgs {
@@ -44,7 +46,7 @@ export function alicloudPlatformArgs(c: StackConfig, secrets: StackSecrets): Ali
       periodMonths: registry.periodMonths,
       password: secrets.registryPassword,
       namespace: registry.namespace,
-      repositories: [...IMAGE_REPOSITORIES],
+      repositories: [...IMAGE_REPOSITORIES, ...(c.standInModel ? [STAND_IN_MODEL_REPOSITORY] : [])],
       tagImmutability: registry.tagImmutability,
     },
     redis: c.redis.mode === "managed"

@@ -4,12 +4,14 @@ import { ENVIRONMENT_DEFAULTS, ENVIRONMENTS } from "./defaults";
 import type { ParsedStackConfig, SecretKey } from "./schema";
 import { SECRET_KEYS, STRING_KEYS, stackSchema } from "./schema";
 import type { RuleViolation } from "./rules";
-import { checkRules } from "./rules";
+import { checkRules, standInModelOn } from "./rules";
 
 /** The validated config, with every default and derived choice resolved. */
-export type StackConfig = Omit<ParsedStackConfig, "sandbox" | "imageCache"> & {
+export type StackConfig = Omit<ParsedStackConfig, "sandbox" | "imageCache" | "standInModel"> & {
   readonly region?: string;
   readonly imageCache: boolean;
+  /** The stand-in model replaces every agent's model (config/rules.ts standInModelOn). */
+  readonly standInModel: boolean;
   readonly sandbox: ParsedStackConfig["sandbox"] & {
     readonly isolation: "acs" | "runtime-class" | "none";
     readonly managerReplicas: number;
@@ -66,6 +68,7 @@ function resolve(c: ParsedStackConfig, region: string | undefined) {
     ...c,
     ...(region ? { region } : {}),
     imageCache: c.imageCache ?? c.platform === "alicloud",
+    standInModel: standInModelOn(c),
     sandbox: { ...c.sandbox, isolation, managerReplicas: c.sandbox.managerReplicas ?? (c.environment === "prod" ? 2 : 1) },
   };
 }

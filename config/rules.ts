@@ -76,6 +76,26 @@ const registry: Rule = (c) => {
   return v;
 };
 
+/** Whether the stand-in model replaces the agents' models: as set, or by default in `local` with no key and no own endpoint. */
+export function standInModelOn(c: ParsedStackConfig): boolean {
+  return c.standInModel ?? (c.environment === "local" && c.modelApiKey === undefined && c.agents.every((a) => a.model.baseUrl === undefined));
+}
+
+const standInModel: Rule = (c) => {
+  const v: RuleViolation[] = [];
+  if (c.standInModel === true) {
+    if (c.environment === "prod") v.push({ path: ["standInModel"], message: "is refused in prod: the stand-in answers from a script, it is not a model" });
+    if (c.modelApiKey !== undefined) v.push({ path: ["standInModel"], message: "conflicts with modelApiKey: the stand-in replaces the model the key is for; unset one of them" });
+    c.agents.forEach((a, i) => {
+      if (a.model.baseUrl !== undefined) v.push({ path: ["agents", i, "model", "baseUrl"], message: "is unused while standInModel is true (the stand-in replaces every agent's model); remove one of them" });
+    });
+  }
+  if (standInModelOn(c) && !c.images.build && !c.images.standInModel) {
+    v.push({ path: ["images", "standInModel"], message: "is required when images.build is false and the stand-in model is on (a prebuilt image by digest)" });
+  }
+  return v;
+};
+
 const agents: Rule = (c) => {
   const v: RuleViolation[] = [];
   const seen = new Set<string>();
@@ -100,8 +120,9 @@ const agents: Rule = (c) => {
       }
     });
   });
-  if (!c.modelApiKey && c.agents.some((a) => a.model.provider === "dashscope")) {
-    v.push({ path: ["modelApiKey"], message: "is required for DashScope models: pulumi config set --secret modelApiKey <key>" });
+  if (!c.modelApiKey && !standInModelOn(c) && c.agents.some((a) => a.model.provider === "dashscope")) {
+    const standIn = c.environment === "prod" ? "" : " (or standInModel: true, for the scripted stand-in model)";
+    v.push({ path: ["modelApiKey"], message: `is required for DashScope models: pulumi config set --secret modelApiKey <key>${standIn}` });
   }
   return v;
 };
@@ -184,7 +205,7 @@ const exposure: Rule = (c) => {
   return v;
 };
 
-const RULES: readonly Rule[] = [platformKeys, network, cluster, registry, agents, sandbox, images, exposure];
+const RULES: readonly Rule[] = [platformKeys, network, cluster, registry, agents, standInModel, sandbox, images, exposure];
 
 /** Every cross-key rule broken by a config that already passed the schema. */
 export function checkRules(config: ParsedStackConfig): RuleViolation[] {

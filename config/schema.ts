@@ -181,6 +181,8 @@ export function imagesSchema() {
       platform: z.enum(["linux/amd64", "linux/arm64"]).default("linux/amd64"),
       agent: imageByDigest.optional(),
       sandboxManager: imageByDigest.optional(),
+      /** The stand-in model (target `stand-in-model`), used only while `standInModel` is on. */
+      standInModel: imageByDigest.optional(),
       registryServer: z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, "must be a registry host[:port] such as localhost:5000").optional(),
       registryUsername: z.string().min(1).optional(),
       repositoryPrefix: z.string().regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/, "must be a lower-case repository path such as agentscope").default("agentscope"),
@@ -223,6 +225,12 @@ export function stackSchema(d: EnvironmentDefaults) {
     kubernetes: kubernetesSchema,
     images: imagesSchema(),
     agents: z.array(agentSchema(d)).min(1, "needs at least one agent").max(100).default([{ name: "friday" }] as never),
+    /**
+     * Replace every agent's model by the stand-in (scripted answers, one code-execution tool call,
+     * not a language model). Default: on in `local` when modelApiKey is unset and no agent names its
+     * own model endpoint (config/rules.ts standInModelOn); refused in prod.
+     */
+    standInModel: z.boolean().optional(),
     sandbox: sandboxSchema(d),
     redis: redisSchema(d),
     exposure: exposureSchema,

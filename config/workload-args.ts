@@ -4,6 +4,7 @@ import type { RegistryCredentials } from "../components/container-image";
 import type { AgentScopeWorkloadsArgs } from "../components/workloads";
 import type { StackSecrets } from "./index";
 import type { StackConfig } from "./load";
+import { STAND_IN_MODEL_REPOSITORY } from "./cloud-args";
 
 /** Where images are pushed and pulled, and with which credentials. */
 interface ImageRegistry {
@@ -13,9 +14,11 @@ interface ImageRegistry {
   readonly pull?: RegistryCredentials;
   readonly agentRepository: pulumi.Input<string>;
   readonly sandboxManagerRepository: pulumi.Input<string>;
+  readonly standInModelRepository?: pulumi.Input<string>;
   /** Where pods pull the pushed images from (default: where they were pushed). */
   readonly agentPullRepository?: pulumi.Input<string>;
   readonly sandboxManagerPullRepository?: pulumi.Input<string>;
+  readonly standInModelPullRepository?: pulumi.Input<string>;
   /** Registry and namespace the sandbox manager pulls `runtime-sandbox-<type>` images from. */
   readonly sandboxRegistry: pulumi.Input<string>;
   readonly sandboxNamespace: string;
@@ -27,9 +30,12 @@ function cloudRegistry(c: StackConfig, cloud: AlicloudPlatform): ImageRegistry {
     push: { server: r.loginServer, username: r.pushUsername, password: r.pushPassword },
     agentRepository: r.repositoryUrls["agent"]!,
     sandboxManagerRepository: r.repositoryUrls["sandbox-manager"]!,
+    // Declared (config/cloud-args.ts) only while the stand-in is on, the only time it is used.
+    ...(r.repositoryUrls[STAND_IN_MODEL_REPOSITORY] ? { standInModelRepository: r.repositoryUrls[STAND_IN_MODEL_REPOSITORY] } : {}),
     // Push over the internet endpoint, pull over the VPC one: the same repository, the same digest.
     agentPullRepository: pulumi.interpolate`${r.vpcLoginServer}/${r.namespace}/agent`,
     sandboxManagerPullRepository: pulumi.interpolate`${r.vpcLoginServer}/${r.namespace}/sandbox-manager`,
+    standInModelPullRepository: pulumi.interpolate`${r.vpcLoginServer}/${r.namespace}/${STAND_IN_MODEL_REPOSITORY}`,
     // Sandboxes start often: they pull the mirrored runtime images over the VPC endpoint.
     sandboxRegistry: c.images.sandboxRegistry ?? r.vpcLoginServer,
     sandboxNamespace: r.namespace,
@@ -45,6 +51,7 @@ function localRegistry(c: StackConfig, secrets: StackSecrets): ImageRegistry {
     ...(credentials ? { push: credentials, pull: credentials } : {}),
     agentRepository: `${server}/${c.images.repositoryPrefix}/agent`,
     sandboxManagerRepository: `${server}/${c.images.repositoryPrefix}/sandbox-manager`,
+    standInModelRepository: `${server}/${c.images.repositoryPrefix}/${STAND_IN_MODEL_REPOSITORY}`,
     sandboxRegistry: c.images.sandboxRegistry ?? server,
     sandboxNamespace: c.images.repositoryPrefix,
   };
@@ -81,9 +88,11 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
             sandboxManagerRepository: registry.sandboxManagerRepository,
             ...(registry.agentPullRepository ? { agentPullRepository: registry.agentPullRepository } : {}),
             ...(registry.sandboxManagerPullRepository ? { sandboxManagerPullRepository: registry.sandboxManagerPullRepository } : {}),
+            ...(c.standInModel && registry.standInModelRepository ? { standInModelRepository: registry.standInModelRepository } : {}),
+            ...(c.standInModel && registry.standInModelPullRepository ? { standInModelPullRepository: registry.standInModelPullRepository } : {}),
           },
         }
-        : { agent: i.agent, sandboxManager: i.sandboxManager }),
+        : { agent: i.agent, sandboxManager: i.sandboxManager, ...(c.standInModel ? { standInModel: i.standInModel } : {}) }),
       ...(registry.pull ? { pullCredentials: registry.pull } : {}),
     },
     agents: c.agents.map((a) => ({
@@ -94,6 +103,7 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
       memoryGiB: a.memoryGiB,
       sandboxTypes: a.sandboxTypes,
     })),
+    ...(c.standInModel ? { standInModel: true } : {}),
     secrets: {
       modelApiKey: secrets.modelApiKey,
       agentApiToken: secrets.agentApiToken,

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseStackConfig } from "../config";
+import { alicloudPlatformArgs } from "../config/cloud-args";
+import { workloadArgs } from "../config/workload-args";
 import type { FlatConfig, ShippedStack } from "./support/stack-config";
 import { PROJECT, SHIPPED_STACKS, shippedStackConfig } from "./support/stack-config";
 
@@ -45,8 +47,15 @@ describe("shipped stack configs", () => {
     expect(c.environment).toBe(stack);
   });
 
-  it.each(SHIPPED_STACKS)("Pulumi.%s.yaml without secrets asks for the model API key by name", (stack) => {
+  it.each(["dev", "prod"] as const)("Pulumi.%s.yaml without secrets asks for the model API key by name", (stack) => {
     expect(problems(shippedStackConfig(stack, false), stack).join("\n")).toContain(`${ns("modelApiKey")}: is required for DashScope models`);
+  });
+
+  it("Pulumi.local.yaml without a model API key runs the stand-in model; with one, the real model", () => {
+    expect(parse(shippedStackConfig("local", false), "local").standInModel).toBe(true);
+    expect(parse(shippedStackConfig("local"), "local").standInModel).toBe(false);
+    expect(parse(shippedStackConfig("dev"), "dev").standInModel).toBe(false);
+    expect(parse(shippedStackConfig("prod"), "prod").standInModel).toBe(false);
   });
 
   it("prod resolves to the safe production defaults", () => {
@@ -140,8 +149,55 @@ const BAD: readonly BadCase[] = [
   { what: "unknown weekday", config: edit("prod", "cluster", (c) => ({ ...c, maintenanceWindow: { weeklyPeriod: ["Caturday"] } })), key: ns("cluster.maintenanceWindow.weeklyPeriod[0]"), says: "Saturday" },
   { what: "reserved tag key", config: set("dev", { tags: { "aliyun:owner": "me" } }), key: ns("tags.aliyun:owner"), says: "must not start with aliyun" },
   { what: "kube context on alicloud", config: set("dev", { kubernetes: { context: "kind" } }), key: ns("kubernetes"), says: "applies only to platform kubernetes" },
+  { what: "stand-in model in prod", config: set("prod", { standInModel: true, modelApiKey: undefined }), key: ns("standInModel"), says: "is refused in prod" },
+  { what: "stand-in model and a model API key", config: set("local", { standInModel: true }), key: ns("standInModel"), says: "conflicts with modelApiKey" },
+  { what: "stand-in model not a boolean", config: set("local", { standInModel: "yes" }), key: ns("standInModel"), says: "expected boolean" },
+  { what: "stand-in model over an agent's own endpoint", config: set("local", { standInModel: true, modelApiKey: undefined, agents: [agent({ model: { provider: "openai", name: "m", baseUrl: "http://vllm:8000/v1" } })] }), key: ns("agents[0].model.baseUrl"), says: "is unused while standInModel is true" },
+  { what: "stand-in image by tag", config: set("local", { images: { standInModel: "localhost:5000/agentscope/stand-in-model:latest" } }), key: ns("images.standInModel"), says: "pinned by digest" },
+  { what: "no build and no stand-in image", config: set("local", { modelApiKey: undefined, images: { build: false, agent: `r/a@sha256:${"1".repeat(64)}`, sandboxManager: `r/m@sha256:${"2".repeat(64)}` } }), key: ns("images.standInModel"), says: "is required when images.build is false and the stand-in model is on" },
   { what: "prod on a bare kubernetes platform", config: set("prod", { platform: "kubernetes", network: undefined, cluster: undefined, registry: undefined, registryPassword: undefined, redis: { mode: "in-cluster" } }), key: ns("platform"), says: "runs on platform alicloud only" },
 ];
+
+describe("the stand-in model", () => {
+  const local = (values: Record<string, unknown>) => parse(set("local", values), "local");
+
+  it("is on by default only in local with no model API key and no agent endpoint of its own", () => {
+    expect(local({ modelApiKey: undefined }).standInModel).toBe(true);
+    expect(local({}).standInModel).toBe(false);
+    const ownEndpoint = local({ modelApiKey: undefined, agents: [agent({ model: { provider: "openai", name: "llama", baseUrl: "http://vllm.models:8000/v1" } })] });
+    expect(ownEndpoint.standInModel).toBe(false);
+    expect(problems(set("dev", { modelApiKey: undefined }), "dev").join("\n")).toContain(`${ns("modelApiKey")}: is required`);
+    // The missing-key message offers the stand-in only where it is allowed.
+    expect(problems(set("dev", { modelApiKey: undefined }), "dev").join("\n")).toContain("or standInModel: true");
+    expect(problems(shippedStackConfig("prod", false), "prod").join("\n")).not.toContain("standInModel");
+  });
+
+  it("can be turned off without a key only by giving agents a model that needs none", () => {
+    expect(problems(set("local", { modelApiKey: undefined, standInModel: false }), "local").join("\n")).toContain(`${ns("modelApiKey")}: is required for DashScope models`);
+  });
+
+  it("reaches the workload args: built into the registry next to the agent", () => {
+    const w = workloadArgs(local({ modelApiKey: undefined }), {}, undefined);
+    expect(w.standInModel).toBe(true);
+    expect(w.images.build?.standInModelRepository).toBe("localhost:5000/agentscope/stand-in-model");
+    const off = workloadArgs(local({}), {}, undefined);
+    expect(off.standInModel).toBeUndefined();
+    expect(off.images.build?.standInModelRepository).toBeUndefined();
+  });
+
+  it("can be turned on in dev, which then declares its ACR repository", () => {
+    const on = parse(set("dev", { modelApiKey: undefined, standInModel: true }), "dev");
+    expect(on.standInModel).toBe(true);
+    expect(alicloudPlatformArgs(on, {}).registry.repositories).toEqual(["agent", "sandbox-manager", "stand-in-model"]);
+    expect(alicloudPlatformArgs(parse(shippedStackConfig("dev"), "dev"), {}).registry.repositories).toEqual(["agent", "sandbox-manager"]);
+  });
+
+  it("takes a prebuilt digest when images are not built", () => {
+    const digest = `localhost:5000/agentscope/stand-in-model@sha256:${"6".repeat(64)}`;
+    const c = local({ modelApiKey: undefined, images: { build: false, agent: `r/a@sha256:${"1".repeat(64)}`, sandboxManager: `r/m@sha256:${"2".repeat(64)}`, standInModel: digest } });
+    expect(c).toMatchObject({ standInModel: true, images: { standInModel: digest } });
+  });
+});
 
 describe("bad configs", () => {
   it("the table covers at least 25 cases", () => {

@@ -9,7 +9,9 @@
  * target is the path-filtering gateway (8081), never the AgentApp's own 8080 with its
  * unauthenticated /admin routes. Agents call the sandbox manager (8000), Redis, the model API
  * (public internet, 443) and sandboxes (80); the manager calls the API server and sandboxes.
- * Sandboxes run untrusted code: they reach DNS and the public internet, nothing private.
+ * Sandboxes run untrusted code: they reach DNS and the public internet, nothing private. Where the
+ * stand-in model runs (local without a model API key), agents reach it on 8080 and it reaches
+ * nothing but DNS.
  *
  * Every row is judged twice, because whether ipBlock rules also match pod IPs is left to the
  * implementation (Calico: yes, Cilium: no; Terway enforces through either); a row passes only if
@@ -27,6 +29,7 @@ import { programObjects, renderedCluster, renderedSandboxPod, renderedWorkloadPo
 import { runProgram } from "./support/program";
 import type { ShippedStack } from "./support/stack-config";
 import { PROJECT, shippedStackConfig } from "./support/stack-config";
+import type { AgentScopeWorkloadsArgs } from "../components/workloads";
 import type { Env } from "./support/workloads-fixtures";
 import { runWorkloads, workloadsArgs } from "./support/workloads-fixtures";
 
@@ -66,6 +69,8 @@ interface Setting {
   /** First CIDR a load balancer admits, when agents have one. */
   readonly lbAllowedCidr?: string;
   readonly acs: boolean;
+  /** The stand-in model replaces the agents' model. */
+  readonly standInModel: boolean;
   readonly render: () => Promise<K8sObject[]>;
 }
 
@@ -74,13 +79,16 @@ const FIXTURE_POD_CIDR = "10.0.0.0/19";
 /** Managed Redis of the prod fixture: an address inside the block it gives the NetworkPolicies. */
 const FIXTURE_MANAGED_REDIS_IP = "10.0.64.10";
 
-function fixtureSetting(env: Env): Setting {
-  const args = workloadsArgs(env);
+function fixtureSetting(env: Env, standInModel = false): Setting {
+  const fixture = workloadsArgs(env);
+  const args: AgentScopeWorkloadsArgs = standInModel && fixture.images.build
+    ? { ...fixture, standInModel: true, images: { ...fixture.images, build: { ...fixture.images.build, standInModelRepository: "localhost:5000/agentscope/stand-in-model" } } }
+    : fixture;
   const exposure = args.exposure ?? { type: "cluster" };
   const given = args.network?.apiServer?.cidrs[0];
   const lbAllowedCidr = exposure.type === "cluster" ? undefined : exposure.allowedCidrs?.[0];
   return {
-    title: `AgentScopeWorkloads fixture ${env}`,
+    title: `AgentScopeWorkloads fixture ${env}${standInModel ? " with the stand-in model" : ""}`,
     agents: args.agents.map((a) => `agent-${a.name}`),
     podCidr: env === "local" ? KIND_POD_CIDR : FIXTURE_POD_CIDR,
     apiServerIp: typeof given === "string" ? given.replace(/\/32$/, "") : MOCK_API_SERVER.address,
@@ -88,12 +96,13 @@ function fixtureSetting(env: Env): Setting {
     ...(args.redis.mode === "external" ? { managedRedisIp: FIXTURE_MANAGED_REDIS_IP } : {}),
     ...(lbAllowedCidr !== undefined ? { lbAllowedCidr } : {}),
     acs: args.acs?.enabled ?? false,
+    standInModel: args.standInModel ?? false,
     render: async () => (await runWorkloads(args)).k8sObjects(),
   };
 }
 
-function programSetting(stack: ShippedStack): Setting {
-  const values = shippedStackConfig(stack);
+function programSetting(stack: ShippedStack, withSecrets = true): Setting {
+  const values = shippedStackConfig(stack, withSecrets);
   const c = parseStackConfig({ values, project: PROJECT, stack });
   const cloud = c.platform === "alicloud";
   const cluster = cannedState("alicloud:cs/managedKubernetes:ManagedKubernetes") as { connections: { apiServerIntranet: string } };
@@ -103,7 +112,7 @@ function programSetting(stack: ShippedStack): Setting {
   const managedRedis = cloud && c.redis.mode === "managed";
   const lbAllowedCidr = c.exposure.type === "cluster" ? undefined : c.exposure.allowedCidrs[0];
   return {
-    title: `index.ts stack ${stack}`,
+    title: `index.ts stack ${stack}${withSecrets ? "" : " without secrets"}`,
     agents: c.agents.map((a) => `agent-${a.name}`),
     // Terway gives pods addresses from the first zone's pod vSwitch: the VPC's first /(p+3).
     podCidr: cloud && vpc !== undefined ? subnet(vpc, Number(vpc.split("/")[1]) + 3, 0) : KIND_POD_CIDR,
@@ -112,13 +121,17 @@ function programSetting(stack: ShippedStack): Setting {
     ...(managedRedis ? { managedRedisIp: redis.privateIp } : {}),
     ...(lbAllowedCidr !== undefined ? { lbAllowedCidr } : {}),
     acs: c.acs.enabled,
+    standInModel: c.standInModel,
     render: async () => programObjects((await runProgram(values, stack)).resources),
   };
 }
 
 const SETTINGS: readonly Setting[] = [
-  ...(["local", "dev", "prod"] as const).map(fixtureSetting),
-  ...(["local", "dev", "prod"] as const).map(programSetting),
+  ...(["local", "dev", "prod"] as const).map((env) => fixtureSetting(env)),
+  fixtureSetting("local", true),
+  ...(["local", "dev", "prod"] as const).map((stack) => programSetting(stack)),
+  // No model API key: the stand-in model replaces the model.
+  programSetting("local", false),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -185,8 +198,8 @@ interface Flow {
   readonly via?: "service" | "lb";
   readonly expect: "allow" | "deny";
   readonly why: string;
-  /** Only where Redis runs in the cluster, or where agents have a load balancer. */
-  readonly needs?: "in-cluster redis" | "load balancer";
+  /** Only where Redis runs in the cluster, where agents have a load balancer, or where the stand-in model runs. */
+  readonly needs?: "in-cluster redis" | "load balancer" | "stand-in model";
 }
 
 const FLOWS: readonly Flow[] = [
@@ -241,11 +254,29 @@ const FLOWS: readonly Flow[] = [
   { from: "redis", to: "public web", port: 443, expect: "deny", why: "Redis has no egress", needs: "in-cluster redis" },
   { from: "redis", to: "agent A", port: 8081, expect: "deny", why: "Redis has no egress", needs: "in-cluster redis" },
   { from: "pod in unrelated ns team-x", to: "redis", port: 6379, expect: "deny", why: "only agents and the manager", needs: "in-cluster redis" },
+  // the stand-in model (scripted answers in place of the model API)
+  { from: "agent A", to: "stand-in-model", via: "service", port: 8080, expect: "allow", why: "the agents' model", needs: "stand-in model" },
+  { from: "agent B", to: "stand-in-model", port: 8080, expect: "allow", why: "the agents' model", needs: "stand-in model" },
+  { from: "sandbox A", to: "stand-in-model", port: 8080, expect: "deny", why: "untrusted code never reaches the agents' model", needs: "stand-in model" },
+  { from: "sandbox A", to: "stand-in-model", via: "service", port: 8080, expect: "deny", why: "nor through its Service", needs: "stand-in model" },
+  { from: "sandbox-manager", to: "stand-in-model", port: 8080, expect: "deny", why: "only agents", needs: "stand-in model" },
+  { from: "caller pod (ns frontend)", to: "stand-in-model", via: "service", port: 8080, expect: "deny", why: "callers reach agents, not their model", needs: "stand-in model" },
+  { from: "pod in unrelated ns team-x", to: "stand-in-model", port: 8080, expect: "deny", why: "only agents", needs: "stand-in model" },
+  { from: "stand-in-model", to: "kube-dns", port: 53, protocol: "UDP", expect: "allow", why: "DNS (namespace-wide rule)", needs: "stand-in model" },
+  { from: "stand-in-model", to: "public web", port: 443, expect: "deny", why: "it reaches nothing", needs: "stand-in model" },
+  { from: "stand-in-model", to: "model API (public)", port: 443, expect: "deny", why: "it reaches nothing", needs: "stand-in model" },
+  { from: "stand-in-model", to: "metadata 100.100.100.200", port: 80, expect: "deny", why: "it reaches nothing", needs: "stand-in model" },
+  { from: "stand-in-model", to: "agent A", port: 8081, expect: "deny", why: "it answers agents, never calls them", needs: "stand-in model" },
+  { from: "stand-in-model", to: "sandbox-manager", port: 8000, expect: "deny", why: "it reaches nothing", needs: "stand-in model" },
+  { from: "stand-in-model", to: "sandbox A", port: 80, expect: "deny", why: "it reaches nothing", needs: "stand-in model" },
+  { from: "stand-in-model", to: "redis", port: 6379, expect: "deny", why: "it reaches nothing", needs: "stand-in model" },
+  { from: "stand-in-model", to: "API server", port: 6443, expect: "deny", why: "it reaches nothing", needs: "stand-in model" },
 ];
 
 function applies(f: Flow, s: Setting): boolean {
   if (f.needs === "in-cluster redis") return s.inClusterRedis;
   if (f.needs === "load balancer") return s.lbAllowedCidr !== undefined;
+  if (f.needs === "stand-in model") return s.standInModel;
   return true;
 }
 
@@ -352,6 +383,7 @@ describe.each(SETTINGS.map((s) => [s.title, s] as const))("network flows: %s", (
     expect(w.endpoints.get("redis")?.kind).toBe(setting.inClusterRedis ? "pod" : "external");
     const lbServices = w.objects.filter((o) => o.kind === "Service" && (o["spec"] as { type?: string } | undefined)?.type === "LoadBalancer");
     expect(lbServices.length > 0).toBe(setting.lbAllowedCidr !== undefined);
+    expect(w.endpoints.get("stand-in-model")?.kind).toBe(setting.standInModel ? "pod" : undefined);
   });
 
   it.each(rows)("%s", (_name, row) => {

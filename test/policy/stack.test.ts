@@ -35,3 +35,23 @@ describe.each(SHIPPED_STACKS)("policy pack on the %s stack", (stack) => {
     }
   });
 });
+
+describe("policy pack on the local stack without a model API key (the stand-in model)", () => {
+  it("reports no violation, the stand-in's Deployment, Service and policies included", async () => {
+    const run = await runProgram(shippedStackConfig("local", false), "local");
+    const resources: StackResource[] = run.resources.map((r) => ({
+      type: r.type,
+      name: r.name,
+      urn: `urn:pulumi:local::${PROJECT}::${r.type}::${r.name}`,
+      props: r.inputs,
+    }));
+    expect(resources.filter((r) => r.name.includes("stand-in-model")).map((r) => r.type).sort()).toEqual([
+      "docker:index/image:Image",
+      "kubernetes:apps/v1:Deployment",
+      "kubernetes:core/v1:Service",
+      "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+      "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+    ]);
+    expect(runRules(resources, packConfig("local"), new Map([["environment", "local"]])).map((v) => `[${v.policy}] ${v.message}`)).toEqual([]);
+  });
+});

@@ -1,12 +1,14 @@
 """The images, built with podman from the local debootstrap base and run the
 way Kubernetes will: uid 10001, read-only root, only /tmp writable.
-Run by scripts/test-image.sh (slow: builds both images)."""
+Run by scripts/test-image.sh (slow: builds the images)."""
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,21 +17,34 @@ import pytest
 
 from conftest import TOKEN, free_port, iter_sse
 from fake_model import BUBBLE_OUTPUT, FINAL_PREFIX, FakeModel
+from stand_in_model import CODE_ARGUMENT, CODE_TOOL
 from images import BASE_IMAGE, build, image_size, podman, rebuilt_bytes, seconds_to_healthy
 
 AGENT_DIR = Path(__file__).resolve().parents[2] / "agent-image"
 AGENT = "localhost/friday-agent:test"
 MANAGER = "localhost/sandbox-manager:test"
+STAND_IN = "localhost/stand-in-model:test"
 K8S_LIKE = ["--read-only", "--tmpfs", "/tmp:rw,size=64m,mode=1777", "--cap-drop=ALL",
             "--security-opt=no-new-privileges"]
 
 
-@pytest.fixture(scope="session")
-def images() -> None:
+def require_base() -> None:
     if subprocess.run(["podman", "image", "exists", BASE_IMAGE]).returncode != 0:
         pytest.fail(f"{BASE_IMAGE} is missing: run scripts/make-base-image.sh")
+
+
+@pytest.fixture(scope="session")
+def images() -> None:
+    require_base()
     build(AGENT_DIR, AGENT, target="agent")
     build(AGENT_DIR, MANAGER, target="sandbox-manager")
+
+
+@pytest.fixture(scope="session")
+def stand_in_image() -> None:
+    """Its own fixture: it shares no layer with the other two beyond the base."""
+    require_base()
+    build(AGENT_DIR, STAND_IN, target="stand-in-model")
 
 
 @pytest.fixture
@@ -46,6 +61,10 @@ def sh(image: str, script: str) -> str:
 
 @pytest.mark.parametrize("image", [AGENT, MANAGER])
 def test_image_runs_as_10001_without_compilers_or_package_caches(images: None, image: str) -> None:
+    check_runs_as_10001_without_compilers_or_package_caches(image)
+
+
+def check_runs_as_10001_without_compilers_or_package_caches(image: str) -> None:
     config = json.loads(podman("image", "inspect", "--format", "{{json .Config}}", image))
     assert config["User"] == "10001:10001"
     assert {"HOME=/tmp", "PYTHONDONTWRITEBYTECODE=1"} <= set(config["Env"])
@@ -141,3 +160,37 @@ def test_sandbox_manager_reads_its_mounted_config_and_enforces_its_token(
     r = httpx.post(url + "/list_session_keys", json={}, headers={"Authorization": "Bearer sm-token"})
     assert r.status_code == 200, r.text
     print(f"\nsandbox manager healthy {seconds:.2f}s after podman run")
+
+
+def test_stand_in_image_is_the_base_plus_its_code_and_runs_as_10001(stand_in_image: None) -> None:
+    check_runs_as_10001_without_compilers_or_package_caches(STAND_IN)
+    added = image_size(STAND_IN) - image_size(BASE_IMAGE)
+    assert 0 < added < 1_000_000, added  # standard library only: no dependency layer
+    assert sh(STAND_IN, "test -e /opt/venv && echo venv; python3 -c 'import stand_in_model; print(stand_in_model.__file__)'").split() \
+        == ["/app/stand_in_model/__init__.py"]
+
+
+def test_stand_in_container_runs_read_only_and_answers_with_the_tool_call(stand_in_image: None, container_ids: list[str]) -> None:
+    port = free_port()
+    seconds, cid = seconds_to_healthy(
+        ["--network", "host", *K8S_LIKE, "--user", "10001:10001", "-e", "HOST=127.0.0.1", "-e", f"PORT={port}", STAND_IN],
+        f"http://127.0.0.1:{port}/health", timeout=30,
+    )
+    container_ids.append(cid)
+    body = {"model": "stand-in", "messages": [{"role": "user", "content": "请帮我使用python生成一段冒泡排序算法,并执行"}]}
+    r = httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", json=body, timeout=10)
+    assert r.status_code == 200, r.text
+    (call,) = r.json()["choices"][0]["message"]["tool_calls"]
+    assert call["function"]["name"] == CODE_TOOL
+    code = json.loads(call["function"]["arguments"])[CODE_ARGUMENT]
+    # The program runs in the image too (read-only root, uid 10001).
+    assert sh(STAND_IN, f"python3 -c {shlex.quote(code)}").strip() == BUBBLE_OUTPUT
+    # PID 1 handles SIGTERM: it stops at once with 0, not after podman's kill timeout.
+    stopping = time.monotonic()
+    podman("stop", "-t", "10", cid)
+    assert time.monotonic() - stopping < 5
+    state = json.loads(podman("inspect", "--format", "{{json .State}}", cid))
+    assert state["ExitCode"] == 0, state
+    logs = [json.loads(line) for line in podman("logs", cid).splitlines() if line.strip()]
+    assert [e["msg"] for e in logs][:1] == ["listening"] and any(e["msg"] == "stopping" for e in logs)
+    print(f"\nstand-in model healthy {seconds:.2f}s after podman run")

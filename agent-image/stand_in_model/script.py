@@ -1,0 +1,84 @@
+"""The scripted conversation: which answer a list of chat messages gets."""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+# The agent's tool (agent-image/friday/tools.py registers `execute_python_code(code)`;
+# its name and parameter are what the model sees in the request's `tools`).
+CODE_TOOL = "execute_python_code"
+CODE_ARGUMENT = "code"
+
+BUBBLE_SORT = """\
+def bubble_sort(items):
+    items = list(items)
+    for i in range(len(items)):
+        for j in range(len(items) - 1 - i):
+            if items[j] > items[j + 1]:
+                items[j], items[j + 1] = items[j + 1], items[j]
+    return items
+
+print("sorted:", bubble_sort([64, 34, 25, 12, 22, 11, 90]))
+"""
+BUBBLE_OUTPUT = "sorted: [11, 12, 22, 25, 34, 64, 90]"
+FINAL_PREFIX = "Done. The program printed: "
+STAND_IN_ANSWER = (
+    "I am the stand-in model of the local demo: scripted answers, not a language model. "
+    "Ask me for a bubble sort (冒泡排序) and I will write one and run it with the code tool."
+)
+# The seed's request is Chinese ("请帮我使用python生成一段冒泡排序算法,并执行").
+BUBBLE_WORDS = ("bubble", "冒泡")
+
+
+@dataclass(frozen=True)
+class Text:
+    """A piece of the answer's text."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A call of one tool; `arguments` is JSON text, as the API carries it."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+Piece = Text | ToolCall
+# A script turns the request's messages into the answer's pieces; a streamed
+# answer sends each piece as it is produced.
+Script = Callable[[Sequence[Mapping[str, Any]]], Iterable[Piece]]
+
+
+def text_of(content: object) -> str:
+    """The text of a message's content: a string, or a list of content parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, Mapping))
+    return ""
+
+
+def asks_for_bubble_sort(text: str) -> bool:
+    lowered = text.lower()
+    return any(word in lowered for word in BUBBLE_WORDS)
+
+
+def seed_reply(messages: Sequence[Mapping[str, Any]]) -> list[Piece] | None:
+    """The seed demo's two steps, or None when the turn is not part of it."""
+    last = messages[-1] if messages else {}
+    if last.get("role") == "tool":
+        return [Text(FINAL_PREFIX + text_of(last.get("content")))]
+    if last.get("role") == "user" and asks_for_bubble_sort(text_of(last.get("content"))):
+        arguments = json.dumps({CODE_ARGUMENT: BUBBLE_SORT})
+        return [ToolCall(id="call_bubble_sort", name=CODE_TOOL, arguments=arguments)]
+    return None
+
+
+def reply(messages: Sequence[Mapping[str, Any]]) -> list[Piece]:
+    """The stand-in's whole script: the seed demo, else a sentence saying what it is."""
+    return seed_reply(messages) or [Text(STAND_IN_ANSWER)]
