@@ -3,6 +3,8 @@
 - A user turn mentioning "bubble" gets a call to `execute_python_code` with a
   bubble-sort program (the seed article's example).
 - A tool result gets the final answer, quoting the tool's output.
+- A user turn containing "RUN-CODE:" gets a call to `execute_python_code`
+  with the text after that marker as the code.
 - A user turn mentioning "slowly" streams one token every 0.2 s for a minute.
 - Anything else gets "echo: " and every user text the model was sent, so a
   test can see the conversation history that reached the model.
@@ -30,6 +32,7 @@ print("sorted:", bubble_sort([64, 34, 25, 12, 22, 11, 90]))
 """
 BUBBLE_OUTPUT = "sorted: [11, 12, 22, 25, 34, 64, 90]"
 FINAL_PREFIX = "Done. The program printed: "
+RUN_CODE = "RUN-CODE:"
 
 
 def _text(content: Any) -> str:
@@ -54,6 +57,15 @@ def reply(messages: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         yield _chunk({}, "stop")
         return
     user_text = _text(last.get("content"))
+    if RUN_CODE in user_text:
+        code = user_text.split(RUN_CODE, 1)[1]
+        call = {
+            "index": 0, "id": "call_run", "type": "function",
+            "function": {"name": "execute_python_code", "arguments": json.dumps({"code": code})},
+        }
+        yield _chunk({"role": "assistant", "content": None, "tool_calls": [call]})
+        yield _chunk({}, "tool_calls")
+        return
     if "bubble" in user_text.lower():
         call = {
             "index": 0, "id": "call_bubble", "type": "function",
