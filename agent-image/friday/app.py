@@ -95,12 +95,12 @@ async def _interrupt(agent: Any, reply: asyncio.Future) -> None:
     what gets saved."""
     await agent.interrupt()
     for _ in range(2):
-        await asyncio.wait({reply}, timeout=5)
+        await asyncio.wait({reply}, timeout=3)
         if reply.done():
             return
         # A tool that swallowed the cancellation lets the agent go on; cancel again.
         reply.cancel()
-    log.warning("the agent did not stop within 10 s")
+    log.warning("the agent did not stop within 6 s")
 
 
 async def _end(session: Any, ids: dict[str, str], agent: Any, lease: SandboxLease | None) -> None:

@@ -68,8 +68,9 @@ def main() -> None:
     code = sys.stdin.read()
     os.close(0)
     os.open(os.devnull, os.O_RDONLY)  # the code reads EOF, not the agent's pipe
+    # CPU: SIGXCPU at the soft limit, SIGKILL one second later at the hard one.
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
     for limit, value in (
-        (resource.RLIMIT_CPU, cpu_s),
         (resource.RLIMIT_AS, mem_bytes),
         (resource.RLIMIT_FSIZE, 64 * 1024 * 1024),
         (resource.RLIMIT_NOFILE, 256),
