@@ -14,15 +14,15 @@ from agentscope.pipeline import stream_printing_messages
 from agentscope_runtime.engine.schemas.agent_schemas import AgentRequest, Message
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
-from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from .agent import build_agent
 from .guard import Guard
+from .local_code import confinement_probe, protect_agent_process
 from .sessions import make_session, redis_pool
 from .settings import Settings
-from .local_code import confinement_probe, protect_agent_process
 from .tools import SandboxLease, local_limits, make_toolkit
 from .turns import TurnApp
 
