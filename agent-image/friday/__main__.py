@@ -29,9 +29,8 @@ def main() -> int:
     # Importing the runtime builds thousands of pydantic models: collecting
     # garbage meanwhile only slows start-up (about a fifth of it).
     gc.disable()
-    import uvicorn
-
     from .app import create_app
+    from .server import serve
 
     app = create_app(settings)
     # What start-up made lives as long as the process: keep it out of every
@@ -42,14 +41,7 @@ def main() -> int:
     logs.configure(settings.log_level)
     if settings.auth_disabled:
         logging.getLogger("friday").warning("AUTH_DISABLED=true: every route is open")
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=20,
-    )
+    serve(app, settings.host, settings.port, settings.shutdown_drain_seconds)
     return 0
 
 

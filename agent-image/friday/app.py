@@ -11,21 +11,36 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from agentscope.pipeline import stream_printing_messages
-from agentscope_runtime.engine.app import AgentApp
 from agentscope_runtime.engine.schemas.agent_schemas import AgentRequest, Message
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StringConstraints, model_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
 
 from .agent import build_agent
 from .guard import Guard
+from .local_code import confinement_probe, protect_agent_process
 from .sessions import make_session, redis_pool
 from .settings import Settings
-from .tools import SandboxLease, make_toolkit
+from .tools import SandboxLease, local_limits, make_toolkit
+from .turns import TurnApp
 
 log = logging.getLogger(__name__)
 
 # Ids become Redis keys and log fields: keep them short and plain.
 Ident = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:@-]{1,128}$")]
+
+# What GET / and 404 bodies tell a client.
+_ENDPOINTS = {
+    "process": "POST /process",
+    "stop": "POST /stop",
+    "health": "GET /health",
+}
+_NOT_FOUND = (
+    "this service serves POST /process (SSE), POST /stop and GET /health; routes such as "
+    "/sync, /async and /stream_async belong to the seed's own sample app"
+)
 
 # AgentApp registers these without any auth (runtime 1.1.x); we drop them.
 _UNSAFE_ROUTES = frozenset({"/shutdown", "/admin/shutdown", "/admin/status"})
@@ -42,12 +57,22 @@ class ProcessRequest(AgentRequest):
         for i, msg in enumerate(self.input):
             if not msg.role or not msg.content:
                 raise ValueError(f"input[{i}] needs a role and non-empty content")
+        if self.stream is False:
+            raise ValueError("only streaming is served: omit `stream` or set it to true")
         return self
 
 
 class StopRequest(BaseModel):
     session_id: Ident
     user_id: Ident | None = None
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404:
+        return JSONResponse({"error": "not_found", "detail": _NOT_FOUND, "endpoints": _ENDPOINTS},
+                            status_code=404)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
 def _normalize(path: str, parsed: BaseModel) -> dict[str, Any]:
@@ -58,6 +83,35 @@ def _normalize(path: str, parsed: BaseModel) -> dict[str, Any]:
         data.setdefault("session_id", parsed.id or _new_id())
         data.setdefault("user_id", data["session_id"])
     return data
+
+
+async def _wait(reply: asyncio.Future) -> Any:
+    return await reply
+
+
+async def _interrupt(agent: Any, reply: asyncio.Future) -> None:
+    """Stops the agent and waits until its reply has ended: ReActAgent then
+    has the partial answer and an interruption note in its memory, which is
+    what gets saved."""
+    await agent.interrupt()
+    for _ in range(2):
+        await asyncio.wait({reply}, timeout=3)
+        if reply.done():
+            return
+        # A tool that swallowed the cancellation lets the agent go on; cancel again.
+        reply.cancel()
+    log.warning("the agent did not stop within 6 s")
+
+
+async def _end(session: Any, ids: dict[str, str], agent: Any, lease: SandboxLease | None) -> None:
+    if lease is not None:
+        try:
+            await lease.release()
+        except Exception:
+            log.exception("sandbox release failed")
+    # Saved even after an interrupt, so the next turn can resume.
+    await session.save_session_state(**ids, agent=agent)
+    log.info("turn saved", extra={"history": await agent.memory.size()})
 
 
 def _new_id() -> str:
@@ -78,11 +132,18 @@ def _redis_url_with_password(settings: Settings) -> str | None:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def create_app(settings: Settings) -> AgentApp:
+def create_app(settings: Settings) -> TurnApp:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = redis_pool(settings)
         app.state.session = make_session(settings, pool)
+        if settings.code_execution == "local":
+            protect_agent_process()
+            confinement = await confinement_probe(local_limits(settings))
+            log.warning(
+                "LOCAL CODE EXECUTION IS ON: model-written code runs inside the agent's pod",
+                extra={**confinement, "limits": vars(local_limits(settings))},
+            )
         log.info(
             "agent ready",
             extra={
@@ -100,7 +161,8 @@ def create_app(settings: Settings) -> AgentApp:
             if pool is not None:
                 await pool.aclose()
 
-    app = AgentApp(
+    app = TurnApp(
+        lease_seconds=settings.turn_lease_seconds,
         app_name=settings.agent_name,
         app_description="A helpful assistant",
         lifespan=lifespan,
@@ -118,22 +180,20 @@ def create_app(settings: Settings) -> AgentApp:
         ids = {"session_id": request.session_id, "user_id": request.user_id}
         await session.load_session_state(**ids, agent=agent)
         log.info("turn started", extra={"history": await agent.memory.size()})
+        reply = asyncio.ensure_future(agent(msgs))
         try:
-            async for msg, last in stream_printing_messages(
-                agents=[agent], coroutine_task=agent(msgs),
-            ):
+            async for msg, last in stream_printing_messages(agents=[agent], coroutine_task=_wait(reply)):
                 yield msg, last
         except asyncio.CancelledError:
             log.info("turn interrupted")
-            # Stops the agent's own model call or tool loop too (runtime docs).
-            await agent.interrupt()
+            await _interrupt(agent, reply)
             raise
         finally:
-            # Saved even after an interrupt, so the next turn can resume.
-            await session.save_session_state(**ids, agent=agent)
-            log.info("turn saved", extra={"history": await agent.memory.size()})
-            if lease is not None:
-                await lease.release()
+            if not reply.done():
+                reply.cancel()
+            # Shielded: a second cancellation (shutdown) must not cut the
+            # release (which ends the sandbox's code) or the save.
+            await asyncio.shield(_end(session, ids, agent, lease))
 
     @app.post("/stop")
     async def stop(req: StopRequest) -> dict[str, str]:
@@ -142,8 +202,25 @@ def create_app(settings: Settings) -> AgentApp:
         return {"status": "stop requested"}
 
     app.router.routes = [
-        r for r in app.router.routes if getattr(r, "path", None) not in _UNSAFE_ROUTES
+        r for r in app.router.routes
+        if getattr(r, "path", None) not in _UNSAFE_ROUTES
+        and not (getattr(r, "path", None) == "/" and "GET" in getattr(r, "methods", ()))
     ]
+
+    @app.get("/")
+    async def root() -> dict[str, Any]:
+        """What this service serves (the runtime's own version lists routes
+        that are not here)."""
+        return {"service": settings.agent_name, "endpoints": _ENDPOINTS}
+
+    @app.head("/health")
+    async def health_head() -> Response:
+        return Response(status_code=200)
+
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    # No CORS: the bearer token must not live in a browser, so no browser
+    # origin is allowed (the runtime allows every origin, with credentials).
+    app.user_middleware = [m for m in app.user_middleware if m.cls is not CORSMiddleware]
     # A2A, Responses API and AG-UI endpoints: not part of this service's API.
     app.protocol_adapters = []
 

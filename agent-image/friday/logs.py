@@ -46,5 +46,8 @@ def configure(level: str) -> None:
         # agentscope ("as") installs its own text handler at import time.
         lg.handlers.clear()
         lg.propagate = True
+    # warnings.warn() would print multi-line text to stderr; as records they
+    # become JSON lines like everything else.
+    logging.captureWarnings(True)
     # Access lines come from our guard middleware, with ids and timings.
     logging.getLogger("uvicorn.access").disabled = True

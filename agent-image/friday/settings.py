@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     sandbox_manager_token: SecretStr | None = None
     sandbox_type: str = "base"
     allow_local_code_execution: bool = False
+    # Limits of one local code run (ALLOW_LOCAL_CODE_EXECUTION only).
+    local_code_timeout_seconds: int = Field(60, ge=1)
+    local_code_cpu_seconds: int = Field(30, ge=1)
+    local_code_memory_mb: int = Field(512, ge=64)
 
     redis_url: str | None = None
     redis_password: SecretStr | None = None
@@ -38,6 +42,11 @@ class Settings(BaseSettings):
     session_ttl_seconds: int = Field(7 * 24 * 3600, ge=0)
 
     max_request_bytes: int = Field(1_048_576, ge=1024)
+    # A running turn holds its session for this long and renews it every third:
+    # a turn whose process died frees the session within one lease.
+    turn_lease_seconds: int = Field(30, ge=3)
+    # On SIGTERM: how long open turns may go on before they are stopped and saved.
+    shutdown_drain_seconds: int = Field(30, ge=0)
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

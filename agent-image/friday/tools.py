@@ -1,5 +1,5 @@
-"""The Python execution tool: in the sandbox pool, or in-process only when
-ALLOW_LOCAL_CODE_EXECUTION is set explicitly."""
+"""The Python execution tool: in the sandbox pool, or in a confined child
+process of the agent only when ALLOW_LOCAL_CODE_EXECUTION is set explicitly."""
 from __future__ import annotations
 
 import logging
@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable
 
 from agentscope.message import TextBlock
 from agentscope.tool import ToolResponse, Toolkit
-from agentscope.tool import execute_python_code as execute_python_code_in_process
 
+from .local_code import Limits, local_python_tool
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -82,10 +82,18 @@ def sandbox_python_tool(lease: SandboxLease) -> ToolFunc:
     return execute_python_code
 
 
+def local_limits(settings: Settings) -> Limits:
+    return Limits(
+        timeout_s=settings.local_code_timeout_seconds,
+        cpu_s=settings.local_code_cpu_seconds,
+        memory_mb=settings.local_code_memory_mb,
+    )
+
+
 def make_toolkit(settings: Settings, lease: SandboxLease | None) -> Toolkit:
     toolkit = Toolkit()
     if lease is not None:
         toolkit.register_tool_function(sandbox_python_tool(lease))
     elif settings.code_execution == "local":
-        toolkit.register_tool_function(execute_python_code_in_process)
+        toolkit.register_tool_function(local_python_tool(local_limits(settings)))
     return toolkit

@@ -70,7 +70,13 @@ class Agent:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "friday"], env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
         )
-        wait_http(self.url + "/health", 60, self.proc)
+        try:
+            wait_http(self.url + "/health", 60, self.proc)
+        except BaseException:
+            # A module fixture gets no teardown when its setup fails: no orphans.
+            self.proc.kill()
+            self.proc.wait()
+            raise
         return self
 
     def stop(self) -> None:

@@ -4,6 +4,8 @@ It is the stand-in model the local stack deploys (agent-image/stand_in_model),
 with the same seed script, plus what only tests need:
 - A user turn mentioning "bubble" (or 冒泡) gets a call to `execute_python_code`
   with a bubble-sort program; a tool result gets the final answer quoting it.
+- A user turn containing "RUN-CODE:" gets a call to `execute_python_code`
+  with the text after that marker as the code.
 - A user turn mentioning "slowly" streams one token every 0.2 s for a minute.
 - Anything else gets "echo: " and every user text the model was sent, so a
   test can see the conversation history that reached the model.
@@ -11,6 +13,7 @@ Every request body is kept in `requests` for assertions.
 """
 from __future__ import annotations
 
+import json
 import sys
 import threading
 import time
@@ -21,12 +24,22 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "agent-image"))
 
 from stand_in_model import StandInModelServer  # noqa: E402
-from stand_in_model.script import BUBBLE_OUTPUT, BUBBLE_SORT, FINAL_PREFIX, Piece, Text, seed_reply, text_of  # noqa: E402
+from stand_in_model.script import (  # noqa: E402
+    BUBBLE_OUTPUT, BUBBLE_SORT, CODE_ARGUMENT, CODE_TOOL, FINAL_PREFIX, Piece, Text, ToolCall, seed_reply, text_of,
+)
 
-__all__ = ["BUBBLE_OUTPUT", "BUBBLE_SORT", "FINAL_PREFIX", "FakeModel", "fake_reply"]
+__all__ = ["BUBBLE_OUTPUT", "BUBBLE_SORT", "FINAL_PREFIX", "RUN_CODE", "FakeModel", "fake_reply"]
+
+RUN_CODE = "RUN-CODE:"
 
 
 def fake_reply(messages: Sequence[Mapping[str, Any]]) -> Iterator[Piece]:
+    last = messages[-1] if messages else {}
+    user_text = text_of(last.get("content")) if last.get("role") == "user" else ""
+    if RUN_CODE in user_text:
+        code = user_text.split(RUN_CODE, 1)[1]
+        yield ToolCall(id="call_run", name=CODE_TOOL, arguments=json.dumps({CODE_ARGUMENT: code}))
+        return
     seeded = seed_reply(messages)
     if seeded is not None:
         yield from seeded

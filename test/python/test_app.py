@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from conftest import Agent, ask, final_text
-from fake_model import BUBBLE_OUTPUT, FINAL_PREFIX, FakeModel
+from fake_model import BUBBLE_OUTPUT, FINAL_PREFIX, RUN_CODE, FakeModel
+from streams import BackgroundTurn, wait_until
 
 
 def tool_events(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -71,10 +72,12 @@ def test_code_is_not_run_in_process_unless_allowed(start_agent: Any, fake_model:
 
 class FakeSandboxManager:
     """Speaks the remote SandboxManager protocol of agentscope-runtime
-    (POST /<method> -> {"data": ...}) and runs the code in a subprocess."""
+    (POST /<method> -> {"data": ...}) and runs the code in a subprocess,
+    which releasing the sandbox kills, as deleting its container would."""
 
     def __init__(self, token: str) -> None:
         self.calls: list[tuple[str, dict[str, Any], str | None]] = []
+        self.running: dict[str, subprocess.Popen] = {}
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -90,10 +93,16 @@ class FakeSandboxManager:
                     return self._send(200, {"data": "sbx-42"})
                 if self.path == "/call_tool_async":
                     code = body["arguments"]["code"]
-                    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
-                    text = f"[sandbox {body['identity']}] {run.stdout}{run.stderr}"
+                    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                                            stderr=subprocess.STDOUT, text=True)
+                    outer.running[body["identity"]] = proc
+                    out, _ = proc.communicate(timeout=60)
+                    text = f"[sandbox {body['identity']}] {out}"
                     return self._send(200, {"data": {"content": [{"type": "text", "text": text}], "isError": False}})
                 if self.path == "/release_async":
+                    proc = outer.running.pop(body["identity"], None)
+                    if proc is not None and proc.poll() is None:
+                        proc.kill()
                     return self._send(200, {"data": True})
                 self._send(404, {"detail": "unknown"})
 
@@ -133,3 +142,20 @@ def test_code_runs_in_the_sandbox_pool(start_agent: Any, sandbox_manager: FakeSa
     assert sandbox_manager.calls[1][1]["tool_name"] == "run_ipython_cell"
     assert sandbox_manager.calls[2][1]["identity"] == "sbx-42"
     assert all(auth == "Bearer sandbox-token" for _, _, auth in sandbox_manager.calls)
+    # Every line on stdout and stderr is JSON (log_lines parses each), including the
+    # DeprecationWarning the runtime's sandbox client raises on first use (1.1.6.post2).
+    assert any(e["logger"] == "py.warnings" for e in agent.log_lines())
+
+
+def test_stop_ends_code_running_in_the_sandbox(start_agent: Any, sandbox_manager: FakeSandboxManager) -> None:
+    agent = start_agent(SANDBOX_MANAGER_URL=sandbox_manager.url, SANDBOX_MANAGER_TOKEN="sandbox-token")
+    turn = BackgroundTurn(agent, RUN_CODE + "import time\ntime.sleep(45)", "sbx-stop")
+    turn.wait_started()
+    wait_until(lambda: "sbx-42" in sandbox_manager.running, 10, "the code to start in the sandbox")
+    proc = sandbox_manager.running["sbx-42"]
+    with agent.client() as c:
+        assert c.post("/stop", json={"session_id": "sbx-stop"}).status_code == 200
+    wait_until(lambda: proc.poll() is not None, 5, "the sandbox's code to end")
+    assert [p for p, _, _ in sandbox_manager.calls][-1] == "/release_async"
+    turn.join(15)
+    assert turn.events[-1]["status"] == "canceled"

@@ -1,0 +1,208 @@
+"""The runtime's AgentApp with our own turn lifecycle around /process.
+
+agentscope-runtime 1.1.6.post2's `InterruptMixin.run_and_stream` marks the
+interrupt key `state:<user>:<session>` RUNNING for 3600 s and clears it in a
+`finally` that awaits Redis inside the request's cancel scope: a client that
+hangs up (Starlette cancels that scope) or a SIGTERM leaves the session locked
+for an hour. Here the same keys and channels are used (so `stop_chat` and other
+replicas still interoperate), but:
+- RUNNING is a lease of `lease_seconds`, renewed while the turn runs, so a turn
+  whose process died is free again within one lease;
+- the end of a turn runs shielded from the request's cancellation;
+- every ending is a final event in the runtime's response schema: `completed`,
+  `canceled` (stopped, client gone, server shutting down) or `failed`.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from typing import Any
+
+import anyio
+from agentscope_runtime.engine.app import AgentApp
+from agentscope_runtime.engine.deployers.utils.service_utils.interrupt.base_backend import TaskState
+from agentscope_runtime.engine.schemas.agent_schemas import (
+    AgentRequest,
+    AgentResponse,
+    Error,
+    RunStatus,
+)
+
+log = logging.getLogger(__name__)
+
+# How long the end of a turn may take: the handler's save, the sandbox release
+# and the final Redis write.
+END_OF_TURN_BUDGET_S = 10.0
+# What the runtime keeps a finished or stopped state for (its own value).
+FINAL_STATE_TTL_S = 600
+
+# Error codes of the final event, documented in agent-image/README.md.
+INTERRUPTED = "interrupted"
+SHUTTING_DOWN = "server_shutdown"
+SESSION_BUSY = "session_busy"
+INTERNAL = "internal_error"
+
+
+class SessionBusy(RuntimeError):
+    pass
+
+
+def sse(event: AgentResponse) -> str:
+    return f"data: {event.model_dump_json()}\n\n"
+
+
+def final_event(
+    response_id: str | None, session_id: str | None, seq: int, status: str, code: str, message: str,
+) -> str:
+    return sse(AgentResponse(
+        id=response_id, session_id=session_id, sequence_number=seq, status=status,
+        error=Error(code=code, message=message),
+    ))
+
+
+class TurnApp(AgentApp):
+    def __init__(self, *args: Any, lease_seconds: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lease_seconds = lease_seconds
+        self._stop_reasons: dict[str, str] = {}
+
+    # The runtime picks one of two generators; both go through ours.
+    async def _stream_generator(self, request: dict, **kwargs: Any) -> AsyncIterator[str]:
+        async for chunk in self._stream_generator_with_interrupt(request, **kwargs):
+            yield chunk
+
+    async def _stream_generator_with_interrupt(self, request: dict, **kwargs: Any) -> AsyncIterator[str]:
+        req = AgentRequest(**request)
+        try:
+            async for chunk in self.run_and_stream(
+                req.user_id, req.session_id, self._common_stream_generator, request, **kwargs,
+            ):
+                yield chunk
+        except SessionBusy as exc:
+            yield final_event(req.id, req.session_id, 0, RunStatus.Failed, SESSION_BUSY, str(exc))
+        except Exception:
+            log.exception("turn failed")
+            yield final_event(req.id, req.session_id, 0, RunStatus.Failed, INTERNAL, "internal error")
+
+    async def run_and_stream(
+        self,
+        user_id: str,
+        session_id: str,
+        generator_func: Callable[..., AsyncGenerator[Any, None]],
+        *args: Any,
+        **kwargs: Any,
+    ) -> AsyncGenerator[Any, None]:
+        key = self._get_interrupt_key(user_id, session_id)
+        backend = self._interrupt_backend
+        acquired = await backend.compare_and_set_state(
+            key=key, new_state=TaskState.RUNNING, expected_state=TaskState.RUNNING,
+            negate=True, ttl=self.lease_seconds,
+        )
+        if not acquired:
+            raise SessionBusy(f"session {session_id} of user {user_id} has a turn running; "
+                              "wait for it or POST /stop")
+
+        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+        async def pump() -> None:
+            agen = generator_func(*args, **kwargs)
+            try:
+                async for item in agen:
+                    queue.put_nowait(("data", item))
+                queue.put_nowait(("done", None))
+            except asyncio.CancelledError:
+                queue.put_nowait(("cancelled", None))
+                raise
+            except Exception as exc:
+                queue.put_nowait(("error", exc))
+            finally:
+                await agen.aclose()
+
+        worker = asyncio.create_task(pump())
+        self._local_tasks[key] = worker
+        listener = asyncio.create_task(self._interrupt_signal_listener(f"chan:{key}", worker))
+        heartbeat = asyncio.create_task(self._keep_lease(key))
+        ending = TaskState.ERROR
+        seq, response_id = 0, None
+        try:
+            while True:
+                kind, value = await queue.get()
+                if kind == "data":
+                    if response_id is None:
+                        response_id = _response_id(value)
+                    seq += 1
+                    yield value
+                elif kind == "done":
+                    ending = TaskState.FINISHED
+                    break
+                elif kind == "cancelled":
+                    ending = TaskState.STOPPED
+                    code = self._stop_reasons.pop(key, INTERRUPTED)
+                    message = ("the server is shutting down; the turn so far is saved"
+                               if code == SHUTTING_DOWN else "the turn was stopped; the turn so far is saved")
+                    yield final_event(response_id, session_id, seq, RunStatus.Canceled, code, message)
+                    break
+                else:
+                    raise value
+        finally:
+            # A hung-up client cancels this generator's scope: without the
+            # shield, every await below would be cancelled too.
+            with anyio.CancelScope(shield=True):
+                await self._end_turn(key, worker, listener, heartbeat, ending)
+
+    async def _keep_lease(self, key: str) -> None:
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                await self._interrupt_backend.set_task_state(key, TaskState.RUNNING, ttl=self.lease_seconds)
+            except Exception:
+                log.warning("could not renew the turn lease", exc_info=True)
+
+    async def _end_turn(
+        self, key: str, worker: asyncio.Task, listener: asyncio.Task, heartbeat: asyncio.Task,
+        ending: TaskState,
+    ) -> None:
+        listener.cancel()
+        heartbeat.cancel()
+        if not worker.done() and ending == TaskState.ERROR:
+            # The client went away: the handler stops the agent and saves.
+            log.info("client went away, stopping the turn")
+            worker.cancel()
+        done, pending = await asyncio.wait({worker, listener, heartbeat}, timeout=END_OF_TURN_BUDGET_S)
+        if pending:
+            log.warning("turn did not end in time", extra={"pending": len(pending)})
+        if ending == TaskState.ERROR and worker.done() and worker.cancelled():
+            ending = TaskState.STOPPED
+        self._local_tasks.pop(key, None)
+        self._stop_reasons.pop(key, None)
+        try:
+            with anyio.fail_after(5):
+                await self._interrupt_backend.set_task_state(key, ending, ttl=FINAL_STATE_TTL_S)
+        except Exception:
+            # The lease expires on its own within lease_seconds.
+            log.warning("could not release the turn lease", exc_info=True)
+
+    @property
+    def open_turns(self) -> int:
+        return len(self._local_tasks)
+
+    async def interrupt_all(self, reason: str) -> int:
+        """Stops every turn this process runs; each saves itself and ends its
+        stream with a final `canceled` event carrying `reason`."""
+        tasks = list(self._local_tasks.items())
+        for key, task in tasks:
+            self._stop_reasons[key] = reason
+            task.cancel()
+        return len(tasks)
+
+
+def _response_id(chunk: Any) -> str | None:
+    # The runner's first event is the response itself, as "data: {json}\n\n".
+    if isinstance(chunk, str) and chunk.startswith("data: "):
+        try:
+            return json.loads(chunk[6:]).get("id")
+        except ValueError:
+            return None
+    return None
