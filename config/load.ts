@@ -66,7 +66,7 @@ function resolve(c: ParsedStackConfig, region: string | undefined) {
     ...c,
     ...(region ? { region } : {}),
     imageCache: c.imageCache ?? c.platform === "alicloud",
-    sandbox: { ...c.sandbox, isolation, managerReplicas: c.sandbox.managerReplicas ?? (c.environment === "prod" ? 2 : 1) },
+    sandbox: { ...c.sandbox, isolation, managerReplicas: c.sandbox.managerReplicas ?? 1 },
   };
 }
 
