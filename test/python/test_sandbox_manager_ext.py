@@ -195,3 +195,22 @@ def test_route_guard_lets_the_agents_routes_through(path: str) -> None:
 def test_route_guard_hides_admin_routes(path: str) -> None:
     r = post(path)
     assert (r.status_code, r.json()) == (404, {"detail": "Not Found"})
+
+
+def test_the_allow_list_names_real_routes_of_the_locked_server() -> None:
+    """The routes runtime-sandbox-server registers: one per remote method of SandboxManager
+    (server/app.py register_routes), plus the app's own. Read from the locked package itself."""
+    import inspect
+
+    from agentscope_runtime.sandbox.manager.sandbox_manager import SandboxManager
+    from agentscope_runtime.sandbox.manager.server import app as server
+
+    manager = SandboxManager(base_url="http://127.0.0.1:9", bearer_token="unused")  # remote mode: no client
+    remote = {m._path for _, m in inspect.getmembers(manager, predicate=inspect.ismethod)
+              if getattr(m, "_is_remote_wrapper", False)}
+    real = remote | {getattr(r, "path", "") for r in server.app.routes}
+    assert routes.ALLOWED_PATHS <= real
+    hidden = real - routes.ALLOWED_PATHS
+    assert {"/cleanup", "/cleanup_async", "/create", "/stop", "/start", "/list_session_keys",
+            "/get_session_mapping", "/add_mcp_servers", "/proxy/{identity}/{path:path}",
+            "/desktop/{sandbox_id}/{path:path}", "/docs", "/openapi.json"} <= hidden

@@ -82,8 +82,8 @@ k8s_config.load_incluster_config = lambda *a, **kw: None
 k8s_client.CoreV1Api = FakeCoreV1
 
 # What sandbox_manager_ext.activate does first (its route guard needs the server's own app).
-from sandbox_manager_ext import k8s_client, pods
-k8s_client.install(pods.load_settings())
+from sandbox_manager_ext import k8s_client as extension, pods
+extension.install(pods.load_settings())
 
 from agentscope_runtime.common.container_clients.kubernetes_client import KubernetesClient
 
