@@ -30,7 +30,7 @@ export type SandboxIsolation =
   /** Plain containers: for a laptop cluster only. */
   | { readonly kind: "none" };
 
-/** Where the sandbox images come from (the upstream `runtime-sandbox-<type>` images, mirrored). */
+/** Where the `runtime-sandbox-<type>` images come from (for `base`: agent-image `--target sandbox`, pushed under that name). */
 export interface SandboxImagesArgs {
   /** Registry host, e.g. our ACR's VPC domain (`RUNTIME_SANDBOX_REGISTRY`; empty means Docker Hub and is refused). */
   registry: pulumi.Input<string>;
