@@ -26,15 +26,12 @@ export interface ResolvedNamespacesArgs {
 }
 
 /**
- * Agents, the manager and Redis all run as uid 10001 with a read-only root and no capabilities, so
- * their namespace enforces `restricted`.
- *
- * Sandbox pods are made by runtime-sandbox-server from the upstream `runtime-sandbox-*` images,
- * which run nginx and supervisord as root on port 80: they cannot meet `restricted` (runAsNonRoot,
- * capabilities drop ALL). Their namespace enforces `baseline` (no privileged pods, no hostPath, no
- * host namespaces, which also guarantees the manager never mounts a hostPath) and warns/audits at
- * `restricted`. The isolation that matters for untrusted code is the MicroVM (ACS) or sandboxed
- * runtime class around each pod, plus the NetworkPolicies.
+ * Every pod of the stack runs as uid 10001 with a read-only root and no capabilities, so both
+ * namespaces enforce `restricted`. Sandbox pods too: the stack's sandbox image (agent-image
+ * `--target sandbox`) needs no root, no nginx and no port below 1024, and the manager's extension
+ * gives every sandbox pod the restricted security contexts. Upstream's `runtime-sandbox-*` images
+ * (nginx and supervisord as root on port 80) are refused here, which is intended. Isolation for
+ * untrusted code is still the MicroVM (ACS) or sandboxed runtime class, plus the NetworkPolicies.
  */
 export function resolveNamespacesArgs(args: NamespacesArgs): ResolvedNamespacesArgs {
   requireDnsLabel("Namespaces", "agentsNamespace", args.agentsNamespace);
@@ -48,7 +45,7 @@ export function resolveNamespacesArgs(args: NamespacesArgs): ResolvedNamespacesA
     partOf: args.partOf,
     labels: args.labels ?? {},
     agentsLevel: "restricted",
-    sandboxLevel: "baseline",
+    sandboxLevel: "restricted",
   };
 }
 

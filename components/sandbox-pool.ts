@@ -30,7 +30,7 @@ export type SandboxIsolation =
   /** Plain containers: for a laptop cluster only. */
   | { readonly kind: "none" };
 
-/** Where the sandbox images come from (the upstream `runtime-sandbox-<type>` images, mirrored). */
+/** Where the `runtime-sandbox-<type>` images come from (for `base`: agent-image `--target sandbox`, pushed under that name). */
 export interface SandboxImagesArgs {
   /** Registry host, e.g. our ACR's VPC domain (`RUNTIME_SANDBOX_REGISTRY`; empty means Docker Hub and is refused). */
   registry: pulumi.Input<string>;
@@ -65,9 +65,16 @@ export interface SandboxPoolArgs {
   maxInstances?: number;
   /** Idle seconds before a sandbox is reaped (`HEARTBEAT_TIMEOUT`, default 300). */
   heartbeatTimeoutSeconds?: number;
-  /** Manager replicas (default 1); more than one needs `redis` so replicas share the pool. */
+  /**
+   * Manager replicas: exactly 1 (the default). Every replica runs upstream's pool watcher, which
+   * refills the shared pool without a lock (`scan_pool_once`: "multi-instance may overfill"), so two
+   * replicas can double the warm pool. One replica with a Recreate strategy never overlaps itself.
+   */
   replicas?: number;
-  /** Redis for the pool and session mapping; required when replicas > 1 (default none: in memory). */
+  /**
+   * Redis for the pool and session mapping (default none: in memory). With Redis, live sandboxes and
+   * the warm pool survive a manager restart or roll (AUTO_CLEANUP off); without it they cannot.
+   */
   redis?: RedisEndpoint;
   /** Redis database the manager uses (default 1; agents use 0). */
   redisDb?: number;
@@ -98,11 +105,17 @@ export interface SandboxPoolArgs {
 }
 
 export const SANDBOX_MANAGER_PORT = 8000;
-/** Port of the nginx inside every runtime-sandbox image (the manager creates pods with `ports=["80/tcp"]`). */
-export const SANDBOX_PORT = 80;
+/** The port upstream's manager asks for (`ports=["80/tcp"]` in sandbox_manager.py: its images' nginx). */
+export const UPSTREAM_SANDBOX_PORT = 80;
+/**
+ * Port of our sandbox image (agent-image `--target sandbox`, non-root, so not 80). The extension maps
+ * upstream's 80 to it on the pod, the Service and the URL the manager stores.
+ */
+export const SANDBOX_PORT = 8090;
 export const MANAGER_CONFIG_PATH = "/etc/agentscope/sandbox-manager.env";
 const EXTENSION_DIR = "/etc/agentscope/extension";
-const EXTENSION_FILE = "agentscope_k8s_pods.py";
+/** The extension module baked into the sandbox-manager image (agent-image/sandbox_manager_ext). */
+export const EXTENSION_MODULE = "sandbox_manager_ext.activate";
 const POD_SETTINGS_FILE = "sandbox-pods.json";
 /** The shortuuid the manager appends to CONTAINER_PREFIX_KEY is 25 characters. */
 const SESSION_ID_LENGTH = 25;
@@ -155,9 +168,8 @@ export function resolveSandboxPoolArgs(args: SandboxPoolArgs): ResolvedSandboxPo
   const heartbeatTimeoutSeconds = args.heartbeatTimeoutSeconds ?? 300;
   requireInt(C, "heartbeatTimeoutSeconds", heartbeatTimeoutSeconds, 30, 86_400);
   const replicas = args.replicas ?? 1;
-  requireInt(C, "replicas", replicas, 1, 10);
-  if (replicas > 1 && !args.redis) {
-    throw new Error(`${C}: replicas ${replicas} needs redis: without it each replica keeps its own pool and session map in memory`);
+  if (replicas !== 1) {
+    throw new Error(`${C}: replicas must be 1, got ${replicas}: every replica refills the shared warm pool without a lock (agentscope-runtime scan_pool_once), so more would overfill it`);
   }
   const redisDb = args.redisDb ?? 1;
   requireInt(C, "redisDb", redisDb, 0, 15);
@@ -241,18 +253,22 @@ export function renderManagerEnv(r: ResolvedSandboxPoolArgs, s: ManagerSecrets):
   const lines: [string, string][] = [
     ["HOST", "0.0.0.0"],
     ["PORT", String(SANDBOX_MANAGER_PORT)],
-    // One uvicorn worker: --extension is imported in this process only, and replicas scale out instead.
+    // One uvicorn worker: --extension is imported in this process only.
     ["WORKERS", "1"],
     ["DEBUG", "False"],
     ["BEARER_TOKEN", s.bearerToken],
     ["DEFAULT_SANDBOX_TYPE", r.sandboxTypes.join(",")],
     ["POOL_SIZE", String(r.poolSize)],
     ["MAX_SANDBOX_INSTANCES", String(r.maxInstances)],
-    ["AUTO_CLEANUP", "True"],
+    // On shutdown upstream's cleanup() releases every sandbox in the pool it sees. With Redis that is
+    // the shared, persistent pool: keep it, so a restart or roll keeps live sandboxes and warm ones
+    // (idle sessions are still reaped after HEARTBEAT_TIMEOUT). In memory the pool dies with the
+    // process, so clean up rather than orphan its pods. Manual cleanup: see agent-image/README.md.
+    ["AUTO_CLEANUP", r.redis ? "False" : "True"],
     ["HEARTBEAT_TIMEOUT", String(r.heartbeatTimeoutSeconds)],
     ["CONTAINER_PREFIX_KEY", r.containerPrefix],
     ["CONTAINER_DEPLOYMENT", "k8s"],
-    // Empty: no per-session hostPath at /workspace (it cannot work on ACS, and PSA baseline refuses it).
+    // Empty: no per-session hostPath at /workspace (it cannot work on ACS, and PSA refuses it).
     ["DEFAULT_MOUNT_DIR", ""],
     ["ALLOW_MOUNT_DIR", "False"],
     ["FILE_SYSTEM", "local"],
@@ -292,6 +308,13 @@ export interface SandboxPodSettings {
   readonly imagePullSecrets: { name: string }[];
   readonly images: Record<string, string>;
   readonly podReadyTimeoutSeconds: number;
+  /** Upstream port → our image's port, applied to the pod, its Service and the manager's URL. */
+  readonly ports: Record<string, number>;
+  /** Added to the pod / its container: the writable /tmp of a read-only root. */
+  readonly volumes: k8s.types.input.core.v1.Volume[];
+  readonly volumeMounts: k8s.types.input.core.v1.VolumeMount[];
+  /** So that the manager's wait_for_pod_ready (all containers ready) waits for the server. */
+  readonly readinessProbe: k8s.types.input.core.v1.Probe;
 }
 
 export const SANDBOX_SERVICE_ACCOUNT = "sandbox";
@@ -319,163 +342,19 @@ export function sandboxPodSettings(r: ResolvedSandboxPoolArgs, registry: string)
     ...(r.isolation.kind === "runtime-class" ? { runtimeClassName: r.isolation.runtimeClassName } : {}),
     tolerations: acsTolerations(acs),
     resources: res,
-    // The runtime-sandbox images run nginx/supervisord as root on port 80, so no runAsNonRoot or
-    // capability drop here (see namespaces.ts); the rest of the hardening still applies.
-    podSecurityContext: { seccompProfile: { type: "RuntimeDefault" } },
-    containerSecurityContext: { allowPrivilegeEscalation: false, privileged: false, seccompProfile: { type: "RuntimeDefault" } },
+    // Our sandbox image (agent-image --target sandbox) runs as 10001 on a read-only root: PSA restricted.
+    podSecurityContext: restrictedPodSecurityContext() as Record<string, unknown>,
+    containerSecurityContext: restrictedContainerSecurityContext() as Record<string, unknown>,
     imagePullSecrets: r.sandboxImagePullSecrets.map((name) => ({ name })),
     images,
     podReadyTimeoutSeconds: r.podReadyTimeoutSeconds,
+    ports: { [String(UPSTREAM_SANDBOX_PORT)]: SANDBOX_PORT },
+    volumes: [tmpVolume("1Gi")],
+    volumeMounts: [tmpVolumeMount()],
+    // /healthz is the image's open probe path; everything under /fastapi needs the sandbox's token.
+    readinessProbe: { httpGet: { path: "/healthz", port: SANDBOX_PORT }, periodSeconds: 1, failureThreshold: 120 },
   };
 }
-
-/**
- * `runtime-sandbox-server --extension` module, written for agentscope-runtime 1.1.x
- * (common/container_clients/kubernetes_client.py). Upstream k8s mode makes each sandbox a bare Pod
- * plus a NodePort Service and calls it at `http://<node ExternalIP or InternalIP>:<nodePort>`. That
- * does not fit this stack: ACS pods sit behind a virtual node whose address does not forward
- * NodePorts, kube-proxy SNAT on a NodePort hides the manager's pod IP from the sandbox's
- * NetworkPolicy, and a NodePort opens every sandbox on every node. This module keeps the upstream
- * flow (same calls, same names) and changes two things:
- *  1. the Service is ClusterIP and the manager calls `http://<pod>-service.<namespace>.svc:80`
- *     (so the manager needs no `nodes` read, and source IPs survive for NetworkPolicies);
- *  2. every sandbox pod gets our labels, ACS placement or runtimeClassName, requests = limits,
- *     seccomp, no service-account token, no service links, a pinned image, and never a hostPath.
- */
-export const SANDBOX_EXTENSION_PY = `"""AgentScope stack: k8s-mode extension for runtime-sandbox-server (agentscope-runtime 1.1.x).
-
-Loaded by \`runtime-sandbox-server --extension <this file>\`; WORKERS=1 keeps the serving process
-the one that imported it. Settings come from the JSON file named by AGENTSCOPE_SANDBOX_POD_SETTINGS.
-"""
-import copy
-import json
-import logging
-import os
-
-logger = logging.getLogger("agentscope_k8s_pods")
-
-SETTINGS_PATH = os.environ.get("AGENTSCOPE_SANDBOX_POD_SETTINGS", "${EXTENSION_DIR}/${POD_SETTINGS_FILE}")
-
-
-def load_settings(path=SETTINGS_PATH):
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
-
-
-def harden_pod(pod, settings):
-    """A copy of \`pod\` (a Pod as a JSON dict) with the stack's placement and hardening applied."""
-    pod = copy.deepcopy(pod)
-    meta = pod.setdefault("metadata", {})
-    meta["labels"] = dict(meta.get("labels") or {}, **settings.get("labels", {}))
-    annotations = dict(meta.get("annotations") or {}, **settings.get("annotations", {}))
-    if annotations:
-        meta["annotations"] = annotations
-    spec = pod.setdefault("spec", {})
-    for volume in spec.get("volumes") or []:
-        if "hostPath" in volume:
-            raise ValueError(
-                "hostPath volume %r refused: keep DEFAULT_MOUNT_DIR empty and READONLY_MOUNTS unset"
-                % volume.get("name")
-            )
-    spec["automountServiceAccountToken"] = False
-    spec["enableServiceLinks"] = False
-    if settings.get("serviceAccountName"):
-        spec["serviceAccountName"] = settings["serviceAccountName"]
-    if settings.get("runtimeClassName"):
-        spec["runtimeClassName"] = settings["runtimeClassName"]
-    tolerations = list(spec.get("tolerations") or [])
-    for toleration in settings.get("tolerations", []):
-        if toleration not in tolerations:
-            tolerations.append(toleration)
-    if tolerations:
-        spec["tolerations"] = tolerations
-    if settings.get("imagePullSecrets"):
-        spec["imagePullSecrets"] = list(settings["imagePullSecrets"])
-    spec["securityContext"] = dict(spec.get("securityContext") or {}, **settings.get("podSecurityContext", {}))
-    images = settings.get("images", {})
-    for container in spec.get("containers") or []:
-        container["image"] = images.get(container.get("image"), container.get("image"))
-        if settings.get("resources"):
-            container["resources"] = copy.deepcopy(settings["resources"])
-        container["securityContext"] = dict(
-            container.get("securityContext") or {}, **settings.get("containerSecurityContext", {})
-        )
-    return pod
-
-
-def service_for(pod_name, namespace, ports, settings):
-    """A ClusterIP Service in front of one sandbox pod (upstream makes it a NodePort)."""
-    labels = dict(settings.get("serviceLabels", {}), app=pod_name)
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": pod_name + "-service", "namespace": namespace, "labels": labels},
-        "spec": {
-            "type": "ClusterIP",
-            "selector": {"app": pod_name},
-            "ports": [
-                {"name": "port-%d" % p["port"], "port": p["port"], "targetPort": p["port"], "protocol": p["protocol"]}
-                for p in ports
-            ],
-        },
-    }
-
-
-def service_host(pod_name, namespace):
-    return "%s-service.%s.svc" % (pod_name, namespace)
-
-
-def install(settings):
-    from agentscope_runtime.common.container_clients import kubernetes_client as upstream
-
-    cls = upstream.KubernetesClient
-    if getattr(cls, "_agentscope_patched", False):
-        return
-    for name in ("__init__", "_create_multi_port_service", "_get_service_node_ports", "wait_for_pod_ready"):
-        if not callable(getattr(cls, name, None)):
-            raise RuntimeError("agentscope-runtime changed: KubernetesClient.%s is missing; update this extension" % name)
-
-    original_init = cls.__init__
-    original_wait = cls.wait_for_pod_ready
-
-    def __init__(self, *args, **kwargs):
-        original_init(self, *args, **kwargs)
-        create_pod = self.v1.create_namespaced_pod
-        serialize = self.v1.api_client.sanitize_for_serialization
-
-        def create_namespaced_pod(namespace, body, **options):
-            return create_pod(namespace=namespace, body=harden_pod(serialize(body), settings), **options)
-
-        self.v1.create_namespaced_pod = create_namespaced_pod
-        self._agentscope_ports = {}
-
-    def _create_multi_port_service(self, pod_name, port_list):
-        try:
-            self.v1.create_namespaced_service(
-                namespace=self.namespace, body=service_for(pod_name, self.namespace, port_list, settings)
-            )
-        except Exception as error:  # upstream logs and returns False as well
-            logger.error("Failed to create the Service of sandbox %s: %s", pod_name, error)
-            return False
-        self._agentscope_ports[pod_name] = [p["port"] for p in port_list]
-        return True
-
-    def _get_service_node_ports(self, pod_name):
-        return self._agentscope_ports.pop(pod_name, []), service_host(pod_name, self.namespace)
-
-    def wait_for_pod_ready(self, container_id, timeout=300):
-        return original_wait(self, container_id, timeout=max(timeout, settings.get("podReadyTimeoutSeconds", 0)))
-
-    cls.__init__ = __init__
-    cls._create_multi_port_service = _create_multi_port_service
-    cls._get_service_node_ports = _get_service_node_ports
-    cls.wait_for_pod_ready = wait_for_pod_ready
-    cls._agentscope_patched = True
-    logger.info("Sandbox pods: ClusterIP addressing and stack pod settings installed")
-
-
-install(load_settings())
-`;
 
 // ---------- RBAC ----------
 
@@ -542,7 +421,7 @@ export class SandboxPool extends pulumi.ComponentResource {
 
     const extension = new k8s.core.v1.ConfigMap(`${name}-extension`, {
       metadata: { name: "sandbox-manager-extension", namespace: r.namespace, labels },
-      data: { [EXTENSION_FILE]: SANDBOX_EXTENSION_PY, [POD_SETTINGS_FILE]: settingsJson },
+      data: { [POD_SETTINGS_FILE]: settingsJson },
     }, { ...parent, deleteBeforeReplace: true });
 
     const managerSa = new k8s.core.v1.ServiceAccount(`${name}-manager-sa`, {
@@ -578,14 +457,15 @@ export class SandboxPool extends pulumi.ComponentResource {
 
     // Roll the manager whenever its config, extension or sandbox settings change. unsecret: a digest
     // reveals nothing, and a secret annotation would turn the whole pod spec into a secret.
-    const configHash = pulumi.unsecret(pulumi.all([env, settingsJson]).apply(([text, json]) => createHash("sha256").update(text).update(SANDBOX_EXTENSION_PY).update(json).digest("hex")));
+    const configHash = pulumi.unsecret(pulumi.all([env, settingsJson]).apply(([text, json]) => createHash("sha256").update(text).update(json).digest("hex")));
     const p = r.managerPlacement;
     new k8s.apps.v1.Deployment(`${name}-deployment`, {
       metadata: { name: "sandbox-manager", namespace: r.namespace, labels },
       spec: {
         replicas: r.replicas,
         selector: { matchLabels: selector },
-        strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+        // Recreate: the old pod stops before the new one starts, so two pool watchers never overlap.
+        strategy: { type: "Recreate" },
         template: {
           metadata: {
             labels: { ...labels, ...acsPodLabels(p) },
@@ -598,14 +478,11 @@ export class SandboxPool extends pulumi.ComponentResource {
             securityContext: restrictedPodSecurityContext(),
             tolerations: acsTolerations(p),
             imagePullSecrets: r.imagePullSecrets.map((n) => ({ name: n })),
-            topologySpreadConstraints: r.replicas > 1
-              ? [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } }]
-              : [],
             containers: [{
               name: "sandbox-manager",
               image: r.image,
               command: ["runtime-sandbox-server"],
-              args: ["--config", MANAGER_CONFIG_PATH, "--extension", `${EXTENSION_DIR}/${EXTENSION_FILE}`, "--log-level", r.logLevel],
+              args: ["--config", MANAGER_CONFIG_PATH, "--extension", EXTENSION_MODULE, "--log-level", r.logLevel],
               ports: [{ name: "http", containerPort: SANDBOX_MANAGER_PORT, protocol: "TCP" }],
               env: [
                 { name: "SANDBOX_MANAGER_CONFIG", value: MANAGER_CONFIG_PATH },
@@ -647,13 +524,6 @@ export class SandboxPool extends pulumi.ComponentResource {
         ports: [{ name: "http", port: SANDBOX_MANAGER_PORT, targetPort: "http", protocol: "TCP" }],
       },
     }, { ...parent, deleteBeforeReplace: true });
-
-    if (r.replicas > 1) {
-      new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, {
-        metadata: { name: "sandbox-manager", namespace: r.namespace, labels },
-        spec: { maxUnavailable: 1, selector: { matchLabels: selector }, unhealthyPodEvictionPolicy: "AlwaysAllow" },
-      }, { ...parent, deleteBeforeReplace: true });
-    }
 
     this.managerUrl = pulumi.interpolate`http://${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local:${SANDBOX_MANAGER_PORT}`;
     this.managerPodSelector = selector;

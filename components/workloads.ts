@@ -89,7 +89,7 @@ export interface AgentScopeWorkloadsArgs {
     isolation: "acs" | "runtime-class" | "none";
     /** RuntimeClass for `runtime-class` isolation: `runv`, `gvisor`, `kata`... */
     runtimeClassName?: string;
-    /** Manager replicas (default 1; more needs Redis). */
+    /** Manager replicas: must be 1 (one pool-refilling replica, Recreate strategy; see SandboxPool). */
     managerReplicas?: number;
     /** vCPU per sandbox pod (default 1). */
     cpu?: number;

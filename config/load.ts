@@ -69,7 +69,7 @@ function resolve(c: ParsedStackConfig, region: string | undefined) {
     ...(region ? { region } : {}),
     imageCache: c.imageCache ?? c.platform === "alicloud",
     standInModel: standInModelOn(c),
-    sandbox: { ...c.sandbox, isolation, managerReplicas: c.sandbox.managerReplicas ?? (c.environment === "prod" ? 2 : 1) },
+    sandbox: { ...c.sandbox, isolation, managerReplicas: c.sandbox.managerReplicas ?? 1 },
   };
 }
 

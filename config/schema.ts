@@ -142,7 +142,8 @@ export function sandboxSchema(d: EnvironmentDefaults) {
       maxInstances: z.number().int().min(1).max(5000).default(50),
       isolation: z.enum(["acs", "runtime-class", "none"]).optional(),
       runtimeClassName: z.enum(["runv", "gvisor", "kata", "kata-qemu", "kata-clh"]).optional(),
-      managerReplicas: z.number().int().min(1).max(10).optional(),
+      /** Must be 1: every manager replica refills the shared warm pool without a lock (SandboxPool). */
+      managerReplicas: z.number().int().min(1).max(1, "must be 1: every sandbox manager replica refills the shared warm pool without a lock, so more would overfill it").optional(),
       cpu: z.number().positive().max(16).default(1),
       memoryGiB: z.number().positive().max(64).default(2),
       imageTag: z.string().regex(/^[\w][\w.-]{0,127}$/, "must be an image tag").default("latest"),

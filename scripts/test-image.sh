@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Slow suite: builds both images with podman from the local debootstrap base
+# Slow suite: builds the three images with podman from the local debootstrap base
 # and runs them as Kubernetes will (uid 10001, read-only root, /tmp only).
 # Works on a fresh Debian machine; re-runs reuse the base image and the venv.
 # Usage: scripts/test-image.sh [pytest args]

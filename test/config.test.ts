@@ -68,7 +68,8 @@ describe("shipped stack configs", () => {
     expect(c.registry?.tagImmutability).toBe(true);
     expect(c.network?.zones?.length).toBeGreaterThanOrEqual(2);
     expect(c.redis.mode).toBe("managed");
-    expect(c.sandbox).toMatchObject({ isolation: "acs", managerReplicas: 2 });
+    // One sandbox manager everywhere: more replicas would overfill the shared warm pool.
+    expect(c.sandbox).toMatchObject({ isolation: "acs", managerReplicas: 1 });
     expect(c.acs.enabled).toBe(true);
     expect(c.imageCache).toBe(true);
   });
@@ -137,6 +138,7 @@ const BAD: readonly BadCase[] = [
   { what: "allow-list inside the VPC", config: set("prod", { exposure: { type: "internal-lb", allowedCidrs: ["10.32.0.0/16"] } }), key: ns("exposure.allowedCidrs[0]"), says: "would also admit the cluster's own pods" },
   { what: "load balancer open to everyone", config: set("prod", { exposure: { type: "public-lb", allowedCidrs: ["0.0.0.0/0"] } }), key: ns("exposure.allowedCidrs[0]"), says: "opens the load balancer to everyone" },
   { what: "Redis image by tag", config: set("dev", { redis: { image: "redis:7" } }), key: ns("redis.image"), says: "pinned by digest" },
+  { what: "a second sandbox manager", config: edit("dev", "sandbox", (s) => ({ ...s, managerReplicas: 2 })), key: ns("sandbox.managerReplicas"), says: "must be 1: every sandbox manager replica refills the shared warm pool" },
   { what: "sandbox digest for an unknown type", config: edit("dev", "sandbox", (s) => ({ ...s, imageDigests: { desktop: `r/x@sha256:${"a".repeat(64)}` } })), key: ns("sandbox.imageDigests.desktop"), says: "is not a known key (known here: base, browser, filesystem, gui)" },
   { what: "prebuilt image by tag", config: set("dev", { images: { agent: "registry.example.com/agent:latest" } }), key: ns("images.agent"), says: "pinned by digest" },
   { what: "no build and no prebuilt images", config: set("dev", { images: { build: false } }), key: ns("images.agent"), says: "is required when images.build is false" },

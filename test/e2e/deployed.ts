@@ -80,7 +80,7 @@ export function checkWorkloads(e: Expected, agentReplicas: number): Record<strin
 }
 
 export function checkNamespaces(e: Expected): void {
-  for (const [ns, level, component] of [[agentsNs(e), "restricted", "agents"], [sandboxNs(e), "baseline", "sandboxes"]] as const) {
+  for (const [ns, level, component] of [[agentsNs(e), "restricted", "agents"], [sandboxNs(e), "restricted", "sandboxes"]] as const) {
     const labels = get("namespace", "", ns).metadata.labels ?? {};
     expect(labels, ns).toMatchObject({
       "app.kubernetes.io/part-of": e.prefix,

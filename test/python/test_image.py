@@ -3,6 +3,7 @@ way Kubernetes will: uid 10001, read-only root, only /tmp writable.
 Run by scripts/test-image.sh (slow: builds the images)."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shlex
@@ -21,9 +22,24 @@ from stand_in_model import CODE_ARGUMENT, CODE_TOOL
 from images import BASE_IMAGE, build, image_size, podman, rebuilt_bytes, seconds_to_healthy
 
 AGENT_DIR = Path(__file__).resolve().parents[2] / "agent-image"
-AGENT = "localhost/friday-agent:test"
-MANAGER = "localhost/sandbox-manager:test"
-STAND_IN = "localhost/stand-in-model:test"
+# One tag per checkout: podman's image store is shared by every checkout on a machine, and a run in
+# another one must not retag these between their build and their test.
+TAG = "test-" + hashlib.sha256(str(AGENT_DIR).encode()).hexdigest()[:10]
+AGENT = f"localhost/friday-agent:{TAG}"
+MANAGER = f"localhost/sandbox-manager:{TAG}"
+SANDBOX = f"localhost/agentscope-sandbox:{TAG}"
+STAND_IN = f"localhost/stand-in-model:{TAG}"
+SANDBOX_TOKEN = "0123456789abcdef0123456789abcdef"  # the shape SandboxManager makes: token_hex(16)
+BUBBLE_SORT = """def bubble_sort(items):
+    items = list(items)
+    for i in range(len(items)):
+        for j in range(len(items) - 1 - i):
+            if items[j] > items[j + 1]:
+                items[j], items[j + 1] = items[j + 1], items[j]
+    return items
+
+print(bubble_sort([64, 34, 25, 12, 22, 11, 90]))
+"""
 K8S_LIKE = ["--read-only", "--tmpfs", "/tmp:rw,size=64m,mode=1777", "--cap-drop=ALL",
             "--security-opt=no-new-privileges"]
 
@@ -38,6 +54,7 @@ def images() -> None:
     require_base()
     build(AGENT_DIR, AGENT, target="agent")
     build(AGENT_DIR, MANAGER, target="sandbox-manager")
+    build(AGENT_DIR, SANDBOX, target="sandbox")
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +76,7 @@ def sh(image: str, script: str) -> str:
     return podman("run", "--rm", *K8S_LIKE, "--entrypoint", "/bin/sh", image, "-c", script)
 
 
-@pytest.mark.parametrize("image", [AGENT, MANAGER])
+@pytest.mark.parametrize("image", [AGENT, MANAGER, SANDBOX])
 def test_image_runs_as_10001_without_compilers_or_package_caches(images: None, image: str) -> None:
     check_runs_as_10001_without_compilers_or_package_caches(image)
 
@@ -194,3 +211,99 @@ def test_stand_in_container_runs_read_only_and_answers_with_the_tool_call(stand_
     logs = [json.loads(line) for line in podman("logs", cid).splitlines() if line.strip()]
     assert [e["msg"] for e in logs][:1] == ["listening"] and any(e["msg"] == "stopping" for e in logs)
     print(f"\nstand-in model healthy {seconds:.2f}s after podman run")
+
+
+def test_sandbox_manager_image_carries_its_extension(images: None) -> None:
+    # The manager imports it with --extension sandbox_manager_ext.activate; activate itself needs
+    # the settings file, so check the module the way Python finds it, without running it.
+    out = sh(MANAGER, "python -c 'import importlib.util as u; print(u.find_spec(\"sandbox_manager_ext.activate\").origin)'")
+    assert out.strip() == "/app/sandbox_manager_ext/activate.py"
+
+
+def test_sandbox_image_has_no_nginx_or_supervisor(images: None) -> None:
+    found = podman("run", "--rm", "--user", "0", "--entrypoint", "/bin/sh", SANDBOX, "-c",
+                   "for t in nginx supervisord git; do command -v $t; done; ls /etc/nginx 2>/dev/null; true")
+    assert found.strip() == "", found
+
+
+def run_sandbox(port: int, *env: str) -> list[str]:
+    """podman run arguments for the sandbox image as its pod runs it: uid 10001, read-only root."""
+    return ["--network", "host", *K8S_LIKE, "--user", "10001:10001",
+            "-e", "HOST=127.0.0.1", "-e", f"PORT={port}", *env, SANDBOX]
+
+
+def test_sandbox_serves_the_manager_client_paths_behind_its_token(images: None, container_ids: list[str]) -> None:
+    port = free_port()
+    seconds, cid = seconds_to_healthy(run_sandbox(port, "-e", f"SECRET_TOKEN={SANDBOX_TOKEN}"),
+                                      f"http://127.0.0.1:{port}/healthz")
+    container_ids.append(cid)
+    # The manager's client: base_url = <sandbox url>/fastapi (sandbox/client/base.py).
+    base = f"http://127.0.0.1:{port}/fastapi"
+    auth = {"Authorization": f"Bearer {SANDBOX_TOKEN}"}
+    assert httpx.get(base + "/healthz", headers=auth).status_code == 200
+    cell = {"code": BUBBLE_SORT}
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Bearer secret_token123"},
+                    {"Authorization": SANDBOX_TOKEN}):
+        r = httpx.post(base + "/tools/run_ipython_cell", json=cell, headers=headers)
+        assert r.status_code == 401, (headers, r.text)
+        assert r.headers["www-authenticate"] == "Bearer"
+    r = httpx.post(base + "/tools/run_ipython_cell", json=cell, headers=auth, timeout=60)
+    assert r.status_code == 200, r.text
+    result = r.json()
+    assert result["isError"] is False
+    assert result["content"][0] == {"type": "text", "text": "[11, 12, 22, 25, 34, 64, 90]\n", "annotations": None,
+                                    "meta": None, "description": "stdout"}
+    # The IPython kernel is stateful across calls, as upstream's is.
+    again = httpx.post(base + "/tools/run_ipython_cell", json={"code": "print(bubble_sort([3, 1, 2]))"},
+                       headers=auth, timeout=60).json()
+    assert again["content"][0]["text"] == "[1, 2, 3]\n"
+    assert httpx.get(base + "/mcp/list_tools", headers=auth).status_code == 200
+    assert httpx.get(f"http://127.0.0.1:{port}/docs").status_code == 404
+    logs = podman("logs", cid)
+    assert "Read-only file system" not in logs and "Permission denied" not in logs and "ERROR" not in logs, logs
+    print(f"\nsandbox image healthy {seconds:.2f}s after podman run")
+
+
+@pytest.mark.parametrize("env", [[], ["-e", "SECRET_TOKEN="], ["-e", "SECRET_TOKEN=secret_token123"]])
+def test_sandbox_refuses_to_start_without_its_own_token(images: None, env: list[str]) -> None:
+    result = subprocess.run(["podman", "run", "--rm", *run_sandbox(free_port(), *env)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "SECRET_TOKEN" in result.stderr
+
+
+def test_sandbox_manager_loads_its_extension_and_hides_admin_routes(
+    images: None, tmp_path: Path, docker_api_socket: Path, container_ids: list[str],
+) -> None:
+    """The real server with --extension sandbox_manager_ext.activate, as the stack runs it: it
+    starts, and with the bearer token the agents hold, /cleanup and friends are 404."""
+    port = free_port()
+    config = tmp_path / "sandbox-manager.env"
+    config.write_text(f"HOST=127.0.0.1\nPORT={port}\nBEARER_TOKEN=sm-token\nPOOL_SIZE=0\n"
+                      "CONTAINER_DEPLOYMENT=docker\nDEFAULT_MOUNT_DIR=\n")
+    settings = tmp_path / "sandbox-pods.json"
+    settings.write_text(json.dumps({"ports": {"80": 8090}}))
+    for f in (config, settings):
+        f.chmod(0o644)
+    seconds, cid = seconds_to_healthy(
+        ["--network", "host", *K8S_LIKE,
+         "-v", f"{config}:/etc/agentscope/sandbox-manager.env:ro",
+         "-v", f"{settings}:/etc/agentscope/extension/sandbox-pods.json:ro",
+         "-v", f"{docker_api_socket}:/tmp/docker.sock", "-e", "DOCKER_HOST=unix:///tmp/docker.sock",
+         MANAGER, "--extension", "sandbox_manager_ext.activate"],
+        f"http://127.0.0.1:{port}/health",
+    )
+    container_ids.append(cid)
+    url = f"http://127.0.0.1:{port}"
+    auth = {"Authorization": "Bearer sm-token"}
+    for path in ("/cleanup", "/cleanup_async", "/list_session_keys", "/create", "/stop"):
+        assert httpx.post(url + path, json={}, headers=auth).status_code == 404, path
+    for path in ("/docs", "/openapi.json", "/desktop/x/index.html"):
+        assert httpx.get(url + path, headers=auth).status_code == 404, path
+    # An agent's route still reaches the server (which answers for an unknown sandbox).
+    r = httpx.post(url + "/get_info_async", json={"identity": "nope"}, headers=auth)
+    assert r.status_code != 404, r.text
+    assert httpx.post(url + "/get_info_async", json={"identity": "nope"}).status_code == 401
+    logs = subprocess.run(["podman", "logs", cid], capture_output=True, text=True, check=True)
+    assert "Sandbox pods: ClusterIP addressing" in logs.stdout + logs.stderr  # the extension's own line
+    print(f"\nsandbox manager with extension healthy {seconds:.2f}s after podman run")

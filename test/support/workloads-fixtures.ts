@@ -82,7 +82,7 @@ export function workloadsArgs(env: Env): AgentScopeWorkloadsArgs {
           types: ["base", "browser"],
           poolSize: 5,
           isolation: "acs",
-          managerReplicas: 2,
+          managerReplicas: 1,
           images: { registry: ACR, tag: "1.1.5", digests: { base: `${ACR}/agentscope/runtime-sandbox-base@sha256:${"4".repeat(64)}` } },
         },
         redis: { mode: "external", endpoint: { host: "r-prod.redis.rds.aliyuncs.com", port: 6379, password: SECRETS.redisPassword, cidrs: ["10.0.64.0/19", "10.0.96.0/19"] } },

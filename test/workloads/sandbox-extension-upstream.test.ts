@@ -13,14 +13,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
-  SANDBOX_EXTENSION_PY,
   SANDBOX_MANAGER_CLUSTER_RULES,
   SANDBOX_MANAGER_ROLE_RULES,
+  SANDBOX_PORT,
   renderManagerEnv,
   resolveSandboxPoolArgs,
   sandboxPodSettings,
 } from "../../components/sandbox-pool";
-import { lockedVenv } from "../support/python-venv";
+import { REPO, lockedVenv } from "../support/python-venv";
+
+const AGENT_IMAGE_DIR = join(REPO, "agent-image");
 
 /** kubernetes with its whole locked closure; the runtime without deps (only two of its modules load). */
 const VENV = {
@@ -79,9 +81,9 @@ class FakeCoreV1:
 k8s_config.load_incluster_config = lambda *a, **kw: None
 k8s_client.CoreV1Api = FakeCoreV1
 
-spec = importlib.util.spec_from_file_location("agentscope_k8s_pods", sys.argv[1])
-module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(module)
+# What sandbox_manager_ext.activate does first (its route guard needs the server's own app).
+from sandbox_manager_ext import k8s_client as extension, pods
+extension.install(pods.load_settings())
 
 from agentscope_runtime.common.container_clients.kubernetes_client import KubernetesClient
 
@@ -90,7 +92,7 @@ c = KubernetesClient(config=types.SimpleNamespace(k8s_namespace="agentscope-sand
 name = "sandbox-0123456789abcdefghijklmno"
 # The arguments SandboxManager.create passes (sandbox_manager.py), with DEFAULT_MOUNT_DIR empty.
 result = c.create("acr.example/agentscope/runtime-sandbox-base:1.1.5", name=name, ports=["80/tcp"], volumes={},
-                  environment={"SECRET_TOKEN": "t", "NGINX_TIMEOUT": "60"}, runtime_config={})
+                  environment={"SECRET_TOKEN": "0123456789abcdef0123456789abcdef", "NGINX_TIMEOUT": "60"}, runtime_config={})
 status = c.get_status(name)
 pod = store["pods"][name]
 service = store["services"][name + "-service"]
@@ -140,33 +142,37 @@ describe("sandbox manager extension on the real agentscope-runtime KubernetesCli
       isolation: { kind: "acs", placement: { enabled: true, computeClass: "general-purpose", computeQos: "default", imageCache: false } },
     });
     writeFileSync(join(dir, "settings.json"), JSON.stringify(sandboxPodSettings(r, "acr.example")));
-    writeFileSync(join(dir, "agentscope_k8s_pods.py"), SANDBOX_EXTENSION_PY);
     writeFileSync(join(dir, "driver.py"), DRIVER);
-    const text = execFileSync(PYTHON, [join(dir, "driver.py"), join(dir, "agentscope_k8s_pods.py")], {
+    const text = execFileSync(PYTHON, [join(dir, "driver.py")], {
       cwd: dir,
-      env: { ...process.env, AGENTSCOPE_SANDBOX_POD_SETTINGS: join(dir, "settings.json"), PYTHONDONTWRITEBYTECODE: "1" },
+      env: { ...process.env, AGENTSCOPE_SANDBOX_POD_SETTINGS: join(dir, "settings.json"), PYTHONDONTWRITEBYTECODE: "1", PYTHONPATH: AGENT_IMAGE_DIR },
       encoding: "utf-8",
       stdio: ["ignore", "pipe", "pipe"],
     });
     out = JSON.parse(text.trim().split("\n").pop()!) as DriverOutput;
   }, 600_000);
 
-  it("creates the sandbox behind a ClusterIP Service and returns its DNS name", () => {
-    expect(out.result).toEqual(["sandbox-0123456789abcdefghijklmno", [80], "sandbox-0123456789abcdefghijklmno-service.agentscope-sandboxes.svc"]);
+  it("creates the sandbox behind a ClusterIP Service and returns its DNS name and our image's port", () => {
+    expect(out.result).toEqual(["sandbox-0123456789abcdefghijklmno", [SANDBOX_PORT], "sandbox-0123456789abcdefghijklmno-service.agentscope-sandboxes.svc"]);
     expect(out.status).toBe("running");
-    expect(out.service.spec).toMatchObject({ type: "ClusterIP", selector: { app: "sandbox-0123456789abcdefghijklmno" } });
+    expect(out.service.spec).toMatchObject({ type: "ClusterIP", selector: { app: "sandbox-0123456789abcdefghijklmno" }, ports: [{ port: SANDBOX_PORT, targetPort: SANDBOX_PORT, protocol: "TCP" }] });
     expect(out.removed).toBe(true);
     expect(out.left).toEqual({ pods: {}, services: {} });
   });
 
-  it("applies ACS placement and hardening to the pod upstream builds", () => {
+  it("applies ACS placement and PSA-restricted hardening to the pod upstream builds", () => {
     expect(out.pod.metadata.labels).toMatchObject({ "created-by": "kubernetes-client", "alibabacloud.com/acs": "true", "app.kubernetes.io/component": "sandbox" });
     expect(out.pod.spec).toMatchObject({ restartPolicy: "Never", automountServiceAccountToken: false, serviceAccountName: "sandbox", enableServiceLinks: false });
-    expect(out.pod.spec["volumes"]).toBeUndefined();
+    // Only the writable /tmp: never a hostPath.
+    expect(out.pod.spec["volumes"]).toEqual([{ name: "tmp", emptyDir: { sizeLimit: "1Gi" } }]);
+    expect(out.pod.spec["securityContext"]).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: "RuntimeDefault" } });
     const c = out.pod.spec.containers[0]!;
+    expect(c["securityContext"]).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+    expect(c["volumeMounts"]).toEqual([{ name: "tmp", mountPath: "/tmp" }]);
+    expect(c["readinessProbe"]).toMatchObject({ httpGet: { path: "/healthz", port: SANDBOX_PORT } });
     expect(c["image"]).toBe("acr.example/agentscope/runtime-sandbox-base:1.1.5");
     expect(c["resources"]).toEqual({ requests: { cpu: "1000m", memory: "2048Mi" }, limits: { cpu: "1000m", memory: "2048Mi" } });
-    expect(c["ports"]).toEqual([{ containerPort: 80, protocol: "TCP" }]);
+    expect(c["ports"]).toEqual([{ containerPort: SANDBOX_PORT, protocol: "TCP" }]);
   });
 
   it("makes only the API calls the Role and ClusterRole grant", () => {
@@ -192,7 +198,6 @@ describe("the manager's .env read by runtime-sandbox-server's own Settings", () 
       bearerToken: "unused",
       sandboxTypes: ["base", "browser"],
       poolSize: 2,
-      replicas: 2,
       redis: { host: "unused", port: 6379, password: "unused" },
       images: { registry: "acr.example", tag: "1.1.5" },
       isolation: { kind: "none" },

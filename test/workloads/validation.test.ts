@@ -48,10 +48,10 @@ describe("ContainerImage args", () => {
 });
 
 describe("Namespaces args", () => {
-  it("wants two different DNS labels and enforces restricted for agents, baseline for sandboxes", () => {
+  it("wants two different DNS labels and enforces restricted in both", () => {
     expect(() => resolveNamespacesArgs({ agentsNamespace: "Agents", sandboxNamespace: "s", partOf: "p" })).toThrow(/agentsNamespace must be a DNS label/);
     expect(() => resolveNamespacesArgs({ agentsNamespace: "a", sandboxNamespace: "a", partOf: "p" })).toThrow(/must differ/);
-    expect(resolveNamespacesArgs({ agentsNamespace: "a", sandboxNamespace: "s", partOf: "p" })).toMatchObject({ agentsLevel: "restricted", sandboxLevel: "baseline" });
+    expect(resolveNamespacesArgs({ agentsNamespace: "a", sandboxNamespace: "s", partOf: "p" })).toMatchObject({ agentsLevel: "restricted", sandboxLevel: "restricted" });
     expect(podSecurityLabels("baseline")).toMatchObject({ "pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/audit": "restricted" });
   });
 });
@@ -78,7 +78,8 @@ describe("AgentRuntime args", () => {
 
 describe("SandboxPool args", () => {
   it("rejects what the manager cannot run", () => {
-    expect(() => resolveSandboxPoolArgs(poolArgs({ replicas: 2 }))).toThrow(/replicas 2 needs redis/);
+    // One pool-refilling replica: upstream's watcher refills the shared pool without a lock.
+    expect(() => resolveSandboxPoolArgs(poolArgs({ replicas: 2 }))).toThrow(/replicas must be 1, got 2: every replica refills the shared warm pool/);
     expect(() => resolveSandboxPoolArgs(poolArgs({ images: { registry: "" } }))).toThrow(/images\.registry must name/);
     expect(() => resolveSandboxPoolArgs(poolArgs({ images: { registry: "r", digests: { base: "r/base:1" } } }))).toThrow(/images\.digests\.base must be pinned/);
     expect(() => resolveSandboxPoolArgs(poolArgs({ isolation: { kind: "acs", placement: NO_ACS } }))).toThrow(/enabled ACS placement/);

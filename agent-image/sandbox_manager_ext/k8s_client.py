@@ -1,0 +1,63 @@
+"""Wires `pods` into upstream's KubernetesClient
+(agentscope_runtime/common/container_clients/kubernetes_client.py, 1.1.x):
+same calls and names, ClusterIP addressing, the stack's pod settings."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .pods import Json, harden_pod, mapped_port, service_for, service_host
+
+logger = logging.getLogger(__name__)
+
+PATCHED = ("__init__", "_create_multi_port_service", "_get_service_node_ports", "wait_for_pod_ready")
+
+
+def install(settings: Json, cls: Any = None) -> None:
+    if cls is None:
+        from agentscope_runtime.common.container_clients.kubernetes_client import KubernetesClient
+
+        cls = KubernetesClient
+    if getattr(cls, "_agentscope_patched", False):
+        return
+    for name in PATCHED:
+        if not callable(getattr(cls, name, None)):
+            raise RuntimeError("agentscope-runtime changed: KubernetesClient.%s is missing; update this extension" % name)
+
+    original_init = cls.__init__
+    original_wait = cls.wait_for_pod_ready
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        create_pod = self.v1.create_namespaced_pod
+        serialize = self.v1.api_client.sanitize_for_serialization
+
+        def create_namespaced_pod(namespace: str, body: Any, **options: Any) -> Any:
+            return create_pod(namespace=namespace, body=harden_pod(serialize(body), settings), **options)
+
+        self.v1.create_namespaced_pod = create_namespaced_pod
+        self._agentscope_ports = {}
+
+    def _create_multi_port_service(self: Any, pod_name: str, port_list: list[Json]) -> bool:
+        try:
+            self.v1.create_namespaced_service(
+                namespace=self.namespace, body=service_for(pod_name, self.namespace, port_list, settings)
+            )
+        except Exception as error:  # upstream logs and returns False as well
+            logger.error("Failed to create the Service of sandbox %s: %s", pod_name, error)
+            return False
+        self._agentscope_ports[pod_name] = [mapped_port(p["port"], settings) for p in port_list]
+        return True
+
+    def _get_service_node_ports(self: Any, pod_name: str) -> tuple[list[int], str]:
+        return self._agentscope_ports.pop(pod_name, []), service_host(pod_name, self.namespace)
+
+    def wait_for_pod_ready(self: Any, container_id: str, timeout: int = 300) -> bool:
+        return bool(original_wait(self, container_id, timeout=max(timeout, settings.get("podReadyTimeoutSeconds", 0))))
+
+    cls.__init__ = __init__
+    cls._create_multi_port_service = _create_multi_port_service
+    cls._get_service_node_ports = _get_service_node_ports
+    cls.wait_for_pod_ready = wait_for_pod_ready
+    cls._agentscope_patched = True
+    logger.info("Sandbox pods: ClusterIP addressing and stack pod settings installed")

@@ -1,0 +1,216 @@
+"""agent-image/sandbox_manager_ext: the sandbox manager's k8s extension, as
+plain functions (pods), wired into a stand-in with upstream's KubernetesClient
+method names (k8s_client; test/workloads/sandbox-extension-upstream.test.ts
+runs it on the real one), and the route guard on a real ASGI app (routes)."""
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from conftest import AGENT_DIR
+
+sys.path.insert(0, str(AGENT_DIR))
+
+from sandbox_manager_ext import k8s_client, pods, routes  # noqa: E402
+
+SETTINGS: dict[str, Any] = {
+    "labels": {"app.kubernetes.io/component": "sandbox"},
+    "annotations": {"example.com/a": "1"},
+    "serviceLabels": {"app.kubernetes.io/component": "sandbox"},
+    "serviceAccountName": "sandbox",
+    "runtimeClassName": "gvisor",
+    "tolerations": [{"key": "k", "operator": "Exists", "effect": "NoSchedule"}],
+    "resources": {"requests": {"cpu": "1000m"}, "limits": {"cpu": "1000m"}},
+    "podSecurityContext": {"runAsNonRoot": True, "runAsUser": 10001},
+    "containerSecurityContext": {"readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}},
+    "imagePullSecrets": [{"name": "acr"}],
+    "images": {"r/agentscope/runtime-sandbox-base:1": "r/agentscope/runtime-sandbox-base@sha256:" + "b" * 64},
+    "podReadyTimeoutSeconds": 180,
+    "ports": {"80": 8090},
+    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}],
+    "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8090}},
+}
+
+
+def upstream_pod(token: str | None = "0123456789abcdef0123456789abcdef", volumes: list[Any] | None = None) -> dict[str, Any]:
+    """The pod KubernetesClient._create_pod_spec builds for SandboxManager.create, serialized."""
+    env = [{"name": "SECRET_TOKEN", "value": token}] if token is not None else []
+    pod: dict[str, Any] = {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "sandbox-x", "labels": {"created-by": "kubernetes-client", "app": "sandbox-x"}},
+        "spec": {"restartPolicy": "Never", "containers": [{
+            "name": "sandbox-x", "image": "r/agentscope/runtime-sandbox-base:1",
+            "ports": [{"containerPort": 80, "protocol": "TCP"}],
+            "env": env + [{"name": "NGINX_TIMEOUT", "value": "60"}],
+        }]},
+    }
+    if volumes:
+        pod["spec"]["volumes"] = volumes
+    return pod
+
+
+def test_settings_load_from_the_file_the_env_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(SETTINGS))
+    monkeypatch.setenv(pods.SETTINGS_ENV, str(path))
+    assert pods.load_settings() == SETTINGS
+    path.write_text("[1]")
+    with pytest.raises(ValueError, match="JSON object"):
+        pods.load_settings()
+
+
+def test_harden_pod_applies_placement_security_port_and_tmp() -> None:
+    original = upstream_pod()
+    pod = pods.harden_pod(original, SETTINGS)
+    assert original["spec"]["containers"][0]["ports"] == [{"containerPort": 80, "protocol": "TCP"}]  # a copy
+    assert pod["metadata"]["labels"] == {"created-by": "kubernetes-client", "app": "sandbox-x",
+                                         "app.kubernetes.io/component": "sandbox"}
+    assert pod["metadata"]["annotations"] == {"example.com/a": "1"}
+    spec = pod["spec"]
+    assert spec["automountServiceAccountToken"] is False and spec["enableServiceLinks"] is False
+    assert spec["serviceAccountName"] == "sandbox" and spec["runtimeClassName"] == "gvisor"
+    assert spec["tolerations"] == SETTINGS["tolerations"]
+    assert spec["imagePullSecrets"] == [{"name": "acr"}]
+    assert spec["securityContext"] == {"runAsNonRoot": True, "runAsUser": 10001}
+    assert spec["volumes"] == SETTINGS["volumes"]
+    c = spec["containers"][0]
+    assert c["image"].endswith("@sha256:" + "b" * 64)
+    assert c["ports"] == [{"containerPort": 8090, "protocol": "TCP"}]
+    assert c["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
+    assert c["readinessProbe"] == SETTINGS["readinessProbe"]
+    assert c["securityContext"] == SETTINGS["containerSecurityContext"]
+    assert c["resources"] == SETTINGS["resources"]
+
+
+@pytest.mark.parametrize("token", [None, "", "secret_token123"])
+def test_harden_pod_refuses_a_pod_without_its_own_token(token: str | None) -> None:
+    with pytest.raises(ValueError, match="SECRET_TOKEN"):
+        pods.harden_pod(upstream_pod(token), SETTINGS)
+
+
+def test_harden_pod_refuses_host_paths() -> None:
+    with pytest.raises(ValueError, match="hostPath"):
+        pods.harden_pod(upstream_pod(volumes=[{"name": "vol-0", "hostPath": {"path": "/srv"}}]), SETTINGS)
+
+
+def test_service_is_cluster_ip_on_the_mapped_port() -> None:
+    svc = pods.service_for("sandbox-x", "sbx", [{"port": 80, "protocol": "TCP"}], SETTINGS)
+    assert svc["metadata"] == {"name": "sandbox-x-service", "namespace": "sbx",
+                               "labels": {"app.kubernetes.io/component": "sandbox", "app": "sandbox-x"}}
+    assert svc["spec"] == {"type": "ClusterIP", "selector": {"app": "sandbox-x"},
+                           "ports": [{"name": "port-8090", "port": 8090, "targetPort": 8090, "protocol": "TCP"}]}
+    assert pods.service_host("sandbox-x", "sbx") == "sandbox-x-service.sbx.svc"
+    assert pods.mapped_port(9000, SETTINGS) == 9000  # unmapped ports stay
+
+
+class FakeV1:
+    def __init__(self) -> None:
+        self.pods: list[Any] = []
+        self.services: list[Any] = []
+        self.api_client = self
+
+    @staticmethod
+    def sanitize_for_serialization(body: Any) -> Any:
+        return body
+
+    def create_namespaced_pod(self, namespace: str, body: Any) -> None:
+        self.pods.append((namespace, body))
+
+    def create_namespaced_service(self, namespace: str, body: Any) -> None:
+        self.services.append((namespace, body))
+
+
+class StandIn:
+    """The methods of upstream's KubernetesClient the extension replaces or calls."""
+
+    def __init__(self, namespace: str) -> None:
+        self.namespace = namespace
+        self.v1 = FakeV1()
+        self.waited: list[int] = []
+
+    def _create_multi_port_service(self, pod_name: str, port_list: list[Any]) -> bool:
+        raise AssertionError("replaced by the extension")
+
+    def _get_service_node_ports(self, pod_name: str) -> Any:
+        raise AssertionError("replaced by the extension")
+
+    def wait_for_pod_ready(self, container_id: str, timeout: int = 300) -> bool:
+        self.waited.append(timeout)
+        return True
+
+
+def test_install_wires_pods_and_cluster_ip_addressing_into_the_client() -> None:
+    cls = type("Client", (StandIn,), {})
+    k8s_client.install(SETTINGS, cls)
+    k8s_client.install(SETTINGS, cls)  # idempotent
+    c = cls("sbx")
+    c.v1.create_namespaced_pod(namespace="sbx", body=upstream_pod())
+    assert c.v1.pods[0][1]["spec"]["containers"][0]["ports"] == [{"containerPort": 8090, "protocol": "TCP"}]
+    assert c._create_multi_port_service("sandbox-x", [{"port": 80, "protocol": "TCP"}]) is True
+    assert c.v1.services[0][1]["spec"]["type"] == "ClusterIP"
+    # What SandboxManager stores as the sandbox URL: http://<host>:<port>.
+    assert c._get_service_node_ports("sandbox-x") == ([8090], "sandbox-x-service.sbx.svc")
+    assert c.wait_for_pod_ready("sandbox-x", timeout=60) is True and c.waited == [180]
+
+
+def test_install_refuses_a_client_that_changed_shape() -> None:
+    cls = type("Client", (), {"__init__": lambda self: None})
+    with pytest.raises(RuntimeError, match="agentscope-runtime changed"):
+        k8s_client.install(SETTINGS, cls)
+
+
+def manager_like_app() -> FastAPI:
+    app = FastAPI()
+    for path in ["/health", "/create_from_pool_async", "/call_tool_async", "/release_async", "/cleanup",
+                 "/cleanup_async", "/create", "/stop", "/list_session_keys", "/proxy/x/y"]:
+        app.add_api_route(path, lambda: {"ok": True}, methods=["GET", "POST"])
+    routes.install(app)
+    return app
+
+
+def post(path: str) -> httpx.Response:
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=manager_like_app())
+        async with httpx.AsyncClient(transport=transport, base_url="http://manager") as client:
+            return await client.post(path)
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize("path", ["/health", "/create_from_pool_async", "/call_tool_async", "/release_async"])
+def test_route_guard_lets_the_agents_routes_through(path: str) -> None:
+    r = post(path)
+    assert (r.status_code, r.json()) == (200, {"ok": True})
+
+
+@pytest.mark.parametrize("path", ["/cleanup", "/cleanup_async", "/create", "/stop", "/list_session_keys",
+                                  "/proxy/x/y", "/docs", "/openapi.json", "/desktop/x/index.html"])
+def test_route_guard_hides_admin_routes(path: str) -> None:
+    r = post(path)
+    assert (r.status_code, r.json()) == (404, {"detail": "Not Found"})
+
+
+def test_the_allow_list_names_real_routes_of_the_locked_server() -> None:
+    """The routes runtime-sandbox-server registers: one per remote method of SandboxManager
+    (server/app.py register_routes), plus the app's own. Read from the locked package itself."""
+    import inspect
+
+    from agentscope_runtime.sandbox.manager.sandbox_manager import SandboxManager
+    from agentscope_runtime.sandbox.manager.server import app as server
+
+    manager = SandboxManager(base_url="http://127.0.0.1:9", bearer_token="unused")  # remote mode: no client
+    remote = {m._path for _, m in inspect.getmembers(manager, predicate=inspect.ismethod)
+              if getattr(m, "_is_remote_wrapper", False)}
+    real = remote | {getattr(r, "path", "") for r in server.app.routes}
+    assert routes.ALLOWED_PATHS <= real
+    hidden = real - routes.ALLOWED_PATHS
+    assert {"/cleanup", "/cleanup_async", "/create", "/stop", "/start", "/list_session_keys",
+            "/get_session_mapping", "/add_mcp_servers", "/proxy/{identity}/{path:path}",
+            "/desktop/{sandbox_id}/{path:path}", "/docs", "/openapi.json"} <= hidden
