@@ -3,7 +3,8 @@
 Not a language model. It lets the local stack's demo run with no model API key
 and no internet: asked for a bubble sort it makes one call to the agent's
 code-execution tool, given the tool's output it quotes it, and anything else
-gets a fixed sentence saying what it is. `python -m stand_in_model` serves it.
+gets a fixed sentence saying what it is (quoting the program's output when an
+earlier turn of the conversation ran one). `python -m stand_in_model` serves it.
 """
 from .script import (
     BUBBLE_OUTPUT,
@@ -11,6 +12,7 @@ from .script import (
     CODE_ARGUMENT,
     CODE_TOOL,
     FINAL_PREFIX,
+    REMEMBERED_PREFIX,
     STAND_IN_ANSWER,
     Piece,
     Script,
@@ -28,6 +30,7 @@ __all__ = [
     "CODE_TOOL",
     "FINAL_PREFIX",
     "MODEL_NAME",
+    "REMEMBERED_PREFIX",
     "STAND_IN_ANSWER",
     "Piece",
     "Script",

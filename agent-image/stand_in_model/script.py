@@ -79,6 +79,21 @@ def seed_reply(messages: Sequence[Mapping[str, Any]]) -> list[Piece] | None:
     return None
 
 
+REMEMBERED_PREFIX = "Earlier in this conversation the program printed: "
+
+
+def remembered_output(messages: Sequence[Mapping[str, Any]]) -> str | None:
+    """The last tool output in the history the model was sent, if any: a later turn quotes it, so
+    a person (or a test) can see that the agent kept the session's history."""
+    outputs = [text_of(m.get("content")) for m in messages if m.get("role") == "tool"]
+    return outputs[-1] if outputs else None
+
+
 def reply(messages: Sequence[Mapping[str, Any]]) -> list[Piece]:
-    """The stand-in's whole script: the seed demo, else a sentence saying what it is."""
-    return seed_reply(messages) or [Text(STAND_IN_ANSWER)]
+    """The stand-in's whole script: the seed demo; else a sentence saying what it is, quoting the
+    program's output when an earlier turn of the conversation ran one."""
+    seeded = seed_reply(messages)
+    if seeded is not None:
+        return seeded
+    earlier = remembered_output(messages)
+    return [Text(STAND_IN_ANSWER + (" " + REMEMBERED_PREFIX + earlier if earlier else ""))]

@@ -1,6 +1,7 @@
 // Issue 5 on a stack with the ACS settings of Pulumi.dev.yaml (environment dev: ACS on, sandbox
-// isolation acs), on platform kubernetes pointed at the fake cluster: its pods must carry the ACS
-// labels and the virtual node's toleration, and land on the fake virtual node.
+// isolation acs), on platform kubernetes pointed at the embedded cluster: its pods must carry the ACS
+// labels and the virtual node's toleration, and land on the kwok virtual node (ACS pods cannot run
+// here: no MicroVM); Redis runs for real on the real node.
 import { describe, expect, it } from "vitest";
 import type { Expected } from "./deployed";
 import {
@@ -16,6 +17,7 @@ const expected: Expected = {
   replicas: { min: 1, max: 3 }, // the dev environment's defaults
   acs: true,
   poolSize: 2,
+  standInModel: false, // a model API key is set
   secrets: {
     modelApiKey: "sk-e2e-dev-model-key-1d2e3f4a5b",
     agentApiToken: "e2e-dev-agent-api-token-8a7b6c",
@@ -33,10 +35,12 @@ const config = {
   namePrefix: expected.prefix,
   tags: { env: "dev", owner: "agent-platform" },
   acs: { enabled: true },
-  kubernetes: { kubeconfigPath: env.kubeconfig, storageClassName: "kwok-volume" },
+  // Redis has a disk and stays off ACS: it runs on the real node, on its default e2e-local class.
+  kubernetes: { kubeconfigPath: env.kubeconfig },
   images: { build: false, agent: env.agentImage, sandboxManager: env.managerImage, registryServer: env.registry, registryUsername: env.registryUser },
   agents: [{ name: "friday", displayName: "Friday", model: { provider: "dashscope", name: "qwen-turbo" }, cpu: 1, memoryGiB: 2 }],
   sandbox: { types: ["base"], poolSize: 2 },
+  redis: { image: env.redisImage },
 };
 
 const stack = new Stack("dev-acs");

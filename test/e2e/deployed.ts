@@ -5,15 +5,18 @@ import { expect } from "vitest";
 import { VIRTUAL_NODE_TOLERATION } from "../../components/acs";
 import { AGENT_SERVICE_PORT, GATEWAY_PORT } from "../../components/agent-runtime";
 import { REDIS_PORT } from "../../components/redis";
+import { STAND_IN_MODEL_API_KEY } from "../../components/stand-in-model";
 import { SANDBOX_MANAGER_CLUSTER_RULES, SANDBOX_MANAGER_PORT, SANDBOX_MANAGER_ROLE_RULES, SANDBOX_PORT } from "../../components/sandbox-pool";
 import type { K8sObject } from "./support";
 import { allObjects, env, filesUnder, getJson, kubectl, leakForms, list } from "./support";
 
-export const ORDINARY_NODE = "kwok-ordinary";
+/** The embedded cluster's real node (e2e/cluster/node.sh): its pods run. */
+export const ORDINARY_NODE = "ase2e-node";
 export const VIRTUAL_NODE = "virtual-kubelet-cn-hangzhou-i";
 
 export interface StackSecrets {
-  modelApiKey: string;
+  /** Unset: the stand-in model answers, with its placeholder key. */
+  modelApiKey?: string;
   agentApiToken: string;
   sandboxManagerToken: string;
   redisPassword: string;
@@ -28,6 +31,8 @@ export interface Expected {
   secrets: StackSecrets;
   /** Sandbox pool size the manager's config must carry. */
   poolSize: number;
+  /** The stand-in model runs in the agents' namespace (no model API key). */
+  standInModel: boolean;
 }
 
 export const agentsNs = (e: Expected) => `${e.prefix}-agents`;
@@ -123,7 +128,7 @@ export function checkSecrets(e: Expected): void {
   const data = Object.fromEntries(Object.entries(agent.data ?? {}).map(([k, v]) => [k, decode(v)]));
   expect(data).toEqual({
     AGENT_API_TOKEN: s.agentApiToken,
-    MODEL_API_KEY: s.modelApiKey,
+    MODEL_API_KEY: s.modelApiKey ?? STAND_IN_MODEL_API_KEY,
     REDIS_PASSWORD: s.redisPassword,
     SANDBOX_MANAGER_TOKEN: s.sandboxManagerToken,
   });
@@ -153,7 +158,7 @@ export function checkSecrets(e: Expected): void {
  * the Pulumi state or the stack's config file in plain text.
  */
 export function checkNoLeaks(e: Expected, stackConfigFile: string): void {
-  const values: string[] = Object.values(e.secrets as unknown as Record<string, string>);
+  const values = Object.values(e.secrets as unknown as Record<string, string | undefined>).filter((v): v is string => !!v);
   const forms = values.flatMap(leakForms);
   const everything = allObjects(() => true);
   expect(everything.length).toBeGreaterThan(50);
@@ -269,7 +274,8 @@ export function checkPlacement(e: Expected): void {
   const ns = agentsNs(e);
   const pods = list(["pods", "-n", ns]).filter((p) => !p.metadata.deletionTimestamp);
   const role = (p: K8sObject) => p.metadata.labels?.["app.kubernetes.io/name"];
-  expect(pods.map(role).sort()).toEqual([...Array<string>(pods.length - 2).fill("agentscope-agent"), "redis", "sandbox-manager"].sort());
+  const others = ["redis", "sandbox-manager", ...(e.standInModel ? ["stand-in-model"] : [])];
+  expect(pods.map(role).sort()).toEqual([...Array<string>(pods.length - others.length).fill("agentscope-agent"), ...others].sort());
   for (const p of pods) {
     const spec = p["spec"] as PodSpec;
     const labels = p.metadata.labels ?? {};
@@ -312,7 +318,9 @@ export function leftovers(e: Expected): string[] {
     if (o.metadata.namespace && namespaces.has(o.metadata.namespace)) return true;
     if (o.kind === "Namespace" && namespaces.has(o.metadata.name)) return true;
     const claim = (o["spec"] as { claimRef?: { namespace?: string } } | undefined)?.claimRef;
-    return o.kind === "PersistentVolume" && !!claim?.namespace && namespaces.has(claim.namespace);
+    // Bound, not Released: the real node's static local volumes are kept (Retain) after their claim goes.
+    const phase = (o["status"] as { phase?: string } | undefined)?.phase;
+    return o.kind === "PersistentVolume" && phase !== "Released" && !!claim?.namespace && namespaces.has(claim.namespace);
   }).map((o) => `${o.kind} ${o.metadata.namespace ?? ""}/${o.metadata.name}`);
 }
 

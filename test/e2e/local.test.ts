@@ -9,6 +9,8 @@ import {
   checkWorkloads, leftovers, snapshot,
 } from "./deployed";
 import { REPO, Stack, env, getJson, ok, recordTime, run, settled } from "./support";
+import { SORTED, ask } from "./agent-client";
+import { agentUrl, readySandboxPods, refusedWithoutToken, restartPods, seedDemo } from "./demo";
 
 const expected: Expected = {
   prefix: "agentscope",
@@ -16,8 +18,8 @@ const expected: Expected = {
   replicas: { min: 1, max: 2 }, // the local environment's defaults
   acs: false,
   poolSize: 1,
+  standInModel: true, // no model API key: the stand-in model answers
   secrets: {
-    modelApiKey: "sk-e2e-model-key-7f3a9c21d4",
     agentApiToken: "e2e-agent-api-token-5b8e0f6a2c",
     sandboxManagerToken: "e2e-sandbox-manager-token-93d1a7",
     redisPassword: "e2e-redis-password-4c6f2e81b0",
@@ -25,15 +27,19 @@ const expected: Expected = {
   },
 };
 
-// Pulumi.local.yaml, pointed at the fake cluster and at the images in the local registry.
+// Pulumi.local.yaml as `npm run local` sets it: the embedded cluster, every image by digest from
+// the local registry, no model API key (so the stand-in model answers).
 const config = {
   environment: "local",
   platform: "kubernetes",
   kubernetes: { kubeconfigPath: env.kubeconfig },
-  images: { build: false, agent: env.agentImage, sandboxManager: env.managerImage, registryServer: env.registry, registryUsername: env.registryUser },
+  images: {
+    build: false, agent: env.agentImage, sandboxManager: env.managerImage, standInModel: env.standInModelImage,
+    registryServer: env.registry, registryUsername: env.registryUser,
+  },
   agents: [{ name: "friday", displayName: "Friday", model: { provider: "dashscope", name: "qwen-turbo" }, cpu: 0.5, memoryGiB: 1 }],
-  sandbox: { types: ["base"], poolSize: 1, cpu: 0.5, memoryGiB: 1 },
-  redis: { mode: "in-cluster" },
+  sandbox: { types: ["base"], poolSize: 1, cpu: 0.25, memoryGiB: 0.5, imageTag: "e2e", imageDigests: { base: env.sandboxImage.split("@")[1] } },
+  redis: { mode: "in-cluster", image: env.redisImage },
 };
 
 const stack = new Stack("local");
@@ -46,7 +52,6 @@ interface PreviewJson {
 describe.sequential("local stack on the real engine", () => {
   it("1. pulumi up --yes succeeds and the cluster holds what the program meant", async () => {
     stack.init(config, {
-      modelApiKey: expected.secrets.modelApiKey,
       agentApiToken: expected.secrets.agentApiToken,
       sandboxManagerToken: expected.secrets.sandboxManagerToken,
       redisPassword: expected.secrets.redisPassword,
@@ -76,6 +81,28 @@ describe.sequential("local stack on the real engine", () => {
       agentUrls: { friday: "http://agent-friday.agentscope-agents.svc.cluster.local:8080" },
       agentApiToken: "[secret]",
     });
+  });
+
+  it("the seed's demo on real pods: bubble sort written by the model, run in a warm sandbox, streamed back", async () => {
+    await refusedWithoutToken(expected);
+    await seedDemo(expected, "e2e-seed");
+  });
+
+  it("the session survives a restart of the agent pod (Redis), and sandboxes a restart of the manager", async () => {
+    const ns = "agentscope-agents";
+    // A second turn of the seed's session after the agent's pod is replaced: the stand-in model
+    // quotes the tool's output only when the history it receives holds the earlier turn's tool result.
+    await restartPods(ns, "app.kubernetes.io/name=agentscope-agent", "agent");
+    const after = await ask(agentUrl(expected), expected.secrets.agentApiToken, "what did the program print?", "e2e-seed");
+    expect(after.status).toBe(200);
+    expect(after.body, "the model saw the first turn after the restart").toContain(SORTED);
+    // The manager restarted (Recreate): the warm pool is the same pods, none released, none added.
+    const warm = readySandboxPods(expected);
+    await restartPods(ns, "app.kubernetes.io/name=sandbox-manager", "sandbox manager");
+    await new Promise((r) => setTimeout(r, 10_000));
+    expect(readySandboxPods(expected)).toEqual(warm);
+    // And it still hands them out.
+    await seedDemo(expected, "e2e-after-restarts");
   });
 
   it("2. pulumi preview --expect-no-changes passes right after", () => {

@@ -1,5 +1,5 @@
 // Helpers of the end-to-end suite: the real Pulumi CLI and kubectl (from e2e/toolchain) against the
-// fake cluster that scripts/test-e2e.sh starts. Everything comes in through the environment that
+// embedded cluster (a real node and the ACS-like kwok node) that scripts/test-e2e.sh starts. Everything comes in through the environment that
 // script sets; run the suite through it (npm run test:e2e), not alone.
 import { spawnSync } from "node:child_process";
 import { appendFileSync, cpSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
@@ -24,6 +24,9 @@ export const env = {
   registryPassword: need("E2E_REGISTRY_PASSWORD"),
   agentImage: need("E2E_AGENT_IMAGE"),
   managerImage: need("E2E_MANAGER_IMAGE"),
+  sandboxImage: need("E2E_SANDBOX_IMAGE"),
+  standInModelImage: need("E2E_STAND_IN_MODEL_IMAGE"),
+  redisImage: need("E2E_REDIS_IMAGE"),
   timings: need("E2E_TIMINGS"),
   stateDir: need("PULUMI_BACKEND_URL").replace(/^file:\/\//, ""),
   apiServerEndpoint: need("E2E_APISERVER_ENDPOINT"),

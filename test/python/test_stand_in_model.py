@@ -25,6 +25,7 @@ from stand_in_model import (
     CODE_ARGUMENT,
     CODE_TOOL,
     FINAL_PREFIX,
+    REMEMBERED_PREFIX,
     STAND_IN_ANSWER,
 )
 from test_app import FakeSandboxManager, tool_events
@@ -124,6 +125,18 @@ def test_anything_else_gets_the_sentence_that_says_it_is_a_stand_in(stand_in: St
     choice = chat(stand_in, [user("What is the capital of France?")]).json()["choices"][0]
     assert choice == {"index": 0, "message": {"role": "assistant", "content": STAND_IN_ANSWER}, "finish_reason": "stop"}
     assert "not a language model" in STAND_IN_ANSWER
+
+
+def test_a_later_turn_quotes_the_program_output_the_history_holds(stand_in: StandIn) -> None:
+    # What a session's second turn sends: the first turn's call and tool result, then a new question.
+    messages = [user(SEED_REQUEST),
+                {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function",
+                 "function": {"name": CODE_TOOL, "arguments": "{}"}}]},
+                {"role": "tool", "tool_call_id": "c1", "content": BUBBLE_OUTPUT + "\n"},
+                {"role": "assistant", "content": FINAL_PREFIX + BUBBLE_OUTPUT},
+                user("What did the program print?")]
+    content = chat(stand_in, messages).json()["choices"][0]["message"]["content"]
+    assert content == STAND_IN_ANSWER + " " + REMEMBERED_PREFIX + BUBBLE_OUTPUT + "\n"
 
 
 def test_streams_server_sent_events_with_usage_only_when_asked(stand_in: StandIn) -> None:
