@@ -5,6 +5,11 @@ import type { StackSecrets } from "./index";
 /** Repositories the stack pushes to: the agent and the sandbox manager images. */
 export const IMAGE_REPOSITORIES = ["agent", "sandbox-manager"] as const;
 
+/** The repository a mirrored runtime-sandbox image of one type lives in (README "Sandbox images"). */
+export function sandboxRepository(type: string): string {
+  return `runtime-sandbox-${type}`;
+}
+
 /** Maps validated config onto the cloud layer's args; pure, so tests can call it directly. */
 export function alicloudPlatformArgs(c: StackConfig, secrets: StackSecrets): AlicloudPlatformArgs {
   const network = c.network!;
@@ -36,6 +41,8 @@ export function alicloudPlatformArgs(c: StackConfig, secrets: StackSecrets): Ali
       autoUpgradeChannel: cluster.autoUpgradeChannel,
       systemNodePool: cluster.systemNodePool,
       deleteCloudResourcesOnDestroy: cluster.cleanupOnDestroy,
+      acsNetworkPolicy: c.acs.enabled,
+      ...(cluster.acrCredentialHelperConfig ? { acrCredentialHelperConfig: cluster.acrCredentialHelperConfig } : {}),
     },
     registry: {
       existingInstanceId: registry.existingInstanceId,
@@ -44,8 +51,11 @@ export function alicloudPlatformArgs(c: StackConfig, secrets: StackSecrets): Ali
       periodMonths: registry.periodMonths,
       password: secrets.registryPassword,
       namespace: registry.namespace,
-      repositories: [...IMAGE_REPOSITORIES],
+      // Sandbox images are mirrored (skopeo copy) into a repository per configured type: the namespace
+      // does not auto-create repositories.
+      repositories: [...IMAGE_REPOSITORIES, ...c.sandbox.types.map(sandboxRepository)],
       tagImmutability: registry.tagImmutability,
+      ...(registry.pushFromCidrs ? { pushFromCidrs: registry.pushFromCidrs } : {}),
     },
     redis: c.redis.mode === "managed"
       ? {

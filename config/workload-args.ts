@@ -27,7 +27,8 @@ function cloudRegistry(c: StackConfig, cloud: AlicloudPlatform): ImageRegistry {
     push: { server: r.loginServer, username: r.pushUsername, password: r.pushPassword },
     agentRepository: r.repositoryUrls["agent"]!,
     sandboxManagerRepository: r.repositoryUrls["sandbox-manager"]!,
-    // Push over the internet endpoint, pull over the VPC one: the same repository, the same digest.
+    // Push where the registry allows (internet endpoint with registry.pushFromCidrs, else the VPC one),
+    // pull over the VPC one: the same repository, the same digest.
     agentPullRepository: pulumi.interpolate`${r.vpcLoginServer}/${r.namespace}/agent`,
     sandboxManagerPullRepository: pulumi.interpolate`${r.vpcLoginServer}/${r.namespace}/sandbox-manager`,
     // Sandboxes start often: they pull the mirrored runtime images over the VPC endpoint.

@@ -27,9 +27,14 @@ const addon = (run: ProgramRun, name: string) =>
 describe("prod on Alibaba Cloud", async () => {
   const run = await runProgram(shippedStackConfig("prod"), "prod");
 
-  it("creates an ACK Pro cluster from the newest offered version", () => {
+  it("creates an ACK Pro cluster without a version while auto-upgrade is on, and ignores version drift", () => {
     const c = run.one(T.cluster).inputs;
-    expect(c).toMatchObject({ clusterSpec: "ack.pro.small", version: "1.34.1-aliyun.1", enableRrsa: true, deletionProtection: true });
+    expect(c).toMatchObject({ clusterSpec: "ack.pro.small", enableRrsa: true, deletionProtection: true });
+    expect(c["operationPolicy"]).toEqual({ clusterAutoUpgrade: { enabled: true, channel: "patch" } });
+    // Provider docs: "Do not specify if cluster auto upgrade is enabled"; no newest-version lookup on each run.
+    expect(c["version"]).toBeUndefined();
+    expect(run.calls).not.toContain("alicloud:cs/getKubernetesVersion:getKubernetesVersion");
+    expect(run.one(T.cluster).opts.ignoreChanges).toEqual(["addons", "version"]);
     expect(c["slbInternetEnabled"]).toBe(false);
     expect(c["auditLogConfig"]).toEqual({ enabled: true });
     expect(c["controlPlaneLogComponents"]).toEqual(["apiserver", "kcm", "scheduler", "ccm", "controlplane-events"]);
@@ -44,7 +49,11 @@ describe("prod on Alibaba Cloud", async () => {
   });
 
   it("installs the ACS image-cache operator on the cluster", () => {
-    expect(run.one(T.addon).inputs).toEqual({ clusterId: "agentscope-ack-cluster-id", name: "image-cache-operator" });
+    expect(run.one(T.addon, "-image-cache-operator").inputs).toEqual({ clusterId: "agentscope-ack-cluster-id", name: "image-cache-operator" });
+  });
+
+  it("installs Poseidon as a managed add-on, so NetworkPolicies bind ACS pods on new and existing clusters", () => {
+    expect(run.one(T.addon, "-poseidon").inputs).toEqual({ clusterId: "agentscope-ack-cluster-id", name: "poseidon" });
   });
 
   it("puts node and pod vSwitches in distinct zones, three of each", () => {
@@ -76,7 +85,8 @@ describe("prod on Alibaba Cloud", async () => {
     expect(run.one(T.acr).inputs).toMatchObject({ instanceName: "agentscope-prod", paymentType: "Subscription", instanceType: "Standard" });
     expect(run.one(T.acrNamespace).inputs).toMatchObject({ defaultVisibility: "PRIVATE", autoCreate: false });
     const repos = run.ofType(T.acrRepo).map((r) => r.inputs);
-    expect(repos.map((r) => r["name"]).sort()).toEqual(["agent", "sandbox-manager"]);
+    // One repository per configured sandbox type, so mirrored sandbox images have somewhere to go.
+    expect(repos.map((r) => r["name"]).sort()).toEqual(["agent", "runtime-sandbox-base", "runtime-sandbox-browser", "sandbox-manager"]);
     expect(repos.every((r) => r["repoType"] === "PRIVATE" && r["tagImmutability"] === true)).toBe(true);
     expect(run.one(T.vpcLink).inputs).toMatchObject({ moduleName: "Registry", vpcId: "agentscope-network-vpc-id" });
   });
@@ -100,7 +110,9 @@ describe("prod on Alibaba Cloud", async () => {
       const output = run.outputs[key] as pulumi.Output<string>;
       expect(await pulumi.isSecret(output), key).toBe(true);
     }
-    expect(await promiseOf(run.outputs["registryLoginServer"] as pulumi.Output<string>)).toBe("agentscope-acr-instance-id-registry.cn-hangzhou.cr.aliyuncs.com");
+    // No pushFromCidrs: the internet endpoint stays off and images are pushed over the VPC endpoint.
+    expect(await promiseOf(run.outputs["registryLoginServer"] as pulumi.Output<string>)).toBe("agentscope-acr-instance-id-registry-vpc.cn-hangzhou.cr.aliyuncs.com");
+    expect(run.ofType("alicloud:cr/endpointAclPolicy:EndpointAclPolicy")).toEqual([]);
   });
 
   it("feeds the workload provider the secret kubeconfig", async () => {
@@ -161,7 +173,7 @@ describe("image caches switched off", async () => {
   const run = await runProgram({ ...shippedStackConfig("dev"), [`${PROJECT}:imageCache`]: "false" }, "dev");
 
   it("installs no image-cache operator", () => {
-    expect(run.ofType(T.addon)).toEqual([]);
+    expect(run.ofType(T.addon).map((a) => a.inputs["name"])).toEqual(["poseidon"]);
   });
 });
 
@@ -183,5 +195,35 @@ describe("adopting an existing VPC and ACK cluster", async () => {
 
   it("still links the registry to the adopted VPC", () => {
     expect(run.one(T.vpcLink).inputs).toMatchObject({ vpcId: "vpc-bp1team", vswitchId: "vsw-bp1nodes" });
+  });
+});
+
+describe("pushing from outside the VPC", async () => {
+  const dev = shippedStackConfig("dev");
+  const registry = { ...(JSON.parse(dev[`${PROJECT}:registry`]!) as object), pushFromCidrs: ["203.0.113.7/32"] };
+  const run = await runProgram({ ...dev, [`${PROJECT}:registry`]: JSON.stringify(registry) }, "dev");
+
+  it("enables ACR's internet endpoint and allow-lists only the pusher", async () => {
+    expect(run.ofType("alicloud:cr/endpointAclPolicy:EndpointAclPolicy").map((p) => p.inputs)).toEqual([
+      { instanceId: "cri-agentscopedev7k2p", entry: "203.0.113.7/32", endpointType: "internet", moduleName: "Registry", description: "pulumi image push" },
+    ]);
+    expect(await promiseOf(run.outputs["registryLoginServer"] as pulumi.Output<string>)).toBe("cri-agentscopedev7k2p-registry.cn-hangzhou.cr.aliyuncs.com");
+  });
+});
+
+describe("an ACR credential helper config", () => {
+  const withHelper = (config: Record<string, unknown>) => {
+    const dev = shippedStackConfig("dev");
+    const cluster = { ...(JSON.parse(dev[`${PROJECT}:cluster`]!) as object), acrCredentialHelperConfig: config };
+    return runProgram({ ...dev, [`${PROJECT}:cluster`]: JSON.stringify(cluster) }, "dev");
+  };
+
+  it("is managed as a KubernetesAddon, so it reaches existing clusters", async () => {
+    const run = await withHelper({ ExampleKey: "cri-agentscopedev7k2p" });
+    expect(run.one(T.addon, "-acr-helper").inputs).toEqual({
+      clusterId: "agentscope-ack-cluster-id",
+      name: "managed-aliyun-acr-credential-helper",
+      config: JSON.stringify({ ExampleKey: "cri-agentscopedev7k2p" }),
+    });
   });
 });
