@@ -19,6 +19,7 @@ export function alicloudPlatformArgs(c: StackConfig, secrets: StackSecrets): Ali
     namePrefix: c.namePrefix,
     tags: c.tags,
     imageCache: c.imageCache,
+    ...(c.exposure.type !== "cluster" ? { loadBalancerAllowedCidrs: c.exposure.allowedCidrs } : {}),
     network: network.existingVpcId
       ? {
         existingVpcId: network.existingVpcId,

@@ -70,6 +70,7 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
     platform: c.platform,
     namePrefix: c.namePrefix,
     acs: { enabled: c.acs.enabled, computeClass: c.acs.computeClass, computeQos: c.acs.computeQos, imageCache: c.acs.enabled && c.imageCache },
+    ...(cloud && c.acs.enabled ? { acsNetwork: { vswitchIds: cloud.podVswitchIds } } : {}),
     images: {
       ...(i.build
         ? {
@@ -135,7 +136,7 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
           ? { storageClassName: c.redis.storageClassName ?? c.kubernetes.storageClassName }
           : {}),
       },
-    exposure: c.exposure,
+    exposure: { ...c.exposure, ...(cloud?.loadBalancerAclId ? { clbAclId: cloud.loadBalancerAclId } : {}) },
     network: {
       ...(c.cluster ? { serviceCidr: c.cluster.serviceCidr } : {}),
       ...(newCluster ? { apiServer: apiServerEgress(cloud.cluster.apiServerIntranet) } : {}),

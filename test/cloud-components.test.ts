@@ -2,9 +2,11 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { checkedAddonConfig, resolveAckClusterArgs } from "../components/ack-cluster";
 import { resolveAcrRegistryArgs } from "../components/acr-registry";
+import { NO_ACS, acsNetworkAnnotations, zoneSpreadWhenUnsatisfiable } from "../components/acs";
 import { coversPublicInternet } from "../components/cidr";
 import { contentTag, resolveContainerImageArgs } from "../components/container-image";
 
@@ -77,5 +79,24 @@ describe("image tags", () => {
     expect(contentTag({ ...input, buildArgs: { BASE_IMAGE: "c" } })).not.toBe(first);
     writeFileSync(join(dir, "app.py"), "print(2)\n");
     expect(contentTag(input)).not.toBe(first);
+  });
+});
+
+describe("ACS placement", () => {
+  const acs = { enabled: true, computeClass: "general-purpose", computeQos: "default", imageCache: false } as const;
+
+  it("keeps a hard zone spread off ACS only", () => {
+    expect(zoneSpreadWhenUnsatisfiable(NO_ACS, "required")).toBe("DoNotSchedule");
+    expect(zoneSpreadWhenUnsatisfiable(acs, "required")).toBe("ScheduleAnyway");
+    expect(zoneSpreadWhenUnsatisfiable(NO_ACS, "preferred")).toBe("ScheduleAnyway");
+  });
+
+  it("stamps ACS pods with every pod vSwitch (and security groups when given), never ECS pods", async () => {
+    const a = acsNetworkAnnotations(acs, { vswitchIds: ["vsw-a", "vsw-b"], securityGroupIds: ["sg-1"] });
+    expect(await new Promise((r) => pulumi.output(a).apply(r))).toEqual({
+      "network.alibabacloud.com/vswitch-ids": "vsw-a,vsw-b",
+      "network.alibabacloud.com/security-group-ids": "sg-1",
+    });
+    expect(acsNetworkAnnotations(NO_ACS, { vswitchIds: ["vsw-a"] })).toEqual({});
   });
 });

@@ -227,3 +227,33 @@ describe("an ACR credential helper config", () => {
     });
   });
 });
+
+describe("prod agents on ACS behind an internal CLB", async () => {
+  const run = await runProgram(shippedStackConfig("prod"), "prod");
+  const agent = () => run.ofType("kubernetes:apps/v1:Deployment").find((d) => (d.inputs["metadata"] as { name: string }).name === "agent-friday")!.inputs as {
+    spec: { template: { metadata: { annotations: Record<string, string> }; spec: { topologySpreadConstraints: { whenUnsatisfiable: string }[] } } };
+  };
+
+  it("puts the callers in a white-list CLB ACL and attaches it with CCM's annotations", () => {
+    const acl = run.one("alicloud:slb/acl:Acl");
+    expect(acl.inputs).toMatchObject({ name: "agentscope-agents", ipVersion: "ipv4" });
+    expect(run.ofType("alicloud:slb/aclEntryAttachment:AclEntryAttachment").map((e) => e.inputs)).toEqual([
+      { aclId: `${acl.name}-id`, entry: "172.20.0.0/16", comment: "agent callers" },
+    ]);
+    const lb = run.ofType("kubernetes:core/v1:Service").find((s) => (s.inputs["metadata"] as { name: string }).name === "agent-friday-lb")!.inputs as { metadata: { annotations: Record<string, string> }; spec: { loadBalancerSourceRanges: string[] } };
+    expect(lb.metadata.annotations).toMatchObject({
+      "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-acl-status": "on",
+      "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-acl-id": `${acl.name}-id`,
+      "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-acl-type": "white",
+    });
+    expect(lb.spec.loadBalancerSourceRanges).toEqual(["172.20.0.0/16"]);
+  });
+
+  it("stamps agent pods with the pod vSwitches and spreads them with ScheduleAnyway on ACS", () => {
+    const t = agent().spec.template;
+    expect(t.metadata.annotations["network.alibabacloud.com/vswitch-ids"]).toBe(
+      ["i", "j", "k"].map((z) => `agentscope-network-pods-cn-hangzhou-${z}-id`).join(","),
+    );
+    expect(t.spec.topologySpreadConstraints.map((c) => c.whenUnsatisfiable)).toEqual(["ScheduleAnyway"]);
+  });
+});
