@@ -89,7 +89,7 @@ export interface AgentScopeWorkloadsArgs {
   };
   /** Redis: in-cluster (local, dev) or an external endpoint such as Tair (prod). */
   redis:
-    | { mode: "in-cluster"; storageGiB?: number; storageClassName?: string; image?: string }
+    | { mode: "in-cluster"; storageGiB?: number; storageClassName?: string; image?: pulumi.Input<string> }
     | { mode: "external"; endpoint: RedisEndpoint };
   /** How callers reach agents (default: inside the cluster only). */
   exposure?: {

@@ -10,6 +10,9 @@ export function sandboxRepository(type: string): string {
   return `runtime-sandbox-${type}`;
 }
 
+/** The repository the in-cluster Redis image is mirrored into (README "Images on Alibaba Cloud"). */
+export const REDIS_REPOSITORY = "redis";
+
 /** Maps validated config onto the cloud layer's args; pure, so tests can call it directly. */
 export function alicloudPlatformArgs(c: StackConfig, secrets: StackSecrets): AlicloudPlatformArgs {
   const network = c.network!;
@@ -54,7 +57,7 @@ export function alicloudPlatformArgs(c: StackConfig, secrets: StackSecrets): Ali
       namespace: registry.namespace,
       // Sandbox images are mirrored (skopeo copy) into a repository per configured type: the namespace
       // does not auto-create repositories.
-      repositories: [...IMAGE_REPOSITORIES, ...c.sandbox.types.map(sandboxRepository)],
+      repositories: [...IMAGE_REPOSITORIES, ...c.sandbox.types.map(sandboxRepository), ...(c.redis.mode === "in-cluster" ? [REDIS_REPOSITORY] : [])],
       tagImmutability: registry.tagImmutability,
       ...(registry.pushFromCidrs ? { pushFromCidrs: registry.pushFromCidrs } : {}),
     },

@@ -257,3 +257,24 @@ describe("prod agents on ACS behind an internal CLB", async () => {
     expect(t.spec.topologySpreadConstraints.map((c) => c.whenUnsatisfiable)).toEqual(["ScheduleAnyway"]);
   });
 });
+
+describe("dev's in-cluster Redis on ACK", async () => {
+  const run = await runProgram(shippedStackConfig("dev"), "dev");
+  const k8s = (kind: string, name: string) =>
+    run.ofType(`kubernetes:${kind}`).find((r) => (r.inputs["metadata"] as { name: string }).name === name)!.inputs as Record<string, never>;
+
+  it("governs the StatefulSet with a headless Service", () => {
+    const sts = k8s("apps/v1:StatefulSet", "redis") as { spec: { serviceName: string } };
+    expect(sts.spec.serviceName).toBe("redis-headless");
+    expect((k8s("core/v1:Service", "redis-headless") as { spec: { clusterIP: string } }).spec.clusterIP).toBe("None");
+  });
+
+  it("claims a disk from ACK's topology-aware StorageClass and pulls Redis from the team's ACR over the VPC", () => {
+    const sts = k8s("apps/v1:StatefulSet", "redis") as {
+      spec: { volumeClaimTemplates: { spec: { storageClassName: string } }[]; template: { spec: { containers: { image: string }[] } } };
+    };
+    expect(sts.spec.volumeClaimTemplates[0]!.spec.storageClassName).toBe("alicloud-disk-topology");
+    expect(sts.spec.template.spec.containers[0]!.image).toMatch(/^cri-agentscopedev7k2p-registry-vpc\.cn-hangzhou\.cr\.aliyuncs\.com\/agentscope-dev\/redis@sha256:[0-9a-f]{64}$/);
+    expect(run.ofType(T.acrRepo).map((r) => r.inputs["name"])).toContain("redis");
+  });
+});
