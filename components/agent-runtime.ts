@@ -415,7 +415,13 @@ export class AgentRuntime extends pulumi.ComponentResource {
         template: {
           metadata: {
             labels: { ...labels, ...acsPodLabels(p) },
-            annotations: { ...acsPodAnnotations(p), ...acsNetworkAnnotations(p, args.acsNetwork), "agentscope.io/secret-sha256": secretHash },
+            annotations: {
+              ...acsPodAnnotations(p),
+              ...acsNetworkAnnotations(p, args.acsNetwork),
+              "agentscope.io/secret-sha256": secretHash,
+              // A gateway change edits only its ConfigMap: hashing it here rolls the pods that mount it.
+              ...(r.gateway ? { "agentscope.io/gateway-sha256": createHash("sha256").update(GATEWAY_PY).digest("hex") } : {}),
+            },
           },
           spec: {
             automountServiceAccountToken: false,

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import type { ProgramRun, RecordedResource } from "./support/program";
@@ -260,8 +261,8 @@ describe("prod agents on ACS behind an internal CLB", async () => {
 
 describe("dev's in-cluster Redis on ACK", async () => {
   const run = await runProgram(shippedStackConfig("dev"), "dev");
-  const k8s = (kind: string, name: string) =>
-    run.ofType(`kubernetes:${kind}`).find((r) => (r.inputs["metadata"] as { name: string }).name === name)!.inputs as Record<string, never>;
+  const k8s = (kind: string, name: string): unknown =>
+    run.ofType(`kubernetes:${kind}`).find((r) => (r.inputs["metadata"] as { name: string }).name === name)!.inputs;
 
   it("governs the StatefulSet with a headless Service", () => {
     const sts = k8s("apps/v1:StatefulSet", "redis") as { spec: { serviceName: string } };
@@ -276,5 +277,17 @@ describe("dev's in-cluster Redis on ACK", async () => {
     expect(sts.spec.volumeClaimTemplates[0]!.spec.storageClassName).toBe("alicloud-disk-topology");
     expect(sts.spec.template.spec.containers[0]!.image).toMatch(/^cri-agentscopedev7k2p-registry-vpc\.cn-hangzhou\.cr\.aliyuncs\.com\/agentscope-dev\/redis@sha256:[0-9a-f]{64}$/);
     expect(run.ofType(T.acrRepo).map((r) => r.inputs["name"])).toContain("redis");
+  });
+});
+
+describe("agent pods roll when the gateway changes", async () => {
+  const run = await runProgram(shippedStackConfig("dev"), "dev");
+
+  it("carry the hash of the gateway ConfigMap's content", () => {
+    const d = run.ofType("kubernetes:apps/v1:Deployment").find((r) => (r.inputs["metadata"] as { name: string }).name === "agent-friday")!.inputs as {
+      spec: { template: { metadata: { annotations: Record<string, string> } } };
+    };
+    const cm = run.ofType("kubernetes:core/v1:ConfigMap").find((r) => (r.inputs["metadata"] as { name: string }).name === "agent-friday-gateway")!.inputs as { data: Record<string, string> };
+    expect(d.spec.template.metadata.annotations["agentscope.io/gateway-sha256"]).toBe(createHash("sha256").update(cm.data["gateway.py"]!).digest("hex"));
   });
 });
