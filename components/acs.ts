@@ -35,7 +35,9 @@ export function acsPodLabels(p: AcsPlacement): Record<string, string> {
 
 /**
  * Pod-template annotations for ACS: the network-policy agent (off by default on ACS pods, so our
- * NetworkPolicies would not apply without it) and, when chosen, the image-cache opt-in. The cache
+ * NetworkPolicies would not apply without it; ACS "Pod annotation reference", doc-detail/2584701) and,
+ * when chosen, the image-cache opt-in. The annotation only opts the pod in: the cluster must also run
+ * the Poseidon add-on (AckCluster installs it), because Terway enforces policies on ECS nodes only. The cache
  * itself is made in the ACS console (no @pulumi/alicloud resource exists for ACS caches, and the
  * image-cache-operator CR is unverified); see docs "Use ImageCache to accelerate ACS pod startup".
  */

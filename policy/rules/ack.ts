@@ -1,7 +1,8 @@
 /**
  * Rule group 1: the ACK cluster. A Pro control plane, Terway with NetworkPolicy (without it every
- * NetworkPolicy in the stack is silently ignored), and, in production, deletion protection and
- * API-server audit logs.
+ * NetworkPolicy is silently ignored for pods on ECS nodes; ACS pods need Poseidon, see acs-network.ts),
+ * the ACK virtual node at a version that serves ACS, no pinned version under auto-upgrade, and, in
+ * production, deletion protection and API-server audit logs.
  *
  * Property names come from @pulumi/alicloud 3.108.0 (cs/managedKubernetes.d.ts, cs/kubernetesAddon.d.ts);
  * the add-on name and config from ACK's Terway docs (see shared/reference/platform-facts.md).
