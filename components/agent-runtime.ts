@@ -374,7 +374,9 @@ export class AgentRuntime extends pulumi.ComponentResource {
       securityContext: restrictedContainerSecurityContext(),
       startupProbe: { httpGet: { path: "/health", port: "app" }, periodSeconds: 3, timeoutSeconds: 3, failureThreshold: 60 },
       readinessProbe: { httpGet: { path: "/health", port: "app" }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
-      livenessProbe: { httpGet: { path: "/health", port: "app" }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 3 },
+      // Liveness asks only "is the server accepting connections": a slow /health (a slow dependency, a
+      // busy event loop) takes the pod out of rotation through readiness but must not restart it.
+      livenessProbe: { tcpSocket: { port: "app" }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 3 },
       lifecycle: { preStop: { sleep: { seconds: 5 } } },
       volumeMounts: [tmpVolumeMount()],
     };
@@ -441,7 +443,14 @@ export class AgentRuntime extends pulumi.ComponentResource {
           },
         },
       },
-    }, { ...parent, ignoreChanges: ["spec.replicas"], deleteBeforeReplace: true });
+    }, {
+      ...parent,
+      ignoreChanges: ["spec.replicas"],
+      deleteBeforeReplace: true,
+      // The provider waits 10 minutes for a ready Deployment (@pulumi/kubernetes apps/v1/deployment.d.ts);
+      // ACS pods each start a MicroVM and pull their image, so a surge rollout can take longer.
+      ...(p.enabled ? { customTimeouts: { create: "20m", update: "20m" } } : {}),
+    });
 
     const targetPort = r.gateway ? "gateway" : "app";
     const service = new k8s.core.v1.Service(`${name}-service`, {

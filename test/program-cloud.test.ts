@@ -291,3 +291,12 @@ describe("agent pods roll when the gateway changes", async () => {
     expect(d.spec.template.metadata.annotations["agentscope.io/gateway-sha256"]).toBe(createHash("sha256").update(cm.data["gateway.py"]!).digest("hex"));
   });
 });
+
+describe("ACS rollouts", async () => {
+  const run = await runProgram(shippedStackConfig("dev"), "dev");
+
+  it("give agent Deployments on ACS more than the provider's 10-minute wait", () => {
+    const d = run.ofType("kubernetes:apps/v1:Deployment").find((r) => (r.inputs["metadata"] as { name: string }).name === "agent-friday")!;
+    expect(d.opts.customTimeouts).toEqual({ create: "20m", update: "20m" });
+  });
+});

@@ -112,12 +112,15 @@ describe.each(["local", "dev", "prod"] as const)("AgentScopeWorkloads (%s)", (en
     }
   });
 
-  it("probes each agent on /health (startup, readiness, liveness) and the gateway too", () => {
+  it("probes each agent on /health (startup, readiness), liveness on the socket only, and the gateway too", () => {
     for (const name of ["agent-friday", "agent-scout"]) {
       const [agent, gateway] = containers(named(run(env), "Deployment", name));
-      for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) {
+      for (const probe of ["startupProbe", "readinessProbe"]) {
         expect(o(o(agent![probe])["httpGet"]), `${name} ${probe}`).toMatchObject({ path: "/health", port: "app" });
       }
+      // A slow dependency behind /health must not restart the pod: liveness differs from readiness.
+      expect(agent!["livenessProbe"]).toMatchObject({ tcpSocket: { port: "app" } });
+      expect(agent!["livenessProbe"]).not.toHaveProperty("httpGet");
       expect(o(o(gateway!["readinessProbe"])["httpGet"])).toMatchObject({ path: "/health", port: "gateway" });
       expect(gateway!["livenessProbe"]).toBeTruthy();
       expect(o(agent!["ports"] && arr(agent!["ports"])[0])).toMatchObject({ containerPort: 8080 });
