@@ -13,7 +13,10 @@ export interface AckClusterArgs {
   clusterName?: string;
   /** Cluster tier (default ack.pro.small). */
   clusterSpec?: AckClusterSpec;
-  /** Kubernetes version, e.g. 1.34.1-aliyun.1 (default: the newest ACK offers). */
+  /**
+   * Kubernetes version, e.g. 1.34.1-aliyun.1, only with autoUpgradeChannel "none" (default: left out,
+   * so ACK takes the newest at creation and auto-upgrade moves it; see ACK_VERSION_SOURCE).
+   */
   version?: string;
   /** Node vSwitches, one per zone. */
   vswitchIds?: pulumi.Input<pulumi.Input<string>[]>;
@@ -47,19 +50,60 @@ export interface AckClusterArgs {
   deleteCloudResourcesOnDestroy?: boolean;
   /** Hours the kubeconfig's temporary credential lasts; re-read on every run (default 24, at most 72). */
   credentialTtlHours?: number;
+  /**
+   * Pods run on ACS through the virtual node: install Poseidon, which enforces NetworkPolicies for
+   * virtual-node pods (Terway enforces them only on ECS nodes). Default true.
+   */
+  acsNetworkPolicy?: boolean;
+  /**
+   * Config of the managed ACR credential helper (instance id, region, namespaces and service accounts
+   * that pull), as the add-on's own JSON schema names the keys. Checked against
+   * `cs.getKubernetesAddonMetadata` at deploy time; unset leaves the add-on at its defaults.
+   */
+  acrCredentialHelperConfig?: Record<string, unknown>;
   tags?: Record<string, string>;
 }
+
+/**
+ * The virtual-node add-on for ACS pods in an ACK Pro cluster, and the lowest version that serves ACS.
+ * Source: ACK "Configure ACS computing resources for a Knative Service" (ACK managed clusters):
+ * "ACK Virtual Node version 2.13.0 or later installed", and ACK One "Run Pods on ACS using virtual
+ * nodes": "install the ack-virtual-node add-on". `acs-virtual-node` is the component of ACS's own
+ * clusters (ACS docs "acs-virtual-node"), not of ACK.
+ */
+export const VIRTUAL_NODE_ADDON = "ack-virtual-node";
+export const VIRTUAL_NODE_MIN_VERSION = "2.13.0";
+
+/**
+ * Poseidon enforces NetworkPolicy for ACS pods. Source: ACK "Poseidon changelog"
+ * (help.aliyun.com/en/ack/product-overview/poseidon): "NetworkPolicy is supported only in ACK
+ * Serverless clusters, on ECI in ACK clusters, and on ACS CPU instances"; ACK "Use network policies"
+ * (ACK Serverless): "In elastic container instances of ... ACK Pro clusters, network policies are
+ * implemented by Poseidon". The add-on name is the changelog's slug and the console card's title;
+ * its config keys are unverified, so it is installed at its defaults.
+ */
+export const POSEIDON_ADDON = "poseidon";
+/** Managed ACR credential helper (provider's own ACK example lists this name). */
+export const ACR_HELPER_ADDON = "managed-aliyun-acr-credential-helper";
+
+/**
+ * `version` with auto-upgrade. Source: @pulumi/alicloud cs/managedKubernetes.d.ts `version`: "If you do
+ * not specify a value, the latest available version at resource creation is used ... Do not specify if
+ * cluster auto upgrade is enabled"; Terraform docs (operation_policy): "The `version` field may show
+ * diffs if set in config, please remove the field or ignore it."
+ */
+export const ACK_VERSION_SOURCE = "cs/managedKubernetes.d.ts version";
 
 /** Add-ons installed at creation (names from ACK docs; see platform-facts.md). */
 export const ACK_ADDONS: readonly alicloud.types.input.cs.ManagedKubernetesAddon[] = [
   // Terway in shared-ENI mode enforces NetworkPolicy; IPVlan off keeps policy support on every OS image.
   { name: "terway-eniip", config: JSON.stringify({ IPVlan: "false", NetworkPolicy: "true" }) },
   { name: "terway-controlplane" },
-  // The virtual node schedules pods onto ACS (needs 2.13.0+ for ACS on ACK; ACK installs its current version).
-  { name: "ack-virtual-node" },
-  // Password-free pulls from ACR EE: the instance list is configured in the add-on (its config schema is
-  // unverified, so it is left at defaults; see alicloud.cs.getKubernetesAddonMetadata).
-  { name: "managed-aliyun-acr-credential-helper" },
+  // The virtual node schedules pods onto ACS (ACK installs its current version, above VIRTUAL_NODE_MIN_VERSION).
+  { name: VIRTUAL_NODE_ADDON },
+  // Password-free pulls from ACR EE; its config (instance, namespaces, service accounts) is managed as a
+  // cs.KubernetesAddon below, because `addons` here applies at creation only.
+  { name: ACR_HELPER_ADDON },
   // RRSA: pods get RAM roles through their ServiceAccount, never the node's role.
   { name: "ack-pod-identity-webhook" },
   { name: "csi-plugin" },
@@ -80,6 +124,7 @@ export interface ResolvedAckClusterArgs {
   readonly autoUpgradeChannel: "patch" | "stable" | "rapid" | "none";
   readonly deleteCloudResourcesOnDestroy: boolean;
   readonly credentialTtlMinutes: number;
+  readonly acsNetworkPolicy: boolean;
   readonly tags: Record<string, string>;
 }
 
@@ -89,6 +134,9 @@ export function resolveAckClusterArgs(name: string, args: AckClusterArgs): Resol
   if (args.existingClusterId === undefined) {
     if (args.vswitchIds === undefined || args.podVswitchIds === undefined) {
       throw new Error("AckCluster: vswitchIds and podVswitchIds are required to create a cluster");
+    }
+    if (args.version !== undefined && (args.autoUpgradeChannel ?? "patch") !== "none") {
+      throw new Error(`AckCluster: version ${args.version} conflicts with auto-upgrade (channel ${args.autoUpgradeChannel ?? "patch"}): leave version out, or set autoUpgradeChannel "none" to pin it (${ACK_VERSION_SOURCE})`);
     }
     const pool = args.systemNodePool;
     if (pool && pool.minSize > pool.maxSize) throw new Error(`AckCluster: systemNodePool.minSize (${pool.minSize}) exceeds maxSize (${pool.maxSize})`);
@@ -106,24 +154,9 @@ export function resolveAckClusterArgs(name: string, args: AckClusterArgs): Resol
     autoUpgradeChannel: args.autoUpgradeChannel ?? "patch",
     deleteCloudResourcesOnDestroy: args.deleteCloudResourcesOnDestroy ?? false,
     credentialTtlMinutes: ttlHours * 60,
+    acsNetworkPolicy: args.acsNetworkPolicy ?? true,
     tags: args.tags ?? {},
   };
-}
-
-/** The highest `x.y.z-aliyun.n` version in a list (ACK returns them unordered). */
-export function newestVersion(versions: readonly string[]): string {
-  const key = (v: string) => (v.match(/\d+/g) ?? []).map(Number);
-  const sorted = [...versions].sort((a, b) => {
-    const [x, y] = [key(a), key(b)];
-    for (let i = 0; i < Math.max(x.length, y.length); i++) {
-      const d = (x[i] ?? 0) - (y[i] ?? 0);
-      if (d !== 0) return d;
-    }
-    return 0;
-  });
-  const newest = sorted[sorted.length - 1];
-  if (!newest) throw new Error("AckCluster: ACK offered no Kubernetes version for ManagedKubernetes");
-  return newest;
 }
 
 export class AckCluster extends pulumi.ComponentResource {
@@ -160,6 +193,7 @@ export class AckCluster extends pulumi.ComponentResource {
       { parent: this },
     );
     this.kubeconfig = pulumi.secret(credential.kubeConfig);
+    this.manageAddons(name, args, r);
     this.provider = new k8s.Provider(`${name}-k8s`, {
       kubeconfig: this.kubeconfig,
       // Server-side apply lets the add-ons and our objects share fields without fighting.
@@ -175,15 +209,38 @@ export class AckCluster extends pulumi.ComponentResource {
     });
   }
 
+  /**
+   * Add-ons whose config must reach existing (and adopted) clusters: `addons` on the cluster is
+   * create-only, so these are cs.KubernetesAddon resources.
+   */
+  private manageAddons(name: string, args: AckClusterArgs, r: ResolvedAckClusterArgs): void {
+    const parent = { parent: this };
+    if (r.acsNetworkPolicy) {
+      new alicloud.cs.KubernetesAddon(`${name}-poseidon`, { clusterId: this.clusterId, name: POSEIDON_ADDON }, parent);
+    }
+    const helper = args.acrCredentialHelperConfig;
+    if (helper !== undefined) {
+      const installed = alicloud.cs.getKubernetesAddonsOutput({ clusterId: this.clusterId, ids: [ACR_HELPER_ADDON] }, parent).addons;
+      const schema = installed.apply((list) => {
+        const addon = list.find((a) => a.name === ACR_HELPER_ADDON);
+        if (!addon) throw new Error(`AckCluster: add-on ${ACR_HELPER_ADDON} is not offered by this cluster`);
+        return alicloud.cs.getKubernetesAddonMetadataOutput({ clusterId: this.clusterId, name: ACR_HELPER_ADDON, version: addon.currentVersion || addon.nextVersion }, parent).configSchema;
+      });
+      new alicloud.cs.KubernetesAddon(`${name}-acr-helper`, {
+        clusterId: this.clusterId,
+        name: ACR_HELPER_ADDON,
+        config: schema.apply((text) => checkedAddonConfig(ACR_HELPER_ADDON, text, helper)),
+      }, parent);
+    }
+  }
+
   private createCluster(name: string, args: AckClusterArgs, r: ResolvedAckClusterArgs) {
-    const version = args.version
-      ?? alicloud.cs.getKubernetesVersionOutput({ clusterType: "ManagedKubernetes" }, { parent: this })
-        .metadatas.apply((m) => newestVersion(m.map((x) => x.version)));
     const deleteMode = r.deleteCloudResourcesOnDestroy ? "delete" : "retain";
     const cluster = new alicloud.cs.ManagedKubernetes(`${name}-cluster`, {
       name: r.clusterName,
       clusterSpec: r.clusterSpec,
-      version,
+      // Only a pinned cluster (auto-upgrade off) names its version; see ACK_VERSION_SOURCE.
+      ...(args.version !== undefined ? { version: args.version } : {}),
       vswitchIds: args.vswitchIds,
       podVswitchIds: args.podVswitchIds,
       serviceCidr: r.serviceCidr,
@@ -209,7 +266,7 @@ export class AckCluster extends pulumi.ComponentResource {
       },
       deleteOptions: ["SLB", "ALB", "SLS_Data", "SLS_ControlPlane"].map((resourceType) => ({ resourceType, deleteMode })),
       tags: r.tags,
-    }, { parent: this, ignoreChanges: ["addons"] });
+    }, { parent: this, ignoreChanges: r.autoUpgradeChannel === "none" ? ["addons"] : ["addons", "version"] });
 
     const pool = args.systemNodePool;
     if (pool) {
@@ -230,4 +287,24 @@ export class AckCluster extends pulumi.ComponentResource {
     }
     return cluster;
   }
+}
+
+/**
+ * The add-on config as JSON, after checking every top-level key against the add-on's own JSON schema
+ * (from cs.getKubernetesAddonMetadata): a misspelt key would otherwise be ignored silently.
+ */
+export function checkedAddonConfig(addon: string, schemaText: string, config: Record<string, unknown>): string {
+  let properties: Record<string, unknown> | undefined;
+  try {
+    const schema = JSON.parse(schemaText) as { properties?: Record<string, unknown> };
+    properties = schema.properties;
+  } catch {
+    throw new Error(`AckCluster: the ${addon} add-on's config schema is not JSON`);
+  }
+  const known = Object.keys(properties ?? {});
+  const unknown = Object.keys(config).filter((k) => !known.includes(k));
+  if (unknown.length > 0) {
+    throw new Error(`AckCluster: ${addon} config has key(s) ${unknown.join(", ")} that its schema does not define (known: ${known.join(", ") || "none"})`);
+  }
+  return JSON.stringify(config);
 }

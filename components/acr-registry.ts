@@ -1,5 +1,6 @@
 import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
+import { coversPublicInternet, parseIpv4Cidr } from "./cidr";
 
 /** An ACR Enterprise Edition registry (new, or a shared existing instance), its namespace, repos and VPC link. */
 export interface AcrRegistryArgs {
@@ -23,6 +24,11 @@ export interface AcrRegistryArgs {
   vpcId: pulumi.Input<string>;
   /** vSwitch for the VPC endpoint. */
   vswitchId: pulumi.Input<string>;
+  /**
+   * CIDRs that push over the internet endpoint (e.g. a CI runner's egress /32). Omit to push over the
+   * VPC endpoint, from a runner inside the VPC: the internet endpoint then stays off.
+   */
+  pushFromCidrs?: string[];
   tags?: Record<string, string>;
 }
 
@@ -32,23 +38,29 @@ export function resolveAcrRegistryArgs(args: AcrRegistryArgs) {
     if (args.password === undefined) throw new Error("AcrRegistry: password is required to create an instance");
   }
   if (args.repositories.length === 0) throw new Error("AcrRegistry: repositories must name at least one repository");
+  const pushFromCidrs = args.pushFromCidrs ?? [];
+  for (const block of pushFromCidrs) parseIpv4Cidr(block);
+  if (pushFromCidrs.length > 0 && coversPublicInternet(pushFromCidrs)) {
+    throw new Error(`AcrRegistry: pushFromCidrs ${pushFromCidrs.join(", ")} together admit every internet address; list the pushers' egress ranges`);
+  }
   return {
     instanceType: args.instanceType ?? "Standard",
     periodMonths: args.periodMonths ?? 1,
     namespace: args.namespace ?? "agentscope",
     tagImmutability: args.tagImmutability ?? true,
+    pushFromCidrs,
     tags: args.tags ?? {},
   };
 }
 
 export class AcrRegistry extends pulumi.ComponentResource {
   public readonly instanceId: pulumi.Output<string>;
-  /** Public login server, for pushes from outside the VPC. */
+  /** Where pushes go: the internet endpoint with pushFromCidrs, else the VPC endpoint. */
   public readonly loginServer: pulumi.Output<string>;
   /** VPC login server, for pulls from the cluster. */
   public readonly vpcLoginServer: pulumi.Output<string>;
   public readonly namespace: string;
-  /** Repository URL (on the public login server) per repository name. */
+  /** Repository URL (on the push login server) per repository name. */
   public readonly repositoryUrls: Record<string, pulumi.Output<string>>;
   /** Temporary push credentials (secrets), re-read on every run. */
   public readonly pushUsername: pulumi.Output<string>;
@@ -91,7 +103,7 @@ export class AcrRegistry extends pulumi.ComponentResource {
       tagImmutability: r.tagImmutability,
     }, parent));
 
-    new alicloud.cr.VpcEndpointLinkedVpc(`${name}-vpc-link`, {
+    const vpcLink = new alicloud.cr.VpcEndpointLinkedVpc(`${name}-vpc-link`, {
       instanceId: this.instanceId,
       vpcId: args.vpcId,
       vswitchId: args.vswitchId,
@@ -99,16 +111,35 @@ export class AcrRegistry extends pulumi.ComponentResource {
       enableCreateDnsRecordInPvzt: true,
     }, parent);
 
+    // A new EE instance has no network access. Pushing from outside the VPC needs its internet endpoint
+    // on and an explicit allow-list: after enabling, only 127.0.0.1/32 is listed (provider docs,
+    // alicloud_cr_endpoint_acl_service: "the CIDR block 127.0.0.1/32 is automatically added to the whitelist").
+    const aclPolicies: pulumi.Resource[] = [];
+    if (r.pushFromCidrs.length > 0) {
+      const service = alicloud.cr.getEndpointAclServiceOutput(
+        { instanceId: this.instanceId, enable: true, endpointType: "internet", moduleName: "Registry" },
+        parent,
+      );
+      r.pushFromCidrs.forEach((entry, i) => aclPolicies.push(new alicloud.cr.EndpointAclPolicy(`${name}-push-acl-${i}`, {
+        instanceId: service.instanceId,
+        entry,
+        endpointType: "internet",
+        moduleName: "Registry",
+        description: "pulumi image push",
+      }, parent)));
+    }
+
+    // Read the endpoints only after the VPC link (and ACLs) exist: a first run would see none.
     const details = alicloud.cs.getRegistryEnterpriseInstancesOutput(
       { ids: [this.instanceId], enableDetails: true },
-      parent,
+      { parent: this, dependsOn: [vpcLink, ...aclPolicies] },
     ).instances.apply((list) => {
       const instance = list[0];
       if (!instance) throw new Error("AcrRegistry: the registry instance was not found");
       return instance;
     });
-    this.loginServer = details.apply((d) => firstEndpoint(d.publicEndpoints, "public"));
     this.vpcLoginServer = details.apply((d) => firstEndpoint(d.vpcEndpoints, "VPC"));
+    this.loginServer = r.pushFromCidrs.length > 0 ? details.apply((d) => firstEndpoint(d.publicEndpoints, "public")) : this.vpcLoginServer;
     this.pushUsername = pulumi.secret(details.tempUsername);
     this.pushPassword = pulumi.secret(details.authorizationToken);
     this.repositoryUrls = Object.fromEntries(args.repositories.map((repo, i) => [

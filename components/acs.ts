@@ -1,4 +1,5 @@
 import type * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
 
 // Facts from ../shared/reference/platform-facts.md ("ACS pods on an ACK Pro cluster", "Image cache"),
 // taken from Alibaba Cloud's ACS pod and image-cache docs.
@@ -34,7 +35,9 @@ export function acsPodLabels(p: AcsPlacement): Record<string, string> {
 
 /**
  * Pod-template annotations for ACS: the network-policy agent (off by default on ACS pods, so our
- * NetworkPolicies would not apply without it) and, when chosen, the image-cache opt-in. The cache
+ * NetworkPolicies would not apply without it; ACS "Pod annotation reference", doc-detail/2584701) and,
+ * when chosen, the image-cache opt-in. The annotation only opts the pod in: the cluster must also run
+ * the Poseidon add-on (AckCluster installs it), because Terway enforces policies on ECS nodes only. The cache
  * itself is made in the ACS console (no @pulumi/alicloud resource exists for ACS caches, and the
  * image-cache-operator CR is unverified); see docs "Use ImageCache to accelerate ACS pod startup".
  */
@@ -66,4 +69,36 @@ export function isAcsSize(cpu: number, memoryGiB: number): boolean {
 function isMultiple(value: number, step: number): boolean {
   const ratio = value / step;
   return value > 0 && Math.abs(ratio - Math.round(ratio)) < 1e-9;
+}
+
+/** Where ACS pods take their network: the pod vSwitches (one per zone) and, optionally, security groups. */
+export interface AcsNetwork {
+  readonly vswitchIds: pulumi.Input<pulumi.Input<string>[]>;
+  readonly securityGroupIds?: pulumi.Input<pulumi.Input<string>[]>;
+}
+
+/**
+ * Pod annotations that pin ACS pods to our pod vSwitches (so the Tair allow-list, which is those
+ * vSwitches' CIDRs, admits them) across every zone listed. Source: ACS "Pod annotation reference"
+ * (doc-detail/2584701): `network.alibabacloud.com/vswitch-ids` ("specify multiple vSwitch IDs to create
+ * pods in multiple zones"; when set, "the affinity configuration is ignored") and
+ * `network.alibabacloud.com/security-group-ids`.
+ */
+export function acsNetworkAnnotations(p: AcsPlacement, n: AcsNetwork | undefined): Record<string, pulumi.Input<string>> {
+  if (!p.enabled || n === undefined) return {};
+  const join = (ids: pulumi.Input<pulumi.Input<string>[]>) => pulumi.output(ids).apply((list) => list.join(","));
+  return {
+    "network.alibabacloud.com/vswitch-ids": join(n.vswitchIds),
+    ...(n.securityGroupIds !== undefined ? { "network.alibabacloud.com/security-group-ids": join(n.securityGroupIds) } : {}),
+  };
+}
+
+/**
+ * Zone spread for a workload: a hard constraint only off ACS. The virtual node honours topology spread
+ * only once ACK's "virtual node-based pod scheduling policy" is enabled (ACK docs "Enable the virtual
+ * node-based pod scheduling policy"), which this stack does not switch on; the vSwitch annotation above
+ * spreads ACS pods across zones instead.
+ */
+export function zoneSpreadWhenUnsatisfiable(p: AcsPlacement, spread: "required" | "preferred"): "DoNotSchedule" | "ScheduleAnyway" {
+  return spread === "required" && !p.enabled ? "DoNotSchedule" : "ScheduleAnyway";
 }

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { AcsPlacement } from "./acs";
-import { NO_ACS, acsPodAnnotations, acsPodLabels, acsTolerations, isAcsSize } from "./acs";
+import type { AcsNetwork, AcsPlacement } from "./acs";
+import { NO_ACS, acsNetworkAnnotations, acsPodAnnotations, acsPodLabels, acsTolerations, isAcsSize, zoneSpreadWhenUnsatisfiable } from "./acs";
 import type { WorkloadIdentity } from "./pod-security";
 import {
   guaranteedResources,
@@ -59,7 +59,7 @@ export interface AgentLoadBalancer {
   /** Caller CIDRs (`loadBalancerSourceRanges` and the NetworkPolicy); never empty, never /0. */
   allowedCidrs: string[];
   /** Cloud annotations, e.g. ACK's `service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type: intranet`. */
-  annotations?: Record<string, string>;
+  annotations?: Record<string, pulumi.Input<string>>;
 }
 
 /** The AgentScope `AgentApp` of one agent: Deployment, Services, HPA, PDB and its Secret. */
@@ -78,7 +78,9 @@ export interface AgentRuntimeArgs {
   redis?: { host: pulumi.Input<string>; port: pulumi.Input<number>; db?: number; tls?: boolean };
   /** ACS placement of the pods (default NO_ACS). */
   placement?: AcsPlacement;
-  /** Zone spread: `required` (DoNotSchedule, prod) or `preferred` (ScheduleAnyway). Default `preferred`. */
+  /** ACS pods' vSwitches (and security groups), stamped on the pods; ignored off ACS. */
+  acsNetwork?: AcsNetwork;
+  /** Zone spread: `required` (DoNotSchedule, prod, off ACS) or `preferred` (ScheduleAnyway). Default `preferred`. */
   zoneSpread?: "required" | "preferred";
   /** Optional LoadBalancer (default none: the ClusterIP Service only). */
   loadBalancer?: AgentLoadBalancer;
@@ -118,7 +120,7 @@ export interface ResolvedAgentRuntimeArgs {
   readonly redis?: { host: pulumi.Input<string>; port: pulumi.Input<number>; db: number; tls: boolean };
   readonly placement: AcsPlacement;
   readonly zoneSpread: "required" | "preferred";
-  readonly loadBalancer?: { allowedCidrs: string[]; annotations: Record<string, string> };
+  readonly loadBalancer?: { allowedCidrs: string[]; annotations: Record<string, pulumi.Input<string>> };
   readonly gateway: boolean;
   readonly logLevel: "DEBUG" | "INFO" | "WARNING" | "ERROR";
   readonly maxRequestBytes: number;
@@ -372,7 +374,9 @@ export class AgentRuntime extends pulumi.ComponentResource {
       securityContext: restrictedContainerSecurityContext(),
       startupProbe: { httpGet: { path: "/health", port: "app" }, periodSeconds: 3, timeoutSeconds: 3, failureThreshold: 60 },
       readinessProbe: { httpGet: { path: "/health", port: "app" }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
-      livenessProbe: { httpGet: { path: "/health", port: "app" }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 3 },
+      // Liveness asks only "is the server accepting connections": a slow /health (a slow dependency, a
+      // busy event loop) takes the pod out of rotation through readiness but must not restart it.
+      livenessProbe: { tcpSocket: { port: "app" }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 3 },
       lifecycle: { preStop: { sleep: { seconds: 5 } } },
       volumeMounts: [tmpVolumeMount()],
     };
@@ -413,7 +417,13 @@ export class AgentRuntime extends pulumi.ComponentResource {
         template: {
           metadata: {
             labels: { ...labels, ...acsPodLabels(p) },
-            annotations: { ...acsPodAnnotations(p), "agentscope.io/secret-sha256": secretHash },
+            annotations: {
+              ...acsPodAnnotations(p),
+              ...acsNetworkAnnotations(p, args.acsNetwork),
+              "agentscope.io/secret-sha256": secretHash,
+              // A gateway change edits only its ConfigMap: hashing it here rolls the pods that mount it.
+              ...(r.gateway ? { "agentscope.io/gateway-sha256": createHash("sha256").update(GATEWAY_PY).digest("hex") } : {}),
+            },
           },
           spec: {
             automountServiceAccountToken: false,
@@ -425,7 +435,7 @@ export class AgentRuntime extends pulumi.ComponentResource {
             topologySpreadConstraints: [{
               maxSkew: 1,
               topologyKey: "topology.kubernetes.io/zone",
-              whenUnsatisfiable: r.zoneSpread === "required" ? "DoNotSchedule" : "ScheduleAnyway",
+              whenUnsatisfiable: zoneSpreadWhenUnsatisfiable(p, r.zoneSpread),
               labelSelector: { matchLabels: selector },
             }],
             containers,
@@ -433,7 +443,14 @@ export class AgentRuntime extends pulumi.ComponentResource {
           },
         },
       },
-    }, { ...parent, ignoreChanges: ["spec.replicas"], deleteBeforeReplace: true });
+    }, {
+      ...parent,
+      ignoreChanges: ["spec.replicas"],
+      deleteBeforeReplace: true,
+      // The provider waits 10 minutes for a ready Deployment (@pulumi/kubernetes apps/v1/deployment.d.ts);
+      // ACS pods each start a MicroVM and pull their image, so a surge rollout can take longer.
+      ...(p.enabled ? { customTimeouts: { create: "20m", update: "20m" } } : {}),
+    });
 
     const targetPort = r.gateway ? "gateway" : "app";
     const service = new k8s.core.v1.Service(`${name}-service`, {

@@ -18,6 +18,11 @@ export interface AlicloudPlatformArgs {
   registry: Omit<AcrRegistryArgs, "vpcId" | "vswitchId" | "tags">;
   /** Managed Redis in the VPC, allow-listed to the pod vSwitches; omit for in-cluster Redis. */
   redis?: Omit<ManagedRedisArgs, "vswitchId" | "zoneId" | "secondaryZoneId" | "allowedCidrs" | "tags">;
+  /**
+   * Callers allowed through the agents' CLB: a white-list `slb.Acl` the Services attach through CCM's
+   * ACL annotations (omit when agents are not behind a load balancer).
+   */
+  loadBalancerAllowedCidrs?: string[];
   /** Install the ACS image-cache operator so opted-in pods start from cached images (default true). */
   imageCache?: boolean;
   /** Prefix of cloud resource names. */
@@ -36,6 +41,10 @@ export class AlicloudPlatform extends pulumi.ComponentResource {
   public readonly provider: k8s.Provider;
   /** CIDRs of the pod vSwitches: where Terway pods take their addresses. */
   public readonly podCidrs: pulumi.Output<string[]>;
+  /** The pod vSwitch ids, for ACS pods' network.alibabacloud.com/vswitch-ids annotation. */
+  public readonly podVswitchIds: pulumi.Output<string[]>;
+  /** The CLB access-control list of the agents' load balancers, when there is one. */
+  public readonly loadBalancerAclId?: pulumi.Output<string>;
 
   constructor(name: string, args: AlicloudPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("agentscope:alicloud:Platform", name, {}, opts);
@@ -61,6 +70,16 @@ export class AlicloudPlatform extends pulumi.ComponentResource {
     // Read the pod vSwitches back: the same answer for a new VPC and an adopted one.
     const podSwitches = alicloud.vpc.getSwitchesOutput({ ids: this.network.podVswitchIds }, parent).vswitches;
     this.podCidrs = podSwitches.apply((list) => list.map((s) => s.cidrBlock));
+    this.podVswitchIds = pulumi.output(this.network.podVswitchIds);
+    const lbCidrs = args.loadBalancerAllowedCidrs ?? [];
+    if (lbCidrs.length > 0) {
+      // A white-list ACL on the CLB listeners: enforced by the load balancer itself, whatever the pods
+      // run on (NetworkPolicy ipBlocks need Poseidon on ACS). Entries as attachments: the Acl's own
+      // entryLists is deprecated (provider docs, slb/acl.d.ts).
+      const acl = new alicloud.slb.Acl(`${name}-lb-acl`, { name: `${args.namePrefix}-agents`, ipVersion: "ipv4", tags }, parent);
+      lbCidrs.forEach((entry, i) => new alicloud.slb.AclEntryAttachment(`${name}-lb-acl-${i}`, { aclId: acl.id, entry, comment: "agent callers" }, parent));
+      this.loadBalancerAclId = acl.id;
+    }
     if (args.redis) {
       this.redis = new ManagedRedis(`${name}-redis`, {
         ...args.redis,

@@ -51,6 +51,26 @@ export function subnet(parent: string, newPrefix: number, index: number): string
   return `${fromInt(block.first + index * size)}/${newPrefix}`;
 }
 
+/**
+ * Blocks that are not reachable from the internet (RFC 6890 special-purpose IPv4 ranges, incl. RFC 1918
+ * private space, CGNAT 100.64/10, loopback, link-local, multicast and reserved).
+ */
+const NON_PUBLIC = ["0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16", "224.0.0.0/3"];
+
+/** True when the blocks together contain every public IPv4 address (an allow-list that admits everyone). */
+export function coversPublicInternet(cidrs: readonly string[]): boolean {
+  const spans = [...cidrs, ...NON_PUBLIC]
+    .map(parseIpv4Cidr)
+    .map((b) => [b.first, b.first + b.size] as const)
+    .sort((a, b) => a[0] - b[0]);
+  let covered = 0;
+  for (const [start, end] of spans) {
+    if (start > covered) return false;
+    covered = Math.max(covered, end);
+  }
+  return covered >= 2 ** 32;
+}
+
 function toInt(address: ipaddr.IPv4): number {
   return address.octets.reduce((acc, octet) => acc * 256 + octet, 0);
 }

@@ -1,3 +1,6 @@
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { requireDigestRef } from "./pod-security";
@@ -31,7 +34,11 @@ export interface ImageBuildArgs {
    * digest is the registry's, so it is the same through either endpoint.
    */
   pullRepository?: pulumi.Input<string>;
-  /** Tag pushed alongside the digest (default `latest`); workloads never run it, they run the digest. */
+  /**
+   * Tag pushed alongside the digest (default: `src-<hash>` of the build inputs, so a tag names one
+   * content and never collides under ACR tag immutability); workloads never run it, they run the digest.
+   * `latest` is refused: a mutable tag cannot be pushed twice to an immutable repository.
+   */
   tag?: string;
   /** Registry credentials for the push (default none: the Docker daemon's own login, or a registry without auth). */
   registry?: RegistryCredentials;
@@ -49,6 +56,7 @@ export type ResolvedContainerImageArgs =
   | { readonly kind: "prebuilt"; readonly ref: string }
   | {
     readonly kind: "build";
+    /** `tag` is "" when it is to be derived from the build inputs (contentTag). */
     readonly build: Required<Omit<ImageBuildArgs, "buildArgs" | "registry">> & { readonly buildArgs: Record<string, pulumi.Input<string>>; readonly registry?: RegistryCredentials };
   };
 
@@ -65,6 +73,7 @@ export function resolveContainerImageArgs(args: ContainerImageArgs): ResolvedCon
   if (!b.context) throw new Error("ContainerImage: build.context must name the build context directory");
   if (!b.target) throw new Error("ContainerImage: build.target must name the Dockerfile stage to build");
   if (b.tag !== undefined && !/^[\w][\w.-]{0,127}$/.test(b.tag)) throw new Error(`ContainerImage: build.tag must be an image tag, got ${JSON.stringify(b.tag)}`);
+  if (b.tag === "latest") throw new Error("ContainerImage: build.tag latest is refused: tag by content (the default) so an immutable repository accepts every push");
   return {
     kind: "build",
     build: {
@@ -75,7 +84,7 @@ export function resolveContainerImageArgs(args: ContainerImageArgs): ResolvedCon
       buildArgs: b.buildArgs ?? {},
       repository: b.repository,
       pullRepository: b.pullRepository ?? b.repository,
-      tag: b.tag ?? "latest",
+      tag: b.tag ?? "",
       ...(b.registry ? { registry: b.registry } : {}),
     },
   };
@@ -97,8 +106,11 @@ export class ContainerImage extends pulumi.ComponentResource {
       this.imageRef = pulumi.output(r.ref);
     } else {
       const b = r.build;
+      const tag = b.tag !== ""
+        ? pulumi.output(b.tag)
+        : pulumi.all(b.buildArgs).apply((buildArgs) => contentTag({ context: b.context, dockerfile: b.dockerfile, target: b.target, platform: b.platform, buildArgs }));
       const image = new docker.Image(`${name}-image`, {
-        imageName: pulumi.interpolate`${b.repository}:${b.tag}`,
+        imageName: pulumi.interpolate`${b.repository}:${tag}`,
         build: {
           context: b.context,
           dockerfile: b.dockerfile,
@@ -118,4 +130,30 @@ export class ContainerImage extends pulumi.ComponentResource {
     }
     this.registerOutputs({ imageRef: this.imageRef });
   }
+}
+
+/** Directories never part of an image's content (caches and local environments). */
+const SKIPPED_DIRS = new Set([".git", "node_modules", ".venv", "__pycache__", ".pytest_cache", ".mypy_cache"]);
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .flatMap((e) => (e.isDirectory() ? (SKIPPED_DIRS.has(e.name) ? [] : filesUnder(join(dir, e.name))) : e.isFile() ? [join(dir, e.name)] : []));
+}
+
+/**
+ * `src-<16 hex>`: a SHA-256 over every file of the build context (path and bytes), the Dockerfile,
+ * the target, the platform and the build args. The same inputs give the same tag; any change gives a
+ * new one, so pushes to a tag-immutable ACR repository never collide.
+ */
+export function contentTag(input: { context: string; dockerfile: string; target: string; platform: string; buildArgs: Record<string, string> }): string {
+  const hash = createHash("sha256");
+  const files = [...new Set([...filesUnder(input.context), input.dockerfile])];
+  for (const file of files) {
+    hash.update(`${relative(input.context, file)}\0`);
+    hash.update(readFileSync(file));
+    hash.update("\0");
+  }
+  hash.update(JSON.stringify({ target: input.target, platform: input.platform, buildArgs: Object.entries(input.buildArgs).sort() }));
+  return `src-${hash.digest("hex").slice(0, 16)}`;
 }

@@ -48,8 +48,8 @@ export interface InClusterRedisArgs {
   partOf: string;
   /** Password (`requirepass`), a Pulumi secret. */
   password: pulumi.Input<string>;
-  /** Image pinned by digest (default DEFAULT_REDIS_IMAGE). */
-  image?: string;
+  /** Image pinned by digest (default DEFAULT_REDIS_IMAGE); an Output is checked by the pack's digest rule. */
+  image?: pulumi.Input<string>;
   /** Size of the data volume in GiB (default 5). */
   storageGiB?: number;
   /** StorageClass of the data volume (default: the cluster's default class). */
@@ -66,7 +66,7 @@ export interface ResolvedInClusterRedisArgs {
   readonly namespace: pulumi.Input<string>;
   readonly identity: WorkloadIdentity;
   readonly password: pulumi.Input<string>;
-  readonly image: string;
+  readonly image: pulumi.Input<string>;
   readonly storageGiB: number;
   readonly storageClassName?: string;
   readonly cpu: number;
@@ -77,7 +77,7 @@ export interface ResolvedInClusterRedisArgs {
 
 export function resolveInClusterRedisArgs(args: InClusterRedisArgs): ResolvedInClusterRedisArgs {
   const image = args.image ?? DEFAULT_REDIS_IMAGE;
-  requireDigestRef("InClusterRedis", "image", image);
+  if (typeof image === "string") requireDigestRef("InClusterRedis", "image", image);
   const storageGiB = args.storageGiB ?? 5;
   requireInt("InClusterRedis", "storageGiB", storageGiB, 1, 1024);
   const cpu = args.cpu ?? 0.5;
@@ -154,13 +154,23 @@ export class InClusterRedis extends pulumi.ComponentResource {
         ports: [{ name: "redis", port: REDIS_PORT, targetPort: "redis", protocol: "TCP" }],
       },
     }, { parent: this, deleteBeforeReplace: true });
+    // The StatefulSet's governing Service must be headless (Kubernetes StatefulSet docs: "a Headless
+    // Service is required"); clients keep using the ClusterIP Service above.
+    new k8s.core.v1.Service(`${name}-headless`, {
+      metadata: { name: "redis-headless", namespace: r.namespace, labels },
+      spec: {
+        clusterIP: "None",
+        selector,
+        ports: [{ name: "redis", port: REDIS_PORT, targetPort: "redis", protocol: "TCP" }],
+      },
+    }, { parent: this, deleteBeforeReplace: true });
 
     const podSecurity = restrictedPodSecurityContext();
     new k8s.apps.v1.StatefulSet(`${name}-statefulset`, {
       metadata: { name: "redis", namespace: r.namespace, labels },
       spec: {
         replicas: 1,
-        serviceName: "redis",
+        serviceName: "redis-headless",
         selector: { matchLabels: selector },
         updateStrategy: { type: "RollingUpdate" },
         persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { AcsPlacement } from "./acs";
+import type { AcsNetwork, AcsPlacement } from "./acs";
 import { NO_ACS } from "./acs";
 import type { AgentSpec } from "./agent-runtime";
 import { AgentRuntime } from "./agent-runtime";
@@ -30,6 +30,8 @@ export interface AgentScopeWorkloadsArgs {
   namespaces?: { agents?: string; sandboxes?: string };
   /** ACS placement of agents and the manager; sandboxes too when `sandbox.isolation` is `acs` (default NO_ACS). */
   acs?: AcsPlacement;
+  /** ACS pods' vSwitches (and security groups) on platform alicloud: keeps them in the allow-listed pod ranges. */
+  acsNetwork?: AcsNetwork;
   images: {
     /** Build both images from agent-image/ and push them; omit to run the prebuilt refs below. */
     build?: {
@@ -100,10 +102,18 @@ export interface AgentScopeWorkloadsArgs {
   };
   /** Redis: in-cluster (local, dev) or an external endpoint such as Tair (prod). */
   redis:
-    | { mode: "in-cluster"; storageGiB?: number; storageClassName?: string; image?: string }
+    | { mode: "in-cluster"; storageGiB?: number; storageClassName?: string; image?: pulumi.Input<string> }
     | { mode: "external"; endpoint: RedisEndpoint };
   /** How callers reach agents (default: inside the cluster only). */
-  exposure?: { type: "cluster" | "internal-lb" | "public-lb"; allowedCidrs?: string[] };
+  exposure?: {
+    type: "cluster" | "internal-lb" | "public-lb";
+    allowedCidrs?: string[];
+    /**
+     * An Alibaba CLB white-list ACL (slb.Acl holding allowedCidrs) for platform alicloud: attached with
+     * CCM's ACL annotations so the load balancer itself drops other callers.
+     */
+    clbAclId?: pulumi.Input<string>;
+  };
   /**
    * Run the path-filtering gateway beside each agent (default true). Turn it off only for an agent
    * image that removes AgentApp's unauthenticated `/shutdown` and `/admin/*` routes itself.
@@ -138,7 +148,7 @@ export interface ResolvedWorkloadsArgs {
   readonly sandboxNamespace: string;
   readonly acs: AcsPlacement;
   readonly isolation: SandboxIsolation;
-  readonly loadBalancer?: { allowedCidrs: string[]; annotations: Record<string, string> };
+  readonly loadBalancer?: { allowedCidrs: string[]; annotations: Record<string, pulumi.Input<string>> };
   /** CIDRs the agents' NetworkPolicies admit on the caller port besides in-cluster callers. */
   readonly policyCallerCidrs: string[];
   readonly zoneSpread: "required" | "preferred";
@@ -194,6 +204,15 @@ export function resolveWorkloadsArgs(args: AgentScopeWorkloadsArgs): ResolvedWor
     // No default allow-list: all private ranges would also admit the cluster's own pods through the agents' ipBlock.
     if (cidrs.length === 0) throw new Error(`${C}: exposure.allowedCidrs must list the callers' CIDR blocks (outside the cluster's pod ranges) for an internal load balancer`);
     loadBalancer = { allowedCidrs: cidrs, annotations: { [`${ALIBABA_LB}-address-type`]: "intranet" } };
+  }
+  if (loadBalancer && e.clbAclId !== undefined) {
+    if (args.platform !== "alicloud") throw new Error(`${C}: exposure.clbAclId applies only to platform alicloud`);
+    // CCM annotations for a CLB access-control list (ACK "Configure a CLB instance by using annotations";
+    // CCM v1.9.3 release notes: acl-status, acl-id, acl-type).
+    loadBalancer = {
+      ...loadBalancer,
+      annotations: { ...loadBalancer.annotations, [`${ALIBABA_LB}-acl-status`]: "on", [`${ALIBABA_LB}-acl-id`]: e.clbAclId, [`${ALIBABA_LB}-acl-type`]: "white" },
+    };
   }
   return {
     prefix,
@@ -366,6 +385,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
         sandboxManagerUrl: pool.managerUrl,
         redis: { host: redisEndpoint.host, port: redisEndpoint.port, db: 0 },
         placement: r.acs,
+        ...(args.acsNetwork ? { acsNetwork: args.acsNetwork } : {}),
         zoneSpread: r.zoneSpread,
         ...(r.loadBalancer ? { loadBalancer: r.loadBalancer } : {}),
         ...(args.adminRouteGateway !== undefined ? { gateway: args.adminRouteGateway } : {}),

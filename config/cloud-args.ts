@@ -7,6 +7,14 @@ export const IMAGE_REPOSITORIES = ["agent", "sandbox-manager"] as const;
 /** Pushed to only when the stand-in model is on (`standInModel`). */
 export const STAND_IN_MODEL_REPOSITORY = "stand-in-model";
 
+/** The repository a mirrored runtime-sandbox image of one type lives in (README "Sandbox images"). */
+export function sandboxRepository(type: string): string {
+  return `runtime-sandbox-${type}`;
+}
+
+/** The repository the in-cluster Redis image is mirrored into (README "Images on Alibaba Cloud"). */
+export const REDIS_REPOSITORY = "redis";
+
 /** Maps validated config onto the cloud layer's args; pure, so tests can call it directly. */
 export function alicloudPlatformArgs(c: StackConfig, secrets: StackSecrets): AlicloudPlatformArgs {
   const network = c.network!;
@@ -16,6 +24,7 @@ export function alicloudPlatformArgs(c: StackConfig, secrets: StackSecrets): Ali
     namePrefix: c.namePrefix,
     tags: c.tags,
     imageCache: c.imageCache,
+    ...(c.exposure.type !== "cluster" ? { loadBalancerAllowedCidrs: c.exposure.allowedCidrs } : {}),
     network: network.existingVpcId
       ? {
         existingVpcId: network.existingVpcId,
@@ -38,6 +47,8 @@ export function alicloudPlatformArgs(c: StackConfig, secrets: StackSecrets): Ali
       autoUpgradeChannel: cluster.autoUpgradeChannel,
       systemNodePool: cluster.systemNodePool,
       deleteCloudResourcesOnDestroy: cluster.cleanupOnDestroy,
+      acsNetworkPolicy: c.acs.enabled,
+      ...(cluster.acrCredentialHelperConfig ? { acrCredentialHelperConfig: cluster.acrCredentialHelperConfig } : {}),
     },
     registry: {
       existingInstanceId: registry.existingInstanceId,
@@ -46,8 +57,12 @@ export function alicloudPlatformArgs(c: StackConfig, secrets: StackSecrets): Ali
       periodMonths: registry.periodMonths,
       password: secrets.registryPassword,
       namespace: registry.namespace,
-      repositories: [...IMAGE_REPOSITORIES, ...(c.standInModel ? [STAND_IN_MODEL_REPOSITORY] : [])],
+      // Sandbox images are mirrored (skopeo copy) into a repository per configured type: the namespace
+      // does not auto-create repositories.
+      repositories: [...IMAGE_REPOSITORIES, ...c.sandbox.types.map(sandboxRepository), ...(c.redis.mode === "in-cluster" ? [REDIS_REPOSITORY] : []),
+        ...(c.standInModel ? [STAND_IN_MODEL_REPOSITORY] : [])],
       tagImmutability: registry.tagImmutability,
+      ...(registry.pushFromCidrs ? { pushFromCidrs: registry.pushFromCidrs } : {}),
     },
     redis: c.redis.mode === "managed"
       ? {

@@ -31,6 +31,11 @@ export interface RawConfigSource {
   readonly values: Readonly<Record<string, string>>;
   readonly project: string;
   readonly stack: string;
+  /**
+   * Full keys ("ns:key") the stack stores encrypted, when the engine tells the program (undefined:
+   * unknown, so plain-text secrets cannot be detected).
+   */
+  readonly secretKeys?: readonly string[];
 }
 
 /** Validates the stack's config; throws ConfigError listing every invalid key, or returns it resolved. */
@@ -43,7 +48,7 @@ export function parseStackConfig(source: RawConfigSource): StackConfig {
   const platform = input["platform"] ?? defaults.platform;
   if (platform === "alicloud" && input["cluster"] === undefined) input["cluster"] = {};
 
-  const problems: string[] = [];
+  const problems: string[] = plainTextSecrets(source, ns);
   const schema = stackSchema(defaults);
   const result = schema.safeParse(input);
   if (!result.success) {
@@ -60,6 +65,15 @@ export function parseStackConfig(source: RawConfigSource): StackConfig {
   for (const v of violations) problems.push(`${keyName(ns, v.path)}: ${v.message}${describeValue(valueAt(input, v.path), v.path)}`);
   if (problems.length) throw new ConfigError(problems);
   return resolved as StackConfig;
+}
+
+/** Secret keys set without --secret sit in Pulumi.<stack>.yaml in plain text: refuse them. */
+function plainTextSecrets(source: RawConfigSource, ns: string): string[] {
+  const secretKeys = source.secretKeys;
+  if (secretKeys === undefined) return [];
+  return SECRET_KEYS
+    .filter((key) => source.values[`${ns}${key}`] !== undefined && !secretKeys.includes(`${ns}${key}`))
+    .map((key) => `${ns}${key}: is stored in plain text in the stack file; remove it and set it with \`pulumi config set --secret ${key} <value>\``);
 }
 
 function resolve(c: ParsedStackConfig, region: string | undefined) {

@@ -1,4 +1,4 @@
-import { cidrsOverlap, isIpv4Cidr } from "../components/cidr";
+import { cidrsOverlap, coversPublicInternet, isIpv4Cidr } from "../components/cidr";
 import { isAcsSize } from "../components/acs";
 import type { ParsedStackConfig } from "./schema";
 
@@ -65,6 +65,9 @@ const network: Rule = (c) => {
 const registry: Rule = (c) => {
   const r = c.registry;
   if (!r) return [];
+  if (r.pushFromCidrs && r.pushFromCidrs.every(isIpv4Cidr) && coversPublicInternet(r.pushFromCidrs)) {
+    return [{ path: ["registry", "pushFromCidrs"], message: "together admit every internet address to the registry; list the pushers' egress ranges" }];
+  }
   if (r.existingInstanceId) {
     return r.instanceName ? [{ path: ["registry", "instanceName"], message: "conflicts with existingInstanceId: name a new instance or adopt one, not both" }] : [];
   }
@@ -159,6 +162,10 @@ const cluster: Rule = (c) => {
   if (pool.minSize > pool.maxSize) {
     v.push({ path: ["cluster", "systemNodePool"], message: `minSize (${pool.minSize}) must not exceed maxSize (${pool.maxSize})` });
   }
+  if (k.version && k.autoUpgradeChannel !== "none") {
+    // Provider docs (cs.ManagedKubernetes `version`): "Do not specify if cluster auto upgrade is enabled".
+    v.push({ path: ["cluster", "version"], message: `conflicts with autoUpgradeChannel "${k.autoUpgradeChannel}": leave version out, or set autoUpgradeChannel "none" to pin it` });
+  }
   if (k.existingClusterId && c.network && !c.network.existingVpcId) {
     v.push({ path: ["network", "existingVpcId"], message: "is required when adopting an existing cluster: give the cluster's VPC and vSwitches" });
   }
@@ -168,6 +175,22 @@ const cluster: Rule = (c) => {
   if (c.environment === "prod" && !k.auditLogs) {
     v.push({ path: ["cluster", "auditLogs"], message: "must stay true in prod" });
   }
+  return v;
+};
+
+/** The safety settings the README promises for prod cannot be switched off by config. */
+const prodSafety: Rule = (c) => {
+  if (c.environment !== "prod") return [];
+  const v: RuleViolation[] = [];
+  if (!c.protect) v.push({ path: ["protect"], message: "must stay true in prod (pulumi destroy must not delete cloud resources)" });
+  if (c.registry && !c.registry.tagImmutability) {
+    v.push({ path: ["registry", "tagImmutability"], message: "must stay true in prod (a pushed tag must never be overwritten)" });
+  }
+  // Sandbox pods run untrusted code; in prod they run exactly the image that was reviewed.
+  const pinned = c.sandbox.imageDigests ?? {};
+  c.sandbox.types.filter((t) => pinned[t] === undefined).forEach((t) => {
+    v.push({ path: ["sandbox", "imageDigests", t], message: `is required in prod: pin the ${t} sandbox image by digest (<repository>@sha256:...), never a tag` });
+  });
   return v;
 };
 
@@ -193,6 +216,11 @@ const exposure: Rule = (c) => {
   if (e.allowedCidrs.length === 0) {
     v.push({ path: ["exposure", "allowedCidrs"], message: "must list the callers' CIDR blocks: a load balancer is never open to all" });
   }
+  const valid = e.allowedCidrs.filter(isIpv4Cidr);
+  if (coversPublicInternet(valid)) {
+    // Checked on the union, with or without a known VPC: 0.0.0.0/1 + 128.0.0.0/1 is as open as 0.0.0.0/0.
+    v.push({ path: ["exposure", "allowedCidrs"], message: "together cover every public IPv4 address, so the load balancer would be open to everyone; list the callers' ranges" });
+  }
   const vpc = c.network && !c.network.existingVpcId && isIpv4Cidr(c.network.vpcCidr) ? c.network.vpcCidr : undefined;
   e.allowedCidrs.forEach((block, i) => {
     if (block.endsWith("/0")) {
@@ -205,7 +233,7 @@ const exposure: Rule = (c) => {
   return v;
 };
 
-const RULES: readonly Rule[] = [platformKeys, network, cluster, registry, agents, standInModel, sandbox, images, exposure];
+const RULES: readonly Rule[] = [platformKeys, network, cluster, prodSafety, registry, agents, standInModel, sandbox, images, exposure];
 
 /** Every cross-key rule broken by a config that already passed the schema. */
 export function checkRules(config: ParsedStackConfig): RuleViolation[] {

@@ -6,6 +6,14 @@ import { SANDBOX_TYPES } from "../components/sandbox-types";
 import type { EnvironmentDefaults } from "./defaults";
 import { ENVIRONMENTS } from "./defaults";
 
+// `pulumi config set --path` stores integers as numbers and everything else as strings ("0.5", "1.10"):
+// convert leaves where the schema expects the other type, never by blanket coercion ("" would become 0).
+// Source: https://www.pulumi.com/docs/iac/cli/commands/pulumi_config_set/ ("integers are treated as
+// numbers. All other values are treated as strings").
+const num = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v)) ? Number(v) : v), schema);
+const str = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (typeof v === "number" ? String(v) : v), schema);
+
 const dnsLabel = z
   .string()
   .regex(/^[a-z]([-a-z0-9]*[a-z0-9])?$/, "must be a DNS label: lower-case letters, digits and '-', starting with a letter")
@@ -56,7 +64,7 @@ export function networkSchema(d: EnvironmentDefaults) {
     existingVpcId: z.string().regex(/^vpc-[a-z0-9]+$/, "must be a VPC id such as vpc-bp1...").optional(),
     existingNodeVswitchIds: z.array(z.string().regex(/^vsw-[a-z0-9]+$/, "must be a vSwitch id such as vsw-bp1...")).min(d.minZones).optional(),
     existingPodVswitchIds: z.array(z.string().regex(/^vsw-[a-z0-9]+$/, "must be a vSwitch id such as vsw-bp1...")).min(d.minZones).optional(),
-    natBandwidthMbps: z.number().int().min(1).max(1000).default(100),
+    natBandwidthMbps: num(z.number().int().min(1).max(1000)).default(100),
   });
 }
 
@@ -72,7 +80,7 @@ export function clusterSchema(d: EnvironmentDefaults) {
     cleanupOnDestroy: z.boolean().default(d.cleanupOnDestroy),
     auditLogs: z.boolean().default(d.auditLogs),
     controlPlaneLogs: z.boolean().default(d.auditLogs),
-    logTtlDays: z.number().int().min(1).max(3650).default(30),
+    logTtlDays: num(z.number().int().min(1).max(3650)).default(30),
     maintenanceWindow: z
       .strictObject({
         weeklyPeriod: z.array(weekday).min(1).default(["Saturday"]),
@@ -81,12 +89,14 @@ export function clusterSchema(d: EnvironmentDefaults) {
       })
       .prefault({}),
     autoUpgradeChannel: z.enum(["patch", "stable", "rapid", "none"]).default("patch"),
+    /** Managed ACR credential helper config, keys as the add-on's schema names them (README "Pull credentials"). */
+    acrCredentialHelperConfig: z.record(z.string(), z.unknown()).optional(),
     systemNodePool: z
       .strictObject({
         instanceTypes: z.array(z.string().regex(/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/, "must be an ECS instance type such as ecs.g7.xlarge")).min(1).default(["ecs.g7.xlarge", "ecs.g8i.xlarge"]),
-        minSize: z.number().int().min(1).max(50).default(d.systemNodePool.minSize),
-        maxSize: z.number().int().min(1).max(100).default(d.systemNodePool.maxSize),
-        systemDiskSizeGiB: z.number().int().min(40).max(2048).default(120),
+        minSize: num(z.number().int().min(1).max(50)).default(d.systemNodePool.minSize),
+        maxSize: num(z.number().int().min(1).max(100)).default(d.systemNodePool.maxSize),
+        systemDiskSizeGiB: num(z.number().int().min(40).max(2048)).default(120),
         systemDiskCategory: z.enum(["cloud_essd", "cloud_auto", "cloud_efficiency"]).default("cloud_essd"),
       })
       .prefault({}),
@@ -101,6 +111,8 @@ export function registrySchema(d: EnvironmentDefaults) {
     periodMonths: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(6), z.literal(12), z.literal(24), z.literal(36)]).default(1),
     namespace: dnsLabel.default("agentscope"),
     tagImmutability: z.boolean().default(d.tagImmutability),
+    /** Pushers' egress CIDRs for ACR's internet endpoint; omit to push over the VPC endpoint from inside the VPC. */
+    pushFromCidrs: z.array(cidr).min(1).optional(),
   });
 }
 
@@ -116,20 +128,20 @@ export function acsSchema(d: EnvironmentDefaults) {
 
 const modelSchema = z.strictObject({
   provider: z.enum(["dashscope", "openai"]).default("dashscope"),
-  name: z.string().min(1).default("qwen-turbo"),
+  name: str(z.string().min(1)).default("qwen-turbo"),
   baseUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as https://models.example.com/v1" }).optional(),
 });
 
 export function agentSchema(d: EnvironmentDefaults) {
   return z.strictObject({
     name: dnsLabel,
-    displayName: z.string().min(1).max(64).optional(),
+    displayName: str(z.string().min(1).max(64)).optional(),
     model: modelSchema.prefault({}),
     replicas: z
-      .strictObject({ min: z.number().int().min(1).max(100).default(d.agentReplicas.min), max: z.number().int().min(1).max(500).default(d.agentReplicas.max) })
+      .strictObject({ min: num(z.number().int().min(1).max(100)).default(d.agentReplicas.min), max: num(z.number().int().min(1).max(500)).default(d.agentReplicas.max) })
       .prefault({}),
-    cpu: z.number().positive().max(64, "must be at most 64 vCPU").default(1),
-    memoryGiB: z.number().positive().max(512, "must be at most 512 GiB").default(2),
+    cpu: num(z.number().positive().max(64, "must be at most 64 vCPU")).default(1),
+    memoryGiB: num(z.number().positive().max(512, "must be at most 512 GiB")).default(2),
     sandboxTypes: z.array(z.enum(SANDBOX_TYPES)).min(1).default(["base"]),
   });
 }
@@ -138,15 +150,15 @@ export function sandboxSchema(d: EnvironmentDefaults) {
   return z
     .strictObject({
       types: z.array(z.enum(SANDBOX_TYPES)).min(1).default(["base"]),
-      poolSize: z.number().int().min(0).max(200).default(d.sandboxPoolSize),
-      maxInstances: z.number().int().min(1).max(5000).default(50),
+      poolSize: num(z.number().int().min(0).max(200)).default(d.sandboxPoolSize),
+      maxInstances: num(z.number().int().min(1).max(5000)).default(50),
       isolation: z.enum(["acs", "runtime-class", "none"]).optional(),
       runtimeClassName: z.enum(["runv", "gvisor", "kata", "kata-qemu", "kata-clh"]).optional(),
       /** Must be 1: every manager replica refills the shared warm pool without a lock (SandboxPool). */
-      managerReplicas: z.number().int().min(1).max(1, "must be 1: every sandbox manager replica refills the shared warm pool without a lock, so more would overfill it").optional(),
-      cpu: z.number().positive().max(16).default(1),
-      memoryGiB: z.number().positive().max(64).default(2),
-      imageTag: z.string().regex(/^[\w][\w.-]{0,127}$/, "must be an image tag").default("latest"),
+      managerReplicas: num(z.number().int().min(1).max(1, "must be 1: every sandbox manager replica refills the shared warm pool without a lock, so more would overfill it")).optional(),
+      cpu: num(z.number().positive().max(16)).default(1),
+      memoryGiB: num(z.number().positive().max(64)).default(2),
+      imageTag: str(z.string().regex(/^[\w][\w.-]{0,127}$/, "must be an image tag")).default("latest"),
       /** Pin the mirrored runtime-sandbox images: type → `<repository>@sha256:...` (default: by tag). */
       imageDigests: z.partialRecord(z.enum(SANDBOX_TYPES), imageByDigest).optional(),
     })
@@ -157,7 +169,7 @@ export function redisSchema(d: EnvironmentDefaults) {
   return z
     .strictObject({
       mode: z.enum(["in-cluster", "managed"]).default(d.redisMode),
-      storageGiB: z.number().int().min(1).max(1024).default(5),
+      storageGiB: num(z.number().int().min(1).max(1024)).default(5),
       storageClassName: z.string().min(1).optional(),
       /** In-cluster Redis image by digest, e.g. a mirror in ACR (default: the official image). */
       image: imageByDigest.optional(),
@@ -216,7 +228,7 @@ export function stackSchema(d: EnvironmentDefaults) {
     environment: z.enum(ENVIRONMENTS),
     platform: z.enum(["alicloud", "kubernetes"]).default(d.platform),
     namePrefix: dnsLabel.default("agentscope"),
-    tags: z.record(tagKey, z.string().max(128, "tag values are at most 128 characters")).default({}),
+    tags: z.record(tagKey, str(z.string().max(128, "tag values are at most 128 characters"))).default({}),
     protect: z.boolean().default(d.protect),
     network: networkSchema(d).optional(),
     cluster: clusterSchema(d).optional(),
@@ -225,7 +237,8 @@ export function stackSchema(d: EnvironmentDefaults) {
     acs: acsSchema(d),
     kubernetes: kubernetesSchema,
     images: imagesSchema(),
-    agents: z.array(agentSchema(d)).min(1, "needs at least one agent").max(100).default([{ name: "friday" }] as never),
+    // prefault: zod 4 returns a .default() value unparsed, so the agent's own defaults (model, sizes) would be missing.
+    agents: z.array(agentSchema(d)).min(1, "needs at least one agent").max(100).prefault([{ name: "friday" }]),
     /**
      * Replace every agent's model by the stand-in (scripted answers, one code-execution tool call,
      * not a language model). Default: on in `local` when modelApiKey is unset and no agent names its

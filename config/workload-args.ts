@@ -1,5 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { AlicloudPlatform } from "../components/alicloud-platform";
+import { DEFAULT_REDIS_IMAGE } from "../components/redis";
+import { REDIS_REPOSITORY } from "./cloud-args";
 import type { RegistryCredentials } from "../components/container-image";
 import type { AgentScopeWorkloadsArgs } from "../components/workloads";
 import type { StackSecrets } from "./index";
@@ -32,7 +34,8 @@ function cloudRegistry(c: StackConfig, cloud: AlicloudPlatform): ImageRegistry {
     sandboxManagerRepository: r.repositoryUrls["sandbox-manager"]!,
     // Declared (config/cloud-args.ts) only while the stand-in is on, the only time it is used.
     ...(r.repositoryUrls[STAND_IN_MODEL_REPOSITORY] ? { standInModelRepository: r.repositoryUrls[STAND_IN_MODEL_REPOSITORY] } : {}),
-    // Push over the internet endpoint, pull over the VPC one: the same repository, the same digest.
+    // Push where the registry allows (internet endpoint with registry.pushFromCidrs, else the VPC one),
+    // pull over the VPC one: the same repository, the same digest.
     agentPullRepository: pulumi.interpolate`${r.vpcLoginServer}/${r.namespace}/agent`,
     sandboxManagerPullRepository: pulumi.interpolate`${r.vpcLoginServer}/${r.namespace}/sandbox-manager`,
     standInModelPullRepository: pulumi.interpolate`${r.vpcLoginServer}/${r.namespace}/${STAND_IN_MODEL_REPOSITORY}`,
@@ -76,6 +79,7 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
     platform: c.platform,
     namePrefix: c.namePrefix,
     acs: { enabled: c.acs.enabled, computeClass: c.acs.computeClass, computeQos: c.acs.computeQos, imageCache: c.acs.enabled && c.imageCache },
+    ...(cloud && c.acs.enabled ? { acsNetwork: { vswitchIds: cloud.podVswitchIds } } : {}),
     images: {
       ...(i.build
         ? {
@@ -139,15 +143,35 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
       : {
         mode: "in-cluster",
         storageGiB: c.redis.storageGiB,
-        ...(c.redis.image ? { image: c.redis.image } : {}),
-        ...(c.redis.storageClassName ?? c.kubernetes.storageClassName
-          ? { storageClassName: c.redis.storageClassName ?? c.kubernetes.storageClassName }
-          : {}),
+        ...(c.redis.image ? { image: c.redis.image } : cloud ? { image: mirroredRedisImage(cloud) } : {}),
+        ...(inClusterStorageClass(c) ? { storageClassName: inClusterStorageClass(c) } : {}),
       },
-    exposure: c.exposure,
+    exposure: { ...c.exposure, ...(cloud?.loadBalancerAclId ? { clbAclId: cloud.loadBalancerAclId } : {}) },
     network: {
       ...(c.cluster ? { serviceCidr: c.cluster.serviceCidr } : {}),
       ...(newCluster ? { apiServer: apiServerEgress(cloud.cluster.apiServerIntranet) } : {}),
     },
   };
+}
+
+/**
+ * On ACK, the official Redis image as mirrored into the stack's ACR (`skopeo copy --all` keeps the
+ * index digest), pulled over the VPC: Docker Hub is often unreachable from the cluster.
+ */
+function mirroredRedisImage(cloud: AlicloudPlatform): pulumi.Output<string> {
+  const digest = DEFAULT_REDIS_IMAGE.slice(DEFAULT_REDIS_IMAGE.indexOf("@"));
+  return pulumi.interpolate`${cloud.registry.vpcLoginServer}/${cloud.registry.namespace}/${REDIS_REPOSITORY}${digest}`;
+}
+
+/**
+ * ACK's docs have you configure a default StorageClass yourself, so a PVC without one may stay Pending
+ * (whether a fresh cluster has a default is unverified). `alicloud-disk-topology`
+ * creates the disk in the pod's zone (WaitForFirstConsumer). Source: ACK "StorageClass" docs
+ * (alibabacloud.com/help/doc-detail/159971.htm): "alicloud-disk-topology: create a cloud disk in
+ * WaitForFirstConsumer mode ... suitable for multi-zone clusters".
+ */
+export const ACK_DEFAULT_STORAGE_CLASS = "alicloud-disk-topology";
+
+function inClusterStorageClass(c: StackConfig): string | undefined {
+  return c.redis.storageClassName ?? c.kubernetes.storageClassName ?? (c.platform === "alicloud" ? ACK_DEFAULT_STORAGE_CLASS : undefined);
 }

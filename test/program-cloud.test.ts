@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import type { ProgramRun, RecordedResource } from "./support/program";
@@ -27,9 +28,14 @@ const addon = (run: ProgramRun, name: string) =>
 describe("prod on Alibaba Cloud", async () => {
   const run = await runProgram(shippedStackConfig("prod"), "prod");
 
-  it("creates an ACK Pro cluster from the newest offered version", () => {
+  it("creates an ACK Pro cluster without a version while auto-upgrade is on, and ignores version drift", () => {
     const c = run.one(T.cluster).inputs;
-    expect(c).toMatchObject({ clusterSpec: "ack.pro.small", version: "1.34.1-aliyun.1", enableRrsa: true, deletionProtection: true });
+    expect(c).toMatchObject({ clusterSpec: "ack.pro.small", enableRrsa: true, deletionProtection: true });
+    expect(c["operationPolicy"]).toEqual({ clusterAutoUpgrade: { enabled: true, channel: "patch" } });
+    // Provider docs: "Do not specify if cluster auto upgrade is enabled"; no newest-version lookup on each run.
+    expect(c["version"]).toBeUndefined();
+    expect(run.calls).not.toContain("alicloud:cs/getKubernetesVersion:getKubernetesVersion");
+    expect(run.one(T.cluster).opts.ignoreChanges).toEqual(["addons", "version"]);
     expect(c["slbInternetEnabled"]).toBe(false);
     expect(c["auditLogConfig"]).toEqual({ enabled: true });
     expect(c["controlPlaneLogComponents"]).toEqual(["apiserver", "kcm", "scheduler", "ccm", "controlplane-events"]);
@@ -44,7 +50,11 @@ describe("prod on Alibaba Cloud", async () => {
   });
 
   it("installs the ACS image-cache operator on the cluster", () => {
-    expect(run.one(T.addon).inputs).toEqual({ clusterId: "agentscope-ack-cluster-id", name: "image-cache-operator" });
+    expect(run.one(T.addon, "-image-cache-operator").inputs).toEqual({ clusterId: "agentscope-ack-cluster-id", name: "image-cache-operator" });
+  });
+
+  it("installs Poseidon as a managed add-on, so NetworkPolicies bind ACS pods on new and existing clusters", () => {
+    expect(run.one(T.addon, "-poseidon").inputs).toEqual({ clusterId: "agentscope-ack-cluster-id", name: "poseidon" });
   });
 
   it("puts node and pod vSwitches in distinct zones, three of each", () => {
@@ -76,7 +86,8 @@ describe("prod on Alibaba Cloud", async () => {
     expect(run.one(T.acr).inputs).toMatchObject({ instanceName: "agentscope-prod", paymentType: "Subscription", instanceType: "Standard" });
     expect(run.one(T.acrNamespace).inputs).toMatchObject({ defaultVisibility: "PRIVATE", autoCreate: false });
     const repos = run.ofType(T.acrRepo).map((r) => r.inputs);
-    expect(repos.map((r) => r["name"]).sort()).toEqual(["agent", "sandbox-manager"]);
+    // One repository per configured sandbox type, so mirrored sandbox images have somewhere to go.
+    expect(repos.map((r) => r["name"]).sort()).toEqual(["agent", "runtime-sandbox-base", "runtime-sandbox-browser", "sandbox-manager"]);
     expect(repos.every((r) => r["repoType"] === "PRIVATE" && r["tagImmutability"] === true)).toBe(true);
     expect(run.one(T.vpcLink).inputs).toMatchObject({ moduleName: "Registry", vpcId: "agentscope-network-vpc-id" });
   });
@@ -100,7 +111,9 @@ describe("prod on Alibaba Cloud", async () => {
       const output = run.outputs[key] as pulumi.Output<string>;
       expect(await pulumi.isSecret(output), key).toBe(true);
     }
-    expect(await promiseOf(run.outputs["registryLoginServer"] as pulumi.Output<string>)).toBe("agentscope-acr-instance-id-registry.cn-hangzhou.cr.aliyuncs.com");
+    // No pushFromCidrs: the internet endpoint stays off and images are pushed over the VPC endpoint.
+    expect(await promiseOf(run.outputs["registryLoginServer"] as pulumi.Output<string>)).toBe("agentscope-acr-instance-id-registry-vpc.cn-hangzhou.cr.aliyuncs.com");
+    expect(run.ofType("alicloud:cr/endpointAclPolicy:EndpointAclPolicy")).toEqual([]);
   });
 
   it("feeds the workload provider the secret kubeconfig", async () => {
@@ -161,7 +174,7 @@ describe("image caches switched off", async () => {
   const run = await runProgram({ ...shippedStackConfig("dev"), [`${PROJECT}:imageCache`]: "false" }, "dev");
 
   it("installs no image-cache operator", () => {
-    expect(run.ofType(T.addon)).toEqual([]);
+    expect(run.ofType(T.addon).map((a) => a.inputs["name"])).toEqual(["poseidon"]);
   });
 });
 
@@ -183,5 +196,107 @@ describe("adopting an existing VPC and ACK cluster", async () => {
 
   it("still links the registry to the adopted VPC", () => {
     expect(run.one(T.vpcLink).inputs).toMatchObject({ vpcId: "vpc-bp1team", vswitchId: "vsw-bp1nodes" });
+  });
+});
+
+describe("pushing from outside the VPC", async () => {
+  const dev = shippedStackConfig("dev");
+  const registry = { ...(JSON.parse(dev[`${PROJECT}:registry`]!) as object), pushFromCidrs: ["203.0.113.7/32"] };
+  const run = await runProgram({ ...dev, [`${PROJECT}:registry`]: JSON.stringify(registry) }, "dev");
+
+  it("enables ACR's internet endpoint and allow-lists only the pusher", async () => {
+    expect(run.ofType("alicloud:cr/endpointAclPolicy:EndpointAclPolicy").map((p) => p.inputs)).toEqual([
+      { instanceId: "cri-agentscopedev7k2p", entry: "203.0.113.7/32", endpointType: "internet", moduleName: "Registry", description: "pulumi image push" },
+    ]);
+    expect(await promiseOf(run.outputs["registryLoginServer"] as pulumi.Output<string>)).toBe("cri-agentscopedev7k2p-registry.cn-hangzhou.cr.aliyuncs.com");
+  });
+});
+
+describe("an ACR credential helper config", () => {
+  const withHelper = (config: Record<string, unknown>) => {
+    const dev = shippedStackConfig("dev");
+    const cluster = { ...(JSON.parse(dev[`${PROJECT}:cluster`]!) as object), acrCredentialHelperConfig: config };
+    return runProgram({ ...dev, [`${PROJECT}:cluster`]: JSON.stringify(cluster) }, "dev");
+  };
+
+  it("is managed as a KubernetesAddon, so it reaches existing clusters", async () => {
+    const run = await withHelper({ ExampleKey: "cri-agentscopedev7k2p" });
+    expect(run.one(T.addon, "-acr-helper").inputs).toEqual({
+      clusterId: "agentscope-ack-cluster-id",
+      name: "managed-aliyun-acr-credential-helper",
+      config: JSON.stringify({ ExampleKey: "cri-agentscopedev7k2p" }),
+    });
+  });
+});
+
+describe("prod agents on ACS behind an internal CLB", async () => {
+  const run = await runProgram(shippedStackConfig("prod"), "prod");
+  const agent = () => run.ofType("kubernetes:apps/v1:Deployment").find((d) => (d.inputs["metadata"] as { name: string }).name === "agent-friday")!.inputs as {
+    spec: { template: { metadata: { annotations: Record<string, string> }; spec: { topologySpreadConstraints: { whenUnsatisfiable: string }[] } } };
+  };
+
+  it("puts the callers in a white-list CLB ACL and attaches it with CCM's annotations", () => {
+    const acl = run.one("alicloud:slb/acl:Acl");
+    expect(acl.inputs).toMatchObject({ name: "agentscope-agents", ipVersion: "ipv4" });
+    expect(run.ofType("alicloud:slb/aclEntryAttachment:AclEntryAttachment").map((e) => e.inputs)).toEqual([
+      { aclId: `${acl.name}-id`, entry: "172.20.0.0/16", comment: "agent callers" },
+    ]);
+    const lb = run.ofType("kubernetes:core/v1:Service").find((s) => (s.inputs["metadata"] as { name: string }).name === "agent-friday-lb")!.inputs as { metadata: { annotations: Record<string, string> }; spec: { loadBalancerSourceRanges: string[] } };
+    expect(lb.metadata.annotations).toMatchObject({
+      "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-acl-status": "on",
+      "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-acl-id": `${acl.name}-id`,
+      "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-acl-type": "white",
+    });
+    expect(lb.spec.loadBalancerSourceRanges).toEqual(["172.20.0.0/16"]);
+  });
+
+  it("stamps agent pods with the pod vSwitches and spreads them with ScheduleAnyway on ACS", () => {
+    const t = agent().spec.template;
+    expect(t.metadata.annotations["network.alibabacloud.com/vswitch-ids"]).toBe(
+      ["i", "j", "k"].map((z) => `agentscope-network-pods-cn-hangzhou-${z}-id`).join(","),
+    );
+    expect(t.spec.topologySpreadConstraints.map((c) => c.whenUnsatisfiable)).toEqual(["ScheduleAnyway"]);
+  });
+});
+
+describe("dev's in-cluster Redis on ACK", async () => {
+  const run = await runProgram(shippedStackConfig("dev"), "dev");
+  const k8s = (kind: string, name: string): unknown =>
+    run.ofType(`kubernetes:${kind}`).find((r) => (r.inputs["metadata"] as { name: string }).name === name)!.inputs;
+
+  it("governs the StatefulSet with a headless Service", () => {
+    const sts = k8s("apps/v1:StatefulSet", "redis") as { spec: { serviceName: string } };
+    expect(sts.spec.serviceName).toBe("redis-headless");
+    expect((k8s("core/v1:Service", "redis-headless") as { spec: { clusterIP: string } }).spec.clusterIP).toBe("None");
+  });
+
+  it("claims a disk from ACK's topology-aware StorageClass and pulls Redis from the team's ACR over the VPC", () => {
+    const sts = k8s("apps/v1:StatefulSet", "redis") as {
+      spec: { volumeClaimTemplates: { spec: { storageClassName: string } }[]; template: { spec: { containers: { image: string }[] } } };
+    };
+    expect(sts.spec.volumeClaimTemplates[0]!.spec.storageClassName).toBe("alicloud-disk-topology");
+    expect(sts.spec.template.spec.containers[0]!.image).toMatch(/^cri-agentscopedev7k2p-registry-vpc\.cn-hangzhou\.cr\.aliyuncs\.com\/agentscope-dev\/redis@sha256:[0-9a-f]{64}$/);
+    expect(run.ofType(T.acrRepo).map((r) => r.inputs["name"])).toContain("redis");
+  });
+});
+
+describe("agent pods roll when the gateway changes", async () => {
+  const run = await runProgram(shippedStackConfig("dev"), "dev");
+
+  it("carry the hash of the gateway ConfigMap's content", () => {
+    const d = run.ofType("kubernetes:apps/v1:Deployment").find((r) => (r.inputs["metadata"] as { name: string }).name === "agent-friday")!.inputs as {
+      spec: { template: { metadata: { annotations: Record<string, string> } } };
+    };
+    const cm = run.ofType("kubernetes:core/v1:ConfigMap").find((r) => (r.inputs["metadata"] as { name: string }).name === "agent-friday-gateway")!.inputs as { data: Record<string, string> };
+    expect(d.spec.template.metadata.annotations["agentscope.io/gateway-sha256"]).toBe(createHash("sha256").update(cm.data["gateway.py"]!).digest("hex"));
+  });
+});
+
+describe("ACS rollouts", async () => {
+  const run = await runProgram(shippedStackConfig("dev"), "dev");
+
+  it("give agent Deployments on ACS more than the provider's 10-minute wait", () => {
+    const d = run.ofType("kubernetes:apps/v1:Deployment").find((r) => (r.inputs["metadata"] as { name: string }).name === "agent-friday")!;
+    expect(d.opts.customTimeouts).toEqual({ create: "20m", update: "20m" });
   });
 });

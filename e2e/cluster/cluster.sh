@@ -480,7 +480,7 @@ export KUBECONFIG=$dir/admin.kubeconfig
 export E2E_CLUSTER_DIR=$dir
 EOF
   trap - EXIT
-  log "cluster ready in $((SECONDS - t0))s: API server https://127.0.0.1:$api_port"
+  log "cluster ready in $((SECONDS - t0))s: API server https://$api_host:$api_port"
   echo "KUBECONFIG=$dir/admin.kubeconfig"
   echo "E2E_CLUSTER_DIR=$dir"
 }

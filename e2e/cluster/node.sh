@@ -94,7 +94,7 @@ EOF
 version = 2
 root = "$c/root"
 state = "$c/state"
-disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs", "io.containerd.internal.v1.opt", "io.containerd.grpc.v1.introspection"]
+disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs", "io.containerd.internal.v1.opt"]
 [grpc]
   address = "$c/containerd.sock"
 [ttrpc]
@@ -263,10 +263,14 @@ spawn_node() {
     --proxy-mode iptables --cluster-cidr "$pod_cidr" --nodeport-addresses "$node_ip/32" \
     --metrics-bind-address 127.0.0.1:10249 --healthz-bind-address 127.0.0.1:10256 \
     --conntrack-max-per-core 0
+  "${kubectl[@]}" apply -f - >&2 < <(volumes_yaml; echo ---; coredns_yaml)
+}
+
+# kube-router reads its own Node object at start: it runs once the kubelet has registered it.
+spawn_policy_controller() {
   spawn kube-router --kubeconfig "$dir/pki/kube-router.kubeconfig" --hostname-override "$node_name" \
     --run-firewall=true --run-router=false --run-service-proxy=false \
     --health-port 0 --metrics-port 0 --v 1
-  "${kubectl[@]}" apply -f - >&2 < <(volumes_yaml; coredns_yaml)
 }
 
 # kube-router's firewall needs the node's pod CIDR; the controller manager does not allocate
@@ -318,6 +322,7 @@ coredns_yaml() {
 wait_node_ready() {
   wait_for "the real node to register" "${kubectl[@]}" get node "$node_name"
   patch_node_pod_cidr
+  spawn_policy_controller
   wait_for "the real node Ready" "${kubectl[@]}" wait --for=condition=Ready node "$node_name" --timeout=2s
   wait_for "CoreDNS Available" "${kubectl[@]}" -n kube-system wait --for=condition=Available deployment/coredns --timeout=2s
 }

@@ -1,7 +1,8 @@
 /**
  * Rule group 1: the ACK cluster. A Pro control plane, Terway with NetworkPolicy (without it every
- * NetworkPolicy in the stack is silently ignored), and, in production, deletion protection and
- * API-server audit logs.
+ * NetworkPolicy is silently ignored for pods on ECS nodes; ACS pods need Poseidon, see acs-network.ts),
+ * the ACK virtual node at a version that serves ACS, no pinned version under auto-upgrade, and, in
+ * production, deletion protection and API-server audit logs.
  *
  * Property names come from @pulumi/alicloud 3.108.0 (cs/managedKubernetes.d.ts, cs/kubernetesAddon.d.ts);
  * the add-on name and config from ACK's Terway docs (see shared/reference/platform-facts.md).
@@ -17,6 +18,13 @@ export const ACK_TYPES = {
 /** The Terway add-on that enforces NetworkPolicy, and the config that turns it on. */
 export const TERWAY_ADDON = "terway-eniip";
 export const TERWAY_CONFIG = JSON.stringify({ IPVlan: "false", NetworkPolicy: "true" });
+/**
+ * The virtual node for ACS pods on ACK Pro, and its lowest version serving ACS. Source: ACK "Configure
+ * ACS computing resources for a Knative Service": "ACK Virtual Node version 2.13.0 or later";
+ * `acs-virtual-node` is the component of ACS's own clusters (ACS docs "acs-virtual-node").
+ */
+export const VIRTUAL_NODE_ADDON = "ack-virtual-node";
+export const VIRTUAL_NODE_MIN_VERSION = "2.13.0";
 /** Network plug-ins that cannot enforce NetworkPolicy on ACK. */
 const NON_POLICY_CNIS = ["flannel"];
 
@@ -60,6 +68,17 @@ function checkManagedKubernetes(props: Props, config: AckRuleConfig): string[] {
     );
   }
   for (const addon of terway) out.push(...terwayConfigViolations(what, addon));
+  for (const addon of addons) out.push(...virtualNodeViolations(what, addon));
+
+  // Provider docs (cs.ManagedKubernetes `version`): "Do not specify if cluster auto upgrade is enabled".
+  const autoUpgrade = asObject(asObject(props.operationPolicy)?.clusterAutoUpgrade);
+  const version = asString(props.version);
+  if (version !== undefined && isTrue(autoUpgrade?.enabled)) {
+    out.push(
+      `${what}: sets version ${JSON.stringify(version)} while cluster auto-upgrade is on, so each run fights the upgrades (or attempts a downgrade). ` +
+        `Fix: leave version out (and ignoreChanges ["version"]), or turn auto-upgrade off to pin it.`,
+    );
+  }
 
   if (config.production) {
     if (props.deletionProtection !== true) {
@@ -79,10 +98,38 @@ function checkManagedKubernetes(props: Props, config: AckRuleConfig): string[] {
   return out;
 }
 
-/** A cluster add-on managed on its own after creation: if it is Terway, NetworkPolicy must be on. */
+/** A cluster add-on managed on its own after creation: Terway needs NetworkPolicy on; the virtual node a version that serves ACS. */
 function checkTerwayAddon(props: Props): string[] {
-  if (!asString(props.name)?.startsWith("terway-eni")) return [];
-  return terwayConfigViolations(describe(ACK_TYPES.kubernetesAddon, props), props);
+  const what = describe(ACK_TYPES.kubernetesAddon, props);
+  if (!asString(props.name)?.startsWith("terway-eni")) return virtualNodeViolations(what, props);
+  return terwayConfigViolations(what, props);
+}
+
+/** Numeric parts of a version such as v2.13.0 or 2.12.0-acs.8. */
+function versionParts(v: string): number[] {
+  return (v.replace(/^v/, "").split(/[-+]/)[0] ?? "").split(".").map(Number);
+}
+
+function versionBelow(v: string, min: string): boolean {
+  const [a, b] = [versionParts(v), versionParts(min)];
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (Number.isNaN(d)) return false;
+    if (d !== 0) return d < 0;
+  }
+  return false;
+}
+
+function virtualNodeViolations(what: string, addon: Props): string[] {
+  const name = asString(addon.name);
+  if (name === "acs-virtual-node") {
+    return [`${what}: installs acs-virtual-node, the component of ACS clusters; an ACK Pro cluster runs ACS pods through ${VIRTUAL_NODE_ADDON}. Fix: use {name: "${VIRTUAL_NODE_ADDON}"}.`];
+  }
+  const version = asString(addon.version);
+  if (name === VIRTUAL_NODE_ADDON && version !== undefined && version !== "" && versionBelow(version, VIRTUAL_NODE_MIN_VERSION)) {
+    return [`${what}: ${VIRTUAL_NODE_ADDON} ${version} is older than ${VIRTUAL_NODE_MIN_VERSION}, the first version that runs ACS pods on ACK. Fix: leave version out (ACK installs its current one) or use ${VIRTUAL_NODE_MIN_VERSION} or later.`];
+  }
+  return [];
 }
 
 function terwayConfigViolations(what: string, addon: Props): string[] {

@@ -7,3 +7,4 @@ export * from "./services";
 export * from "./acs";
 export * from "./rbac";
 export * from "./policies";
+export * from "./acs-network";

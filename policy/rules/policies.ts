@@ -7,6 +7,7 @@ import { asObject, asString, asStringArray, asStringMap, resolveProduction } fro
 import { checkAckCluster } from "./ack";
 import { checkAcrPullsOverVpc, checkAcrResource } from "./acr";
 import { checkAcsPlacement } from "./acs";
+import { checkAcsNetworkPolicies } from "./acs-network";
 import { checkNamespaceDefaultDeny, checkSandboxEgress } from "./network";
 import type { SandboxEgressConfig } from "./network";
 import { checkSecretReadScope, checkRbac } from "./rbac";
@@ -186,6 +187,19 @@ export const RULES: readonly Rule[] = [
     severity: "medium",
     remediationSteps: "Set requests equal to limits in 0.5 vCPU / 1 GiB steps; select on app.kubernetes.io/name and instance only.",
     check: (type, props) => checkAcsPlacement(type, props),
+  },
+  {
+    kind: "stack",
+    name: "acs-network-policy",
+    description: "Pods on ACS in a stack with NetworkPolicies carry the network-policy annotation, and the stack installs Poseidon, which enforces policies for virtual-node pods (Terway does not).",
+    severity: "critical",
+    remediationSteps: 'Add alicloud.cs.KubernetesAddon {name: "poseidon"} and the pod annotation alibabacloud.com/enable-network-policy-agent: "true" on ACS pod templates.',
+    configSchema: {
+      properties: {
+        poseidonOutsideStack: { type: "boolean", description: "The cluster already runs Poseidon, installed outside this stack (e.g. an adopted cluster).", default: false },
+      },
+    },
+    check: (resources, ctx) => checkAcsNetworkPolicies(resources, { poseidonOutsideStack: ctx.config.poseidonOutsideStack === true }),
   },
   {
     kind: "resource",

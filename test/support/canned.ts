@@ -32,6 +32,16 @@ export function cannedCall(
         })),
       };
     }
+    case "alicloud:cs/getKubernetesAddons:getKubernetesAddons":
+      return {
+        clusterId: inputs["clusterId"],
+        addons: ((inputs["ids"] as string[] | undefined) ?? []).map((name) => ({ name, currentVersion: "v1.0.0", nextVersion: "", currentConfig: "{}", required: false, supportedActions: [] })),
+      };
+    case "alicloud:cs/getKubernetesAddonMetadata:getKubernetesAddonMetadata":
+      // A stand-in schema: the real one comes from ACK (its keys are not in public docs we could find).
+      return { ...inputs, id: "meta", configSchema: JSON.stringify({ type: "object", properties: { ExampleKey: { type: "string" } } }) };
+    case "alicloud:cr/getEndpointAclService:getEndpointAclService":
+      return { ...inputs, id: `${String(inputs["instanceId"])}:internet`, status: "RUNNING" };
     case "alicloud:vpc/getSwitches:getSwitches": {
       const ids = (inputs["ids"] as string[] | undefined) ?? [];
       return {

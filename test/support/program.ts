@@ -12,11 +12,15 @@ export interface RecordedResource extends MockResource {
   readonly resource: pulumi.Resource;
   /** Props as the program passed them, before resolution: secret-ness is still visible here. */
   readonly props: pulumi.Inputs | undefined;
+  /** Options as the program passed them (ignoreChanges, dependsOn, ...). */
+  readonly opts: pulumi.ResourceOptions;
 }
 
 export interface ProgramRun {
   /** Every resource the program created (reads and component resources excluded). */
   readonly resources: RecordedResource[];
+  /** Every invoke token the program called. */
+  readonly calls: string[];
   /** The program's exports (stack outputs), still as Outputs. */
   readonly outputs: Record<string, unknown>;
   /** Resources of one type token. */
@@ -31,12 +35,12 @@ export interface ProgramRun {
  */
 export async function runProgram(config: FlatConfig, stack: string, preview = false): Promise<ProgramRun> {
   pulumi.runtime.setAllConfig(config, secretKeysOf(config));
-  const created = new Map<string, { resource: pulumi.Resource; props: pulumi.Inputs | undefined }>();
+  const created = new Map<string, { resource: pulumi.Resource; props: pulumi.Inputs | undefined; opts: pulumi.ResourceOptions }>();
   let outputs: Record<string, unknown> = {};
 
   const run = await runWithMocks(async () => {
-    pulumi.runtime.registerStackTransformation(({ type, name, resource, props }) => {
-      created.set(`${type}::${name}`, { resource, props });
+    pulumi.runtime.registerStackTransformation(({ type, name, resource, props, opts }) => {
+      created.set(`${type}::${name}`, { resource, props, opts });
       return undefined;
     });
     vi.resetModules();
@@ -52,6 +56,7 @@ export async function runProgram(config: FlatConfig, stack: string, preview = fa
     });
   return {
     resources,
+    calls: run.calls,
     outputs,
     ofType: (type) => resources.filter((r) => r.type === type),
     one(type, suffix = "") {

@@ -35,9 +35,21 @@ export function shippedStackConfig(stack: ShippedStack, withSecrets = true): Fla
   const file = parse(readFileSync(join(REPO_ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Record<string, unknown> };
   const secrets = withSecrets ? Object.fromEntries(Object.entries(TEST_SECRETS).map(([k, v]) => [`${PROJECT}:${k}`, v])) : {};
   // registryPassword only matters where a new ACR instance is created; keep the config minimal elsewhere.
-  const cfg = flatten(file.config ?? {});
+  const cfg = flatten(withTestSandboxDigests(stack, file.config ?? {}));
   if (!cfg[`${PROJECT}:registry`] || cfg[`${PROJECT}:registry`]!.includes("existingInstanceId")) delete secrets[`${PROJECT}:registryPassword`];
   return { ...cfg, ...secrets };
+}
+
+/** Test-only digests: prod refuses sandbox images by tag, and the shipped file leaves them for the team to pin. */
+export const TEST_SANDBOX_DIGEST = `sha256:${"cd".repeat(32)}`;
+
+function withTestSandboxDigests(stack: ShippedStack, config: Record<string, unknown>): Record<string, unknown> {
+  const key = `${PROJECT}:sandbox`;
+  const sandbox = (config[key] ?? {}) as { types?: string[]; imageDigests?: Record<string, string> };
+  if (stack !== "prod" || sandbox.imageDigests) return config;
+  const types = sandbox.types ?? ["base"];
+  const imageDigests = Object.fromEntries(types.map((t) => [t, `registry.example.com/agentscope/runtime-sandbox-${t}@${TEST_SANDBOX_DIGEST}`]));
+  return { ...config, [key]: { ...sandbox, imageDigests } };
 }
 
 /** Names of the config keys that hold secrets in a flattened config. */

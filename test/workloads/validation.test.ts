@@ -42,7 +42,7 @@ describe("ContainerImage args", () => {
     expect(() => resolveContainerImageArgs({ prebuilt: "acr.example/agent:latest" })).toThrow(/prebuilt must be pinned by digest/);
     const build = { context: "agent-image", target: "agent", repository: "r/agent", registry: { server: "r", username: "u", password: "p" } };
     expect(() => resolveContainerImageArgs({ prebuilt: DIGEST, build })).toThrow(/mutually exclusive/);
-    expect(resolveContainerImageArgs({ build })).toMatchObject({ kind: "build", build: { platform: "linux/amd64", dockerfile: "agent-image/Dockerfile", tag: "latest" } });
+    expect(resolveContainerImageArgs({ build })).toMatchObject({ kind: "build", build: { platform: "linux/amd64", dockerfile: "agent-image/Dockerfile", tag: "" } });
     expect(resolveContainerImageArgs({ prebuilt: DIGEST })).toEqual({ kind: "prebuilt", ref: DIGEST });
   });
 });

@@ -112,12 +112,15 @@ describe.each(["local", "dev", "prod"] as const)("AgentScopeWorkloads (%s)", (en
     }
   });
 
-  it("probes each agent on /health (startup, readiness, liveness) and the gateway too", () => {
+  it("probes each agent on /health (startup, readiness), liveness on the socket only, and the gateway too", () => {
     for (const name of ["agent-friday", "agent-scout"]) {
       const [agent, gateway] = containers(named(run(env), "Deployment", name));
-      for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) {
+      for (const probe of ["startupProbe", "readinessProbe"]) {
         expect(o(o(agent![probe])["httpGet"]), `${name} ${probe}`).toMatchObject({ path: "/health", port: "app" });
       }
+      // A slow dependency behind /health must not restart the pod: liveness differs from readiness.
+      expect(agent!["livenessProbe"]).toMatchObject({ tcpSocket: { port: "app" } });
+      expect(agent!["livenessProbe"]).not.toHaveProperty("httpGet");
       expect(o(o(gateway!["readinessProbe"])["httpGet"])).toMatchObject({ path: "/health", port: "gateway" });
       expect(gateway!["livenessProbe"]).toBeTruthy();
       expect(o(agent!["ports"] && arr(agent!["ports"])[0])).toMatchObject({ containerPort: 8080 });
@@ -214,7 +217,9 @@ describe.each(["local", "dev", "prod"] as const)("AgentScopeWorkloads (%s)", (en
       expect(spec["replicas"]).toBe(a.replicas.min);
       expect(o(spec["strategy"])).toEqual({ type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
       const spread = arr(o(o(spec["template"])["spec"])["topologySpreadConstraints"])[0]!;
-      expect(spread).toMatchObject({ topologyKey: "topology.kubernetes.io/zone", maxSkew: 1, whenUnsatisfiable: env === "prod" ? "DoNotSchedule" : "ScheduleAnyway" });
+      // A hard zone spread only off ACS: the virtual node ignores it unless its scheduling policy is on.
+      const hard = env === "prod" && !args.acs?.enabled;
+      expect(spread).toMatchObject({ topologyKey: "topology.kubernetes.io/zone", maxSkew: 1, whenUnsatisfiable: hard ? "DoNotSchedule" : "ScheduleAnyway" });
     }
     // One pool-refilling manager replica: no PDB (it would block every drain), no second watcher.
     expect(run(env).k8sObjects().filter((x) => x.kind === "PodDisruptionBudget" && x.metadata?.name === "sandbox-manager")).toEqual([]);
