@@ -117,7 +117,7 @@ cmd_up() {
   cfg --path images.standInModel "${image[stand-in-model]}"
   cfg --path images.registryServer "$E2E_REGISTRY"
   cfg --path sandbox.imageTag "${SANDBOX_IMAGE_TAG:-e2e}"
-  cfg --path sandbox.imageDigests.base "${image[sandbox]#*@}"
+  cfg --path sandbox.imageDigests.base "${image[sandbox]}"
   cfg --path redis.image "${image[redis]}"
   if ((registry_auth)); then
     cfg --path images.registryUsername "$E2E_REGISTRY_USER"

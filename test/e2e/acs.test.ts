@@ -48,7 +48,7 @@ const stack = new Stack("dev-acs");
 describe.sequential("ACS-like dev stack on the real engine", () => {
   it("4. a bad config (sandbox isolation none in dev): preview fails with our message, nothing is created", () => {
     stack.init({ ...config, sandbox: { ...config.sandbox, isolation: "none" } }, {
-      modelApiKey: expected.secrets.modelApiKey,
+      modelApiKey: "sk-e2e-dev-model-key-1d2e3f4a5b",
       agentApiToken: expected.secrets.agentApiToken,
       sandboxManagerToken: expected.secrets.sandboxManagerToken,
       redisPassword: expected.secrets.redisPassword,

@@ -38,7 +38,7 @@ const config = {
     registryServer: env.registry, registryUsername: env.registryUser,
   },
   agents: [{ name: "friday", displayName: "Friday", model: { provider: "dashscope", name: "qwen-turbo" }, cpu: 0.5, memoryGiB: 1 }],
-  sandbox: { types: ["base"], poolSize: 1, cpu: 0.25, memoryGiB: 0.5, imageTag: "e2e", imageDigests: { base: env.sandboxImage.split("@")[1] } },
+  sandbox: { types: ["base"], poolSize: 1, cpu: 0.25, memoryGiB: 0.5, imageTag: "e2e", imageDigests: { base: env.sandboxImage } },
   redis: { mode: "in-cluster", image: env.redisImage },
 };
 
