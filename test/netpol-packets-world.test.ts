@@ -27,6 +27,8 @@ let world: World | undefined;
 beforeAll(async () => {
   const config = localConfig({
     kubeconfig: "/nonexistent/kubeconfig", agentImage: `127.0.0.1:25000/agentscope/agent@${DIGEST}`, managerImage: `127.0.0.1:25000/agentscope/sandbox-manager@${DIGEST}`,
+    standInModelImage: `127.0.0.1:25000/agentscope/stand-in-model@${DIGEST}`, sandboxImage: `127.0.0.1:25000/agentscope/runtime-sandbox-base@${DIGEST}`,
+    redisImage: `127.0.0.1:25000/agentscope/redis@${DIGEST}`,
     registry: "127.0.0.1:25000", registryUser: "e2e", registryPassword: "e2e-registry-password",
   });
   const run = await runProgram(config, "local", false, (type) => (type === "kubernetes:discovery.k8s.io/v1:EndpointSlice" ? SLICE : {}));
@@ -49,7 +51,7 @@ describe("real-packet flow table: its world under mocks", () => {
 
   it("each probe pod carries exactly its workload's pod-template labels and ports", () => {
     const workloads = renderedWorkloadPods(objects, () => "");
-    for (const [key, name] of [["agent A", "agent-friday"], ["agent B", "agent-friday"], ["sandbox-manager", "sandbox-manager"], ["redis", "redis"]] as const) {
+    for (const [key, name] of [["agent A", "agent-friday"], ["agent B", "agent-friday"], ["sandbox-manager", "sandbox-manager"], ["redis", "redis"], ["stand-in-model", "stand-in-model"]] as const) {
       const pod = probePod(roles.get(key)!, "img") as { metadata: { labels: unknown }; spec: { containers: { ports: unknown }[] } };
       expect(pod.metadata.labels, key).toEqual(workloads.get(name)?.labels);
       expect(pod.spec.containers[0]?.ports, key).toEqual(workloads.get(name)?.ports);

@@ -19,6 +19,8 @@ export interface ProbeRole {
   readonly ports: readonly ContainerPort[];
   /** What the listener answers with: the workload's name, as the table's endpoint has it. */
   readonly role: string;
+  /** Ports the listener serves (default: `ports`). */
+  readonly serve?: readonly { readonly containerPort: number; readonly protocol: string }[];
 }
 
 export function probeConfigMap(namespace: string): Record<string, unknown> {
@@ -31,8 +33,9 @@ export function probeConfigMap(namespace: string): Record<string, unknown> {
 }
 
 export function probePod(r: ProbeRole, image: string): Record<string, unknown> {
-  const tcp = r.ports.filter((p) => (p.protocol ?? "TCP") === "TCP");
-  const serve = [...new Set(r.ports.map((p) => `${p.containerPort}${(p.protocol ?? "TCP") === "UDP" ? "/udp" : ""}`))];
+  const listen = r.serve ?? r.ports.map((p) => ({ containerPort: p.containerPort, protocol: p.protocol ?? "TCP" }));
+  const tcp = listen.filter((p) => p.protocol === "TCP");
+  const serve = [...new Set(listen.map((p) => `${p.containerPort}${p.protocol === "UDP" ? "/udp" : ""}`))];
   return {
     apiVersion: "v1",
     kind: "Pod",

@@ -15,22 +15,27 @@ export interface LocalTarget {
   readonly kubeconfig: string;
   readonly agentImage: string;
   readonly managerImage: string;
+  readonly standInModelImage: string;
+  readonly sandboxImage: string;
+  readonly redisImage: string;
   readonly registry: string;
   readonly registryUser: string;
   readonly registryPassword: string;
 }
 
-/** local.test.ts's stack config (Pulumi.local.yaml pointed at the embedded cluster). */
+/** local.test.ts's stack config (as `npm run local` sets it: no model API key, so the stand-in model runs). */
 export function localConfig(t: LocalTarget): FlatConfig {
   return flatten(Object.fromEntries(Object.entries({
     environment: "local",
     platform: "kubernetes",
     kubernetes: { kubeconfigPath: t.kubeconfig },
-    images: { build: false, agent: t.agentImage, sandboxManager: t.managerImage, registryServer: t.registry, registryUsername: t.registryUser },
+    images: {
+      build: false, agent: t.agentImage, sandboxManager: t.managerImage, standInModel: t.standInModelImage,
+      registryServer: t.registry, registryUsername: t.registryUser,
+    },
     agents: [{ name: "friday", displayName: "Friday", model: { provider: "dashscope", name: "qwen-turbo" }, cpu: 0.5, memoryGiB: 1 }],
-    sandbox: { types: ["base"], poolSize: 1, cpu: 0.5, memoryGiB: 1 },
-    redis: { mode: "in-cluster" },
-    modelApiKey: "sk-e2e-netpol-unused",
+    sandbox: { types: ["base"], poolSize: 1, cpu: 0.25, memoryGiB: 0.5, imageTag: "e2e", imageDigests: { base: t.sandboxImage } },
+    redis: { mode: "in-cluster", image: t.redisImage },
     agentApiToken: "e2e-netpol-agent-token",
     sandboxManagerToken: "e2e-netpol-manager-token",
     redisPassword: "e2e-netpol-redis-password",
@@ -47,7 +52,8 @@ const CALLER_ROLES = [
 const SANDBOX_PODS = { "sandbox A": "sandbox-a7k2m9x4q1w8e5r3t6y0u2i4o", "sandbox B": "sandbox-b3n8v5c2x7z1l4k9j6h0g2f5d" } as const;
 
 /**
- * Every row that applies to the local stack (in-cluster Redis, no load balancer), but one: with a
+ * Every row that applies to the local stack (in-cluster Redis, the stand-in model, no load
+ * balancer), but one: with a
  * single agent, "agent B" is agent A's second replica behind the same Service, so "agent B → agent
  * A via the Service" may be handed back to the caller itself by kube-proxy, a pod talking to
  * itself, which no NetworkPolicy governs.
@@ -72,6 +78,16 @@ export function probeRoles(objects: readonly K8sObject[]): Map<string, ProbeRole
     roles.set(key, { key, pod: name, namespace: s.namespace, labels: s.labels, ports: s.ports ?? [], role: name });
   }
   for (const c of CALLER_ROLES) roles.set(c.key, { ...c, ports: [{ containerPort: 80, protocol: "TCP" }], role: c.pod });
+  // A listener on every port a row aims at directly (a sandbox serves 8090 but declares 80).
+  for (const [key, r] of roles) {
+    const aimed = ROWS.filter((f) => f.to === key && f.via === undefined).map((f) => ({ containerPort: f.port, protocol: f.protocol ?? "TCP" }));
+    const seen = new Set<string>();
+    const serve = [...r.ports.map((p) => ({ containerPort: p.containerPort, protocol: p.protocol ?? "TCP" })), ...aimed].filter((p) => {
+      const id = `${p.containerPort}/${p.protocol}`;
+      return seen.has(id) ? false : (seen.add(id), true);
+    });
+    roles.set(key, { ...r, serve });
+  }
   return roles;
 }
 
