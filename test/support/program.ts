@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { vi } from "vitest";
 import { cannedCall, cannedState } from "./canned";
-import type { MockResource } from "./mocks";
+import type { MockResource, RunOptions } from "./mocks";
 import { runWithMocks } from "./mocks";
 import type { FlatConfig } from "./stack-config";
 import { PROJECT, secretKeysOf } from "./stack-config";
@@ -31,9 +31,9 @@ export interface ProgramRun {
 
 /**
  * Runs index.ts under Pulumi mocks with `config` as the stack's config, the way the engine would
- * (inside a root Stack), with canned cloud answers. Throws what the program throws.
+ * (inside a root Stack), with canned cloud answers (or `state`'s). Throws what the program throws.
  */
-export async function runProgram(config: FlatConfig, stack: string, preview = false): Promise<ProgramRun> {
+export async function runProgram(config: FlatConfig, stack: string, preview = false, state: RunOptions["state"] = cannedState): Promise<ProgramRun> {
   pulumi.runtime.setAllConfig(config, secretKeysOf(config));
   const created = new Map<string, { resource: pulumi.Resource; props: pulumi.Inputs | undefined; opts: pulumi.ResourceOptions }>();
   let outputs: Record<string, unknown> = {};
@@ -45,7 +45,7 @@ export async function runProgram(config: FlatConfig, stack: string, preview = fa
     });
     vi.resetModules();
     outputs = { ...(await import("../../index")) };
-  }, { project: PROJECT, stack, preview, state: cannedState, call: cannedCall });
+  }, { project: PROJECT, stack, preview, state, call: cannedCall });
 
   const resources = run.resources
     .filter((r) => r.custom && !r.read)

@@ -1,0 +1,118 @@
+// The pure half of the real-packet flow table: the local stack's config, the rows that apply to it,
+// the probe roles the rendering implies, and the evaluator's world once the probes have addresses.
+// Nothing here touches a cluster, so it also runs under the plain unit-test runner.
+import type { Flow, World } from "../../support/flow-table";
+import { FLOWS } from "../../support/flow-table";
+import type { K8sObject } from "../../support/mocks";
+import type { Endpoint, Labels, PodEndpoint } from "../../support/netpol";
+import { renderedCluster, renderedSandboxPod, renderedWorkloadPods } from "../../support/netpol-cluster";
+import type { FlatConfig } from "../../support/stack-config";
+import { PROJECT, flatten } from "../../support/stack-config";
+import { OUTSIDE_HOSTS } from "./outside";
+import type { ProbeRole } from "./probe-pods";
+
+export interface LocalTarget {
+  readonly kubeconfig: string;
+  readonly agentImage: string;
+  readonly managerImage: string;
+  readonly standInModelImage: string;
+  readonly sandboxImage: string;
+  readonly redisImage: string;
+  readonly registry: string;
+  readonly registryUser: string;
+  readonly registryPassword: string;
+}
+
+/** local.test.ts's stack config (as `npm run local` sets it: no model API key, so the stand-in model runs). */
+export function localConfig(t: LocalTarget): FlatConfig {
+  return flatten(Object.fromEntries(Object.entries({
+    environment: "local",
+    platform: "kubernetes",
+    kubernetes: { kubeconfigPath: t.kubeconfig },
+    images: {
+      build: false, agent: t.agentImage, sandboxManager: t.managerImage, standInModel: t.standInModelImage,
+      registryServer: t.registry, registryUsername: t.registryUser,
+    },
+    agents: [{ name: "friday", displayName: "Friday", model: { provider: "dashscope", name: "qwen-turbo" }, cpu: 0.5, memoryGiB: 1 }],
+    sandbox: { types: ["base"], poolSize: 1, cpu: 0.25, memoryGiB: 0.5, imageTag: "e2e", imageDigests: { base: t.sandboxImage } },
+    redis: { mode: "in-cluster", image: t.redisImage },
+    agentApiToken: "e2e-netpol-agent-token",
+    sandboxManagerToken: "e2e-netpol-manager-token",
+    redisPassword: "e2e-netpol-redis-password",
+    localRegistryPassword: t.registryPassword,
+  }).map(([k, v]) => [`${PROJECT}:${k}`, v])));
+}
+
+/** Namespaces the stack does not render, where callers run. */
+export const CALLERS: Record<string, Labels> = { frontend: { team: "web" }, "team-x": { team: "x" } };
+const CALLER_ROLES = [
+  { key: "caller pod (ns frontend)", pod: "web", namespace: "frontend", labels: { app: "web" } },
+  { key: "pod in unrelated ns team-x", pod: "tool", namespace: "team-x", labels: { app: "tool" } },
+] as const;
+const SANDBOX_PODS = { "sandbox A": "sandbox-a7k2m9x4q1w8e5r3t6y0u2i4o", "sandbox B": "sandbox-b3n8v5c2x7z1l4k9j6h0g2f5d" } as const;
+
+/**
+ * Every row that applies to the local stack (in-cluster Redis, the stand-in model, no load
+ * balancer), but one: with a
+ * single agent, "agent B" is agent A's second replica behind the same Service, so "agent B → agent
+ * A via the Service" may be handed back to the caller itself by kube-proxy, a pod talking to
+ * itself, which no NetworkPolicy governs.
+ */
+export const ROWS: readonly Flow[] = FLOWS.filter((f) => f.needs !== "load balancer" && !(f.via !== undefined && f.from.startsWith("agent ") && f.to.startsWith("agent ")));
+
+/** One probe per rendered workload (two for the agent: its replicas), two sandboxes, two callers. */
+export function probeRoles(objects: readonly K8sObject[]): Map<string, ProbeRole> {
+  const workloads = renderedWorkloadPods(objects, () => "");
+  const agent = [...workloads.values()].find((w) => w.name.startsWith("agent-"));
+  if (agent === undefined) throw new Error("no agent workload was rendered");
+  const roles = new Map<string, ProbeRole>();
+  for (const w of workloads.values()) {
+    if (w === agent) continue;
+    roles.set(w.name, { key: w.name, pod: `probe-${w.name}`, namespace: w.namespace, labels: w.labels, ports: w.ports ?? [], role: w.name });
+  }
+  const agentRole = { pod: `probe-${agent.name}`, namespace: agent.namespace, labels: agent.labels, ports: agent.ports ?? [], role: agent.name };
+  roles.set("agent A", { ...agentRole, key: "agent A" });
+  roles.set("agent B", { ...agentRole, key: "agent B", pod: `probe-${agent.name}-2` });
+  for (const [key, name] of Object.entries(SANDBOX_PODS)) {
+    const s = renderedSandboxPod(objects, name, "");
+    roles.set(key, { key, pod: name, namespace: s.namespace, labels: s.labels, ports: s.ports ?? [], role: name });
+  }
+  for (const c of CALLER_ROLES) roles.set(c.key, { ...c, ports: [{ containerPort: 80, protocol: "TCP" }], role: c.pod });
+  // A listener on every port a row aims at directly (a sandbox serves 8090 but declares 80).
+  for (const [key, r] of roles) {
+    const aimed = ROWS.filter((f) => f.to === key && f.via === undefined).map((f) => ({ containerPort: f.port, protocol: f.protocol ?? "TCP" }));
+    const seen = new Set<string>();
+    const serve = [...r.ports.map((p) => ({ containerPort: p.containerPort, protocol: p.protocol ?? "TCP" })), ...aimed].filter((p) => {
+      const id = `${p.containerPort}/${p.protocol}`;
+      return seen.has(id) ? false : (seen.add(id), true);
+    });
+    roles.set(key, { ...r, serve });
+  }
+  return roles;
+}
+
+export interface Observed {
+  /** The probe pods' addresses, by role key. */
+  readonly ipOf: (role: ProbeRole) => string;
+  /** The real CoreDNS pod. */
+  readonly dns: PodEndpoint;
+  readonly apiServerIp: string;
+  readonly kubeSystemLabels: Labels;
+}
+
+/** The world the evaluator judges: the rendered policies and namespaces, the real addresses. */
+export function probeWorld(objects: readonly K8sObject[], roles: ReadonlyMap<string, ProbeRole>, seen: Observed): { world: World; podOf: Map<Endpoint, ProbeRole> } {
+  const endpoints = new Map<string, Endpoint>();
+  const podOf = new Map<Endpoint, ProbeRole>();
+  for (const r of roles.values()) {
+    // The table's endpoint names: the workload's (its Service's name too), or the sandbox pod's.
+    const ep: PodEndpoint = { kind: "pod", name: r.role, namespace: r.namespace, labels: r.labels, ip: seen.ipOf(r), ports: r.ports };
+    endpoints.set(r.key, ep);
+    podOf.set(ep, r);
+  }
+  endpoints.set("kube-dns", seen.dns);
+  for (const h of OUTSIDE_HOSTS) endpoints.set(h.name, { kind: "external", name: h.name, ip: h.ip });
+  endpoints.set("API server", { kind: "external", name: "API server", ip: seen.apiServerIp });
+  const cluster = renderedCluster(objects, { ...CALLERS, "kube-system": seen.kubeSystemLabels, default: {} });
+  return { world: { cluster, endpoints, objects }, podOf };
+}
