@@ -68,7 +68,7 @@ export function resolveStandInModelArgs(args: StandInModelArgs): ResolvedStandIn
     throw new Error(`${C}: clientSelector must name the agents' labels; an empty selector would admit every pod of the namespace`);
   }
   const placement = args.placement ?? NO_ACS;
-  const cpu = args.cpu ?? (placement.enabled ? 0.5 : 0.25);
+  const cpu = args.cpu ?? (placement.enabled ? 0.5 : 0.1); // off ACS: a scripted stdlib server needs little
   const memoryGiB = args.memoryGiB ?? (placement.enabled ? 1 : 0.125);
   requirePositive(C, "cpu", cpu);
   requirePositive(C, "memoryGiB", memoryGiB);

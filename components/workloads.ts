@@ -93,6 +93,8 @@ export interface AgentScopeWorkloadsArgs {
     runtimeClassName?: string;
     /** Manager replicas: must be 1 (one pool-refilling replica, Recreate strategy; see SandboxPool). */
     managerReplicas?: number;
+    /** vCPU of the sandbox manager (default 0.5). */
+    managerCpu?: number;
     /** vCPU per sandbox pod (default 1). */
     cpu?: number;
     /** GiB per sandbox pod (default 2). */
@@ -102,7 +104,7 @@ export interface AgentScopeWorkloadsArgs {
   };
   /** Redis: in-cluster (local, dev) or an external endpoint such as Tair (prod). */
   redis:
-    | { mode: "in-cluster"; storageGiB?: number; storageClassName?: string; image?: pulumi.Input<string> }
+    | { mode: "in-cluster"; storageGiB?: number; storageClassName?: string; image?: pulumi.Input<string>; cpu?: number }
     | { mode: "external"; endpoint: RedisEndpoint };
   /** How callers reach agents (default: inside the cluster only). */
   exposure?: {
@@ -324,6 +326,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
         ...(args.redis.storageGiB !== undefined ? { storageGiB: args.redis.storageGiB } : {}),
         ...(args.redis.storageClassName ? { storageClassName: args.redis.storageClassName } : {}),
         ...(args.redis.image ? { image: args.redis.image } : {}),
+        ...(args.redis.cpu !== undefined ? { cpu: args.redis.cpu } : {}),
       }, inNs);
       redisEndpoint = { host: redis.host, port: REDIS_PORT, password };
       redisPolicy = { podSelector: redis.podSelector, port: REDIS_PORT };
@@ -346,6 +349,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
       ...(s.poolSize !== undefined ? { poolSize: s.poolSize } : {}),
       ...(s.maxInstances !== undefined ? { maxInstances: s.maxInstances } : {}),
       ...(s.managerReplicas !== undefined ? { replicas: s.managerReplicas } : {}),
+      ...(s.managerCpu !== undefined ? { managerCpu: s.managerCpu } : {}),
       redis: redisEndpoint,
       images: s.images,
       isolation: r.isolation,

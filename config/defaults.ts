@@ -20,6 +20,11 @@ export interface EnvironmentDefaults {
   readonly sandboxPoolSize: number;
   readonly redisMode: "in-cluster" | "managed";
   readonly acsEnabled: boolean;
+  /**
+   * vCPU of the sandbox manager and of in-cluster Redis. local: a quarter each, so the whole stack
+   * (agent, manager, Redis, stand-in model, a warm sandbox) fits a 2-vCPU laptop node.
+   */
+  readonly supportCpu: number;
 }
 
 export const ENVIRONMENT_DEFAULTS: Record<Environment, EnvironmentDefaults> = {
@@ -36,6 +41,7 @@ export const ENVIRONMENT_DEFAULTS: Record<Environment, EnvironmentDefaults> = {
     sandboxPoolSize: 1,
     redisMode: "in-cluster",
     acsEnabled: false,
+    supportCpu: 0.25,
   },
   dev: {
     platform: "alicloud",
@@ -50,6 +56,7 @@ export const ENVIRONMENT_DEFAULTS: Record<Environment, EnvironmentDefaults> = {
     sandboxPoolSize: 2,
     redisMode: "in-cluster",
     acsEnabled: true,
+    supportCpu: 0.5,
   },
   prod: {
     platform: "alicloud",
@@ -64,5 +71,6 @@ export const ENVIRONMENT_DEFAULTS: Record<Environment, EnvironmentDefaults> = {
     sandboxPoolSize: 5,
     redisMode: "managed",
     acsEnabled: true,
+    supportCpu: 0.5,
   },
 };

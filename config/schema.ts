@@ -158,6 +158,8 @@ export function sandboxSchema(d: EnvironmentDefaults) {
       managerReplicas: num(z.number().int().min(1).max(1, "must be 1: every sandbox manager replica refills the shared warm pool without a lock, so more would overfill it")).optional(),
       cpu: num(z.number().positive().max(16)).default(1),
       memoryGiB: num(z.number().positive().max(64)).default(2),
+      /** vCPU of the sandbox manager (default 0.5; 0.25 in local). */
+      managerCpu: num(z.number().min(0.1).max(8)).default(d.supportCpu),
       imageTag: str(z.string().regex(/^[\w][\w.-]{0,127}$/, "must be an image tag")).default("latest"),
       /** Pin the mirrored runtime-sandbox images: type → `<repository>@sha256:...` (default: by tag). */
       imageDigests: z.partialRecord(z.enum(SANDBOX_TYPES), imageByDigest).optional(),
@@ -170,6 +172,8 @@ export function redisSchema(d: EnvironmentDefaults) {
     .strictObject({
       mode: z.enum(["in-cluster", "managed"]).default(d.redisMode),
       storageGiB: num(z.number().int().min(1).max(1024)).default(5),
+      /** vCPU of in-cluster Redis (default 0.5; 0.25 in local). */
+      cpu: num(z.number().min(0.1).max(8)).default(d.supportCpu),
       storageClassName: z.string().min(1).optional(),
       /** In-cluster Redis image by digest, e.g. a mirror in ACR (default: the official image). */
       image: imageByDigest.optional(),

@@ -121,6 +121,7 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
       isolation: c.sandbox.isolation,
       ...(c.sandbox.runtimeClassName ? { runtimeClassName: c.sandbox.runtimeClassName } : {}),
       managerReplicas: c.sandbox.managerReplicas,
+      managerCpu: c.sandbox.managerCpu,
       cpu: c.sandbox.cpu,
       memoryGiB: c.sandbox.memoryGiB,
       images: {
@@ -143,6 +144,7 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
       : {
         mode: "in-cluster",
         storageGiB: c.redis.storageGiB,
+        cpu: c.redis.cpu,
         ...(c.redis.image ? { image: c.redis.image } : cloud ? { image: mirroredRedisImage(cloud) } : {}),
         ...(inClusterStorageClass(c) ? { storageClassName: inClusterStorageClass(c) } : {}),
       },

@@ -10,7 +10,7 @@ from .pods import Json, harden_pod, mapped_port, service_for, service_host
 
 logger = logging.getLogger(__name__)
 
-PATCHED = ("__init__", "_create_multi_port_service", "_get_service_node_ports", "wait_for_pod_ready")
+PATCHED = ("__init__", "_create_multi_port_service", "_get_service_node_ports", "wait_for_pod_ready", "remove")
 
 
 def install(settings: Json, cls: Any = None) -> None:
@@ -53,7 +53,14 @@ def install(settings: Json, cls: Any = None) -> None:
         return self._agentscope_ports.pop(pod_name, []), service_host(pod_name, self.namespace)
 
     def wait_for_pod_ready(self: Any, container_id: str, timeout: int = 300) -> bool:
-        return bool(original_wait(self, container_id, timeout=max(timeout, settings.get("podReadyTimeoutSeconds", 0))))
+        ready = bool(original_wait(self, container_id, timeout=max(timeout, settings.get("podReadyTimeoutSeconds", 0))))
+        if not ready:
+            # Upstream's create() then returns None and forgets the pod: it would hold its share of the
+            # node (or of the ACS quota) for ever, and the pool's next refill would add another. Seen on
+            # the embedded cluster when the node had no room: pending sandboxes piled up.
+            logger.warning("Sandbox %s did not become ready: removing its pod and Service", container_id)
+            self.remove(container_id, force=True)
+        return ready
 
     cls.__init__ = __init__
     cls._create_multi_port_service = _create_multi_port_service

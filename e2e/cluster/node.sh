@@ -374,7 +374,8 @@ node_host_cleanup() {
 remove_kube_chains() {
   local table rule chain
   for table in filter nat mangle raw; do
-    iptables-save -t "$table" 2>/dev/null | grep -E '^-A (INPUT|OUTPUT|FORWARD|PREROUTING|POSTROUTING) .*-j KUBE-' |
+    # (|| true: no such rule is no error, and set -o pipefail would stop the cleanup half-way.)
+    { iptables-save -t "$table" 2>/dev/null | grep -E '^-A (INPUT|OUTPUT|FORWARD|PREROUTING|POSTROUTING) .*-j KUBE-' || true; } |
       while read -r rule; do
         # shellcheck disable=SC2086  # the rule is iptables-save's own quoting-free words
         eval "iptables -t $table ${rule/-A /-D }" 2>/dev/null || true

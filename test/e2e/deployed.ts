@@ -5,7 +5,7 @@ import { expect } from "vitest";
 import { VIRTUAL_NODE_TOLERATION } from "../../components/acs";
 import { AGENT_SERVICE_PORT, GATEWAY_PORT } from "../../components/agent-runtime";
 import { REDIS_PORT } from "../../components/redis";
-import { STAND_IN_MODEL_API_KEY } from "../../components/stand-in-model";
+import { STAND_IN_MODEL_API_KEY, STAND_IN_MODEL_PORT } from "../../components/stand-in-model";
 import { SANDBOX_MANAGER_CLUSTER_RULES, SANDBOX_MANAGER_PORT, SANDBOX_MANAGER_ROLE_RULES, SANDBOX_PORT } from "../../components/sandbox-pool";
 import type { K8sObject } from "./support";
 import { allObjects, env, filesUnder, getJson, kubectl, leakForms, list } from "./support";
@@ -102,13 +102,16 @@ export function checkServices(e: Expected): void {
     [`agent-${e.agent}`]: { name: "http", port: AGENT_SERVICE_PORT, targetPort: "gateway" },
     "sandbox-manager": { name: "http", port: SANDBOX_MANAGER_PORT, targetPort: "http" },
     redis: { name: "redis", port: REDIS_PORT, targetPort: "redis" },
+    // The StatefulSet's governing Service (clusterIP None).
+    "redis-headless": { name: "redis", port: REDIS_PORT, targetPort: "redis" },
+    ...(e.standInModel ? { "stand-in-model": { name: "http", port: STAND_IN_MODEL_PORT, targetPort: "http" } } : {}),
   };
   const services = list(["services", "-n", ns]);
   expect(services.map((s) => s.metadata.name).sort()).toEqual(Object.keys(want).sort());
   for (const svc of services) {
     const spec = svc["spec"] as { type: string; ports: { name: string; port: number; targetPort: string; protocol: string }[]; selector: Record<string, string> };
     const w = want[svc.metadata.name]!;
-    expect(spec.type, svc.metadata.name).toBe("ClusterIP");
+    expect(spec.type, svc.metadata.name).toBe("ClusterIP"); // redis-headless too, with clusterIP None
     expect(spec.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort, protocol: p.protocol })), svc.metadata.name)
       .toEqual([{ ...w, protocol: "TCP" }]);
     // The selector finds the ready pods: the EndpointSlice controller lists each of them.
@@ -117,7 +120,13 @@ export function checkServices(e: Expected): void {
       .filter((ep) => ep.conditions.ready && ep.targetRef?.kind === "Pod");
     expect(ready.length, `${svc.metadata.name}: ready endpoints`).toBeGreaterThan(0);
   }
-  expect(list(["services", "-n", sandboxNs(e)])).toEqual([]);
+  // The sandbox namespace holds only the manager's per-sandbox ClusterIP Services, each named after
+  // a sandbox pod (never a NodePort or a LoadBalancer).
+  const sandboxPods = new Set(list(["pods", "-n", sandboxNs(e)]).map((p) => p.metadata.name));
+  for (const svc of list(["services", "-n", sandboxNs(e)])) {
+    expect((svc["spec"] as { type: string }).type, svc.metadata.name).toBe("ClusterIP");
+    expect(sandboxPods.has(svc.metadata.name.replace(/-service$/, "")), `${svc.metadata.name} belongs to a sandbox pod`).toBe(true);
+  }
 }
 
 /** The Secrets carry exactly the values set in the stack's config. */

@@ -135,6 +135,7 @@ class StandIn:
         self.namespace = namespace
         self.v1 = FakeV1()
         self.waited: list[int] = []
+        self.removed: list[tuple[str, bool]] = []
 
     def _create_multi_port_service(self, pod_name: str, port_list: list[Any]) -> bool:
         raise AssertionError("replaced by the extension")
@@ -142,8 +143,14 @@ class StandIn:
     def _get_service_node_ports(self, pod_name: str) -> Any:
         raise AssertionError("replaced by the extension")
 
+    ready = True
+
     def wait_for_pod_ready(self, container_id: str, timeout: int = 300) -> bool:
         self.waited.append(timeout)
+        return self.ready
+
+    def remove(self, container_id: str, force: bool = False) -> bool:
+        self.removed.append((container_id, force))
         return True
 
 
@@ -159,6 +166,17 @@ def test_install_wires_pods_and_cluster_ip_addressing_into_the_client() -> None:
     # What SandboxManager stores as the sandbox URL: http://<host>:<port>.
     assert c._get_service_node_ports("sandbox-x") == ([8090], "sandbox-x-service.sbx.svc")
     assert c.wait_for_pod_ready("sandbox-x", timeout=60) is True and c.waited == [180]
+
+
+def test_a_sandbox_that_never_becomes_ready_is_removed_not_forgotten() -> None:
+    cls = type("Client", (StandIn,), {"ready": False})
+    k8s_client.install(SETTINGS, cls)
+    c = cls("sbx")
+    assert c.wait_for_pod_ready("sandbox-stuck", timeout=60) is False
+    assert c.removed == [("sandbox-stuck", True)]
+    ready = cls("sbx")
+    ready.ready = True
+    assert ready.wait_for_pod_ready("sandbox-ok") is True and ready.removed == []
 
 
 def test_install_refuses_a_client_that_changed_shape() -> None:

@@ -67,7 +67,7 @@ describe("AgentScopeWorkloads with the stand-in model", () => {
       runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true,
       privileged: false, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" },
     });
-    expect(o(c["resources"])).toEqual({ requests: { cpu: "250m", memory: "128Mi" }, limits: { cpu: "250m", memory: "128Mi" } });
+    expect(o(c["resources"])).toEqual({ requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "100m", memory: "128Mi" } });
     expect(o(o(c["readinessProbe"])["httpGet"])).toEqual({ path: "/health", port: "http" });
     expect(o(o(c["livenessProbe"])["httpGet"])).toEqual({ path: "/health", port: "http" });
     expect(arr(c["ports"])).toEqual([{ name: "http", containerPort: 8080, protocol: "TCP" }]);
@@ -169,6 +169,6 @@ describe("stand-in model arguments", () => {
     expect(() => resolveStandInModelArgs({ ...base, image: "r/x:latest" })).toThrow(/image must be pinned by digest/);
     expect(() => resolveStandInModelArgs({ ...base, clientSelector: {} })).toThrow(/would admit every pod/);
     expect(() => resolveStandInModelArgs({ ...base, placement: { ...NO_ACS, enabled: true }, cpu: 0.25 })).toThrow(/not an ACS size/);
-    expect(resolveStandInModelArgs(base)).toMatchObject({ cpu: 0.25, memoryGiB: 0.125, placement: NO_ACS });
+    expect(resolveStandInModelArgs(base)).toMatchObject({ cpu: 0.1, memoryGiB: 0.125, placement: NO_ACS });
   });
 });
