@@ -191,7 +191,8 @@ export function checkNetworkPolicies(e: Expected): void {
   const byName = (ns: string) => Object.fromEntries(list(["networkpolicies", "-n", ns]).map((p) => [p.metadata.name, p["spec"] as NetpolSpec]));
   const agents = byName(a);
   const sandboxes = byName(s);
-  expect(Object.keys(agents).sort()).toEqual(["agents-egress", "allow-dns", "default-deny", `agent-${e.agent}`, "redis", "sandbox-manager"].sort());
+  const standIn = e.standInModel ? ["stand-in-model", "stand-in-model-clients"] : [];
+  expect(Object.keys(agents).sort()).toEqual(["agents-egress", "allow-dns", "default-deny", `agent-${e.agent}`, "redis", "sandbox-manager", ...standIn].sort());
   expect(Object.keys(sandboxes).sort()).toEqual(["allow-dns", "default-deny", "sandboxes"]);
   for (const p of [agents["default-deny"]!, sandboxes["default-deny"]!]) {
     // Every pod, both directions, no rule: deny all.
