@@ -190,8 +190,10 @@ describe("the stand-in model", () => {
   it("can be turned on in dev, which then declares its ACR repository", () => {
     const on = parse(set("dev", { modelApiKey: undefined, standInModel: true }), "dev");
     expect(on.standInModel).toBe(true);
-    expect(alicloudPlatformArgs(on, {}).registry.repositories).toEqual(["agent", "sandbox-manager", "stand-in-model"]);
-    expect(alicloudPlatformArgs(parse(shippedStackConfig("dev"), "dev"), {}).registry.repositories).toEqual(["agent", "sandbox-manager"]);
+    // Beside the sandbox image and the in-cluster Redis repositories every dev stack declares.
+    const always = ["agent", "sandbox-manager", "runtime-sandbox-base", "redis"];
+    expect(alicloudPlatformArgs(on, {}).registry.repositories).toEqual([...always, "stand-in-model"]);
+    expect(alicloudPlatformArgs(parse(shippedStackConfig("dev"), "dev"), {}).registry.repositories).toEqual(always);
   });
 
   it("takes a prebuilt digest when images are not built", () => {

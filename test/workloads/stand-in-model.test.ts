@@ -50,7 +50,8 @@ describe("AgentScopeWorkloads with the stand-in model", () => {
   it("builds target stand-in-model and runs it by the pushed digest", () => {
     const built = run.one("docker:index/image:Image", "stand-in-model-image-image").inputs;
     expect(o(built["build"])).toMatchObject({ context: "agent-image", dockerfile: "agent-image/Dockerfile", target: "stand-in-model" });
-    expect(built["imageName"]).toBe(`${STAND_IN_REPO}:latest`);
+    // Tagged by content (never latest): a tag-immutable ACR never sees the same tag twice.
+    expect(built["imageName"]).toMatch(new RegExp(`^${STAND_IN_REPO}:src-[0-9a-f]{16}$`));
     const [c] = containers(named(run, "Deployment", "stand-in-model"));
     expect(c!["image"]).toBe(`${STAND_IN_REPO}@sha256:${MOCK_DIGEST}`);
   });
