@@ -178,7 +178,8 @@ cmd_down() {
   pulumi_setup
   if p stack select local >/dev/null 2>&1; then
     p destroy --yes --skip-preview --config-file "$config_file" --stack local || die "pulumi destroy failed; the cluster keeps running so that you can retry"
-    p stack rm --yes --stack local >/dev/null
+    # --preserve-config: Pulumi.local.yaml is the repository's, not this command's.
+    p stack rm --yes --preserve-config --stack local >/dev/null
     rm -f "$config_file"
   fi
   if [[ -z "${AGENTSCOPE_KUBE_CONTEXT:-}" ]]; then
