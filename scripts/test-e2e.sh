@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# The end-to-end suite (issue 5): the stack under the real Pulumi engine against a real Kubernetes
-# API server. Builds the toolchain (cached: e2e/toolchain/build.sh), starts the fake cluster
-# (e2e/cluster/cluster.sh), a local registry with htpasswd auth, builds both images with podman and
-# pushes them, then runs test/e2e with vitest: `pulumi up`, the objects read back through the API,
-# `preview --expect-no-changes`, a one-field diff, a refused bad config, `destroy` and `stack rm`,
-# on a local-like and an ACS-like stack, plus the policy pack under the engine. Stops the cluster
-# and the registry on every exit, and prints the wall times.
+# The end-to-end suite: the stack under the real Pulumi engine on the embedded cluster. Builds the
+# toolchain (cached: e2e/toolchain/build.sh), starts a registry with htpasswd auth on loopback
+# (e2e/registry/registry.sh) and the cluster with a real node (E2E_REAL_NODE=1
+# e2e/cluster/cluster.sh: pods run; NetworkPolicies enforced by kube-router) plus the ACS-like kwok
+# node, builds and pushes every image (scripts/push-images.sh), then runs test/e2e with vitest:
+# `pulumi up`, the objects read back, the seed's demo through the agent, restarts, NetworkPolicies
+# on real packets, `preview --expect-no-changes`, a one-field diff, a refused bad config, `destroy`
+# and `stack rm`, on a local and an ACS-like stack, plus the policy pack under the engine. Stops the
+# cluster and the registry on every exit, and prints the wall times.
 #
-# Works on a fresh Debian machine after scripts/setup.sh (npm ci at the root and in policy/):
-# what else it needs comes from Debian's packages (podman & co. through setup-podman.sh,
-# docker-registry, apache2-utils) and from the Go module proxy (the toolchain).
+# Works on a fresh Debian machine, as root, after scripts/setup.sh (npm ci at the root and in
+# policy/): what else it needs comes from Debian's packages (podman & co., containerd, runc, CNI
+# plugins, docker-registry) and from the Go module proxy (the toolchain).
 # Environment (all optional): E2E_APISERVER_PORT (26443), E2E_ETCD_PORT (22379),
 # E2E_REGISTRY_PORT (25000), E2E_KEEP_WORKDIR=1 keeps the work directory (state, logs).
 # Extra arguments go to vitest (e.g. a test file name).
