@@ -40,3 +40,5 @@ export const sandboxManagerUrl = workloads.sandboxManagerUrl;
 export const standInModelUrl = workloads.standInModelUrl;
 export const standInModelImage = workloads.standInModelImage;
 export const agentApiToken = workloads.agentApiToken;
+/** Per agent, a ready `curl` of the seed's request (secret: it holds the token). */
+export const agentCurls = workloads.agentCurls;

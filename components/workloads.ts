@@ -13,6 +13,7 @@ import { NetworkPolicies } from "./network-policies";
 import { MANAGED_BY, requireDnsLabel } from "./pod-security";
 import type { RedisEndpoint } from "./redis";
 import { InClusterRedis, REDIS_PORT } from "./redis";
+import { seedRequestCurl } from "./try-it";
 import type { SandboxIsolation } from "./sandbox-pool";
 import { SANDBOX_MANAGER_PORT, SANDBOX_PORT, SandboxPool } from "./sandbox-pool";
 import type { SandboxType } from "./sandbox-types";
@@ -247,6 +248,11 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
   public readonly standInModelUrl: pulumi.Output<string | undefined>;
   /** Digest-pinned stand-in model image, when it is deployed. */
   public readonly standInModelImage: pulumi.Output<string | undefined>;
+  /**
+   * Per agent, a copy-paste `curl` of the seed's request to its in-cluster URL, token included (a
+   * secret). From outside the cluster, swap the URL for a load balancer's or a port-forward's.
+   */
+  public readonly agentCurls: pulumi.Output<Record<string, string>>;
   /** Bearer token for the agents' API (a secret). */
   public readonly agentApiToken: pulumi.Output<string>;
   /** Redis host the stack uses. */
@@ -431,6 +437,8 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
     this.standInModelUrl = standIn ? standIn.baseUrl : pulumi.output(undefined);
     this.standInModelImage = standInImage ? standInImage.imageRef : pulumi.output(undefined);
     this.agentApiToken = pulumi.secret(agentApiToken);
+    this.agentCurls = pulumi.secret(pulumi.all([this.agentUrls, agentApiToken]).apply(([urls, t]) =>
+      Object.fromEntries(Object.entries(urls).map(([agent, url]) => [agent, seedRequestCurl(url, t)]))));
     this.redisHost = pulumi.output(redisEndpoint.host);
     this.registerOutputs({
       agentsNamespace: this.agentsNamespace,
@@ -443,6 +451,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
       standInModelUrl: this.standInModelUrl,
       standInModelImage: this.standInModelImage,
       agentApiToken: this.agentApiToken,
+      agentCurls: this.agentCurls,
       redisHost: this.redisHost,
     });
   }

@@ -80,6 +80,7 @@ describe.sequential("local stack on the real engine", () => {
       sandboxNamespace: "agentscope-sandboxes",
       agentUrls: { friday: "http://agent-friday.agentscope-agents.svc.cluster.local:8080" },
       agentApiToken: "[secret]",
+      agentCurls: "[secret]",
     });
   });
 
