@@ -101,8 +101,13 @@ cmd_up() {
   local -A image
   while IFS='=' read -r name ref; do image[$name]=$ref; done <"$state/images.env"
 
+  # Creating the stack writes its passphrase salt into the project's Pulumi.local.yaml, which is the
+  # repository's file: the salt goes into our own copy, and the repository's is put back as it was.
+  local tracked
+  tracked="$(cat Pulumi.local.yaml)"
   p stack select --create local >/dev/null
   [[ -f $config_file ]] || cp Pulumi.local.yaml "$config_file"
+  printf '%s\n' "$tracked" >Pulumi.local.yaml
   cfg environment local
   cfg platform kubernetes
   if [[ -n $kubeconfig ]]; then
