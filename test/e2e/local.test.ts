@@ -8,6 +8,7 @@ import {
   checkHpaAndPdb, checkNamespaces, checkNetworkPolicies, checkNoLeaks, checkPlacement, checkRbac, checkSecrets, checkServices,
   checkWorkloads, leftovers, snapshot,
 } from "./deployed";
+import { localStackConfig } from "./local-config";
 import { REPO, Stack, env, getJson, ok, recordTime, run, settled } from "./support";
 import { SORTED, ask } from "./agent-client";
 import { agentUrl, readySandboxPods, refusedWithoutToken, restartPods, seedDemo } from "./demo";
@@ -29,18 +30,7 @@ const expected: Expected = {
 
 // Pulumi.local.yaml as `npm run local` sets it: the embedded cluster, every image by digest from
 // the local registry, no model API key (so the stand-in model answers).
-const config = {
-  environment: "local",
-  platform: "kubernetes",
-  kubernetes: { kubeconfigPath: env.kubeconfig },
-  images: {
-    build: false, agent: env.agentImage, sandboxManager: env.managerImage, standInModel: env.standInModelImage,
-    registryServer: env.registry, registryUsername: env.registryUser,
-  },
-  agents: [{ name: "friday", displayName: "Friday", model: { provider: "dashscope", name: "qwen-turbo" }, cpu: 0.5, memoryGiB: 1 }],
-  sandbox: { types: ["base"], poolSize: 1, cpu: 0.25, memoryGiB: 0.5, imageTag: "e2e", imageDigests: { base: env.sandboxImage } },
-  redis: { mode: "in-cluster", image: env.redisImage },
-};
+const config = localStackConfig(env);
 
 const stack = new Stack("local");
 

@@ -8,34 +8,19 @@ import type { Endpoint, Labels, PodEndpoint } from "../../support/netpol";
 import { renderedCluster, renderedSandboxPod, renderedWorkloadPods } from "../../support/netpol-cluster";
 import type { FlatConfig } from "../../support/stack-config";
 import { PROJECT, flatten } from "../../support/stack-config";
+import type { LocalTarget } from "../local-config";
+import { localStackConfig } from "../local-config";
 import { OUTSIDE_HOSTS } from "./outside";
 import type { ProbeRole } from "./probe-pods";
 
-export interface LocalTarget {
-  readonly kubeconfig: string;
-  readonly agentImage: string;
-  readonly managerImage: string;
-  readonly standInModelImage: string;
-  readonly sandboxImage: string;
-  readonly redisImage: string;
-  readonly registry: string;
-  readonly registryUser: string;
+export interface NetpolTarget extends LocalTarget {
   readonly registryPassword: string;
 }
 
-/** local.test.ts's stack config (as `npm run local` sets it: no model API key, so the stand-in model runs). */
-export function localConfig(t: LocalTarget): FlatConfig {
+/** local.test.ts's stack config, with secrets of its own. */
+export function localConfig(t: NetpolTarget): FlatConfig {
   return flatten(Object.fromEntries(Object.entries({
-    environment: "local",
-    platform: "kubernetes",
-    kubernetes: { kubeconfigPath: t.kubeconfig },
-    images: {
-      build: false, agent: t.agentImage, sandboxManager: t.managerImage, standInModel: t.standInModelImage,
-      registryServer: t.registry, registryUsername: t.registryUser,
-    },
-    agents: [{ name: "friday", displayName: "Friday", model: { provider: "dashscope", name: "qwen-turbo" }, cpu: 0.5, memoryGiB: 1 }],
-    sandbox: { types: ["base"], poolSize: 1, cpu: 0.25, memoryGiB: 0.5, imageTag: "e2e", imageDigests: { base: t.sandboxImage } },
-    redis: { mode: "in-cluster", image: t.redisImage },
+    ...localStackConfig(t),
     agentApiToken: "e2e-netpol-agent-token",
     sandboxManagerToken: "e2e-netpol-manager-token",
     redisPassword: "e2e-netpol-redis-password",
