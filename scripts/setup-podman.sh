@@ -5,15 +5,9 @@
 # with the cgroupfs manager). Idempotent: a second run changes nothing.
 set -euo pipefail
 
-packages=(podman buildah skopeo runc)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+# shellcheck source=scripts/lib/debian-packages.sh
+source "$(dirname "$0")/lib/debian-packages.sh"
+install_missing_debian_packages podman buildah skopeo runc
 
 conf=/etc/containers/containers.conf
 want='[containers]

@@ -19,6 +19,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 log() { echo "[test-e2e] $*" >&2; }
+# shellcheck source=scripts/lib/debian-packages.sh
+source scripts/lib/debian-packages.sh
 declare -A took
 order=()
 timed() { # name command...
@@ -36,15 +38,7 @@ for d in node_modules/@pulumi/pulumi node_modules/@pulumi/kubernetes node_module
 done
 
 # ---------- what the machine needs (Debian packages; a second run installs nothing)
-need=()
-for p in openssl curl; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-done
-if ((${#need[@]})); then
-  log "installing ${need[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+install_missing_debian_packages openssl curl
 scripts/setup-podman.sh
 
 # ---------- toolchain (built from the Go module proxy once, then cached)

@@ -27,19 +27,13 @@ kubelet_port=10250
 # cluster has a fixed set of local PersistentVolumes, which, unlike hostPath, honour fsGroup).
 volume_count=8
 node_components=(containerd kubelet kube-proxy kube-router)
+# shellcheck source=scripts/lib/debian-packages.sh
+source "$repo/scripts/lib/debian-packages.sh"
 
 ctr_() { ctr --address "$dir/containerd/containerd.sock" --namespace k8s.io "$@"; }
 
 node_requirements() {
-  local need=() p
-  for p in containerd runc containernetworking-plugins iptables ipset conntrack; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-  done
-  if ((${#need[@]})); then
-    log "installing ${need[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-  fi
+  install_missing_debian_packages containerd runc containernetworking-plugins iptables ipset conntrack
   local b
   for b in kubelet kube-proxy kube-router coredns pause; do
     [[ -x "$bin/$b" ]] || die "$bin/$b is missing: run e2e/toolchain/build.sh"

@@ -16,6 +16,8 @@ port="${E2E_REGISTRY_PORT:-25000}"
 addr="127.0.0.1:$port"
 user=e2e-pusher
 log() { echo "[e2e-registry] $*" >&2; }
+# shellcheck source=scripts/lib/debian-packages.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/debian-packages.sh"
 
 running_pid() {
   local pid
@@ -31,14 +33,7 @@ print_env() {
 
 cmd_start() {
   if running_pid >/dev/null; then log "already running at $(cat "$dir/address")"; print_env; return; fi
-  local need=() p
-  for p in docker-registry apache2-utils openssl curl; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-  done
-  if ((${#need[@]})); then
-    log "installing ${need[*]}"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-  fi
+  install_missing_debian_packages docker-registry apache2-utils openssl curl
   mkdir -p "$dir/data" && chmod 700 "$dir"
   [[ -s $dir/password ]] || (umask 077 && openssl rand -hex 16 >"$dir/password")
   htpasswd -Bbn "$user" "$(cat "$dir/password")" >"$dir/htpasswd"
