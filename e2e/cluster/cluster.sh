@@ -43,7 +43,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 
-dir="${E2E_CLUSTER_DIR:-${TMPDIR:-/tmp}/agentscope-e2e-cluster}"
+dir="$(realpath -m "${E2E_CLUSTER_DIR:-${TMPDIR:-/tmp}/agentscope-e2e-cluster}")"
 api_port="${E2E_APISERVER_PORT:-16443}"
 etcd_port="${E2E_ETCD_PORT:-12379}"
 etcd_peer_port=$((etcd_port + 1))
@@ -104,9 +104,12 @@ cmd_stop() {
   done
   for c in "${components[@]}"; do pid_of "$c" >/dev/null && left+=("$c"); done
   [[ ${#left[@]} -eq 0 ]] || die "still running: ${left[*]}"
-  if [[ $real_node == 1 ]]; then
+  # The host's network state is the slot owner's: a start that failed waiting for the slot
+  # must not remove the running node's bridges and chains.
+  if [[ $real_node == 1 ]] && owns_node_slot; then
     node_host_cleanup
     rm -rf "$dir/containerd" "$dir/kubelet" "$dir/volumes" "$dir/cni" "$dir/real-node"
+    release_node_slot
   fi
   rm -rf "$dir/etcd-data"
   log "stopped; logs kept in $dir/logs"
@@ -404,6 +407,7 @@ cmd_start() {
   rm -rf "$dir/pki" "$dir/etcd-data" "$dir/logs" "$dir/run" "$dir/kwok.yaml"
   mkdir -p "$dir/logs" "$dir/run"
   if [[ $real_node == 1 ]]; then
+    claim_node_slot
     : >"$dir/real-node"
     node_network_up
     write_containerd_config

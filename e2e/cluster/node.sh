@@ -41,8 +41,63 @@ node_requirements() {
   command -v podman >/dev/null || die "podman is needed to pack the node's pause and CoreDNS images (scripts/setup-podman.sh)"
   [[ -d /proc/sys/net/bridge ]] || modprobe br_netfilter 2>/dev/null || true
   [[ -f /proc/sys/net/bridge/bridge-nf-call-iptables ]] || die "the kernel has no bridge netfilter: NetworkPolicies could not be enforced"
-  ip link show "$node_bridge" >/dev/null 2>&1 && die "$node_bridge exists: another embedded cluster runs (stop it first)"
   return 0
+}
+
+# ---------------------------------------------------------------- the machine's one real node
+
+# Bridge names, addresses and kube-proxy's chains are machine-wide, so one real node runs at a
+# time. A lock held by a holder process marks the slot taken for the cluster's lifetime; a job
+# killed without `stop` (its holder dies with it) leaves the slot free and its leftovers behind,
+# which the next start removes.
+slot_dir=/run/agentscope-e2e
+slot_lock=$slot_dir/real-node.lock
+slot_owner=$slot_dir/real-node.owner   # state directory of the cluster holding the slot
+slot_wait="${E2E_NODE_WAIT:-900}"
+
+claim_node_slot() {
+  local fd previous
+  mkdir -p "$slot_dir"
+  exec {fd}>>"$slot_lock"
+  if ! flock -n "$fd"; then
+    log "another embedded cluster's real node runs (state in $(cat "$slot_owner" 2>/dev/null || echo '?')); waiting up to ${slot_wait}s for it to stop"
+    flock -w "$slot_wait" "$fd" ||
+      die "the real node is still taken after ${slot_wait}s: stop that cluster (E2E_CLUSTER_DIR=$(cat "$slot_owner" 2>/dev/null || echo '<its dir>') $0 stop)"
+  fi
+  previous="$(cat "$slot_owner" 2>/dev/null || true)"
+  # Without an owner record (a node older than this lock), its mounts still name its directory.
+  [[ -n $previous ]] || previous="$(sed -n 's#^[^ ]* \(/[^ ]*\)/kubelet/root .*#\1#p' /proc/mounts | head -n 1)"
+  if [[ -n $previous ]] || ip link show "$node_bridge" >/dev/null 2>&1; then
+    log "removing what a real node left behind without a stop (state in ${previous:-?})"
+    (dir="${previous:-$dir}" && clean_dead_node)
+  fi
+  echo "$dir" >"$slot_owner"
+  # The holder inherits the locked descriptor; this script then closes its own copy, so the
+  # components spawned next do not hold the lock.
+  setsid sleep infinity </dev/null >/dev/null 2>&1 &
+  echo $! >"$dir/run/node-slot.pid"
+  exec {fd}>&-
+}
+
+owns_node_slot() { [[ "$(cat "$slot_owner" 2>/dev/null)" == "$dir" ]]; }
+
+release_node_slot() {
+  local pid
+  rm -f "$slot_owner"
+  pid="$(cat "$dir/run/node-slot.pid" 2>/dev/null || true)"
+  if [[ -n $pid ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q '^sleep infinity'; then
+    kill "$pid" 2>/dev/null || true
+  fi
+  rm -f "$dir/run/node-slot.pid"
+}
+
+# Leftovers of a node whose processes were killed: any of its processes still alive, then the
+# host state (mounts, namespaces, interfaces, chains).
+clean_dead_node() {
+  local c
+  for c in "${node_components[@]}" "${components[@]}"; do stop_one "$c" 2>/dev/null || true; done
+  node_host_cleanup
+  rm -rf "$dir/containerd" "$dir/kubelet" "$dir/volumes" "$dir/cni" 2>/dev/null || true
 }
 
 # ---------------------------------------------------------------- host network
@@ -338,6 +393,7 @@ node_host_cleanup() {
   local m ns chain set
   # Leftover shims of our containerd (their command line names our state directory).
   pkill -KILL -f "containerd-shim-runc-v2 .*-address $dir/containerd/" 2>/dev/null || true
+  kill_orphan_containers
   # Mounts under the cluster directory, deepest first.
   while read -r m; do umount -l "$m" 2>/dev/null || true; done < <(awk -v d="$dir/" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r)
   # Network namespaces that our CNI made (containerd names them cni-<uuid> under /var/run/netns).
@@ -362,6 +418,23 @@ node_host_cleanup() {
   done
   conntrack -D -s "$pod_cidr" >/dev/null 2>&1 || true
   conntrack -D -d "$pod_cidr" >/dev/null 2>&1 || true
+}
+
+# Containers whose shim was killed (a job killed without stop) keep running in the cgroups runc
+# made for them, named by the container ids in our containerd's state directory.
+kill_orphan_containers() {
+  local tasks="$dir/containerd/state/io.containerd.runtime.v2.task/k8s.io" ids pid id g
+  ids="$(ls "$tasks" 2>/dev/null | paste -sd '|' || true)"
+  [[ -n $ids ]] || return 0
+  for pid in $(grep -lE ":/k8s.io/($ids)\$" /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3); do
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  sleep 0.5
+  for id in $(ls "$tasks"); do
+    for g in /sys/fs/cgroup/*/k8s.io/"$id" /sys/fs/cgroup/k8s.io/"$id"; do
+      [[ -d $g ]] && rmdir "$g" 2>/dev/null || true
+    done
+  done
 }
 
 # Removes every jump to a KUBE-* chain from the built-in chains, then the KUBE-* chains.
