@@ -31,8 +31,7 @@ def build_model(settings: Settings) -> tuple[ChatModelBase, FormatterBase]:
     return model, DashScopeChatFormatter()
 
 
-def build_agent(settings: Settings, toolkit: Toolkit) -> ReActAgent:
-    model, formatter = build_model(settings)
+def build_agent(settings: Settings, toolkit: Toolkit, model: ChatModelBase, formatter: FormatterBase) -> ReActAgent:
     agent = ReActAgent(
         name=settings.agent_name,
         sys_prompt=f"You're a helpful assistant named {settings.agent_name}.",

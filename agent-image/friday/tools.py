@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from agentscope.message import TextBlock
 from agentscope.tool import ToolResponse, Toolkit
 
+import one_ssl_context
+
 from .local_code import Limits, local_python_tool
 from .settings import Settings
 
@@ -31,6 +33,10 @@ class SandboxLease:
             # module, which the agent's start-up does not need.
             from agentscope_runtime.sandbox import BaseSandboxAsync
             from agentscope_runtime.sandbox.enums import SandboxType
+            from agentscope_runtime.sandbox.manager import sandbox_manager
+
+            # Each claim's manager client is a new httpx client: see one_ssl_context.
+            one_ssl_context.install(sandbox_manager)
 
             token = self._settings.sandbox_manager_token
             box = BaseSandboxAsync(

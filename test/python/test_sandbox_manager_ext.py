@@ -232,3 +232,4 @@ def test_the_allow_list_names_real_routes_of_the_locked_server() -> None:
     assert {"/cleanup", "/cleanup_async", "/create", "/stop", "/start", "/list_session_keys",
             "/get_session_mapping", "/add_mcp_servers", "/proxy/{identity}/{path:path}",
             "/desktop/{sandbox_id}/{path:path}", "/docs", "/openapi.json"} <= hidden
+
