@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "bin/", "policy/node_modules/", "policy/bin/", "e2e/", ".venv*/", "agent-image/", "**/*.js", "**/*.mjs"] },
+  { ignores: [".agentscope-local/", "node_modules/", "bin/", "policy/node_modules/", "policy/bin/", "e2e/", ".venv*/", "agent-image/", "**/*.js", "**/*.mjs"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
