@@ -111,6 +111,16 @@ export const GATEWAY_CPU = 0.25;
 export const GATEWAY_MEMORY_GIB = 0.25;
 const GATEWAY_DIR = "/etc/agentscope/gateway";
 
+// Pod shutdown, in seconds. Both containers sleep in preStop (endpoints go first), then get SIGTERM.
+const PRE_STOP_SECONDS = 5;
+/** The app lets open turns run on for this long (`SHUTDOWN_DRAIN_SECONDS`, agent-image/README.md)... */
+const APP_DRAIN_SECONDS = 30;
+/** ...then stops, saves and ends them: its uvicorn waits drain + 15 s at most (agent-image/friday/server.py). */
+const APP_SHUTDOWN_SECONDS = APP_DRAIN_SECONDS + 15;
+/** The gateway forwards open streams until the app has ended them, and cuts what is left after that. */
+const GATEWAY_SHUTDOWN_SECONDS = APP_SHUTDOWN_SECONDS + 5;
+const TERMINATION_GRACE_SECONDS = PRE_STOP_SECONDS + GATEWAY_SHUTDOWN_SECONDS + 5;
+
 export interface ResolvedAgentRuntimeArgs {
   readonly namespace: pulumi.Input<string>;
   readonly identity: WorkloadIdentity;
@@ -259,6 +269,7 @@ export class AgentRuntime extends pulumi.ComponentResource {
       { name: "SANDBOX_TYPES", value: a.sandboxTypes.join(",") },
       { name: "ALLOW_LOCAL_CODE_EXECUTION", value: "false" },
       { name: "MAX_REQUEST_BYTES", value: String(r.maxRequestBytes) },
+      { name: "SHUTDOWN_DRAIN_SECONDS", value: String(APP_DRAIN_SECONDS) },
       { name: "HOME", value: "/tmp" },
       { name: "PYTHONDONTWRITEBYTECODE", value: "1" },
       ...(redisUrl ? [{ name: "REDIS_URL", value: redisUrl }] : []),
@@ -287,7 +298,7 @@ export class AgentRuntime extends pulumi.ComponentResource {
       // Liveness asks only "is the server accepting connections": a slow /health (a slow dependency, a
       // busy event loop) takes the pod out of rotation through readiness but must not restart it.
       livenessProbe: { tcpSocket: { port: "app" }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 3 },
-      lifecycle: { preStop: { sleep: { seconds: 5 } } },
+      lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SECONDS } } },
       volumeMounts: [tmpVolumeMount()],
     };
     const containers: k8s.types.input.core.v1.Container[] = [appContainer];
@@ -302,13 +313,14 @@ export class AgentRuntime extends pulumi.ComponentResource {
           { name: "GATEWAY_UPSTREAM", value: `http://127.0.0.1:${AGENT_PORT}` },
           { name: "GATEWAY_PORT", value: String(GATEWAY_PORT) },
           { name: "GATEWAY_DENY_PREFIXES", value: "/shutdown,/admin" },
+          { name: "GATEWAY_SHUTDOWN_TIMEOUT_SECONDS", value: String(GATEWAY_SHUTDOWN_SECONDS) },
           { name: "PYTHONDONTWRITEBYTECODE", value: "1" },
         ],
         resources: guaranteedResources(GATEWAY_CPU, GATEWAY_MEMORY_GIB),
         securityContext: restrictedContainerSecurityContext(),
         readinessProbe: { httpGet: { path: "/health", port: "gateway" }, periodSeconds: 10, timeoutSeconds: 3 },
         livenessProbe: { tcpSocket: { port: "gateway" }, periodSeconds: 20, failureThreshold: 3 },
-        lifecycle: { preStop: { sleep: { seconds: 5 } } },
+        lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SECONDS } } },
         volumeMounts: [{ name: "gateway", mountPath: GATEWAY_DIR, readOnly: true }, tmpVolumeMount()],
       });
       volumes.push({ name: "gateway", configMap: { name: gatewayConfig.metadata.name, defaultMode: 0o444 } });
@@ -341,7 +353,7 @@ export class AgentRuntime extends pulumi.ComponentResource {
             securityContext: restrictedPodSecurityContext(),
             tolerations: acsTolerations(p),
             imagePullSecrets: r.imagePullSecrets.map((n) => ({ name: n })),
-            terminationGracePeriodSeconds: 60,
+            terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
             topologySpreadConstraints: [{
               maxSkew: 1,
               topologyKey: "topology.kubernetes.io/zone",

@@ -4,6 +4,11 @@ Runs as `python gateway.py` with the agent image's own Python (uvicorn and httpx
 agentscope-runtime). It refuses the AgentApp's unauthenticated admin routes and any path that is
 not in normal form (so `//admin`, `/x/../admin` or `%2e%2e` tricks cannot reach them), and streams
 everything else (SSE included) to the upstream unchanged.
+
+On SIGTERM, uvicorn stops listening (new connections and the readiness probe are refused), closes
+idle connections, and keeps forwarding the open streams until they end: the app drains its turns
+on SIGTERM too and ends each with a final event, which must get through. Streams still open after
+GATEWAY_SHUTDOWN_TIMEOUT_SECONDS are cut, so the gateway exits within the pod's grace period.
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ Send = Callable[[Message], Awaitable[None]]
 
 UPSTREAM = os.environ.get("GATEWAY_UPSTREAM", "http://127.0.0.1:8080")
 PORT = int(os.environ.get("GATEWAY_PORT", "8081"))
+SHUTDOWN_TIMEOUT_S = int(os.environ.get("GATEWAY_SHUTDOWN_TIMEOUT_SECONDS", "50"))
 DENIED = tuple(
     p.strip().rstrip("/").lower()
     for p in os.environ.get("GATEWAY_DENY_PREFIXES", "/shutdown,/admin").split(",")
@@ -116,4 +122,7 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="0.0.0.0", port=PORT, log_level="warning", server_header=False, proxy_headers=False)
+    uvicorn.run(
+        app, host="0.0.0.0", port=PORT, log_level="warning", server_header=False, proxy_headers=False,
+        timeout_graceful_shutdown=SHUTDOWN_TIMEOUT_S,
+    )
