@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { AcsNetwork, AcsPlacement } from "./acs";
@@ -109,6 +111,16 @@ export const GATEWAY_CPU = 0.25;
 export const GATEWAY_MEMORY_GIB = 0.25;
 const GATEWAY_DIR = "/etc/agentscope/gateway";
 
+// Pod shutdown, in seconds. Both containers sleep in preStop (endpoints go first), then get SIGTERM.
+const PRE_STOP_SECONDS = 5;
+/** The app lets open turns run on for this long (`SHUTDOWN_DRAIN_SECONDS`, agent-image/README.md)... */
+const APP_DRAIN_SECONDS = 30;
+/** ...then stops, saves and ends them: its uvicorn waits drain + 15 s at most (agent-image/friday/server.py). */
+const APP_SHUTDOWN_SECONDS = APP_DRAIN_SECONDS + 15;
+/** The gateway forwards open streams until the app has ended them, and cuts what is left after that. */
+const GATEWAY_SHUTDOWN_SECONDS = APP_SHUTDOWN_SECONDS + 5;
+const TERMINATION_GRACE_SECONDS = PRE_STOP_SECONDS + GATEWAY_SHUTDOWN_SECONDS + 5;
+
 export interface ResolvedAgentRuntimeArgs {
   readonly namespace: pulumi.Input<string>;
   readonly identity: WorkloadIdentity;
@@ -188,111 +200,17 @@ export function resolveAgentRuntimeArgs(args: AgentRuntimeArgs): ResolvedAgentRu
 }
 
 /**
- * The gateway: a small ASGI reverse proxy run with the agent image's own Python (uvicorn and httpx
- * ship with agentscope-runtime). It refuses the AgentApp's unauthenticated admin routes and any
- * path that is not in normal form (so `//admin`, `/x/../admin` or `%2e%2e` tricks cannot reach
- * them), streams everything else (SSE included) to 127.0.0.1:8080 unchanged.
+ * The gateway: a small ASGI reverse proxy (components/assets/gateway.py) run with the agent image's
+ * own Python. It refuses the AgentApp's unauthenticated admin routes and paths not in normal form,
+ * and streams everything else (SSE included) to 127.0.0.1:8080 unchanged. The file sits next to
+ * this module in the sources and in the built package (bin/components/assets/).
  */
-export const GATEWAY_PY = `"""AgentScope stack: path-filtering gateway in front of one AgentApp."""
-import os
-import posixpath
+export const GATEWAY_PY_PATH = join(__dirname, "assets", "gateway.py");
 
-import httpx
-import uvicorn
-
-UPSTREAM = os.environ.get("GATEWAY_UPSTREAM", "http://127.0.0.1:${AGENT_PORT}")
-PORT = int(os.environ.get("GATEWAY_PORT", "${GATEWAY_PORT}"))
-DENIED = tuple(
-    p.strip().rstrip("/").lower()
-    for p in os.environ.get("GATEWAY_DENY_PREFIXES", "/shutdown,/admin").split(",")
-    if p.strip()
-)
-HOP_BY_HOP = {
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
-    "te", "trailers", "transfer-encoding", "upgrade", "host",
+/** The gateway's source, as its ConfigMap holds it. */
+export function readGatewayPy(): string {
+  return readFileSync(GATEWAY_PY_PATH, "utf-8");
 }
-
-
-def refusal(path):
-    """None when \`path\` (decoded, as the upstream app routes it) may pass, else an HTTP status."""
-    if not path.startswith("/") or "//" in path or "%" in path or chr(92) in path:
-        return 400
-    segments = path.split("/")
-    if "." in segments or ".." in segments:
-        return 400
-    if posixpath.normpath(path) != (path.rstrip("/") or "/"):
-        return 400
-    lowered = path.lower().rstrip("/")
-    for prefix in DENIED:
-        if lowered == prefix or lowered.startswith(prefix + "/"):
-            return 404
-    return None
-
-
-client = httpx.AsyncClient(base_url=UPSTREAM, timeout=httpx.Timeout(None, connect=5.0))
-
-
-async def respond(send, status):
-    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"text/plain")]})
-    await send({"type": "http.response.body", "body": (b"refused" if status < 500 else b"upstream unavailable")})
-
-
-async def app(scope, receive, send):
-    if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await client.aclose()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-    if scope["type"] != "http":
-        await receive()
-        await send({"type": "websocket.close", "code": 1008})
-        return
-    status = refusal(scope["path"])
-    if status:
-        await respond(send, status)
-        return
-
-    async def body():
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return
-            if message.get("body"):
-                yield message["body"]
-            if not message.get("more_body", False):
-                return
-
-    target = (scope.get("raw_path") or scope["path"].encode("utf-8")).decode("latin-1")
-    if scope.get("query_string"):
-        target += "?" + scope["query_string"].decode("latin-1")
-    headers = [(k, v) for k, v in scope["headers"] if k.decode("latin-1").lower() not in HOP_BY_HOP]
-    has_body = any(k.lower() in (b"content-length", b"transfer-encoding") for k, _ in scope["headers"])
-    request = client.build_request(scope["method"], target, headers=headers, content=body() if has_body else None)
-    try:
-        response = await client.send(request, stream=True)
-    except httpx.HTTPError:
-        await respond(send, 502)
-        return
-    try:
-        await send({
-            "type": "http.response.start",
-            "status": response.status_code,
-            "headers": [(k, v) for k, v in response.headers.raw if k.decode("latin-1").lower() not in HOP_BY_HOP],
-        })
-        async for chunk in response.aiter_raw():
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
-    finally:
-        await response.aclose()
-
-
-if __name__ == "__main__":
-    uvicorn.run(app, host="0.0.0.0", port=PORT, log_level="warning", server_header=False, proxy_headers=False)
-`;
 
 export class AgentRuntime extends pulumi.ComponentResource {
   /** In-cluster URL callers use. */
@@ -351,6 +269,7 @@ export class AgentRuntime extends pulumi.ComponentResource {
       { name: "SANDBOX_TYPES", value: a.sandboxTypes.join(",") },
       { name: "ALLOW_LOCAL_CODE_EXECUTION", value: "false" },
       { name: "MAX_REQUEST_BYTES", value: String(r.maxRequestBytes) },
+      { name: "SHUTDOWN_DRAIN_SECONDS", value: String(APP_DRAIN_SECONDS) },
       { name: "HOME", value: "/tmp" },
       { name: "PYTHONDONTWRITEBYTECODE", value: "1" },
       ...(redisUrl ? [{ name: "REDIS_URL", value: redisUrl }] : []),
@@ -358,10 +277,12 @@ export class AgentRuntime extends pulumi.ComponentResource {
     ];
 
     let gatewayConfig: k8s.core.v1.ConfigMap | undefined;
-    if (r.gateway) {
+    // Read only when used: a stack without the gateway needs no asset.
+    const gatewayPy = r.gateway ? readGatewayPy() : undefined;
+    if (gatewayPy !== undefined) {
       gatewayConfig = new k8s.core.v1.ConfigMap(`${name}-gateway`, {
         metadata: { name: `${r.resourceName}-gateway`, namespace: r.namespace, labels },
-        data: { "gateway.py": GATEWAY_PY },
+        data: { "gateway.py": gatewayPy },
       }, { ...parent, deleteBeforeReplace: true });
     }
 
@@ -377,7 +298,7 @@ export class AgentRuntime extends pulumi.ComponentResource {
       // Liveness asks only "is the server accepting connections": a slow /health (a slow dependency, a
       // busy event loop) takes the pod out of rotation through readiness but must not restart it.
       livenessProbe: { tcpSocket: { port: "app" }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 3 },
-      lifecycle: { preStop: { sleep: { seconds: 5 } } },
+      lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SECONDS } } },
       volumeMounts: [tmpVolumeMount()],
     };
     const containers: k8s.types.input.core.v1.Container[] = [appContainer];
@@ -392,13 +313,14 @@ export class AgentRuntime extends pulumi.ComponentResource {
           { name: "GATEWAY_UPSTREAM", value: `http://127.0.0.1:${AGENT_PORT}` },
           { name: "GATEWAY_PORT", value: String(GATEWAY_PORT) },
           { name: "GATEWAY_DENY_PREFIXES", value: "/shutdown,/admin" },
+          { name: "GATEWAY_SHUTDOWN_TIMEOUT_SECONDS", value: String(GATEWAY_SHUTDOWN_SECONDS) },
           { name: "PYTHONDONTWRITEBYTECODE", value: "1" },
         ],
         resources: guaranteedResources(GATEWAY_CPU, GATEWAY_MEMORY_GIB),
         securityContext: restrictedContainerSecurityContext(),
         readinessProbe: { httpGet: { path: "/health", port: "gateway" }, periodSeconds: 10, timeoutSeconds: 3 },
         livenessProbe: { tcpSocket: { port: "gateway" }, periodSeconds: 20, failureThreshold: 3 },
-        lifecycle: { preStop: { sleep: { seconds: 5 } } },
+        lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SECONDS } } },
         volumeMounts: [{ name: "gateway", mountPath: GATEWAY_DIR, readOnly: true }, tmpVolumeMount()],
       });
       volumes.push({ name: "gateway", configMap: { name: gatewayConfig.metadata.name, defaultMode: 0o444 } });
@@ -422,7 +344,7 @@ export class AgentRuntime extends pulumi.ComponentResource {
               ...acsNetworkAnnotations(p, args.acsNetwork),
               "agentscope.io/secret-sha256": secretHash,
               // A gateway change edits only its ConfigMap: hashing it here rolls the pods that mount it.
-              ...(r.gateway ? { "agentscope.io/gateway-sha256": createHash("sha256").update(GATEWAY_PY).digest("hex") } : {}),
+              ...(gatewayPy !== undefined ? { "agentscope.io/gateway-sha256": createHash("sha256").update(gatewayPy).digest("hex") } : {}),
             },
           },
           spec: {
@@ -431,7 +353,7 @@ export class AgentRuntime extends pulumi.ComponentResource {
             securityContext: restrictedPodSecurityContext(),
             tolerations: acsTolerations(p),
             imagePullSecrets: r.imagePullSecrets.map((n) => ({ name: n })),
-            terminationGracePeriodSeconds: 60,
+            terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
             topologySpreadConstraints: [{
               maxSkew: 1,
               topologyKey: "topology.kubernetes.io/zone",

@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import type { ProgramRun, RecordedResource } from "./support/program";
@@ -288,6 +290,7 @@ describe("agent pods roll when the gateway changes", async () => {
       spec: { template: { metadata: { annotations: Record<string, string> } } };
     };
     const cm = run.ofType("kubernetes:core/v1:ConfigMap").find((r) => (r.inputs["metadata"] as { name: string }).name === "agent-friday-gateway")!.inputs as { data: Record<string, string> };
+    expect(cm.data["gateway.py"]).toBe(readFileSync(join(__dirname, "..", "components", "assets", "gateway.py"), "utf-8"));
     expect(d.spec.template.metadata.annotations["agentscope.io/gateway-sha256"]).toBe(createHash("sha256").update(cm.data["gateway.py"]!).digest("hex"));
   });
 });

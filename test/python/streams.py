@@ -3,11 +3,18 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import Any, Protocol
 
+import httpx
 import redis
 
-from conftest import Agent, iter_sse
+from conftest import iter_sse
+
+
+class Server(Protocol):
+    """The agent, or a proxy in front of it (the gateway)."""
+
+    def client(self) -> httpx.Client: ...
 
 
 def body(text: str, session_id: str, **extra: Any) -> dict[str, Any]:
@@ -16,14 +23,15 @@ def body(text: str, session_id: str, **extra: Any) -> dict[str, Any]:
 
 
 class BackgroundTurn:
-    def __init__(self, agent: Agent, text: str, session_id: str) -> None:
+    def __init__(self, agent: Server, text: str, session_id: str) -> None:
         self.events: list[dict[str, Any]] = []
         self.error: BaseException | None = None
         self.started = threading.Event()  # first model token or tool call seen
+        self.ended_at: float | None = None  # time.monotonic() when the stream ended
         self._thread = threading.Thread(target=self._run, args=(agent, text, session_id), daemon=True)
         self._thread.start()
 
-    def _run(self, agent: Agent, text: str, session_id: str) -> None:
+    def _run(self, agent: Server, text: str, session_id: str) -> None:
         try:
             with agent.client() as c, c.stream("POST", "/process", json=body(text, session_id)) as r:
                 for event in iter_sse(r):
@@ -32,6 +40,8 @@ class BackgroundTurn:
                         self.started.set()
         except BaseException as exc:  # the server may go away mid-stream
             self.error = exc
+        finally:
+            self.ended_at = time.monotonic()
 
     def wait_started(self, timeout: float = 30) -> None:
         assert self.started.wait(timeout), f"the turn never started streaming: {self.events}"

@@ -12,7 +12,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GATEWAY_PY } from "../../components/agent-runtime";
+import { readGatewayPy } from "../../components/agent-runtime";
 import { lockedVenv } from "../support/python-venv";
 
 /** An AgentApp stand-in: /health, a streaming /process, and the unauthenticated admin routes. */
@@ -78,7 +78,7 @@ beforeAll(async () => {
   });
   const dir = mkdtempSync(join(tmpdir(), "gateway-live-"));
   writeFileSync(join(dir, "upstream.py"), UPSTREAM);
-  writeFileSync(join(dir, "gateway.py"), GATEWAY_PY);
+  writeFileSync(join(dir, "gateway.py"), readGatewayPy());
   const [upstreamPort, gatewayPort] = [await freePort(), await freePort()];
   children.push(spawn(PYTHON, ["-m", "uvicorn", "upstream:app", "--host", "127.0.0.1", "--port", String(upstreamPort), "--log-level", "warning"], { cwd: dir, stdio: "ignore" }));
   children.push(spawn(PYTHON, ["gateway.py"], {

@@ -128,6 +128,23 @@ describe.each(["local", "dev", "prod"] as const)("AgentScopeWorkloads (%s)", (en
     for (const w of workloadsOf(run(env))) for (const c of containers(w)) expect(c["readinessProbe"] && c["livenessProbe"], `${w.metadata?.name}`).toBeTruthy();
   });
 
+  it("drains on SIGTERM: the gateway forwards open streams until the app has ended them, all within the grace period", () => {
+    const envOf = (c: Obj, name: string) => Number(arr(c["env"]).find((e) => e["name"] === name)?.["value"]);
+    const preStop = (c: Obj) => Number(o(o(o(c["lifecycle"])["preStop"])["sleep"])["seconds"]);
+    for (const name of ["agent-friday", "agent-scout"]) {
+      const d = named(run(env), "Deployment", name);
+      const [agent, gateway] = containers(d);
+      const grace = Number(o(podTemplate(d)["spec"])["terminationGracePeriodSeconds"]);
+      const drain = envOf(agent!, "SHUTDOWN_DRAIN_SECONDS");
+      const gatewayTimeout = envOf(gateway!, "GATEWAY_SHUTDOWN_TIMEOUT_SECONDS");
+      expect([preStop(agent!), preStop(gateway!), drain, gatewayTimeout, grace]).toEqual([5, 5, 30, 50, 60]);
+      // The app ends its turns within drain + 15 s (agent-image/friday/server.py); the gateway must
+      // not cut them first, and must itself be done before the kubelet's SIGKILL.
+      expect(gatewayTimeout).toBeGreaterThan(drain + 15);
+      expect(preStop(gateway!) + gatewayTimeout).toBeLessThan(grace);
+    }
+  });
+
   it("keeps secret values out of everything but Secrets, and feeds env from secretKeyRef", () => {
     const secretValues = Object.values(SECRETS);
     for (const obj of run(env).k8sObjects().filter((x) => x.kind !== "Secret")) {
