@@ -21,7 +21,8 @@ import * as analyzer from "@pulumi/pulumi/proto/analyzer_pb";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RULES, SECRET_VALUES } from "../../policy/rules";
+import type { StackResource } from "../../policy/rules";
+import { RULES, SECRET_VALUES, runRules } from "../../policy/rules";
 import { deployment, goodContainer, podSpec } from "../policy/fixtures";
 import { EXAMPLE_DIR, EXAMPLE_PROJECT, exampleConfig, exampleSecretKeys } from "../support/example-config";
 import type { MockResource } from "../support/mocks";
@@ -204,6 +205,15 @@ describe("a stack of another team, built from the installed tarball", () => {
 });
 
 describe("the policy pack, from the installed package", () => {
+  it("finds nothing to report in the example's resources, with the example's pack config", () => {
+    const config = JSON.parse(readFileSync(join(EXAMPLE_DIR, "policy-config", "example.json"), "utf8")) as Record<string, unknown>;
+    const resources: StackResource[] = consumerResources.filter((r) => !r.read)
+      .map((r) => ({ type: r.type, name: r.name, urn: `urn:pulumi:example::${EXAMPLE_PROJECT}::${r.type}::${r.name}`, props: r.inputs }));
+    expect(resources.filter((r) => r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy").length).toBeGreaterThan(0);
+    expect(runRules(resources, config).map((v) => `[${v.policy}] ${v.message}`)).toEqual([]);
+  });
+
+
   let pack: ChildProcess | undefined;
   let client: AnalyzerClient | undefined;
   let stderr = "";
