@@ -109,8 +109,9 @@ beforeAll(() => {
       dependencies: Object.fromEntries([[PACKAGE, `file:${tarball}`], pin("@pulumi/pulumi"), pin("@pulumi/kubernetes"), pin("@pulumi/policy")]),
       devDependencies: Object.fromEntries([pin("typescript"), pin("@types/node")]),
     }, null, 2));
-    // From npm's cache, which the repository's `npm ci` filled; no lifecycle scripts (the Kubernetes
-    // SDK's would fetch its provider plugin from GitHub).
+    // Tarballs from npm's cache, which the repository's `npm ci` filled (same pinned versions); npm
+    // asks the npm registry only for metadata it has not cached (the `^` ranges of the package's
+    // dependencies). No lifecycle scripts: the Kubernetes SDK's would fetch its plugin from GitHub.
     sh("npm", ["install", "--prefer-offline", "--ignore-scripts", "--no-audit", "--no-fund"], consumer, "npm install (consumer)");
   } finally {
     rmSync(join(ASSETS_DIR, probe.name));
