@@ -3,10 +3,10 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   // Examples import the package by name, as another stack would; tests resolve it to the source.
-  resolve: { alias: { "agentscope-ack": join(__dirname, "components", "index.ts") } },
+  resolve: { alias: { "@agentscope-ack/components": join(__dirname, "components", "index.ts") } },
   test: {
     include: ["test/**/*.test.ts"],
-    exclude: ["test/e2e/**", "node_modules/**"],
+    exclude: ["test/e2e/**", "test/package/**", "node_modules/**"],
     // Each file runs the Pulumi program under its own mocks; isolation keeps runtime state apart.
     pool: "forks",
     isolate: true,

@@ -6,7 +6,8 @@
 # node, builds and pushes every image (scripts/push-images.sh), then runs test/e2e with vitest:
 # `pulumi up`, the objects read back, the seed's demo through the agent, restarts, NetworkPolicies
 # on real packets, `preview --expect-no-changes`, a one-field diff, a refused bad config, `destroy`
-# and `stack rm`, on a local and an ACS-like stack, plus the policy pack under the engine. Stops the
+# and `stack rm`, on a local and an ACS-like stack, plus the policy pack under the engine and the
+# example program installed from the packed npm tarball (test/e2e/package.test.ts). Stops the
 # cluster and the registry on every exit, and prints the wall times.
 #
 # Works on a fresh Debian machine, as root, after scripts/setup.sh (npm ci at the root and in

@@ -1,30 +1,18 @@
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it, vi } from "vitest";
-import { parse } from "yaml";
-import { readFileSync } from "node:fs";
+import { EXAMPLE_DIR as EXAMPLE, EXAMPLE_PROJECT as PROJECT, exampleConfig, exampleSecretKeys } from "./support/example-config";
 import { schemaProblems } from "./support/k8s-schema";
 import { runWithMocks } from "./support/mocks";
-import { REPO_ROOT, flatten } from "./support/stack-config";
 
 /** A label selector that selects every pod: no labels and no expressions to match. */
 const selectsAll = (s: { matchLabels?: object; matchExpressions?: unknown[] }) =>
   Object.keys(s.matchLabels ?? {}).length === 0 && (s.matchExpressions ?? []).length === 0;
 const isEmpty = (rules: unknown) => rules === undefined || (Array.isArray(rules) && rules.length === 0);
 
-const EXAMPLE = join(REPO_ROOT, "examples", "existing-cluster");
-const PROJECT = "agentscope-existing-cluster";
-
-/** The example's shipped config plus what `pulumi config set --secret` would add. */
-function exampleConfig(): Record<string, string> {
-  const file = parse(readFileSync(join(EXAMPLE, "Pulumi.example.yaml"), "utf8")) as { config: Record<string, unknown> };
-  const secrets = ["kubeconfig", "modelApiKey", "agentApiToken", "sandboxManagerToken", "redisPassword"];
-  return { ...flatten(file.config), ...Object.fromEntries(secrets.map((k) => [`${PROJECT}:${k}`, `example-${k}-0123456789abcdef`])) };
-}
-
 describe("examples/existing-cluster, a second program built from the package", async () => {
   const config = exampleConfig();
-  pulumi.runtime.setAllConfig(config, Object.keys(config).filter((k) => /kubeconfig|Key|Token|Password/.test(k)));
+  pulumi.runtime.setAllConfig(config, exampleSecretKeys(config));
   vi.resetModules();
   const run = await runWithMocks(() => import(join(EXAMPLE, "index.ts")), { project: PROJECT, stack: "example" });
 

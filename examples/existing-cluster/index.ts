@@ -2,7 +2,8 @@
 // components, with a Redis and images that already exist.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { AgentRuntime, Namespaces, NetworkPolicies, SANDBOX_MANAGER_PORT, SANDBOX_PORT, SandboxPool } from "agentscope-ack";
+import type { AcsPlacement, SandboxIsolation } from "@agentscope-ack/components";
+import { AgentRuntime, Namespaces, NetworkPolicies, SANDBOX_MANAGER_PORT, SANDBOX_PORT, SandboxPool } from "@agentscope-ack/components";
 
 const config = new pulumi.Config();
 const provider = new k8s.Provider("team-a", { kubeconfig: config.requireSecret("kubeconfig") });
@@ -14,6 +15,13 @@ const redis = {
   password: config.requireSecret("redisPassword"),
   cidrs: [config.require("redisCidr")],
 };
+
+// `acs: true` on an ACK Pro cluster with ACS: every pod of the example goes to ACS through the
+// virtual node, sandboxes as one MicroVM each. Off (default): ordinary nodes, sandboxes under gVisor.
+const acs: AcsPlacement | undefined = config.getBoolean("acs")
+  ? { enabled: true, computeClass: "general-purpose", computeQos: "default", imageCache: false }
+  : undefined;
+const isolation: SandboxIsolation = acs ? { kind: "acs", placement: acs } : { kind: "runtime-class", runtimeClassName: "gvisor" };
 
 const namespaces = new Namespaces("team-a", { agentsNamespace: "team-a-agents", sandboxNamespace: "team-a-sandboxes", partOf }, opts);
 const inNamespaces = { ...opts, dependsOn: [namespaces] };
@@ -28,8 +36,8 @@ const pool = new SandboxPool("team-a-sandboxes", {
   poolSize: 2,
   redis,
   images: { registry: config.require("sandboxRegistry"), namespace: "agentscope" },
-  // This cluster runs gVisor; ACS users pass { kind: "acs", placement } instead.
-  isolation: { kind: "runtime-class", runtimeClassName: "gvisor" },
+  isolation,
+  ...(acs ? { managerPlacement: acs } : {}),
 }, inNamespaces);
 
 const agent = new AgentRuntime("team-a-helper", {
@@ -52,6 +60,7 @@ const agent = new AgentRuntime("team-a-helper", {
   },
   sandboxManagerUrl: pool.managerUrl,
   redis: { host: redis.host, port: redis.port },
+  ...(acs ? { placement: acs } : {}),
 }, inNamespaces);
 
 new NetworkPolicies("team-a", {

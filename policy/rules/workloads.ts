@@ -44,7 +44,7 @@ const ALLOWED_ADDED_CAPABILITIES = ["NET_BIND_SERVICE"];
 const SECRET_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)/i;
 const REFERENCE_SUFFIX = /_(FILE|PATH|DIR|NAME|REF|KEY_ID_FILE|TTL|TIMEOUT|ENABLED|HEADER)$/i;
 /** Values that look like secrets whatever their name. */
-const SECRET_VALUES: readonly { readonly what: string; readonly re: RegExp }[] = [
+export const SECRET_VALUES: readonly { readonly what: string; readonly re: RegExp }[] = [
   { what: "a URL with a password", re: /[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:[^/\s@]+@/i },
   { what: "a private key", re: /-----BEGIN [A-Z ]*PRIVATE KEY-----/ },
   { what: "an Alibaba Cloud AccessKey ID", re: /\bLTAI[0-9A-Za-z]{12,30}\b/ },

@@ -154,10 +154,9 @@ export class Stack {
   init(config: Record<string, unknown>, secrets: Record<string, string>): void {
     mkdirSync(this.dir, { recursive: true });
     for (const f of ["Pulumi.yaml", "tsconfig.json", "index.ts", "config", "components"]) cpSync(join(REPO, f), join(this.dir, f), { recursive: true });
-    // package.json without `main` (bin/ is a build output the program does not need).
+    // package.json without the package's entry points (bin/ is a build output the program does not need).
     const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as Record<string, unknown>;
-    delete pkg["main"];
-    delete pkg["types"];
+    for (const key of ["main", "types", "exports", "files"]) delete pkg[key];
     writeFileSync(join(this.dir, "package.json"), JSON.stringify(pkg, null, 2));
     symlinkSync(join(REPO, "node_modules"), join(this.dir, "node_modules"));
     ok(run("pulumi", ["stack", "init", this.name, "--non-interactive"], { cwd: this.dir }), "pulumi stack init");

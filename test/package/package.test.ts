@@ -1,0 +1,264 @@
+// The package as another stack consumes it (issue 14): `npm pack` (its prepack builds bin/), the
+// tarball installed into a fresh project under the OS temp directory, outside the repository, with
+// npm from its cache (--prefer-offline; no install scripts, so nothing but the npm registry could be
+// asked), the example program compiled there by that project's own `tsc` (strict, no path mapping)
+// and run under Pulumi mocks: it must register exactly what the same program registers from the
+// source tree. Then the tarball's file list against the allow-list, a scan for secret-looking
+// values, the runtime assets next to the compiled JavaScript, and the policy pack served from the
+// installed package. Slow (a build, an install of ~180 MB, a strict compile of the SDK typings):
+// run by `npm run test:package` (and .ci/run), not by `npm test`.
+import type { ChildProcess } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
+import { randomBytes } from "node:crypto";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import * as pulumi from "@pulumi/pulumi";
+import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
+import * as analyzer from "@pulumi/pulumi/proto/analyzer_pb";
+import { Empty } from "google-protobuf/google/protobuf/empty_pb";
+import { Struct } from "google-protobuf/google/protobuf/struct_pb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { StackResource } from "../../policy/rules";
+import { RULES, SECRET_VALUES, runRules } from "../../policy/rules";
+import { deployment, goodContainer, podSpec } from "../policy/fixtures";
+import { EXAMPLE_DIR, EXAMPLE_PROJECT, exampleConfig, exampleSecretKeys } from "../support/example-config";
+import type { MockResource } from "../support/mocks";
+import { runWithMocks } from "../support/mocks";
+import { REPO_ROOT, TEST_SECRETS } from "../support/stack-config";
+
+const PACKAGE = "@agentscope-ack/components";
+const ASSETS_DIR = join(REPO_ROOT, "components", "assets");
+const timings: string[] = [];
+
+/** Runs a command to its end; throws with its output unless it exits 0. */
+function sh(cmd: string, args: string[], cwd: string, what: string): string {
+  const started = Date.now();
+  const r = spawnSync(cmd, args, { cwd, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: { ...process.env, npm_config_update_notifier: "false" } });
+  timings.push(`${what}: ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`${what} exited ${r.status}\n${r.stdout.slice(-5000)}\n${r.stderr.slice(-5000)}`);
+  return r.stdout;
+}
+
+/** The version of a package installed at the repository root (the consumer pins the same, so npm's cache has it). */
+function repoVersion(name: string): string {
+  return (JSON.parse(readFileSync(join(REPO_ROOT, "node_modules", name, "package.json"), "utf8")) as { version: string }).version;
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((e) => (statSync(join(dir, e)).isDirectory() ? filesUnder(join(dir, e)) : [join(dir, e)]));
+}
+
+/** Every directory named `node_modules/<name>` that holds a package.json, at any depth. */
+function copiesOf(nodeModules: string, name: string): string[] {
+  const found: string[] = [];
+  const walk = (dir: string) => {
+    if (existsSync(join(dir, name, "package.json"))) found.push(join(dir, name));
+    for (const entry of existsSync(dir) ? readdirSync(dir) : []) {
+      const scoped = entry.startsWith("@") ? readdirSync(join(dir, entry)).map((e) => join(dir, entry, e)) : [join(dir, entry)];
+      for (const pkg of scoped) if (existsSync(join(pkg, "node_modules"))) walk(join(pkg, "node_modules"));
+    }
+  };
+  walk(nodeModules);
+  return found;
+}
+
+/**
+ * Resolves a module as code in the consumer project would. (The test's own `require.resolve` would
+ * not do: inside the repository, Node resolves the package's name to the repository itself.)
+ */
+function resolveInConsumer(id: string, from = consumer): string {
+  return createRequire(join(from, "package.json")).resolve(id);
+}
+
+/** What a resource list looks like for comparison: order-free, plain JSON. */
+function canonical(resources: readonly MockResource[]): string[] {
+  return resources.map((r) => JSON.stringify({ type: r.type, name: r.name, custom: r.custom, read: r.read, inputs: r.inputs, secretPaths: [...r.secretPaths].sort() })).sort();
+}
+
+const work = mkdtempSync(join(tmpdir(), "agentscope-package-"));
+const consumer = join(work, "consumer");
+// A runtime asset made only for this test: the build must copy components/assets/** next to the
+// compiled JavaScript, whether or not the repository has assets yet.
+const probe = { name: `package-test-probe-${randomBytes(4).toString("hex")}.txt`, text: `probe ${randomBytes(8).toString("hex")}\n` };
+const createdAssetsDir = !existsSync(ASSETS_DIR);
+let tarballFiles: string[] = [];
+let extracted = "";
+let consumerResources: MockResource[] = [];
+
+beforeAll(() => {
+  mkdirSync(ASSETS_DIR, { recursive: true });
+  writeFileSync(join(ASSETS_DIR, probe.name), probe.text);
+  try {
+    // `npm pack` runs prepack (scripts/build-package.sh); --json keeps the script's output off stdout.
+    const packed = JSON.parse(sh("npm", ["pack", "--json", "--pack-destination", work], REPO_ROOT, "npm pack (prepack build)")) as { filename: string; files: { path: string }[] }[];
+    tarballFiles = packed[0]!.files.map((f) => f.path).sort();
+    const tarball = join(work, packed[0]!.filename);
+    extracted = join(work, "extracted");
+    mkdirSync(extracted);
+    sh("tar", ["-xzf", tarball, "-C", extracted], work, "tar -x");
+
+    mkdirSync(consumer);
+    const pin = (name: string) => [name, repoVersion(name)] as const;
+    writeFileSync(join(consumer, "package.json"), JSON.stringify({
+      name: "consumer-stack",
+      private: true,
+      dependencies: Object.fromEntries([[PACKAGE, `file:${tarball}`], pin("@pulumi/pulumi"), pin("@pulumi/kubernetes"), pin("@pulumi/policy")]),
+      devDependencies: Object.fromEntries([pin("typescript"), pin("@types/node")]),
+    }, null, 2));
+    // Tarballs from npm's cache, which the repository's `npm ci` filled (same pinned versions); npm
+    // asks the npm registry only for metadata it has not cached (the `^` ranges of the package's
+    // dependencies). No lifecycle scripts: the Kubernetes SDK's would fetch its plugin from GitHub.
+    sh("npm", ["install", "--prefer-offline", "--ignore-scripts", "--no-audit", "--no-fund"], consumer, "npm install (consumer)");
+  } finally {
+    rmSync(join(ASSETS_DIR, probe.name));
+    if (createdAssetsDir) rmdirSync(ASSETS_DIR);
+  }
+
+  cpSync(join(EXAMPLE_DIR, "index.ts"), join(consumer, "index.ts"));
+  cpSync(join(REPO_ROOT, "test", "support", "mocks.ts"), join(consumer, "mocks.ts"));
+  for (const f of ["tsconfig.json", "run-mocked.ts"]) cpSync(join(__dirname, "consumer", f), join(consumer, f));
+  sh(join(consumer, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.json"], consumer, "tsc --strict (consumer)");
+
+  const config = exampleConfig();
+  const input = { project: EXAMPLE_PROJECT, stack: "example", config, secretKeys: exampleSecretKeys(config) };
+  writeFileSync(join(work, "input.json"), JSON.stringify(input));
+  sh(process.execPath, [join(consumer, "bin", "run-mocked.js"), join(work, "input.json"), join(work, "resources.json")], consumer, "the example under mocks (consumer)");
+  consumerResources = JSON.parse(readFileSync(join(work, "resources.json"), "utf8")) as MockResource[];
+  console.log(`[package] ${timings.join(", ")}`);
+}, 600_000);
+
+afterAll(() => {
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe("the tarball", () => {
+  const allowed = [
+    /^(package\.json|README\.md|LICENSE|CHANGELOG\.md)$/,
+    /^bin\/components\/[a-z0-9-]+\.(js|d\.ts)$/,
+    /^bin\/components\/assets\/.+$/,
+    /^bin\/policy\/(index\.js|rules\/[a-z0-9-]+\.js|PulumiPolicy\.yaml|package\.json|README\.md|config\/[a-z0-9-]+\.json)$/,
+  ];
+
+  it("holds nothing outside the allow-list, and the entry points it names", () => {
+    expect(tarballFiles.filter((f) => !allowed.some((re) => re.test(f)))).toEqual([]);
+    const pkg = JSON.parse(readFileSync(join(extracted, "package", "package.json"), "utf8")) as { main: string; types: string; exports: Record<string, { types: string; default: string }> };
+    for (const entry of [pkg.main, pkg.types, pkg.exports["."]!.types, pkg.exports["."]!.default]) {
+      expect(tarballFiles).toContain(entry.replace(/^\.\//, ""));
+    }
+    // Every source component is there as JavaScript and typings.
+    const components = readdirSync(join(REPO_ROOT, "components")).filter((f) => f.endsWith(".ts")).map((f) => f.replace(/\.ts$/, ""));
+    for (const c of components) expect(tarballFiles).toEqual(expect.arrayContaining([`bin/components/${c}.js`, `bin/components/${c}.d.ts`]));
+  });
+
+  it("ships every runtime asset next to the compiled components (the repository's and the test's probe)", () => {
+    const sourceAssets = existsSync(ASSETS_DIR) ? filesUnder(ASSETS_DIR).map((f) => relative(ASSETS_DIR, f)) : [];
+    for (const a of [...sourceAssets, probe.name]) expect(tarballFiles).toContain(`bin/components/assets/${a}`);
+    for (const a of sourceAssets) {
+      expect(readFileSync(join(extracted, "package", "bin", "components", "assets", a))).toEqual(readFileSync(join(ASSETS_DIR, a)));
+    }
+  });
+
+  it("holds no secret-looking value", () => {
+    const shapes = [
+      ...SECRET_VALUES,
+      { what: "an npm token", re: /\bnpm_[A-Za-z0-9]{36}\b|_authToken\s*=/ },
+      { what: "a Pulumi secret or state", re: /\bsecure:\s*v1:|encryptionsalt|PULUMI_CONFIG_PASSPHRASE=/ },
+      // The fake secrets the repository's tests and e2e stacks use.
+      ...Object.values(TEST_SECRETS).map((s) => ({ what: "a test secret", re: new RegExp(s) })),
+      { what: "an e2e secret", re: /e2e-[a-z]+-(agent-api-token|sandbox-manager-tok|redis-password|model-key)/ },
+    ];
+    // The scan finds what it looks for.
+    expect(shapes.filter((s) => s.re.test("redis://user:hunter2@redis:6379/0")).map((s) => s.what)).toEqual(["a URL with a password"]);
+    const found = filesUnder(join(extracted, "package")).flatMap((file) => {
+      const text = readFileSync(file, "utf8");
+      return shapes.filter((s) => s.re.test(text)).map((s) => `${relative(extracted, file)}: ${s.what}`);
+    });
+    expect(found).toEqual([]);
+  });
+});
+
+describe("a stack of another team, built from the installed tarball", () => {
+  it("gets one copy of @pulumi/pulumi and of @pulumi/kubernetes: the SDKs are peer dependencies", () => {
+    const nodeModules = join(consumer, "node_modules");
+    expect(copiesOf(nodeModules, "@pulumi/pulumi")).toEqual([join(nodeModules, "@pulumi", "pulumi")]);
+    expect(copiesOf(nodeModules, "@pulumi/kubernetes")).toEqual([join(nodeModules, "@pulumi", "kubernetes")]);
+    // The package resolves from the project, to the installed copy, not to the repository.
+    const entry = resolveInConsumer(PACKAGE);
+    expect(entry).toBe(join(nodeModules, "@agentscope-ack", "components", "bin", "components", "index.js"));
+  });
+
+  it("finds the runtime assets relative to the compiled module", () => {
+    const assets = join(dirname(resolveInConsumer(PACKAGE)), "assets");
+    expect(readFileSync(join(assets, probe.name), "utf8")).toBe(probe.text);
+  });
+
+  it("registers exactly what examples/existing-cluster registers from the source tree", async () => {
+    const config = exampleConfig();
+    pulumi.runtime.setAllConfig(config, exampleSecretKeys(config));
+    const inRepo = await runWithMocks(() => import(join(EXAMPLE_DIR, "index.ts")), { project: EXAMPLE_PROJECT, stack: "example" });
+    expect(consumerResources.filter((r) => r.type === "kubernetes:apps/v1:Deployment")).toHaveLength(2);
+    expect(canonical(consumerResources)).toEqual(canonical(inRepo.resources));
+  });
+});
+
+describe("the policy pack, from the installed package", () => {
+  it("finds nothing to report in the example's resources, with the example's pack config", () => {
+    const config = JSON.parse(readFileSync(join(EXAMPLE_DIR, "policy-config", "example.json"), "utf8")) as Record<string, unknown>;
+    const resources: StackResource[] = consumerResources.filter((r) => !r.read)
+      .map((r) => ({ type: r.type, name: r.name, urn: `urn:pulumi:example::${EXAMPLE_PROJECT}::${r.type}::${r.name}`, props: r.inputs }));
+    expect(resources.filter((r) => r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy").length).toBeGreaterThan(0);
+    expect(runRules(resources, config).map((v) => `[${v.policy}] ${v.message}`)).toEqual([]);
+  });
+
+
+  let pack: ChildProcess | undefined;
+  let client: AnalyzerClient | undefined;
+  let stderr = "";
+  const packDir = () => join(consumer, "node_modules", "@agentscope-ack", "components", "bin", "policy");
+
+  beforeAll(async () => {
+    // As the engine starts a Node.js pack: the consumer's @pulumi/pulumi runs the pack's directory.
+    const runner = resolveInConsumer("@pulumi/pulumi/cmd/run-policy-pack", packDir());
+    expect(runner.startsWith(join(consumer, "node_modules"))).toBe(true);
+    const child = spawn(process.execPath, [runner, "127.0.0.1:0", "."], { cwd: packDir(), stdio: ["ignore", "pipe", "pipe"] });
+    pack = child;
+    child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
+    const port = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => {
+        out += d.toString();
+        const line = /^(\d+)\s*$/m.exec(out);
+        if (line?.[1]) resolve(line[1]);
+      });
+      child.on("exit", (code) => reject(new Error(`policy pack exited with ${code}: ${stderr}`)));
+    });
+    client = new AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  }, 120_000);
+
+  afterAll(() => {
+    client?.close();
+    pack?.kill();
+  });
+
+  it("announces every rule and reports a deliberate violation as mandatory", async () => {
+    const c = client!;
+    const info = await new Promise<analyzer.AnalyzerInfo>((resolve, reject) => c.getAnalyzerInfo(new Empty(), (e, r) => (e ? reject(e) : resolve(r))));
+    expect(info.getName()).toBe("agentscope-ack");
+    expect(info.getPoliciesList().map((p) => p.getName())).toEqual(RULES.map((r) => r.name));
+
+    const type = "kubernetes:apps/v1:Deployment";
+    const bad = deployment(podSpec({}, goodContainer({ image: "nginx:1.27" })));
+    const request = new analyzer.AnalyzeRequest().setType(type).setName("friday").setUrn(`urn:pulumi:test::consumer::${type}::friday`)
+      .setProperties(Struct.fromJavaScript(JSON.parse(JSON.stringify(bad)) as never))
+      .setOptions(new analyzer.AnalyzerResourceOptions().setCustomtimeouts(new analyzer.AnalyzerResourceOptions.CustomTimeouts()));
+    const res = await new Promise<analyzer.AnalyzeResponse>((resolve, reject) => c.analyze(request, (e, r) => (e ? reject(e) : resolve(r))));
+    const diagnostics = res.getDiagnosticsList();
+    expect(diagnostics.length).toBeGreaterThan(0);
+    expect(diagnostics.every((d) => d.getPolicyname() === "workload-containers" && d.getEnforcementlevel() === analyzer.EnforcementLevel.MANDATORY)).toBe(true);
+    expect(diagnostics.map((d) => d.getMessage()).join("\n")).toContain("image nginx:1.27 is not pinned by digest");
+  });
+});
