@@ -69,7 +69,7 @@ export interface AgentScopeWorkloadsArgs {
   /** The agents; one Deployment, Service, HPA and PDB each. */
   agents: AgentSpec[];
   /**
-   * Deploy the stand-in model (components/stand-in-model.ts: scripted answers, one code-execution
+   * Deploy the stand-in model (components/workload/stand-in-model.ts: scripted answers, one code-execution
    * tool call, not a language model) and point every agent at it instead of its own model, with a
    * placeholder key (default false; refused in prod). For demos without a model API key or internet.
    */

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { isIpv4Cidr, parseIpv4Cidr } from "./cidr";
+import { isIpv4Cidr, parseIpv4Cidr } from "../shared/cidr";
 import { MANAGED_BY } from "./pod-security";
 
 type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;

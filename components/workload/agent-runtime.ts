@@ -202,10 +202,11 @@ export function resolveAgentRuntimeArgs(args: AgentRuntimeArgs): ResolvedAgentRu
 /**
  * The gateway: a small ASGI reverse proxy (components/assets/gateway.py) run with the agent image's
  * own Python. It refuses the AgentApp's unauthenticated admin routes and paths not in normal form,
- * and streams everything else (SSE included) to 127.0.0.1:8080 unchanged. The file sits next to
- * this module in the sources and in the built package (bin/components/assets/).
+ * and streams everything else (SSE included) to 127.0.0.1:8080 unchanged. The file sits one level
+ * up from this module, in components/assets/ of the sources and bin/components/assets/ of the
+ * built package.
  */
-export const GATEWAY_PY_PATH = join(__dirname, "assets", "gateway.py");
+export const GATEWAY_PY_PATH = join(__dirname, "..", "assets", "gateway.py");
 
 /** The gateway's source, as its ConfigMap holds it. */
 export function readGatewayPy(): string {

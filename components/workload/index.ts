@@ -1,0 +1,13 @@
+// Workload layer: what runs on any Kubernetes cluster (ACK with ACS placement, or any other).
+export * from "./kubernetes-cluster";
+export * from "./workloads";
+export * from "./namespaces";
+export * from "./container-image";
+export * from "./agent-runtime";
+export * from "./sandbox-pool";
+export * from "./redis";
+export * from "./stand-in-model";
+export * from "./network-policies";
+export * from "./pod-security";
+export * from "./acs";
+export * from "./sandbox-types";
