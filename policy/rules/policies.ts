@@ -135,7 +135,7 @@ export const RULES: readonly Rule[] = [
       "Every container sets requests and limits, readiness and liveness probes, runs non-root on a read-only root filesystem with all capabilities dropped, " +
       "unprivileged, off the host's filesystem and namespaces, from an image pinned by digest in an allowed registry, with no secret in a plain env value.",
     severity: "high",
-    remediationSteps: "Follow the Fix in each message; components/workload/pod-security.ts has the security contexts and resources this stack uses.",
+    remediationSteps: "Follow the Fix in each message; components/workload/security-context.ts and resources.ts have the security contexts and resources this stack uses.",
     configSchema: {
       properties: {
         allowedRegistries: stringList(

@@ -6,7 +6,8 @@ import { resolveAgentRuntimeArgs } from "../../components/workload/agent-runtime
 import { resolveContainerImageArgs } from "../../components/workload/container-image";
 import { resolveNamespacesArgs } from "../../components/workload/namespaces";
 import { minimalCidrs, resolveNetworkPoliciesArgs } from "../../components/workload/network-policies";
-import { guaranteedResources, podSecurityLabels } from "../../components/workload/pod-security";
+import { podSecurityLabels } from "../../components/workload/psa";
+import { guaranteedResources } from "../../components/workload/resources";
 import { DEFAULT_REDIS_IMAGE, renderRedisConfig, resolveInClusterRedisArgs } from "../../components/workload/redis";
 import type { SandboxPoolArgs } from "../../components/workload/sandbox-pool";
 import { dotenvQuote, renderManagerEnv, resolveSandboxPoolArgs } from "../../components/workload/sandbox-pool";
