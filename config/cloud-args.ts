@@ -1,4 +1,4 @@
-import type { AlicloudPlatformArgs } from "../components/alicloud-platform";
+import type { AlicloudPlatformArgs } from "../components/alicloud/alicloud-platform";
 import type { StackConfig } from "./load";
 import type { StackSecrets } from "./index";
 

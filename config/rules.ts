@@ -1,5 +1,5 @@
-import { cidrsOverlap, coversPublicInternet, isIpv4Cidr } from "../components/cidr";
-import { isAcsSize } from "../components/acs";
+import { cidrsOverlap, coversPublicInternet, isIpv4Cidr } from "../components/shared/cidr";
+import { isAcsSize } from "../components/workload/acs";
 import type { ParsedStackConfig } from "./schema";
 
 /** One broken cross-key rule: the key path it is reported on, and what is wrong and allowed. */

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { isIpv4Cidr, parseIpv4Cidr } from "../components/cidr";
-import { MAX_ZONES } from "../components/network-layout";
-import { ACS_COMPUTE_CLASSES, ACS_COMPUTE_QOS } from "../components/acs";
-import { SANDBOX_TYPES } from "../components/sandbox-types";
+import { isIpv4Cidr, parseIpv4Cidr } from "../components/shared/cidr";
+import { MAX_ZONES } from "../components/alicloud/network-layout";
+import { ACS_COMPUTE_CLASSES, ACS_COMPUTE_QOS } from "../components/workload/acs";
+import { SANDBOX_TYPES } from "../components/workload/sandbox-types";
 import type { EnvironmentDefaults } from "./defaults";
 import { ENVIRONMENTS } from "./defaults";
 

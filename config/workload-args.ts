@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { AlicloudPlatform } from "../components/alicloud-platform";
-import { DEFAULT_REDIS_IMAGE } from "../components/redis";
+import type { AlicloudPlatform } from "../components/alicloud/alicloud-platform";
+import { DEFAULT_REDIS_IMAGE } from "../components/workload/redis";
 import { REDIS_REPOSITORY } from "./cloud-args";
-import type { RegistryCredentials } from "../components/container-image";
-import type { AgentScopeWorkloadsArgs } from "../components/workloads";
+import type { RegistryCredentials } from "../components/workload/container-image";
+import type { AgentScopeWorkloadsArgs } from "../components/workload/workloads";
 import type { StackSecrets } from "./index";
 import type { StackConfig } from "./load";
 import { STAND_IN_MODEL_REPOSITORY } from "./cloud-args";

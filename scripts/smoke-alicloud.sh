@@ -55,7 +55,7 @@ SANDBOX_NS="$(pulumi stack output --stack "$STACK" sandboxNamespace)"
 TOKEN="$(pulumi stack output --stack "$STACK" --show-secrets agentApiToken)"
 
 echo "== Poseidon and the virtual node are installed"
-# The virtual node carries the taint our ACS pods tolerate (components/acs.ts).
+# The virtual node carries the taint our ACS pods tolerate (components/workload/acs.ts).
 kubectl get nodes -o json | jq -e '[.items[].spec.taints[]? | select(.key == "virtual-kubelet.io/provider")] | length > 0' >/dev/null \
   || { echo "no virtual node (no node with the virtual-kubelet.io/provider taint)"; exit 1; }
 kubectl -n kube-system get pods -o name | grep -qi poseidon || { echo "no Poseidon pod in kube-system"; exit 1; }

@@ -18,7 +18,7 @@
  * both readings give the expected answer.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { subnet } from "../components/cidr";
+import { subnet } from "../components/shared/cidr";
 import { parseStackConfig } from "../config/load";
 import { cannedState } from "./support/canned";
 import type { K8sObject } from "./support/mocks";
@@ -31,7 +31,7 @@ import { programObjects, renderedCluster, renderedSandboxPod, renderedWorkloadPo
 import { runProgram } from "./support/program";
 import type { ShippedStack } from "./support/stack-config";
 import { PROJECT, shippedStackConfig } from "./support/stack-config";
-import type { AgentScopeWorkloadsArgs } from "../components/workloads";
+import type { AgentScopeWorkloadsArgs } from "../components/workload/workloads";
 import type { Env } from "./support/workloads-fixtures";
 import { runWorkloads, workloadsArgs } from "./support/workloads-fixtures";
 

@@ -9,7 +9,7 @@
  * changelog: "NetworkPolicy is supported only in ACK Serverless clusters, on ECI in ACK clusters, and
  * on ACS CPU instances"; ACS "Pod annotation reference" (doc-detail/2584701):
  * `alibabacloud.com/enable-network-policy-agent: "true"`, default false. The add-on name `poseidon` is
- * the changelog's slug (unverified against the add-on API); components/ack-cluster.ts uses the same.
+ * the changelog's slug (unverified against the add-on API); components/alicloud/ack-cluster.ts uses the same.
  */
 import type { StackResource, StackViolation } from "./common";
 import { K8S, asArray, asObject, asString, asStringMap, describe, isTrue, podTemplateOf } from "./common";

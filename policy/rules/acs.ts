@@ -5,7 +5,7 @@
  * selector they would tie the workload's identity to where it runs, and changing placement would
  * orphan its pods.
  *
- * The label keys and steps repeat components/acs.ts (ACS pod docs, see platform-facts.md); the pack
+ * The label keys and steps repeat components/workload/acs.ts (ACS pod docs, see platform-facts.md); the pack
  * stays self-contained so it can run against any stack, and test/policy/acs-constants.test.ts keeps
  * the two in step.
  */

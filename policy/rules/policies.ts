@@ -78,7 +78,7 @@ export function production(ctx: PolicyContext): boolean {
   return resolveProduction(ctx.config.production, ctx.stackTags.get(ENVIRONMENT_TAG));
 }
 
-/** Sandbox namespaces carry this label (components/namespaces.ts). */
+/** Sandbox namespaces carry this label (components/workload/namespaces.ts). */
 export const DEFAULT_SANDBOX_NAMESPACE_LABELS: Readonly<Record<string, string>> = { "app.kubernetes.io/component": "sandboxes" };
 
 function stringListOr(v: unknown, dflt: readonly string[]): string[] {
@@ -135,7 +135,7 @@ export const RULES: readonly Rule[] = [
       "Every container sets requests and limits, readiness and liveness probes, runs non-root on a read-only root filesystem with all capabilities dropped, " +
       "unprivileged, off the host's filesystem and namespaces, from an image pinned by digest in an allowed registry, with no secret in a plain env value.",
     severity: "high",
-    remediationSteps: "Follow the Fix in each message; components/pod-security.ts has the security contexts and resources this stack uses.",
+    remediationSteps: "Follow the Fix in each message; components/workload/security-context.ts and resources.ts have the security contexts and resources this stack uses.",
     configSchema: {
       properties: {
         allowedRegistries: stringList(

@@ -1,7 +1,7 @@
 // The seed article's demo on real pods: the agent, asked to write bubble sort and run it, has the
 // sandbox manager hand out a warm sandbox, runs the code there and streams the sorted list back.
 import { expect } from "vitest";
-import { AGENT_SERVICE_PORT } from "../../components/agent-runtime";
+import { AGENT_SERVICE_PORT } from "../../components/workload/agent-runtime";
 import type { Expected } from "./deployed";
 import { agentsNs, sandboxNs } from "./deployed";
 import type { Turn } from "./agent-client";

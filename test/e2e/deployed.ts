@@ -2,11 +2,11 @@
 // Shared by the local and the ACS-like stacks; each names what differs (prefix, replicas, ACS).
 import { readFileSync } from "node:fs";
 import { expect } from "vitest";
-import { VIRTUAL_NODE_TOLERATION } from "../../components/acs";
-import { AGENT_SERVICE_PORT, GATEWAY_PORT } from "../../components/agent-runtime";
-import { REDIS_PORT } from "../../components/redis";
-import { STAND_IN_MODEL_API_KEY, STAND_IN_MODEL_PORT } from "../../components/stand-in-model";
-import { SANDBOX_MANAGER_CLUSTER_RULES, SANDBOX_MANAGER_PORT, SANDBOX_MANAGER_ROLE_RULES, SANDBOX_PORT } from "../../components/sandbox-pool";
+import { VIRTUAL_NODE_TOLERATION } from "../../components/workload/acs";
+import { AGENT_SERVICE_PORT, GATEWAY_PORT } from "../../components/workload/agent-runtime";
+import { REDIS_PORT } from "../../components/workload/redis";
+import { STAND_IN_MODEL_API_KEY, STAND_IN_MODEL_PORT } from "../../components/workload/stand-in-model";
+import { SANDBOX_MANAGER_CLUSTER_RULES, SANDBOX_MANAGER_PORT, SANDBOX_MANAGER_ROLE_RULES, SANDBOX_PORT } from "../../components/workload/sandbox-pool";
 import type { K8sObject } from "./support";
 import { allObjects, env, filesUnder, getJson, kubectl, leakForms, list } from "./support";
 
@@ -223,7 +223,7 @@ interface NetpolSpec {
   egress?: { to?: { ipBlock?: { cidr: string; except?: string[] } }[]; ports?: unknown[] }[];
 }
 
-/** Role and ClusterRole exactly as components/sandbox-pool.ts defines them, and what they grant. */
+/** Role and ClusterRole exactly as components/workload/sandbox-pool.ts defines them, and what they grant. */
 export function checkRbac(e: Expected): void {
   const a = agentsNs(e);
   const s = sandboxNs(e);

@@ -1,6 +1,6 @@
-// The pack repeats the ACS facts of components/acs.ts so it runs without the components; keep them in step.
+// The pack repeats the ACS facts of components/workload/acs.ts so it runs without the components; keep them in step.
 import { describe, expect, it } from "vitest";
-import * as components from "../../components/acs";
+import * as components from "../../components/workload/acs";
 import * as pack from "../../policy/rules/acs";
 
 describe("ACS facts shared by the components and the policy pack", () => {

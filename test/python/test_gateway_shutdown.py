@@ -27,7 +27,7 @@ GATEWAY_PY = REPO / "components" / "assets" / "gateway.py"
 
 
 class Gateway:
-    """`python gateway.py` with the gateway container's env (components/agent-runtime.ts)."""
+    """`python gateway.py` with the gateway container's env (components/workload/agent-runtime.ts)."""
 
     def __init__(self, upstream: str, log_path: Path, env: dict[str, str]) -> None:
         self.port = free_port()

@@ -1,6 +1,6 @@
 """agent-image/sandbox_manager_ext: the sandbox manager's k8s extension, as
 plain functions (pods), wired into a stand-in with upstream's KubernetesClient
-method names (k8s_client; test/workloads/sandbox-extension-upstream.test.ts
+method names (k8s_client; test/workload/sandbox-extension-upstream.test.ts
 runs it on the real one), and the route guard on a real ASGI app (routes)."""
 from __future__ import annotations
 

@@ -3,8 +3,8 @@
  * to for `local`, `dev` and `prod` (config/defaults.ts), plus a runner under mocks.
  */
 import * as k8s from "@pulumi/kubernetes";
-import type { AgentScopeWorkloadsArgs } from "../../components/workloads";
-import { AgentScopeWorkloads } from "../../components/workloads";
+import type { AgentScopeWorkloadsArgs } from "../../components/workload/workloads";
+import { AgentScopeWorkloads } from "../../components/workload/workloads";
 import type { MockRun } from "./mocks";
 import { runWithMocks } from "./mocks";
 

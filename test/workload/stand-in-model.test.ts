@@ -4,10 +4,10 @@
  * nothing of it appears when it is off.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { NO_ACS } from "../../components/acs";
-import { STAND_IN_MODEL_API_KEY, resolveStandInModelArgs } from "../../components/stand-in-model";
-import type { AgentScopeWorkloadsArgs } from "../../components/workloads";
-import { resolveWorkloadsArgs } from "../../components/workloads";
+import { NO_ACS } from "../../components/workload/acs";
+import { STAND_IN_MODEL_API_KEY, resolveStandInModelArgs } from "../../components/workload/stand-in-model";
+import type { AgentScopeWorkloadsArgs } from "../../components/workload/workloads";
+import { resolveWorkloadsArgs } from "../../components/workload/workloads";
 import { schemaProblems } from "../support/k8s-schema";
 import type { K8sObject, MockRun } from "../support/mocks";
 import { MOCK_DIGEST } from "../support/mocks";

@@ -19,7 +19,7 @@ import {
   renderManagerEnv,
   resolveSandboxPoolArgs,
   sandboxPodSettings,
-} from "../../components/sandbox-pool";
+} from "../../components/workload/sandbox-pool";
 import { REPO, lockedVenv } from "../support/python-venv";
 
 const AGENT_IMAGE_DIR = join(REPO, "agent-image");

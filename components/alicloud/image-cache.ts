@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 /**
  * ACS image caches: the `image-cache-operator` add-on makes a cache from the images of pods that opt
  * in, so the next ACS pod with the same image skips the pull (ACS docs: "Automate image cache creation
- * with image-cache-operator"; the opt-in is the pod annotation in components/acs.ts). No
+ * with image-cache-operator"; the opt-in is the pod annotation in components/workload/acs.ts). No
  * @pulumi/alicloud resource creates ACS caches directly, and the operator's own CR is unverified.
  */
 export interface AcsImageCacheArgs {

@@ -3,20 +3,11 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { AcsPlacement } from "./acs";
 import { NO_ACS, acsPodAnnotations, acsPodLabels, acsTolerations } from "./acs";
-import type { WorkloadIdentity } from "./pod-security";
-import {
-  guaranteedResources,
-  recommendedLabels,
-  requireDigestRef,
-  requireDnsLabel,
-  requireInt,
-  requirePositive,
-  restrictedContainerSecurityContext,
-  restrictedPodSecurityContext,
-  selectorLabels,
-  tmpVolume,
-  tmpVolumeMount,
-} from "./pod-security";
+import type { WorkloadIdentity } from "./labels";
+import { recommendedLabels, selectorLabels } from "./labels";
+import { guaranteedResources } from "./resources";
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext, tmpVolume, tmpVolumeMount } from "./security-context";
+import { requireDigestRef, requireDnsLabel, requireInt, requirePositive } from "./validate";
 import type { RedisEndpoint } from "./redis";
 import type { SandboxType } from "./sandbox-types";
 import { SANDBOX_TYPES } from "./sandbox-types";

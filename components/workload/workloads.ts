@@ -10,7 +10,8 @@ import { ContainerImage } from "./container-image";
 import { Namespaces } from "./namespaces";
 import type { CidrEgress } from "./network-policies";
 import { NetworkPolicies } from "./network-policies";
-import { MANAGED_BY, requireDnsLabel } from "./pod-security";
+import { MANAGED_BY } from "./labels";
+import { requireDnsLabel } from "./validate";
 import type { RedisEndpoint } from "./redis";
 import { InClusterRedis, REDIS_PORT } from "./redis";
 import { seedRequestCurl } from "./try-it";
@@ -69,7 +70,7 @@ export interface AgentScopeWorkloadsArgs {
   /** The agents; one Deployment, Service, HPA and PDB each. */
   agents: AgentSpec[];
   /**
-   * Deploy the stand-in model (components/stand-in-model.ts: scripted answers, one code-execution
+   * Deploy the stand-in model (components/workload/stand-in-model.ts: scripted answers, one code-execution
    * tool call, not a language model) and point every agent at it instead of its own model, with a
    * placeholder key (default false; refused in prod). For demos without a model API key or internet.
    */

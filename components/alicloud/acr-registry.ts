@@ -1,6 +1,6 @@
 import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
-import { coversPublicInternet, parseIpv4Cidr } from "./cidr";
+import { coversPublicInternet, parseIpv4Cidr } from "../shared/cidr";
 
 /** An ACR Enterprise Edition registry (new, or a shared existing instance), its namespace, repos and VPC link. */
 export interface AcrRegistryArgs {

@@ -1,16 +1,17 @@
 /** Argument checks: every component rejects bad args before any resource exists, naming the argument. */
 import { describe, expect, it } from "vitest";
-import { NO_ACS } from "../../components/acs";
-import type { AgentRuntimeArgs } from "../../components/agent-runtime";
-import { resolveAgentRuntimeArgs } from "../../components/agent-runtime";
-import { resolveContainerImageArgs } from "../../components/container-image";
-import { resolveNamespacesArgs } from "../../components/namespaces";
-import { minimalCidrs, resolveNetworkPoliciesArgs } from "../../components/network-policies";
-import { guaranteedResources, podSecurityLabels } from "../../components/pod-security";
-import { DEFAULT_REDIS_IMAGE, renderRedisConfig, resolveInClusterRedisArgs } from "../../components/redis";
-import type { SandboxPoolArgs } from "../../components/sandbox-pool";
-import { dotenvQuote, renderManagerEnv, resolveSandboxPoolArgs } from "../../components/sandbox-pool";
-import { resolveWorkloadsArgs } from "../../components/workloads";
+import { NO_ACS } from "../../components/workload/acs";
+import type { AgentRuntimeArgs } from "../../components/workload/agent-runtime";
+import { resolveAgentRuntimeArgs } from "../../components/workload/agent-runtime";
+import { resolveContainerImageArgs } from "../../components/workload/container-image";
+import { resolveNamespacesArgs } from "../../components/workload/namespaces";
+import { minimalCidrs, resolveNetworkPoliciesArgs } from "../../components/workload/network-policies";
+import { podSecurityLabels } from "../../components/workload/psa";
+import { guaranteedResources } from "../../components/workload/resources";
+import { DEFAULT_REDIS_IMAGE, renderRedisConfig, resolveInClusterRedisArgs } from "../../components/workload/redis";
+import type { SandboxPoolArgs } from "../../components/workload/sandbox-pool";
+import { dotenvQuote, renderManagerEnv, resolveSandboxPoolArgs } from "../../components/workload/sandbox-pool";
+import { resolveWorkloadsArgs } from "../../components/workload/workloads";
 import { workloadsArgs } from "../support/workloads-fixtures";
 
 const DIGEST = `acr.example/agentscope/x@sha256:${"c".repeat(64)}`;

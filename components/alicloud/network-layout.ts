@@ -1,4 +1,4 @@
-import { subnet } from "./cidr";
+import { subnet } from "../shared/cidr";
 
 /** The most zones one VPC layout serves: pod blocks take six eighths of the VPC, nodes the rest. */
 export const MAX_ZONES = 6;

@@ -2,18 +2,11 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { AcsPlacement } from "./acs";
 import { NO_ACS, acsPodAnnotations, acsPodLabels, acsTolerations, isAcsSize } from "./acs";
-import type { WorkloadIdentity } from "./pod-security";
-import {
-  guaranteedResources,
-  recommendedLabels,
-  requireDigestRef,
-  requirePositive,
-  restrictedContainerSecurityContext,
-  restrictedPodSecurityContext,
-  selectorLabels,
-  tmpVolume,
-  tmpVolumeMount,
-} from "./pod-security";
+import type { WorkloadIdentity } from "./labels";
+import { recommendedLabels, selectorLabels } from "./labels";
+import { guaranteedResources } from "./resources";
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext, tmpVolume, tmpVolumeMount } from "./security-context";
+import { requireDigestRef, requirePositive } from "./validate";
 
 /** Port of the stand-in's container and Service (agent-image/stand_in_model, `PORT`). */
 export const STAND_IN_MODEL_PORT = 8080;

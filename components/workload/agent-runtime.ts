@@ -5,20 +5,11 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { AcsNetwork, AcsPlacement } from "./acs";
 import { NO_ACS, acsNetworkAnnotations, acsPodAnnotations, acsPodLabels, acsTolerations, isAcsSize, zoneSpreadWhenUnsatisfiable } from "./acs";
-import type { WorkloadIdentity } from "./pod-security";
-import {
-  guaranteedResources,
-  recommendedLabels,
-  requireDigestRef,
-  requireDnsLabel,
-  requireInt,
-  requirePositive,
-  restrictedContainerSecurityContext,
-  restrictedPodSecurityContext,
-  selectorLabels,
-  tmpVolume,
-  tmpVolumeMount,
-} from "./pod-security";
+import type { WorkloadIdentity } from "./labels";
+import { recommendedLabels, selectorLabels } from "./labels";
+import { guaranteedResources } from "./resources";
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext, tmpVolume, tmpVolumeMount } from "./security-context";
+import { requireDigestRef, requireDnsLabel, requireInt, requirePositive } from "./validate";
 import type { SandboxType } from "./sandbox-types";
 
 /** One agent of the stack's list. */
@@ -202,10 +193,11 @@ export function resolveAgentRuntimeArgs(args: AgentRuntimeArgs): ResolvedAgentRu
 /**
  * The gateway: a small ASGI reverse proxy (components/assets/gateway.py) run with the agent image's
  * own Python. It refuses the AgentApp's unauthenticated admin routes and paths not in normal form,
- * and streams everything else (SSE included) to 127.0.0.1:8080 unchanged. The file sits next to
- * this module in the sources and in the built package (bin/components/assets/).
+ * and streams everything else (SSE included) to 127.0.0.1:8080 unchanged. The file sits one level
+ * up from this module, in components/assets/ of the sources and bin/components/assets/ of the
+ * built package.
  */
-export const GATEWAY_PY_PATH = join(__dirname, "assets", "gateway.py");
+export const GATEWAY_PY_PATH = join(__dirname, "..", "assets", "gateway.py");
 
 /** The gateway's source, as its ConfigMap holds it. */
 export function readGatewayPy(): string {

@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { readGatewayPy } from "../../components/agent-runtime";
+import { readGatewayPy } from "../../components/workload/agent-runtime";
 
 function python(script: string, dir: string, env: Record<string, string> = {}): string {
   return execFileSync("python3", ["-c", script], { cwd: dir, env: { ...process.env, PYTHONPATH: dir, PYTHONDONTWRITEBYTECODE: "1", ...env }, encoding: "utf-8", stdio: ["ignore", "pipe", "pipe"] });

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { requireDigestRef } from "./pod-security";
+import { requireDigestRef } from "./validate";
 
 /** Credentials to push to (and pull from) a registry. */
 export interface RegistryCredentials {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { SANDBOX_MANAGER_CLUSTER_RULES, SANDBOX_MANAGER_ROLE_RULES } from "../../components/sandbox-pool";
+import { SANDBOX_MANAGER_CLUSTER_RULES, SANDBOX_MANAGER_ROLE_RULES } from "../../components/workload/sandbox-pool";
 import { schemaProblems, validateK8sObject } from "../support/k8s-schema";
 import type { K8sObject, MockRun } from "../support/mocks";
 import { MOCK_API_SERVER, MOCK_DIGEST } from "../support/mocks";

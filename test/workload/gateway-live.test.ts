@@ -12,7 +12,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readGatewayPy } from "../../components/agent-runtime";
+import { readGatewayPy } from "../../components/workload/agent-runtime";
 import { lockedVenv } from "../support/python-venv";
 
 /** An AgentApp stand-in: /health, a streaming /process, and the unauthenticated admin routes. */

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { SEED_REQUEST, seedRequestCurl } from "../../components/try-it";
+import { SEED_REQUEST, seedRequestCurl } from "../../components/workload/try-it";
 
 // What a shell makes of the command: its words, as curl would receive them (printf shows each one).
 function words(command: string): string[] {

@@ -2,19 +2,11 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { AcsPlacement } from "./acs";
 import { NO_ACS, acsPodAnnotations, acsPodLabels, acsTolerations } from "./acs";
-import type { WorkloadIdentity } from "./pod-security";
-import {
-  guaranteedResources,
-  recommendedLabels,
-  requireDigestRef,
-  requireInt,
-  requirePositive,
-  restrictedContainerSecurityContext,
-  restrictedPodSecurityContext,
-  selectorLabels,
-  tmpVolume,
-  tmpVolumeMount,
-} from "./pod-security";
+import type { WorkloadIdentity } from "./labels";
+import { recommendedLabels, selectorLabels } from "./labels";
+import { guaranteedResources } from "./resources";
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext, tmpVolume, tmpVolumeMount } from "./security-context";
+import { requireDigestRef, requireInt, requirePositive } from "./validate";
 
 /** Where agents and the sandbox manager find Redis: the in-cluster one, or a managed Tair/Redis. */
 export interface RedisEndpoint {

@@ -1,7 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { PodSecurityLevel } from "./pod-security";
-import { MANAGED_BY, podSecurityLabels, requireDnsLabel } from "./pod-security";
+import { MANAGED_BY } from "./labels";
+import type { PodSecurityLevel } from "./psa";
+import { podSecurityLabels } from "./psa";
+import { requireDnsLabel } from "./validate";
 
 /** The two namespaces of the stack: agents (and their manager, Redis) and sandboxes. */
 export interface NamespacesArgs {

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { isIpv4Cidr, parseIpv4Cidr } from "./cidr";
-import { MANAGED_BY } from "./pod-security";
+import { isIpv4Cidr, parseIpv4Cidr } from "../shared/cidr";
+import { MANAGED_BY } from "./labels";
 
 type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
 type Port = k8s.types.input.networking.v1.NetworkPolicyPort;

@@ -1,0 +1,8 @@
+// Cloud layer: the Alibaba Cloud resources (VPC, ACK Pro cluster, ACR, Tair, ACS image cache).
+export * from "./ack-cluster";
+export * from "./acr-registry";
+export * from "./alicloud-platform";
+export * from "./image-cache";
+export * from "./managed-redis";
+export * from "./network";
+export * from "./network-layout";

@@ -1,0 +1,41 @@
+/**
+ * The Kubernetes recommended labels every object of this stack carries, and the subset selectors
+ * use (https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/).
+ */
+
+/** `app.kubernetes.io/managed-by` on every object. */
+export const MANAGED_BY = "pulumi";
+
+/** Identity of one workload: the stable labels that selectors use, and the rest of the recommended set. */
+export interface WorkloadIdentity {
+  /** `app.kubernetes.io/name`: what the application is (e.g. `agentscope-agent`). */
+  readonly name: string;
+  /** `app.kubernetes.io/instance`: which one of them (e.g. `agentscope-friday`). */
+  readonly instance: string;
+  /** `app.kubernetes.io/component`: its role in the system (e.g. `agent-runtime`). */
+  readonly component: string;
+  /** `app.kubernetes.io/part-of`: the stack it belongs to (the name prefix). */
+  readonly partOf: string;
+  /** `app.kubernetes.io/version`, when known. */
+  readonly version?: string;
+}
+
+/** The Kubernetes recommended labels (https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/). */
+export function recommendedLabels(id: WorkloadIdentity): Record<string, string> {
+  return {
+    "app.kubernetes.io/name": id.name,
+    "app.kubernetes.io/instance": id.instance,
+    "app.kubernetes.io/component": id.component,
+    "app.kubernetes.io/part-of": id.partOf,
+    "app.kubernetes.io/managed-by": MANAGED_BY,
+    ...(id.version ? { "app.kubernetes.io/version": id.version } : {}),
+  };
+}
+
+/**
+ * The labels a selector may use: name and instance only. They never change for the life of a
+ * workload (a Deployment's selector is immutable), and never include placement labels such as ACS's.
+ */
+export function selectorLabels(id: WorkloadIdentity): Record<string, string> {
+  return { "app.kubernetes.io/name": id.name, "app.kubernetes.io/instance": id.instance };
+}

@@ -1,0 +1,73 @@
+// Pins the package's public API (components/index.ts): a name added, renamed or dropped, value or
+// type, fails here, so a change to what other stacks import is made on purpose.
+import { join } from "node:path";
+import ts from "typescript";
+import { describe, expect, it } from "vitest";
+import * as api from "../components";
+
+const VALUES = [
+  "ACK_ADDONS", "ACK_VERSION_SOURCE", "ACR_HELPER_ADDON", "ACS_COMPUTE_CLASSES", "ACS_COMPUTE_QOS",
+  "ACS_CPU_STEP", "ACS_MEMORY_STEP_GIB", "AGENT_PORT", "AGENT_SERVICE_PORT", "ALIBABA_SLB_HEALTH_CHECK_CIDRS",
+  "APP_UID", "AckCluster", "AcrRegistry", "AcsImageCache", "AgentRuntime", "AgentScopeWorkloads",
+  "AlicloudPlatform", "ContainerImage", "DEFAULT_REDIS_IMAGE", "EXTENSION_MODULE", "GATEWAY_CPU",
+  "GATEWAY_MEMORY_GIB", "GATEWAY_PORT", "GATEWAY_PY_PATH", "InClusterRedis", "KubernetesCluster", "MANAGED_BY",
+  "MANAGER_CONFIG_PATH", "MAX_ZONES", "ManagedRedis", "NON_PUBLIC_CIDRS", "NO_ACS", "Namespaces", "Network",
+  "NetworkPolicies", "POSEIDON_ADDON", "REDIS_PORT", "SANDBOX_DENIED_CIDRS", "SANDBOX_MANAGER_CLUSTER_RULES",
+  "SANDBOX_MANAGER_PORT", "SANDBOX_MANAGER_ROLE_RULES", "SANDBOX_PORT", "SANDBOX_SERVICE_ACCOUNT",
+  "SANDBOX_TYPES", "STAND_IN_MODEL_API_KEY", "STAND_IN_MODEL_NAME", "STAND_IN_MODEL_PORT", "SandboxPool",
+  "StandInModel", "TMP_VOLUME_NAME", "UPSTREAM_SANDBOX_PORT", "VIRTUAL_NODE_ADDON", "VIRTUAL_NODE_MIN_VERSION",
+  "VIRTUAL_NODE_TOLERATION", "acsNetworkAnnotations", "acsPodAnnotations", "acsPodLabels", "acsTolerations",
+  "checkedAddonConfig", "cidrsOverlap", "contentTag", "coversPublicInternet", "cpuQuantity", "dotenvQuote",
+  "guaranteedResources", "isAcsSize", "isDigestRef", "isIpv4Cidr", "layoutZoneSubnets", "memoryQuantity",
+  "minimalCidrs", "parseIpv4Cidr", "podSecurityLabels", "readGatewayPy", "recommendedLabels",
+  "renderManagerEnv", "renderRedisConfig", "requireDigestRef", "requireDnsLabel", "requireInt",
+  "requirePositive", "resolveAckClusterArgs", "resolveAcrRegistryArgs", "resolveAgentRuntimeArgs",
+  "resolveContainerImageArgs", "resolveInClusterRedisArgs", "resolveNamespacesArgs", "resolveNetworkArgs",
+  "resolveNetworkPoliciesArgs", "resolveSandboxPoolArgs", "resolveStandInModelArgs", "resolveWorkloadsArgs",
+  "restrictedContainerSecurityContext", "restrictedPodSecurityContext", "sandboxPodLabels",
+  "sandboxPodSettings", "selectorLabels", "subnet", "tmpVolume", "tmpVolumeMount", "upstreamSandboxImage",
+  "zoneSpreadWhenUnsatisfiable",
+];
+
+const TYPES = [
+  "AckClusterArgs", "AckClusterSpec", "AcrRegistryArgs", "AcsComputeClass", "AcsComputeQos",
+  "AcsImageCacheArgs", "AcsNetwork", "AcsPlacement", "AgentLoadBalancer", "AgentPolicySpec", "AgentRuntimeArgs",
+  "AgentScopeWorkloadsArgs", "AgentSecrets", "AgentSpec", "AlicloudPlatformArgs", "CidrEgress",
+  "ContainerImageArgs", "ImageBuildArgs", "InClusterRedisArgs", "Ipv4Block", "KubernetesClusterArgs",
+  "ManagedRedisArgs", "ManagerSecrets", "NamespacesArgs", "NetworkArgs", "NetworkPoliciesArgs",
+  "PodSecurityLevel", "RedisEndpoint", "RegistryCredentials", "ResolvedAckClusterArgs",
+  "ResolvedAgentRuntimeArgs", "ResolvedContainerImageArgs", "ResolvedInClusterRedisArgs",
+  "ResolvedNamespacesArgs", "ResolvedNetworkPoliciesArgs", "ResolvedSandboxPoolArgs",
+  "ResolvedStandInModelArgs", "ResolvedWorkloadsArgs", "SandboxImagesArgs", "SandboxIsolation",
+  "SandboxPodSettings", "SandboxPoolArgs", "SandboxType", "StandInModelArgs", "Weekday", "WorkloadIdentity",
+  "ZoneSubnets",
+];
+
+/** Every name components/index.ts exports, types included, as the TypeScript checker sees them. */
+function exportedNames(): { values: string[]; types: string[] } {
+  const file = join(__dirname, "..", "components", "index.ts");
+  const program = ts.createProgram([file], { strict: true, module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, skipLibCheck: true, noEmit: true });
+  const checker = program.getTypeChecker();
+  const source = program.getSourceFile(file);
+  const moduleSymbol = source && checker.getSymbolAtLocation(source);
+  if (!moduleSymbol) throw new Error("components/index.ts did not load");
+  const values: string[] = [];
+  const types: string[] = [];
+  for (const s of checker.getExportsOfModule(moduleSymbol)) {
+    const target = s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s;
+    (target.flags & ts.SymbolFlags.Value ? values : types).push(s.name);
+  }
+  return { values: values.sort(), types: types.sort() };
+}
+
+describe("public API of components/index.ts", () => {
+  it("exports exactly the pinned runtime values", () => {
+    expect(Object.keys(api).sort()).toEqual([...VALUES].sort());
+  });
+
+  it("exports exactly the pinned names, types included", () => {
+    const names = exportedNames();
+    expect(names.values).toEqual([...VALUES].sort());
+    expect(names.types).toEqual([...TYPES].sort());
+  });
+});
