@@ -259,6 +259,17 @@ describe("prod agents on ACS behind an internal CLB", async () => {
     );
     expect(t.spec.topologySpreadConstraints.map((c) => c.whenUnsatisfiable)).toEqual(["ScheduleAnyway"]);
   });
+
+  it("stamps the sandbox manager's pods and the sandboxes it creates with the same pod vSwitches", () => {
+    const vswitches = ["i", "j", "k"].map((z) => `agentscope-network-pods-cn-hangzhou-${z}-id`).join(",");
+    const manager = run.ofType("kubernetes:apps/v1:Deployment").find((d) => (d.inputs["metadata"] as { name: string }).name === "sandbox-manager")!.inputs as {
+      spec: { template: { metadata: { annotations: Record<string, string> } } };
+    };
+    expect(manager.spec.template.metadata.annotations["network.alibabacloud.com/vswitch-ids"]).toBe(vswitches);
+    const extension = run.ofType("kubernetes:core/v1:ConfigMap").find((c) => (c.inputs["metadata"] as { name: string }).name === "sandbox-manager-extension")!.inputs as { data: Record<string, string> };
+    const settings = JSON.parse(Object.values(extension.data)[0]!) as { annotations: Record<string, string> };
+    expect(settings.annotations["network.alibabacloud.com/vswitch-ids"]).toBe(vswitches);
+  });
 });
 
 describe("dev's in-cluster Redis on ACK", async () => {

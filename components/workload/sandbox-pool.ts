@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { AcsPlacement } from "./acs";
-import { NO_ACS, acsPodAnnotations, acsPodLabels, acsTolerations } from "./acs";
+import type { AcsNetwork, AcsPlacement } from "./acs";
+import { NO_ACS, acsNetworkAnnotations, acsPodAnnotations, acsPodLabels, acsTolerations } from "./acs";
 import type { WorkloadIdentity } from "./labels";
 import { recommendedLabels, selectorLabels } from "./labels";
 import { guaranteedResources } from "./resources";
@@ -79,6 +79,8 @@ export interface SandboxPoolArgs {
   sandboxMemoryGiB?: number;
   /** Placement of the manager's own pods (default NO_ACS). */
   managerPlacement?: AcsPlacement;
+  /** ACS pods' vSwitches (and security groups): stamped on the manager's and the sandboxes' ACS pods. */
+  acsNetwork?: AcsNetwork;
   /** vCPU of the manager, requests = limits (default 0.5). */
   managerCpu?: number;
   /** Memory of the manager in GiB, requests = limits (default 1). */
@@ -315,8 +317,8 @@ export function sandboxPodLabels(r: ResolvedSandboxPoolArgs): Record<string, str
   return { ...recommendedLabels(r.sandboxIdentity), "app.kubernetes.io/managed-by": "runtime-sandbox-server" };
 }
 
-/** `registry` is `r.images.registry` resolved. */
-export function sandboxPodSettings(r: ResolvedSandboxPoolArgs, registry: string): SandboxPodSettings {
+/** `registry` is `r.images.registry` resolved; `network` the ACS network annotations resolved. */
+export function sandboxPodSettings(r: ResolvedSandboxPoolArgs, registry: string, network: Record<string, string> = {}): SandboxPodSettings {
   if (registry === "") throw new Error("SandboxPool: images.registry resolved to an empty string (that means Docker Hub)");
   const acs = r.isolation.kind === "acs" ? r.isolation.placement : NO_ACS;
   const res = guaranteedResources(r.sandboxCpu, r.sandboxMemoryGiB) as { requests: Record<string, string>; limits: Record<string, string> };
@@ -327,7 +329,7 @@ export function sandboxPodSettings(r: ResolvedSandboxPoolArgs, registry: string)
   }
   return {
     labels: { ...sandboxPodLabels(r), ...acsPodLabels(acs) },
-    annotations: acsPodAnnotations(acs),
+    annotations: { ...acsPodAnnotations(acs), ...network },
     serviceLabels: sandboxPodLabels(r),
     serviceAccountName: SANDBOX_SERVICE_ACCOUNT,
     ...(r.isolation.kind === "runtime-class" ? { runtimeClassName: r.isolation.runtimeClassName } : {}),
@@ -402,7 +404,9 @@ export class SandboxPool extends pulumi.ComponentResource {
           }),
         ),
     );
-    const settingsJson = pulumi.output(r.images.registry).apply((registry) => JSON.stringify(sandboxPodSettings(r, registry), null, 2));
+    const sandboxNetwork = pulumi.output(acsNetworkAnnotations(r.isolation.kind === "acs" ? r.isolation.placement : NO_ACS, args.acsNetwork));
+    const settingsJson = pulumi.all([r.images.registry, sandboxNetwork]).apply(([registry, network]) =>
+      JSON.stringify(sandboxPodSettings(r, registry, network), null, 2));
 
     const config = new k8s.core.v1.Secret(`${name}-config`, {
       metadata: { name: "sandbox-manager-config", namespace: r.namespace, labels },
@@ -460,7 +464,7 @@ export class SandboxPool extends pulumi.ComponentResource {
         template: {
           metadata: {
             labels: { ...labels, ...acsPodLabels(p) },
-            annotations: { ...acsPodAnnotations(p), "agentscope.io/config-sha256": configHash },
+            annotations: { ...acsPodAnnotations(p), ...acsNetworkAnnotations(p, args.acsNetwork), "agentscope.io/config-sha256": configHash },
           },
           spec: {
             serviceAccountName: managerSa.metadata.name,

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { AcsPlacement } from "./acs";
-import { NO_ACS, acsPodAnnotations, acsPodLabels, acsTolerations, isAcsSize } from "./acs";
+import type { AcsNetwork, AcsPlacement } from "./acs";
+import { NO_ACS, acsNetworkAnnotations, acsPodAnnotations, acsPodLabels, acsTolerations, isAcsSize } from "./acs";
 import type { WorkloadIdentity } from "./labels";
 import { recommendedLabels, selectorLabels } from "./labels";
 import { guaranteedResources } from "./resources";
@@ -39,6 +39,8 @@ export interface StandInModelArgs {
   memoryGiB?: number;
   /** ACS placement (default NO_ACS). */
   placement?: AcsPlacement;
+  /** ACS pods' vSwitches (and security groups), stamped on the pod when it runs on ACS. */
+  acsNetwork?: AcsNetwork;
   /** Names of image pull Secrets in the namespace (default none). */
   imagePullSecrets?: string[];
 }
@@ -101,7 +103,7 @@ export class StandInModel extends pulumi.ComponentResource {
         revisionHistoryLimit: 3,
         selector: { matchLabels: selector },
         template: {
-          metadata: { labels: { ...labels, ...acsPodLabels(p) }, annotations: acsPodAnnotations(p) },
+          metadata: { labels: { ...labels, ...acsPodLabels(p) }, annotations: { ...acsPodAnnotations(p), ...acsNetworkAnnotations(p, args.acsNetwork) } },
           spec: {
             automountServiceAccountToken: false,
             enableServiceLinks: false,

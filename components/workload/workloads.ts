@@ -363,6 +363,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
       ...(s.cpu !== undefined ? { sandboxCpu: s.cpu } : {}),
       ...(s.memoryGiB !== undefined ? { sandboxMemoryGiB: s.memoryGiB } : {}),
       managerPlacement: r.acs,
+      ...(args.acsNetwork ? { acsNetwork: args.acsNetwork } : {}),
       imagePullSecrets: pullSecrets,
       sandboxImagePullSecrets: pullSecrets,
     }, inNs);
@@ -375,6 +376,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
       image: standInImage.imageRef,
       clientSelector: allAgentsSelector,
       placement: r.acs,
+      ...(args.acsNetwork ? { acsNetwork: args.acsNetwork } : {}),
       imagePullSecrets: pullSecrets,
     }, inNs);
     const modelApiKey = standIn ? STAND_IN_MODEL_API_KEY : secrets.modelApiKey;

@@ -129,6 +129,19 @@ describe("AgentScopeWorkloads with the stand-in model", () => {
     expect(o(meta["annotations"])["alibabacloud.com/enable-network-policy-agent"]).toBe("true");
     expect(o(containers(d)[0]!["resources"])["limits"]).toEqual({ cpu: "500m", memory: "1024Mi" });
   });
+
+  it("stamps its ACS pod with the pod vSwitches and security groups it is given", async () => {
+    const dev = workloadsArgs("dev");
+    const acsRun = await runWorkloads({
+      ...dev, standInModel: true, acsNetwork: { vswitchIds: ["vsw-a", "vsw-b"], securityGroupIds: ["sg-1"] },
+      images: { ...dev.images, build: { ...dev.images.build!, standInModelRepository: "agentscope-registry.cn-hangzhou.cr.aliyuncs.com/agentscope/stand-in-model" } },
+    });
+    const meta = o(o(o(named(acsRun, "Deployment", "stand-in-model")["spec"])["template"])["metadata"]);
+    expect(o(meta["annotations"])).toMatchObject({
+      "network.alibabacloud.com/vswitch-ids": "vsw-a,vsw-b",
+      "network.alibabacloud.com/security-group-ids": "sg-1",
+    });
+  });
 });
 
 describe("AgentScopeWorkloads without the stand-in model", () => {
