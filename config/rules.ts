@@ -159,8 +159,9 @@ const cluster: Rule = (c) => {
   if (!k) return [];
   const v: RuleViolation[] = [];
   const pool = k.systemNodePool;
-  if (pool.minSize > pool.maxSize) {
-    v.push({ path: ["cluster", "systemNodePool"], message: `minSize (${pool.minSize}) must not exceed maxSize (${pool.maxSize})` });
+  // @pulumi/alicloud NodePool scalingConfig.maxSize: "`maxSize` has to be greater than `minSize`".
+  if (pool.minSize >= pool.maxSize) {
+    v.push({ path: ["cluster", "systemNodePool"], message: `maxSize (${pool.maxSize}) must be greater than minSize (${pool.minSize}): an auto-scaling node pool needs room to scale` });
   }
   if (k.version && k.autoUpgradeChannel !== "none") {
     // Provider docs (cs.ManagedKubernetes `version`): "Do not specify if cluster auto upgrade is enabled".

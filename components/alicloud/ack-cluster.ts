@@ -139,7 +139,8 @@ export function resolveAckClusterArgs(name: string, args: AckClusterArgs): Resol
       throw new Error(`AckCluster: version ${args.version} conflicts with auto-upgrade (channel ${args.autoUpgradeChannel ?? "patch"}): leave version out, or set autoUpgradeChannel "none" to pin it (${ACK_VERSION_SOURCE})`);
     }
     const pool = args.systemNodePool;
-    if (pool && pool.minSize > pool.maxSize) throw new Error(`AckCluster: systemNodePool.minSize (${pool.minSize}) exceeds maxSize (${pool.maxSize})`);
+    // @pulumi/alicloud NodePool scalingConfig.maxSize: "`maxSize` has to be greater than `minSize`".
+    if (pool && pool.minSize >= pool.maxSize) throw new Error(`AckCluster: systemNodePool.maxSize (${pool.maxSize}) must be greater than minSize (${pool.minSize})`);
   }
   return {
     clusterName: args.clusterName ?? name,

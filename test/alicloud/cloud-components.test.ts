@@ -12,6 +12,15 @@ describe("cluster version and auto-upgrade", () => {
   });
 });
 
+describe("system node pool size", () => {
+  it("refuses maxSize not above minSize (the provider's NodePool needs maxSize > minSize), accepts room to scale", () => {
+    const pool = (minSize: number, maxSize: number) => ({ ...create, systemNodePool: { instanceTypes: ["ecs.g7.xlarge"], minSize, maxSize } });
+    expect(() => resolveAckClusterArgs("c", pool(3, 3))).toThrow(/maxSize \(3\) must be greater than minSize \(3\)/);
+    expect(() => resolveAckClusterArgs("c", pool(4, 3))).toThrow(/must be greater than minSize/);
+    expect(() => resolveAckClusterArgs("c", pool(2, 3))).not.toThrow();
+  });
+});
+
 describe("add-on config against the add-on's own schema", () => {
   const schema = JSON.stringify({ type: "object", properties: { a: {}, b: {} } });
 
