@@ -234,7 +234,24 @@ const exposure: Rule = (c) => {
   return v;
 };
 
-const RULES: readonly Rule[] = [platformKeys, network, cluster, prodSafety, registry, agents, standInModel, sandbox, images, exposure];
+/**
+ * Tair's password rules, from @pulumi/alicloud kvstore.Instance `password`: "8 to 32 characters in
+ * length and must contain at least three of the following character types: uppercase letters,
+ * lowercase letters, special characters, and digits. Special characters include: ! @ # $ % ^ & * ( ) _ + - =".
+ * The message never echoes the value.
+ */
+const managedRedisPassword: Rule = (c) => {
+  const p = c.redisPassword;
+  if (c.redis.mode !== "managed" || p === undefined) return [];
+  const classes = [/[A-Z]/, /[a-z]/, /[0-9]/, /[!@#$%^&*()_+\-=]/].filter((re) => re.test(p)).length;
+  if (p.length <= 32 && classes >= 3 && /^[A-Za-z0-9!@#$%^&*()_+\-=]+$/.test(p)) return [];
+  return [{
+    path: ["redisPassword"],
+    message: "does not meet Tair's rules for managed Redis: 8 to 32 characters (16 or more here), at least three of upper case, lower case, digits and ! @ # $ % ^ & * ( ) _ + - =, nothing else",
+  }];
+};
+
+const RULES: readonly Rule[] = [platformKeys, network, cluster, prodSafety, registry, agents, standInModel, sandbox, images, exposure, managedRedisPassword];
 
 /** Every cross-key rule broken by a config that already passed the schema. */
 export function checkRules(config: ParsedStackConfig): RuleViolation[] {

@@ -68,6 +68,8 @@ describe("shipped stack configs", () => {
     expect(c.registry?.tagImmutability).toBe(true);
     expect(c.network?.zones?.length).toBeGreaterThanOrEqual(2);
     expect(c.redis.mode).toBe("managed");
+    // A password Tair accepts (three character classes, at most 32 characters) passes.
+    expect(parse({ ...shippedStackConfig("prod"), [ns("redisPassword")]: "Tair-accepts-Th1s-0ne" }, "prod").redisPassword).toBe("Tair-accepts-Th1s-0ne");
     // One sandbox manager everywhere: more replicas would overfill the shared warm pool.
     expect(c.sandbox).toMatchObject({ isolation: "acs", managerReplicas: 1 });
     expect(c.acs.enabled).toBe(true);
@@ -143,6 +145,9 @@ const BAD: readonly BadCase[] = [
   { what: "prebuilt image by tag", config: set("dev", { images: { agent: "registry.example.com/agent:latest" } }), key: ns("images.agent"), says: "pinned by digest" },
   { what: "no build and no prebuilt images", config: set("dev", { images: { build: false } }), key: ns("images.agent"), says: "is required when images.build is false" },
   { what: "cloud keys on the kubernetes platform", config: set("local", { cluster: { deletionProtection: true } }), key: ns("cluster"), says: "applies only to platform alicloud" },
+  { what: "managed Redis password of one character class", config: set("prod", { redisPassword: "a".repeat(24) }), key: ns("redisPassword"), says: "does not meet Tair's rules" },
+  { what: "managed Redis password over 32 characters", config: set("prod", { redisPassword: "Ab1".repeat(11) }), key: ns("redisPassword"), says: "8 to 32 characters" },
+  { what: "managed Redis password with a character Tair refuses", config: set("prod", { redisPassword: "Abcdefgh12345678~" }), key: ns("redisPassword"), says: "nothing else" },
   { what: "managed Redis without a cloud", config: set("local", { redis: { mode: "managed" } }), key: ns("redis.mode"), says: "needs platform alicloud" },
   { what: "prod without deletion protection", config: edit("prod", "cluster", (c) => ({ ...c, deletionProtection: false })), key: ns("cluster.deletionProtection"), says: "must stay true in prod" },
   { what: "prod without audit logs", config: edit("prod", "cluster", (c) => ({ ...c, auditLogs: false })), key: ns("cluster.auditLogs"), says: "must stay true in prod" },

@@ -100,6 +100,8 @@ describe("prod on Alibaba Cloud", async () => {
       instanceReleaseProtection: true,
       securityIps: ["10.32.0.0/19", "10.32.32.0/19", "10.32.64.0/19"],
     });
+    // Master and replica in two different zones.
+    expect(run.one(T.redis).inputs).toMatchObject({ zoneId: "cn-hangzhou-i", secondaryZoneId: "cn-hangzhou-j" });
   });
 
   it("protects every cloud resource against pulumi destroy", () => {
@@ -145,6 +147,13 @@ describe("dev on Alibaba Cloud", async () => {
 
   it("uses in-cluster Redis, not a managed instance", () => {
     expect(run.ofType(T.redis)).toHaveLength(0);
+  });
+
+  it("gives managed Redis in its one zone no secondary zone (it would equal the first)", async () => {
+    const managed = await runProgram({ ...shippedStackConfig("dev"), [`${PROJECT}:redis`]: JSON.stringify({ mode: "managed" }) }, "dev");
+    const redis = managed.one(T.redis).inputs;
+    expect(redis["zoneId"]).toBe("cn-hangzhou-i");
+    expect(redis["secondaryZoneId"]).toBeUndefined();
   });
 });
 

@@ -85,7 +85,8 @@ export class AlicloudPlatform extends pulumi.ComponentResource {
         ...args.redis,
         vswitchId: podSwitches.apply((list) => list[0]!.id),
         zoneId: podSwitches.apply((list) => list[0]!.zoneId),
-        secondaryZoneId: podSwitches.apply((list) => list[1]?.zoneId ?? list[0]!.zoneId),
+        // With one zone there is no second one to put the replica in (it would equal zoneId).
+        secondaryZoneId: podSwitches.apply((list) => list[1]?.zoneId),
         allowedCidrs: this.podCidrs,
         tags,
       }, parent);

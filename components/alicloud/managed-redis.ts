@@ -8,8 +8,11 @@ export interface ManagedRedisArgs {
   vswitchId: pulumi.Input<string>;
   /** Zone of that vSwitch. */
   zoneId: pulumi.Input<string>;
-  /** Second zone for a standby replica (recommended in prod). */
-  secondaryZoneId?: pulumi.Input<string>;
+  /**
+   * Second zone for the replica (recommended in prod); leave it unset with one zone. @pulumi/alicloud
+   * kvstore.Instance: "the master node and replica node of the instance can be deployed in different zones".
+   */
+  secondaryZoneId?: pulumi.Input<string | undefined>;
   /** CIDRs allowed to connect: the pod vSwitches (Terway gives pods VPC addresses). */
   allowedCidrs: pulumi.Input<pulumi.Input<string>[]>;
   /** Password (a secret; default: generated). Authentication is always required. */
