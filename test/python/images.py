@@ -26,14 +26,12 @@ def podman(*args: str, check: bool = True, timeout: float = 1800) -> str:
 
 
 def build(context: Path, tag: str, target: str | None = None, dockerfile: Path | None = None,
-          build_args: dict[str, str] | None = None, build_contexts: dict[str, Path] | None = None) -> float:
+          build_args: dict[str, str] | None = None) -> float:
     """Builds an image and returns the seconds it took."""
     args = ["build", "--secret", f"id=pip-ca,src={CA_BUNDLE}", "--build-arg", f"BASE_IMAGE={BASE_IMAGE}",
             "-t", tag]
     for name, value in (build_args or {}).items():
         args += ["--build-arg", f"{name}={value}"]
-    for name, path in (build_contexts or {}).items():
-        args += ["--build-context", f"{name}={path}"]
     if target:
         args += ["--target", target]
     if dockerfile:

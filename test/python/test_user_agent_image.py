@@ -29,20 +29,23 @@ SEED_DIR = REPO / "examples" / "seed-agent"
 PROBE = Path(__file__).resolve().parent / "http_probe.py"
 TAG = "test-" + hashlib.sha256(str(AGENT_DIR).encode()).hexdigest()[:10]
 SEED = f"localhost/user-agent-seed:{TAG}"
+KIT = f"localhost/user-agent-kit:{TAG}"
 # The request body of the seed article's own curl examples.
 SEED_BODY = {"input": [{"role": "user", "content": [{"type": "text", "text": "Hello, how are you?"}]}],
              "session_id": "123"}
 
 
 def build_user_agent(context: Path, tag: str) -> float:
-    return build(context, tag, dockerfile=DOCKERFILE, build_args={"AGENT_APP": "app:agent_app"},
-                 build_contexts={"agent-image": AGENT_DIR})
+    return build(context, tag, dockerfile=DOCKERFILE,
+                 build_args={"AGENT_APP": "app:agent_app", "KIT_IMAGE": KIT})
 
 
 @pytest.fixture(scope="module")
 def seed_image() -> None:
     if subprocess.run(["podman", "image", "exists", BASE_IMAGE]).returncode != 0:
         pytest.fail(f"{BASE_IMAGE} is missing: run scripts/make-base-image.sh")
+    build(AGENT_DIR, KIT, target="user-agent-kit")
+    assert image_size(KIT) < 100_000  # our files only: the launcher and install-deps.sh
     seconds = build_user_agent(SEED_DIR, SEED)
     print(f"\nseed image built in {seconds:.0f}s, {image_size(SEED) / 1e6:.0f} MB")
 
