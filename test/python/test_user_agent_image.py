@@ -4,9 +4,9 @@ as Kubernetes will: uid 10001, read-only root, only /tmp writable, no
 capabilities, and no network at all (--network none): requests come from a
 probe run inside the container on loopback. Run by scripts/test-image.sh.
 
-The sample builds DashScopeChatModel("qwen-turbo") with its key from the
-environment and nothing else, so /process would call DashScope: here only the
-routes that need no model are exercised (/health and the custom endpoints)."""
+The sample builds DashScopeChatModel("qwen-turbo") and nothing else: its
+/process turn goes to a fake DashScope on loopback (fake_dashscope.py), the
+one test that shares the host's network, so that the container reaches it."""
 from __future__ import annotations
 
 import hashlib
@@ -17,9 +17,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from images import BASE_IMAGE, build, image_size, podman, rebuilt_bytes
+from conftest import free_port, iter_sse
+from fake_dashscope import ANSWER, FakeDashScope
+from images import BASE_IMAGE, build, image_size, podman, rebuilt_bytes, seconds_to_healthy
 from test_image import K8S_LIKE, check_runs_as_10001_without_compilers_or_package_caches
 
 REPO = Path(__file__).resolve().parents[2]
@@ -116,6 +119,35 @@ def test_seed_sample_serves_its_routes_read_only_without_network(seed_container:
     logs = subprocess.run(["podman", "logs", cid], capture_output=True, text=True).stderr
     assert "Read-only file system" not in logs and "Permission denied" not in logs, logs[-4000:]
     print(f"\nseed image healthy {seconds:.1f}s after start")
+
+
+def test_seed_process_turn_against_a_fake_dashscope_keeps_the_session(seed_image: None) -> None:
+    port = free_port()
+    with FakeDashScope() as fake:
+        _, cid = seconds_to_healthy(
+            ["--network", "host", *K8S_LIKE, "-e", "HOST=127.0.0.1", "-e", f"PORT={port}",
+             "-e", f"DASHSCOPE_HTTP_BASE_URL={fake.base_url}", "-e", "DASHSCOPE_API_KEY=fake-key", SEED],
+            f"http://127.0.0.1:{port}/health")
+        try:
+            answers = []
+            for text in ("Hello, how are you?", "And now?"):
+                body = {**SEED_BODY, "input": [{"role": "user", "content": [{"type": "text", "text": text}]}]}
+                with httpx.stream("POST", f"http://127.0.0.1:{port}/process", json=body, timeout=60) as r:
+                    assert r.status_code == 200
+                    events = list(iter_sse(r))
+                last = events[-1]
+                assert last["object"] == "response" and last["status"] == "completed", last
+                assert last["session_id"] == "123"
+                answers.append(last["output"][-1]["content"][-1]["text"])
+        finally:
+            podman("rm", "-f", "-t", "2", cid, check=False)
+    assert answers == ["".join(ANSWER)] * 2
+    paths = {path for path, _ in fake.requests}
+    assert paths == {"/api/v1/services/aigc/text-generation/generation"}
+    first, second = (body for _, body in fake.requests)
+    assert first["model"] == second["model"] == "qwen-turbo"
+    # The sample's session memory: the second call carries the first turn's question and answer.
+    assert "Hello, how are you?" in json.dumps(second) and "".join(ANSWER) in json.dumps(second)
 
 
 def test_a_bad_agent_app_exits_2_and_says_why(seed_image: None) -> None:
