@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Slow suite: builds the three images with podman from the local debootstrap base
+# Slow suite: builds the three images (and a user agent image from
+# examples/seed-agent) with podman from the local debootstrap base
 # and runs them as Kubernetes will (uid 10001, read-only root, /tmp only).
 # Works on a fresh Debian machine; re-runs reuse the base image and the venv.
 # Usage: scripts/test-image.sh [pytest args]
@@ -9,4 +10,5 @@ scripts/setup-podman.sh
 scripts/make-base-image.sh
 # The fast script prepares the virtualenv; run nothing from it.
 AGENT_TEST_PREPARE_ONLY=1 scripts/test-python.sh
-exec .venv/agent-tests/bin/python -m pytest test/python/test_image.py -p no:cacheprovider -ra -s "$@"
+exec .venv/agent-tests/bin/python -m pytest test/python/test_image.py \
+  test/python/test_user_agent_image.py -p no:cacheprovider -ra -s "$@"

@@ -25,10 +25,13 @@ def podman(*args: str, check: bool = True, timeout: float = 1800) -> str:
     return result.stdout
 
 
-def build(context: Path, tag: str, target: str | None = None, dockerfile: Path | None = None) -> float:
+def build(context: Path, tag: str, target: str | None = None, dockerfile: Path | None = None,
+          build_args: dict[str, str] | None = None) -> float:
     """Builds an image and returns the seconds it took."""
     args = ["build", "--secret", f"id=pip-ca,src={CA_BUNDLE}", "--build-arg", f"BASE_IMAGE={BASE_IMAGE}",
             "-t", tag]
+    for name, value in (build_args or {}).items():
+        args += ["--build-arg", f"{name}={value}"]
     if target:
         args += ["--target", target]
     if dockerfile:

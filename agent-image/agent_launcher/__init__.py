@@ -1,0 +1,1 @@
+"""Serves a user's agentscope-runtime AgentApp in the user-agent image."""

@@ -1,0 +1,170 @@
+"""The user-agent image (agent-image/user-agent.Dockerfile) built from the seed
+article's own sample (examples/seed-agent, agentscope-runtime 1.0.1) and run
+as Kubernetes will: uid 10001, read-only root, only /tmp writable, no
+capabilities, and no network at all (--network none): requests come from a
+probe run inside the container on loopback. Run by scripts/test-image.sh.
+
+The sample builds DashScopeChatModel("qwen-turbo") and nothing else: its
+/process turn goes to a fake DashScope on loopback (fake_dashscope.py), the
+one test that shares the host's network, so that the container reaches it."""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import free_port, iter_sse
+from fake_dashscope import ANSWER, FakeDashScope
+from images import BASE_IMAGE, build, image_size, podman, rebuilt_bytes, seconds_to_healthy
+from test_image import K8S_LIKE, check_runs_as_10001_without_compilers_or_package_caches
+
+REPO = Path(__file__).resolve().parents[2]
+AGENT_DIR = REPO / "agent-image"
+DOCKERFILE = AGENT_DIR / "user-agent.Dockerfile"
+SEED_DIR = REPO / "examples" / "seed-agent"
+PROBE = Path(__file__).resolve().parent / "http_probe.py"
+TAG = "test-" + hashlib.sha256(str(AGENT_DIR).encode()).hexdigest()[:10]
+SEED = f"localhost/user-agent-seed:{TAG}"
+KIT = f"localhost/user-agent-kit:{TAG}"
+# The request body of the seed article's own curl examples.
+SEED_BODY = {"input": [{"role": "user", "content": [{"type": "text", "text": "Hello, how are you?"}]}],
+             "session_id": "123"}
+
+
+def build_user_agent(context: Path, tag: str) -> float:
+    return build(context, tag, dockerfile=DOCKERFILE,
+                 build_args={"AGENT_APP": "app:agent_app", "KIT_IMAGE": KIT})
+
+
+@pytest.fixture(scope="module")
+def seed_image() -> None:
+    if subprocess.run(["podman", "image", "exists", BASE_IMAGE]).returncode != 0:
+        pytest.fail(f"{BASE_IMAGE} is missing: run scripts/make-base-image.sh")
+    build(AGENT_DIR, KIT, target="user-agent-kit")
+    assert image_size(KIT) < 100_000  # our files only: the launcher and install-deps.sh
+    seconds = build_user_agent(SEED_DIR, SEED)
+    print(f"\nseed image built in {seconds:.0f}s, {image_size(SEED) / 1e6:.0f} MB")
+
+
+@pytest.fixture
+def seed_container(seed_image: None) -> Iterator[str]:
+    cid = podman("run", "-d", "--network", "none", *K8S_LIKE,
+                 "-v", f"{PROBE}:/probe/http_probe.py:ro", SEED).strip()
+    try:
+        yield cid
+    finally:
+        podman("rm", "-f", "-t", "2", cid, check=False)
+
+
+def probe(cid: str, method: str, path: str, body: object = None) -> tuple[int, str]:
+    args = ["exec", cid, "python3", "/probe/http_probe.py", method, f"http://127.0.0.1:8080{path}"]
+    if body is not None:
+        args.append(json.dumps(body))
+    answer = json.loads(podman(*args))
+    return answer["status"], answer["body"]
+
+
+def wait_healthy(cid: str, timeout: float = 120) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        state = podman("inspect", "--format", "{{.State.Status}}", cid).strip()
+        assert state == "running", podman("logs", cid)
+        if probe(cid, "GET", "/health")[0] == 200:
+            return time.monotonic() - started
+        time.sleep(0.5)
+    raise TimeoutError(podman("logs", cid))
+
+
+def sse_data(body: str) -> list[object]:
+    return [json.loads(line[len("data: "):]) for line in body.splitlines() if line.startswith("data: ")]
+
+
+def test_seed_image_runs_as_10001_without_compilers_or_package_caches(seed_image: None) -> None:
+    check_runs_as_10001_without_compilers_or_package_caches(SEED)
+    env = json.loads(podman("image", "inspect", "--format", "{{json .Config.Env}}", SEED))
+    assert "AGENT_APP=app:agent_app" in env
+    # The lock stays in the dependency layer; the code layer holds the code.
+    files = podman("run", "--rm", "--entrypoint", "/bin/ls", SEED, "/app").split()
+    assert "app.py" in files and "requirements.txt" not in files, files
+
+
+def test_seed_sample_serves_its_routes_read_only_without_network(seed_container: str) -> None:
+    cid = seed_container
+    seconds = wait_healthy(cid)
+    status, body = probe(cid, "GET", "/health")
+    assert status == 200 and json.loads(body)["status"] == "healthy"
+    # The seed's custom endpoints, as its own deployed_service_run() and curl examples call them.
+    for path in ("/sync", "/async"):
+        status, body = probe(cid, "POST", path, SEED_BODY)
+        assert status == 200, (path, body)
+        [event] = sse_data(body)
+        assert isinstance(event, dict) and event["status"] == "ok"
+        assert event["payload"]["session_id"] == "123"
+        assert event["payload"]["input"][0]["content"][0]["text"] == "Hello, how are you?"
+    status, body = probe(cid, "POST", "/stream_async", SEED_BODY)
+    chunks = sse_data(body)
+    assert status == 200 and [str(c).split(",")[0] for c in chunks] == [f"async chunk {i}" for i in range(5)]
+    # No unauthenticated process-control route (1.0.1's default mode has none).
+    assert probe(cid, "POST", "/shutdown")[0] == 404
+    assert probe(cid, "POST", "/admin/shutdown")[0] == 404
+    assert probe(cid, "GET", "/admin/status")[0] == 404
+    assert podman("exec", cid, "id", "-u").strip() == "10001"
+    logs = subprocess.run(["podman", "logs", cid], capture_output=True, text=True).stderr
+    assert "Read-only file system" not in logs and "Permission denied" not in logs, logs[-4000:]
+    print(f"\nseed image healthy {seconds:.1f}s after start")
+
+
+def test_seed_process_turn_against_a_fake_dashscope_keeps_the_session(seed_image: None) -> None:
+    port = free_port()
+    with FakeDashScope() as fake:
+        _, cid = seconds_to_healthy(
+            ["--network", "host", *K8S_LIKE, "-e", "HOST=127.0.0.1", "-e", f"PORT={port}",
+             "-e", f"DASHSCOPE_HTTP_BASE_URL={fake.base_url}", "-e", "DASHSCOPE_API_KEY=fake-key", SEED],
+            f"http://127.0.0.1:{port}/health")
+        try:
+            answers = []
+            for text in ("Hello, how are you?", "And now?"):
+                body = {**SEED_BODY, "input": [{"role": "user", "content": [{"type": "text", "text": text}]}]}
+                with httpx.stream("POST", f"http://127.0.0.1:{port}/process", json=body, timeout=60) as r:
+                    assert r.status_code == 200
+                    events = list(iter_sse(r))
+                last = events[-1]
+                assert last["object"] == "response" and last["status"] == "completed", last
+                assert last["session_id"] == "123"
+                answers.append(last["output"][-1]["content"][-1]["text"])
+        finally:
+            podman("rm", "-f", "-t", "2", cid, check=False)
+    assert answers == ["".join(ANSWER)] * 2
+    paths = {path for path, _ in fake.requests}
+    assert paths == {"/api/v1/services/aigc/text-generation/generation"}
+    first, second = (body for _, body in fake.requests)
+    assert first["model"] == second["model"] == "qwen-turbo"
+    # The sample's session memory: the second call carries the first turn's question and answer.
+    assert "Hello, how are you?" in json.dumps(second) and "".join(ANSWER) in json.dumps(second)
+
+
+def test_a_bad_agent_app_exits_2_and_says_why(seed_image: None) -> None:
+    result = subprocess.run(["podman", "run", "--rm", "--network", "none", *K8S_LIKE,
+                             "-e", "AGENT_APP=app:no_such_app", SEED],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "cannot load AGENT_APP" in result.stderr and "no_such_app" in result.stderr
+
+
+def test_a_code_change_rebuilds_only_the_small_code_layer(seed_image: None, tmp_path: Path) -> None:
+    context = tmp_path / "seed-agent"
+    shutil.copytree(SEED_DIR, context, ignore=shutil.ignore_patterns("__pycache__"))
+    (context / "app.py").write_text((context / "app.py").read_text() + "# a code-only change\n")
+    seconds = build_user_agent(context, SEED + "-changed")
+    changed = rebuilt_bytes(SEED, SEED + "-changed")
+    podman("rmi", SEED + "-changed", check=False)
+    assert 0 < changed < 100_000, changed
+    assert image_size(SEED) > 1000 * changed
+    print(f"\ncode-only change: {changed} bytes rebuilt in {seconds:.0f}s")
