@@ -138,7 +138,8 @@ afterAll(() => {
 describe("the tarball", () => {
   const allowed = [
     /^(package\.json|README\.md|LICENSE|CHANGELOG\.md)$/,
-    /^bin\/components\/[a-z0-9-]+\.(js|d\.ts)$/,
+    // The two layers and what both use (components/alicloud, workload, shared) and the index.
+    /^bin\/components\/((alicloud|workload|shared)\/)?[a-z0-9-]+\.(js|d\.ts)$/,
     /^bin\/components\/assets\/.+$/,
     /^bin\/policy\/(index\.js|rules\/[a-z0-9-]+\.js|PulumiPolicy\.yaml|package\.json|README\.md|config\/[a-z0-9-]+\.json)$/,
   ];
@@ -150,7 +151,9 @@ describe("the tarball", () => {
       expect(tarballFiles).toContain(entry.replace(/^\.\//, ""));
     }
     // Every source component is there as JavaScript and typings.
-    const components = readdirSync(join(REPO_ROOT, "components")).filter((f) => f.endsWith(".ts")).map((f) => f.replace(/\.ts$/, ""));
+    const sourceDir = join(REPO_ROOT, "components");
+    const components = filesUnder(sourceDir).map((f) => relative(sourceDir, f)).filter((f) => f.endsWith(".ts")).map((f) => f.replace(/\.ts$/, ""));
+    expect(components).toEqual(expect.arrayContaining(["index", "alicloud/index", "workload/index", "shared/cidr"]));
     for (const c of components) expect(tarballFiles).toEqual(expect.arrayContaining([`bin/components/${c}.js`, `bin/components/${c}.d.ts`]));
   });
 
