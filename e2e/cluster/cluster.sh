@@ -108,7 +108,7 @@ cmd_stop() {
   # must not remove the running node's bridges and chains.
   if [[ $real_node == 1 ]] && owns_node_slot; then
     node_host_cleanup
-    rm -rf "$dir/containerd" "$dir/kubelet" "$dir/volumes" "$dir/cni" "$dir/real-node"
+    rm -f "$dir/real-node"
     release_node_slot
   fi
   rm -rf "$dir/etcd-data"

@@ -95,9 +95,8 @@ release_node_slot() {
 # host state (mounts, namespaces, interfaces, chains).
 clean_dead_node() {
   local c
-  for c in "${node_components[@]}" "${components[@]}"; do stop_one "$c" 2>/dev/null || true; done
+  for c in "${components[@]}"; do stop_one "$c" 2>/dev/null || true; done
   node_host_cleanup
-  rm -rf "$dir/containerd" "$dir/kubelet" "$dir/volumes" "$dir/cni" 2>/dev/null || true
 }
 
 # ---------------------------------------------------------------- host network
@@ -418,6 +417,8 @@ node_host_cleanup() {
   done
   conntrack -D -s "$pod_cidr" >/dev/null 2>&1 || true
   conntrack -D -d "$pod_cidr" >/dev/null 2>&1 || true
+  # The node's state under the cluster directory (its logs stay).
+  rm -rf "$dir/containerd" "$dir/kubelet" "$dir/volumes" "$dir/cni"
 }
 
 # Containers whose shim was killed (a job killed without stop) keep running in the cgroups runc
