@@ -7,16 +7,14 @@
 // values, the runtime assets next to the compiled JavaScript, and the policy pack served from the
 // installed package. Slow (a build, an install of ~180 MB, a strict compile of the SDK typings):
 // run by `npm run test:package` (and .ci/run), not by `npm test`.
-import type { ChildProcess } from "node:child_process";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { randomBytes } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
-import * as grpc from "@grpc/grpc-js";
 import * as pulumi from "@pulumi/pulumi";
-import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
+import type { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as analyzer from "@pulumi/pulumi/proto/analyzer_pb";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
@@ -27,6 +25,8 @@ import { deployment, goodContainer, podSpec } from "../policy/fixtures";
 import { EXAMPLE_DIR, EXAMPLE_PROJECT, exampleConfig, exampleSecretKeys } from "../support/example-config";
 import type { MockResource } from "../support/mocks";
 import { runWithMocks } from "../support/mocks";
+import type { RunningPolicyPack } from "../support/policy-pack-server";
+import { startPolicyPack } from "../support/policy-pack-server";
 import { REPO_ROOT, TEST_SECRETS } from "../support/stack-config";
 
 const PACKAGE = "@agentscope-ack/components";
@@ -218,33 +218,20 @@ describe("the policy pack, from the installed package", () => {
   });
 
 
-  let pack: ChildProcess | undefined;
+  let pack: RunningPolicyPack | undefined;
   let client: AnalyzerClient | undefined;
-  let stderr = "";
   const packDir = () => join(consumer, "node_modules", "@agentscope-ack", "components", "bin", "policy");
 
   beforeAll(async () => {
     // As the engine starts a Node.js pack: the consumer's @pulumi/pulumi runs the pack's directory.
     const runner = resolveInConsumer("@pulumi/pulumi/cmd/run-policy-pack", packDir());
     expect(runner.startsWith(join(consumer, "node_modules"))).toBe(true);
-    const child = spawn(process.execPath, [runner, "127.0.0.1:0", "."], { cwd: packDir(), stdio: ["ignore", "pipe", "pipe"] });
-    pack = child;
-    child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
-    const port = await new Promise<string>((resolve, reject) => {
-      let out = "";
-      child.stdout.on("data", (d: Buffer) => {
-        out += d.toString();
-        const line = /^(\d+)\s*$/m.exec(out);
-        if (line?.[1]) resolve(line[1]);
-      });
-      child.on("exit", (code) => reject(new Error(`policy pack exited with ${code}: ${stderr}`)));
-    });
-    client = new AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    pack = await startPolicyPack(runner, packDir());
+    client = pack.client;
   }, 120_000);
 
   afterAll(() => {
-    client?.close();
-    pack?.kill();
+    pack?.stop();
   });
 
   it("announces every rule and reports a deliberate violation as mandatory", async () => {

@@ -3,25 +3,24 @@
 // in policy/ (it compiles index.ts with ts-node and prints its port), then GetAnalyzerInfo,
 // ConfigureStack, Configure, Analyze and AnalyzeStack. This checks the wiring in policy/index.ts
 // against @pulumi/policy itself, without needing the Pulumi CLI.
-import type { ChildProcess } from "node:child_process";
-import { spawn } from "node:child_process";
 import { join } from "node:path";
-import * as grpc from "@grpc/grpc-js";
-import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
+import type * as grpc from "@grpc/grpc-js";
+import type { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as analyzer from "@pulumi/pulumi/proto/analyzer_pb";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RULES } from "../../policy/rules";
+import type { RunningPolicyPack } from "../support/policy-pack-server";
+import { startPolicyPack } from "../support/policy-pack-server";
 import { REPO_ROOT } from "../support/stack-config";
 import { deployment, goodContainer, podSpec } from "./fixtures";
 
 const POLICY_DIR = join(REPO_ROOT, "policy");
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 
-let pack: ChildProcess | undefined;
+let pack: RunningPolicyPack | undefined;
 let client: AnalyzerClient;
-let stderr = "";
 
 /** Adapts a unary gRPC callback to a promise. */
 function unary<T>(start: (cb: (err: grpc.ServiceError | null, res: T) => void) => unknown): Promise<T> {
@@ -77,24 +76,12 @@ function diagnostics(res: analyzer.AnalyzeResponse) {
 
 beforeAll(async () => {
   const runner = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [POLICY_DIR] });
-  const child = spawn(process.execPath, [runner, "127.0.0.1:0", "."], { cwd: POLICY_DIR, stdio: ["ignore", "pipe", "pipe"] });
-  pack = child;
-  child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
-  const port = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-      const line = /^(\d+)\s*$/m.exec(out);
-      if (line?.[1]) resolve(line[1]);
-    });
-    child.on("exit", (code) => reject(new Error(`policy pack exited with ${code}: ${stderr}`)));
-  });
-  client = new AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  pack = await startPolicyPack(runner, POLICY_DIR);
+  client = pack.client;
 }, 120_000);
 
 afterAll(() => {
-  client?.close();
-  pack?.kill();
+  pack?.stop();
 });
 
 describe("the policy pack served to the engine", () => {
