@@ -46,7 +46,7 @@ function execAsync(cmd: string, args: string[]): Promise<string> {
 
 /** The probe image: the debootstrap base with python3, pushed to the e2e registry, by digest. */
 function pushProbeImage(): string {
-  const base = "localhost/bookworm-python:3.11";
+  const base = process.env.BASE_IMAGE ?? "localhost/bookworm-python:3.11";
   const id = ok(run("podman", ["image", "inspect", "--format", "{{.Id}}", base]), "podman image inspect").stdout.trim().slice(0, 16);
   const ref = `${env.registry}/agentscope/netpol-probe:${id}`;
   const creds = `${env.registryUser}:${env.registryPassword}`;

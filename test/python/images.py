@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -10,7 +11,8 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[2]
-BASE_IMAGE = "localhost/bookworm-python:3.11"
+# BASE_IMAGE as in scripts/make-base-image.sh (another name measures a build from an empty layer cache).
+BASE_IMAGE = os.environ.get("BASE_IMAGE") or "localhost/bookworm-python:3.11"
 # This machine reaches PyPI through a TLS-inspecting proxy: pip in the build
 # needs the host's trust store (a build secret, kept out of every layer).
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
