@@ -52,7 +52,8 @@ describe("prod on Alibaba Cloud", async () => {
   });
 
   it("installs the ACS image-cache operator on the cluster", () => {
-    expect(run.one(T.addon, "-image-cache-operator").inputs).toEqual({ clusterId: "agentscope-ack-cluster-id", name: "image-cache-operator" });
+    // rbac.secret: true (ACS docs recommend it), spelt as the add-on's schema spells it.
+    expect(run.one(T.addon, "-image-cache-operator").inputs).toEqual({ clusterId: "agentscope-ack-cluster-id", name: "image-cache-operator", config: JSON.stringify({ rbac: { secret: true } }) });
   });
 
   it("installs Poseidon as a managed add-on, so NetworkPolicies bind ACS pods on new and existing clusters", () => {

@@ -10,14 +10,14 @@ const VALUES = [
   "ACS_CPU_STEP", "ACS_MEMORY_STEP_GIB", "AGENT_PORT", "AGENT_SERVICE_PORT", "ALIBABA_SLB_HEALTH_CHECK_CIDRS",
   "APP_UID", "AckCluster", "AcrRegistry", "AcsImageCache", "AgentRuntime", "AgentScopeWorkloads",
   "AlicloudPlatform", "ContainerImage", "DEFAULT_REDIS_IMAGE", "EXTENSION_MODULE", "GATEWAY_CPU",
-  "GATEWAY_MEMORY_GIB", "GATEWAY_PORT", "GATEWAY_PY_PATH", "InClusterRedis", "KubernetesCluster", "MANAGED_BY",
+  "GATEWAY_MEMORY_GIB", "GATEWAY_PORT", "GATEWAY_PY_PATH", "IMAGE_CACHE_ADDON", "InClusterRedis", "KubernetesCluster", "MANAGED_BY",
   "MANAGER_CONFIG_PATH", "MAX_ZONES", "ManagedRedis", "NON_PUBLIC_CIDRS", "NO_ACS", "Namespaces", "Network",
   "NetworkPolicies", "POSEIDON_ADDON", "REDIS_PORT", "SANDBOX_DENIED_CIDRS", "SANDBOX_MANAGER_CLUSTER_RULES",
   "SANDBOX_MANAGER_PORT", "SANDBOX_MANAGER_ROLE_RULES", "SANDBOX_PORT", "SANDBOX_SERVICE_ACCOUNT",
   "SANDBOX_TYPES", "STAND_IN_MODEL_API_KEY", "STAND_IN_MODEL_NAME", "STAND_IN_MODEL_PORT", "SandboxPool",
   "StandInModel", "TMP_VOLUME_NAME", "UPSTREAM_SANDBOX_PORT", "VIRTUAL_NODE_ADDON", "VIRTUAL_NODE_MIN_VERSION",
   "VIRTUAL_NODE_TOLERATION", "acsNetworkAnnotations", "acsPodAnnotations", "acsPodLabels", "acsTolerations",
-  "checkedAddonConfig", "cidrsOverlap", "contentTag", "coversPublicInternet", "cpuQuantity", "dotenvQuote",
+  "addonConfigSchema", "checkedAddonConfig", "cidrsOverlap", "contentTag", "coversPublicInternet", "cpuQuantity", "dotenvQuote",
   "guaranteedResources", "isAcsSize", "isDigestRef", "isIpv4Cidr", "layoutZoneSubnets", "memoryQuantity",
   "minimalCidrs", "parseIpv4Cidr", "podSecurityLabels", "readGatewayPy", "recommendedLabels",
   "renderManagerEnv", "renderRedisConfig", "requireDigestRef", "requireDnsLabel", "requireInt",
@@ -25,7 +25,7 @@ const VALUES = [
   "resolveContainerImageArgs", "resolveInClusterRedisArgs", "resolveNamespacesArgs", "resolveNetworkArgs",
   "resolveNetworkPoliciesArgs", "resolveSandboxPoolArgs", "resolveStandInModelArgs", "resolveWorkloadsArgs",
   "restrictedContainerSecurityContext", "restrictedPodSecurityContext", "sandboxPodLabels",
-  "sandboxPodSettings", "selectorLabels", "subnet", "tmpVolume", "tmpVolumeMount", "upstreamSandboxImage",
+  "sandboxPodSettings", "selectorLabels", "settingBySchema", "subnet", "tmpVolume", "tmpVolumeMount", "upstreamSandboxImage",
   "zoneSpreadWhenUnsatisfiable",
 ];
 
@@ -69,5 +69,5 @@ describe("public API of components/index.ts", () => {
     const names = exportedNames();
     expect(names.values).toEqual([...VALUES].sort());
     expect(names.types).toEqual([...TYPES].sort());
-  });
+  }, 300_000); // a whole type-check of the package: two minutes on a loaded 2-core machine
 });

@@ -1,6 +1,7 @@
 import * as alicloud from "@pulumi/alicloud";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { addonConfigSchema, checkedAddonConfig } from "./addon-config";
 
 export type AckClusterSpec = "ack.pro.small" | "ack.pro.xlarge" | "ack.standard";
 export type Weekday = "Monday" | "Tuesday" | "Wednesday" | "Thursday" | "Friday" | "Saturday" | "Sunday";
@@ -221,12 +222,7 @@ export class AckCluster extends pulumi.ComponentResource {
     }
     const helper = args.acrCredentialHelperConfig;
     if (helper !== undefined) {
-      const installed = alicloud.cs.getKubernetesAddonsOutput({ clusterId: this.clusterId, ids: [ACR_HELPER_ADDON] }, parent).addons;
-      const schema = installed.apply((list) => {
-        const addon = list.find((a) => a.name === ACR_HELPER_ADDON);
-        if (!addon) throw new Error(`AckCluster: add-on ${ACR_HELPER_ADDON} is not offered by this cluster`);
-        return alicloud.cs.getKubernetesAddonMetadataOutput({ clusterId: this.clusterId, name: ACR_HELPER_ADDON, version: addon.currentVersion || addon.nextVersion }, parent).configSchema;
-      });
+      const schema = addonConfigSchema(this.clusterId, ACR_HELPER_ADDON, parent);
       new alicloud.cs.KubernetesAddon(`${name}-acr-helper`, {
         clusterId: this.clusterId,
         name: ACR_HELPER_ADDON,
@@ -288,24 +284,4 @@ export class AckCluster extends pulumi.ComponentResource {
     }
     return cluster;
   }
-}
-
-/**
- * The add-on config as JSON, after checking every top-level key against the add-on's own JSON schema
- * (from cs.getKubernetesAddonMetadata): a misspelt key would otherwise be ignored silently.
- */
-export function checkedAddonConfig(addon: string, schemaText: string, config: Record<string, unknown>): string {
-  let properties: Record<string, unknown> | undefined;
-  try {
-    const schema = JSON.parse(schemaText) as { properties?: Record<string, unknown> };
-    properties = schema.properties;
-  } catch {
-    throw new Error(`AckCluster: the ${addon} add-on's config schema is not JSON`);
-  }
-  const known = Object.keys(properties ?? {});
-  const unknown = Object.keys(config).filter((k) => !known.includes(k));
-  if (unknown.length > 0) {
-    throw new Error(`AckCluster: ${addon} config has key(s) ${unknown.join(", ")} that its schema does not define (known: ${known.join(", ") || "none"})`);
-  }
-  return JSON.stringify(config);
 }

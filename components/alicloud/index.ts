@@ -1,5 +1,6 @@
 // Cloud layer: the Alibaba Cloud resources (VPC, ACK Pro cluster, ACR, Tair, ACS image cache).
 export * from "./ack-cluster";
+export * from "./addon-config";
 export * from "./acr-registry";
 export * from "./alicloud-platform";
 export * from "./image-cache";

@@ -1,6 +1,7 @@
 // Pure checks of the cloud components: the rules a first real deployment would otherwise break on.
 import { describe, expect, it } from "vitest";
-import { checkedAddonConfig, resolveAckClusterArgs } from "../../components/alicloud/ack-cluster";
+import { resolveAckClusterArgs } from "../../components/alicloud/ack-cluster";
+import { checkedAddonConfig, settingBySchema } from "../../components/alicloud/addon-config";
 import { resolveAcrRegistryArgs } from "../../components/alicloud/acr-registry";
 
 const create = { vswitchIds: ["vsw-1"], podVswitchIds: ["vsw-2"] };
@@ -47,5 +48,28 @@ describe("registry push allow-list", () => {
   it("refuses CIDRs that together admit every internet address", () => {
     expect(() => resolveAcrRegistryArgs({ ...base, pushFromCidrs: ["0.0.0.0/1", "128.0.0.0/1"] })).toThrow(/together admit every internet address/);
     expect(resolveAcrRegistryArgs({ ...base, pushFromCidrs: ["203.0.113.7/32"] }).pushFromCidrs).toEqual(["203.0.113.7/32"]);
+  });
+});
+
+describe("a dotted add-on setting, spelt as the add-on's schema spells it", () => {
+  const schema = (properties: Record<string, unknown>) => JSON.stringify({ type: "object", properties });
+
+  it("nests it when the schema nests it", () => {
+    const s = schema({ rbac: { type: "object", properties: { secret: { type: "boolean" } } } });
+    expect(settingBySchema("image-cache-operator", s, "rbac.secret", true)).toEqual({ rbac: { secret: true } });
+  });
+
+  it("keeps the dotted key when the schema has that key", () => {
+    expect(settingBySchema("image-cache-operator", schema({ "rbac.secret": { type: "boolean" } }), "rbac.secret", true)).toEqual({ "rbac.secret": true });
+  });
+
+  it("gives nothing when the schema has neither, or only the parent", () => {
+    expect(settingBySchema("image-cache-operator", schema({ other: { type: "string" } }), "rbac.secret", true)).toBeUndefined();
+    expect(settingBySchema("image-cache-operator", schema({ rbac: { type: "object" } }), "rbac.secret", true)).toBeUndefined();
+    expect(settingBySchema("image-cache-operator", schema({ rbac: { type: "object", properties: { create: {} } } }), "rbac.secret", true)).toBeUndefined();
+  });
+
+  it("refuses a schema that is not JSON", () => {
+    expect(() => settingBySchema("image-cache-operator", "<html>", "rbac.secret", true)).toThrow(/image-cache-operator add-on's config schema is not JSON/);
   });
 });

@@ -39,7 +39,10 @@ export function cannedCall(
       };
     case "alicloud:cs/getKubernetesAddonMetadata:getKubernetesAddonMetadata":
       // A stand-in schema: the real one comes from ACK (its keys are not in public docs we could find).
-      return { ...inputs, id: "meta", configSchema: JSON.stringify({ type: "object", properties: { ExampleKey: { type: "string" } } }) };
+      return { ...inputs, id: "meta", configSchema: JSON.stringify({ type: "object", properties: inputs["name"] === "image-cache-operator"
+        // Stand-in, too: rbac.secret as a Helm chart nests it (the real shape comes from ACK at deploy time).
+        ? { rbac: { type: "object", properties: { secret: { type: "boolean" } } } }
+        : { ExampleKey: { type: "string" } } }) };
     case "alicloud:cr/getEndpointAclService:getEndpointAclService":
       return { ...inputs, id: `${String(inputs["instanceId"])}:internet`, status: "RUNNING" };
     case "alicloud:vpc/getSwitches:getSwitches": {
