@@ -5,12 +5,13 @@ OpenAI-compatible model on 127.0.0.1.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,19 @@ import redis
 import fake_model  # noqa: F401 - puts agent-image/ on sys.path
 from conftest import AGENT_DIR, REPO, free_port
 from stand_in_model import STAND_IN_ANSWER, StandInModelServer
+from test_gateway_shutdown import Gateway, start_gateway  # noqa: F401 - the fixture
 
 PYTHON = Path(os.environ.get("AGENTSCOPE2_PYTHON", REPO / ".venv" / "agentscope2" / "bin" / "python"))
 API_KEY = "sk-as2-test-4b1d9e0c7a"
+# The user's own 2.x code (AGENTSCOPE_USER_MODULE): a tool factory that records who it ran for.
+USER_MODULE = """
+import json, os
+
+async def extra_agent_tools(user_id, agent_id, session_id):
+    with open(os.environ["HOOK_LOG"], "a") as f:
+        f.write(json.dumps([user_id, agent_id, session_id]) + "\\n")
+    return []
+"""
 REDIS_PASSWORD = "redis-secret"
 
 
@@ -83,7 +94,9 @@ def service(tmp_path_factory: pytest.TempPathFactory, redis_url: str, stand_in: 
         pytest.fail(f"{PYTHON} is missing: python3 -m venv .venv/agentscope2 && .venv/agentscope2/bin/pip install "
                     "--no-deps --require-hashes -r agent-image/requirements-agentscope2.txt (scripts/test-python.sh does it)")
     workdir = tmp_path_factory.mktemp("as2")
+    (workdir / "my_hooks.py").write_text(USER_MODULE)
     s = Service({
+        "PYTHONPATH": f"{AGENT_DIR}:{workdir}", "AGENTSCOPE_USER_MODULE": "my_hooks", "HOOK_LOG": str(workdir / "hooks.log"),
         "REDIS_URL": redis_url, "REDIS_PASSWORD": REDIS_PASSWORD,
         "MODEL_PROVIDER": "openai", "MODEL_BASE_URL": stand_in.base_url, "MODEL_NAME": "stand-in",
         "MODEL_API_KEY": API_KEY, "AGENT_NAME": "helper", "AGENTSCOPE_DOWNLOAD_SECRET": "download-secret-0123",
@@ -167,6 +180,8 @@ def test_a_new_user_chats_with_the_start_up_agent_and_events_stream(
     text = "".join(e["delta"] for e in stream.events if e.get("type") == "TEXT_BLOCK_DELTA")
     assert text == STAND_IN_ANSWER
     assert len(model_requests) > before and model_requests[-1]["model"] == "stand-in"
+    hook_calls = [json.loads(line) for line in Path(service.env["HOOK_LOG"]).read_text().splitlines()]
+    assert ["alice", "default", session_id] in hook_calls
 
     # The model key never reached Redis: the stored credential has no key field.
     r = redis.Redis.from_url(redis_url, password=REDIS_PASSWORD)
@@ -190,6 +205,25 @@ def _values(r: redis.Redis, key: bytes) -> list[bytes]:
     if kind == b"stream":
         return [json.dumps({k.decode(): v.decode() for k, v in fields.items()}).encode() for _, fields in r.xrange(key)]
     return []
+
+
+def test_behind_the_gateway_the_token_decides_the_user(
+    service: Service, tmp_path: Path, start_gateway: Callable[..., Gateway],
+) -> None:
+    tokens = tmp_path / "tokens.json"
+    tokens.write_text(json.dumps({hashlib.sha256(b"carol-token-0123456789").hexdigest(): "carol"}))
+    gw = start_gateway(service.url, GATEWAY_AUTH="bearer", GATEWAY_USER_TOKENS_FILE=str(tokens))
+    # The kubelet's probe: no token, no header; the gateway supplies the anonymous identity.
+    assert httpx.get(gw.url + "/health").status_code == 200
+    assert httpx.get(gw.url + "/agent/", headers={"X-User-ID": "alice"}).status_code == 401
+    carol = {"Authorization": "Bearer carol-token-0123456789", "X-User-ID": "alice"}
+    created = httpx.post(gw.url + "/sessions/", json={"agent_id": "default"}, headers=carol)
+    assert created.status_code == 201, created.text
+    session_id = created.json()["session_id"]
+    with service.client("carol") as c:
+        assert session_id in c.get("/sessions/", params={"agent_id": "default"}).text
+    with service.client("alice") as a:
+        assert session_id not in a.get("/sessions/", params={"agent_id": "default"}).text
 
 
 def test_other_users_may_use_but_not_change_the_platform_agent(service: Service) -> None:
