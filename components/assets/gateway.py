@@ -79,8 +79,8 @@ def refusal(path: str) -> int | None:
     return None
 
 
-def sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def sha256(token: str | bytes) -> str:
+    return hashlib.sha256(token.encode("utf-8") if isinstance(token, str) else token).hexdigest()
 
 
 def checked_user_id(value: object, what: str) -> str:
@@ -131,9 +131,9 @@ class Identities:
             log.error("gateway: keeping the previous user tokens: %s", type(e).__name__)
 
     def user(self, authorization: bytes | None) -> str | None:
-        scheme, _, value = (authorization or b"").decode("latin-1").partition(" ")
+        scheme, _, value = (authorization or b"").partition(b" ")
         token = value.strip()
-        if scheme.lower() != "bearer" or not token:
+        if scheme.lower() != b"bearer" or not token:
             return None
         digest = sha256(token)
         found = None

@@ -28,6 +28,7 @@ GATEWAY_PY = REPO / "components" / "assets" / "gateway.py"
 SHARED = "shared-token-3f9a0c1d2e"
 ALICE = "alice-token-8b7c6d5e4f"
 BOB = "bob-token-1a2b3c4d5e6f"
+UNICODE = "zoë-tökên-7d6c5b4a"
 EVENT_GAP_S = 1.0
 
 
@@ -111,7 +112,7 @@ def gateway(tmp_path: Path, upstream: Upstream) -> Iterator[Callable[..., Gatewa
     for g in started:
         g.stop()
         log = g.log_path.read_text(errors="replace")
-        for token in (SHARED, ALICE, BOB):
+        for token in (SHARED, ALICE, BOB, UNICODE):
             assert token not in log, "a token was logged"
 
 
@@ -165,8 +166,11 @@ def test_per_user_tokens_from_the_secret_file_follow_its_updates(
     gateway: Callable[..., Gateway], upstream: Upstream, tmp_path: Path,
 ) -> None:
     tokens = tmp_path / "user-tokens.json"
-    write_tokens(tokens, {ALICE: "alice", BOB: "bob@example.com"})
+    write_tokens(tokens, {ALICE: "alice", BOB: "bob@example.com", UNICODE: "zoe"})
     g = gateway(GATEWAY_AUTH="bearer", GATEWAY_USER_TOKENS_FILE=str(tokens))
+    # The digest is of the token's UTF-8 bytes, as sent.
+    assert httpx.get(g.url + "/z1", headers={"Authorization": b"Bearer " + UNICODE.encode()}).status_code == 200
+    assert upstream.headers_of("/z1")["x-user-id"] == ["zoe"]
     assert httpx.get(g.url + "/a1", headers=bearer(ALICE)).status_code == 200
     assert httpx.get(g.url + "/b1", headers={**bearer(BOB), "X-User-ID": "alice"}).status_code == 200
     assert upstream.headers_of("/a1")["x-user-id"] == ["alice"]
