@@ -27,6 +27,19 @@ if [[ "$(cat "$venv/.locks" 2>/dev/null)" != "$want" ]]; then
   echo "$want" >"$venv/.locks"
 fi
 
+# AgentScope 2.x (test_agentscope2.py runs it as a child process) needs a venv of its own: 2.x and
+# the runtime's agentscope 1.x cannot share one.
+as2_venv=${AGENTSCOPE2_TEST_VENV:-.venv/agentscope2}
+as2_lock=agent-image/requirements-agentscope2.txt
+want=$(sha256sum "$as2_lock" | cut -d' ' -f1)
+if [[ "$(cat "$as2_venv/.locks" 2>/dev/null)" != "$want" ]]; then
+  rm -rf "$as2_venv"
+  python3 -m venv "$as2_venv"
+  "$as2_venv/bin/pip" install --quiet --no-deps --require-hashes --only-binary=:all: -r "$as2_lock"
+  echo "$want" >"$as2_venv/.locks"
+fi
+export AGENTSCOPE2_PYTHON="$(cd "$as2_venv" && pwd)/bin/python"
+
 [[ -n "${AGENT_TEST_PREPARE_ONLY:-}" ]] && exit 0
 exec "$venv/bin/python" -m pytest test/python --ignore=test/python/test_image.py \
   --ignore=test/python/test_user_agent_image.py \

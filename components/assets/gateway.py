@@ -3,7 +3,21 @@
 Runs as `python gateway.py` with the agent image's own Python (uvicorn and httpx ship with
 agentscope-runtime). It refuses the AgentApp's unauthenticated admin routes and any path that is
 not in normal form (so `//admin`, `/x/../admin` or `%2e%2e` tricks cannot reach them), and streams
-everything else (SSE included) to the upstream unchanged.
+everything else (SSE included) to the upstream unchanged, chunk by chunk as it arrives.
+
+Identity (for AgentScope 2.x, whose app trusts an `X-User-ID` header: agentscope/app/deps.py). A
+client-sent `X-User-ID` never reaches the upstream. With GATEWAY_AUTH=bearer the gateway itself
+authenticates callers and sets `X-User-ID` from the identity; with `off` (the default) the app
+checks the bearer token itself, as Friday does, and no `X-User-ID` is set. In `bearer` mode:
+- GATEWAY_TOKEN: the shared bearer token; its callers are GATEWAY_TOKEN_USER_ID (default "default").
+- GATEWAY_USER_TOKENS_FILE: a mounted Secret file holding one JSON object that maps the SHA-256
+  (hex, of the token's UTF-8 bytes) of each user's token to that user's id, e.g.
+  {"9f86d081...": "alice"}. Re-read when the file changes (Kubernetes updates mounted Secrets).
+  User ids: 1-128 of [A-Za-z0-9_.@-] (no ":", which would reach the app's Redis key names).
+- GATEWAY_OPEN_PATHS (default "/health"): exact paths served without a token, as
+  GATEWAY_ANONYMOUS_USER_ID (default "anonymous") unless a valid token comes with them: the
+  kubelet's probes carry no token, and 2.x's /health requires the header.
+- Any other path without a valid token gets 401; the Authorization header is not forwarded.
 
 On SIGTERM, uvicorn stops listening (new connections and the readiness probe are refused), closes
 idle connections, and keeps forwarding the open streams until they end: the app drains its turns
@@ -12,9 +26,15 @@ GATEWAY_SHUTDOWN_TIMEOUT_SECONDS are cut, so the gateway exits within the pod's 
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import logging
 import os
 import posixpath
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+import re
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 import httpx
@@ -33,6 +53,10 @@ DENIED = tuple(
     for p in os.environ.get("GATEWAY_DENY_PREFIXES", "/shutdown,/admin").split(",")
     if p.strip()
 )
+AUTH = os.environ.get("GATEWAY_AUTH", "off")
+OPEN_PATHS = frozenset(p.strip() for p in os.environ.get("GATEWAY_OPEN_PATHS", "/health").split(",") if p.strip())
+USER_ID = re.compile(r"[A-Za-z0-9_.@-]{1,128}")
+log = logging.getLogger("gateway")
 HOP_BY_HOP = {
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
     "te", "trailers", "transfer-encoding", "upgrade", "host",
@@ -55,12 +79,110 @@ def refusal(path: str) -> int | None:
     return None
 
 
+def sha256(token: str | bytes) -> str:
+    return hashlib.sha256(token.encode("utf-8") if isinstance(token, str) else token).hexdigest()
+
+
+def checked_user_id(value: object, what: str) -> str:
+    if not isinstance(value, str) or not USER_ID.fullmatch(value):
+        raise ValueError(f"{what}: a user id must be 1-128 of [A-Za-z0-9_.@-]")
+    return value
+
+
+def read_user_tokens(path: str) -> dict[str, str]:
+    """{sha256 hex of a token: user id}; errors never quote the file, which is a secret."""
+    with open(path, "rb") as f:
+        data = json.load(f)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected one JSON object")
+    for digest, user in data.items():
+        if not re.fullmatch(r"[0-9a-f]{64}", digest):
+            raise ValueError(f"{path}: every key must be a lowercase hex SHA-256")
+        checked_user_id(user, path)
+    return data
+
+
+class Identities:
+    """Who a bearer token belongs to: the shared token, then the per-user file."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        token = env.get("GATEWAY_TOKEN", "")
+        self.shared = sha256(token) if token else None
+        self.shared_user = checked_user_id(env.get("GATEWAY_TOKEN_USER_ID", "default"), "GATEWAY_TOKEN_USER_ID")
+        self.anonymous = checked_user_id(env.get("GATEWAY_ANONYMOUS_USER_ID", "anonymous"), "GATEWAY_ANONYMOUS_USER_ID")
+        self.path = env.get("GATEWAY_USER_TOKENS_FILE", "")
+        self.users: dict[str, str] = {}
+        self.version: tuple[int, int, int] | None = None
+        if self.shared is None and not self.path:
+            raise ValueError("GATEWAY_AUTH=bearer needs GATEWAY_TOKEN or GATEWAY_USER_TOKENS_FILE")
+        if self.path:
+            self.reload(strict=True)
+
+    def reload(self, strict: bool = False) -> None:
+        try:
+            st = os.stat(self.path)
+            version = (st.st_ino, st.st_mtime_ns, st.st_size)
+            if version != self.version:
+                self.users, self.version = read_user_tokens(self.path), version
+        except (OSError, ValueError) as e:
+            if strict:
+                raise
+            # Keep the last good mapping: a half-written file must not lock everyone out.
+            log.error("gateway: keeping the previous user tokens: %s", type(e).__name__)
+
+    def user(self, authorization: bytes | None) -> str | None:
+        scheme, _, value = (authorization or b"").partition(b" ")
+        token = value.strip()
+        if scheme.lower() != b"bearer" or not token:
+            return None
+        digest = sha256(token)
+        found = None
+        if self.shared is not None and hmac.compare_digest(digest, self.shared):
+            found = self.shared_user
+        if self.path:
+            self.reload()
+        # Every entry is compared, so the time taken does not depend on which one matched.
+        for known, user in self.users.items():
+            if hmac.compare_digest(digest, known):
+                found = found or user
+        return found
+
+
+def identities() -> Identities | None:
+    if AUTH == "off":
+        return None
+    if AUTH != "bearer":
+        raise ValueError(f"GATEWAY_AUTH must be off or bearer, not {AUTH!r}")
+    return Identities(os.environ)
+
+
+try:
+    IDENTITIES = identities()
+except (OSError, ValueError) as e:
+    sys.exit(f"gateway: {e}")
+
 client = httpx.AsyncClient(base_url=UPSTREAM, timeout=httpx.Timeout(None, connect=5.0))
 
 
 async def respond(send: Send, status: int) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"text/plain")]})
+    headers = [(b"content-type", b"text/plain")] + ([(b"www-authenticate", b"Bearer")] if status == 401 else [])
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": (b"refused" if status < 500 else b"upstream unavailable")})
+
+
+def identified_headers(scope: Scope) -> list[tuple[bytes, bytes]] | None:
+    """The headers to forward, with X-User-ID set from the caller's identity; None: 401."""
+    # X_User_ID too: some servers read underscores as dashes.
+    headers = [(k, v) for k, v in scope["headers"]
+               if k.decode("latin-1").lower() not in HOP_BY_HOP and k.lower().replace(b"_", b"-") != b"x-user-id"]
+    if IDENTITIES is None:
+        return headers
+    user = IDENTITIES.user(next((v for k, v in scope["headers"] if k.lower() == b"authorization"), None))
+    if user is None and scope["path"] in OPEN_PATHS:
+        user = IDENTITIES.anonymous
+    if user is None:
+        return None
+    return [(k, v) for k, v in headers if k.lower() != b"authorization"] + [(b"x-user-id", user.encode())]
 
 
 async def lifespan(receive: Receive, send: Send) -> None:
@@ -83,8 +205,9 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "websocket.close", "code": 1008})
         return
     status = refusal(scope["path"])
-    if status:
-        await respond(send, status)
+    headers = identified_headers(scope) if not status else None
+    if status or headers is None:
+        await respond(send, status or 401)
         return
 
     async def body() -> AsyncIterator[bytes]:
@@ -100,7 +223,6 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     target = (scope.get("raw_path") or scope["path"].encode("utf-8")).decode("latin-1")
     if scope.get("query_string"):
         target += "?" + scope["query_string"].decode("latin-1")
-    headers = [(k, v) for k, v in scope["headers"] if k.decode("latin-1").lower() not in HOP_BY_HOP]
     has_body = any(k.lower() in (b"content-length", b"transfer-encoding") for k, _ in scope["headers"])
     request = client.build_request(scope["method"], target, headers=headers, content=body() if has_body else None)
     try:
