@@ -49,7 +49,7 @@ export function lockedVenv(spec: VenvSpec): string {
   mkdirSync(join(REPO, ".venv"), { recursive: true });
   execFileSync("python3", ["-m", "venv", dir], { stdio: "pipe" });
   const pip = (file: string, extra: string[]) =>
-    execFileSync(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--require-hashes", ...extra, "-r", file], { stdio: "pipe", timeout: 300_000 });
+    execFileSync(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--require-hashes", ...extra, "-r", file], { stdio: "pipe", timeout: 900_000 });
   writeFileSync(join(dir, "requirements.txt"), `${withDeps}\n`);
   pip(join(dir, "requirements.txt"), []);
   if (noDeps) {

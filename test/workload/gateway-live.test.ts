@@ -89,7 +89,7 @@ beforeAll(async () => {
   await waitFor(`http://127.0.0.1:${upstreamPort}/health`);
   gateway = `http://127.0.0.1:${gatewayPort}`;
   await waitFor(`${gateway}/health`);
-}, 300_000);
+}, 1_200_000); // a cold venv: pip downloads and installs, slow on a loaded machine
 
 afterAll(() => {
   for (const c of children) c.kill("SIGTERM");

@@ -150,7 +150,7 @@ describe("sandbox manager extension on the real agentscope-runtime KubernetesCli
       stdio: ["ignore", "pipe", "pipe"],
     });
     out = JSON.parse(text.trim().split("\n").pop()!) as DriverOutput;
-  }, 600_000);
+  }, 1_200_000);
 
   it("creates the sandbox behind a ClusterIP Service and returns its DNS name and our image's port", () => {
     expect(out.result).toEqual(["sandbox-0123456789abcdefghijklmno", [SANDBOX_PORT], "sandbox-0123456789abcdefghijklmno-service.agentscope-sandboxes.svc"]);
@@ -227,5 +227,5 @@ describe("the manager's .env read by runtime-sandbox-server's own Settings", () 
       CONTAINER_PREFIX_KEY: "sandbox-",
       MAX_SANDBOX_INSTANCES: 50,
     });
-  }, 600_000);
+  }, 1_200_000);
 });
