@@ -3,6 +3,7 @@ export * from "./ack-cluster";
 export * from "./acr-registry";
 export * from "./alicloud-platform";
 export * from "./image-cache";
+export * from "./log-collection";
 export * from "./managed-redis";
 export * from "./network";
 export * from "./network-layout";
