@@ -1,10 +1,10 @@
 // The alert rules: valid PromQL (parsed with Prometheus's own lezer grammar, @prometheus-io/lezer-promql),
 // only the contract's metric names, a runbook line each, and the PrometheusRule schema.
-import { PrometheusRule } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule";
 import { parser } from "@prometheus-io/lezer-promql";
 import { describe, expect, it } from "vitest";
 import { alertRules } from "../../components/workload/alert-rules";
 import { CONTRACT_METRICS } from "../../components/workload/telemetry";
+import { validateK8sObject } from "../support/k8s-schema";
 
 /** Syntax errors and the metric names a PromQL expression selects. */
 function analyse(expr: string): { errors: string[]; metrics: string[] } {
@@ -83,7 +83,9 @@ describe("alert rules", () => {
     expect(() => alertRules({ p95TurnSeconds: 0 })).toThrow("p95TurnSeconds must be a positive number");
   });
 
-  it("fit the PrometheusRule schema", () => {
-    new PrometheusRule({ metadata: { name: "agentscope-alerts", namespace: "agentscope-agents" }, spec: { groups: [{ name: "agentscope", rules: rules.map((r) => ({ ...r })) }] } }).validate();
+  it("fit the PrometheusRule schema, which does reject a malformed rule", async () => {
+    const rule = (rs: unknown[]) => ({ apiVersion: "monitoring.coreos.com/v1", kind: "PrometheusRule", metadata: { name: "agentscope-alerts", namespace: "agentscope-agents" }, spec: { groups: [{ name: "agentscope", rules: rs }] } });
+    await validateK8sObject(rule(rules.map((r) => ({ ...r }))));
+    await expect(validateK8sObject(rule([{ alert: "X", for: "five minutes" }]))).rejects.toThrow("fails the Kubernetes schema");
   });
 });
