@@ -1,9 +1,9 @@
 // The stack: validate config, then compose components. All logic lives in config/ and components/.
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./config";
-import { alicloudPlatformArgs } from "./config/cloud-args";
+import { alicloudPlatformArgs, logCollectionArgs } from "./config/cloud-args";
 import { workloadArgs } from "./config/workload-args";
-import { AgentScopeWorkloads, AlicloudPlatform, KubernetesCluster } from "./components";
+import { AgentScopeWorkloads, AlicloudPlatform, KubernetesCluster, SlsLogCollection } from "./components";
 
 const { config, secrets } = loadStackConfig();
 
@@ -14,10 +14,15 @@ const local = cloud
   ? undefined
   : new KubernetesCluster(config.namePrefix, { context: config.kubernetes.context, kubeconfig: config.kubernetes.kubeconfigPath });
 
+// A trace receiver deployed by the stack (e.g. the local Jaeger) goes in as workloadArgs' fourth
+// argument, `{ endpoint, egress }` from its outputs; without one, observability.otlpEndpoint is used.
 const workloads = new AgentScopeWorkloads(config.namePrefix, workloadArgs(config, secrets, cloud), {
   provider: cloud?.provider ?? local!.provider,
   dependsOn: cloud ? [cloud] : [],
 });
+
+const logs = cloud ? logCollectionArgs(config, cloud, workloads.agentsNamespace) : undefined;
+if (cloud && logs) new SlsLogCollection(`${config.namePrefix}-logs`, logs, { provider: cloud.provider, dependsOn: [cloud] });
 
 export const environment = config.environment;
 export const stackName = pulumi.getStack();

@@ -1,6 +1,9 @@
-import type { AlicloudPlatformArgs } from "../components/alicloud/alicloud-platform";
+import * as pulumi from "@pulumi/pulumi";
+import type { AlicloudPlatform, AlicloudPlatformArgs } from "../components/alicloud/alicloud-platform";
+import type { SlsLogCollectionArgs } from "../components/alicloud/log-collection";
 import type { StackConfig } from "./load";
 import type { StackSecrets } from "./index";
+import { managedPrometheusOn, slsLogsOn } from "./observability";
 
 /** Repositories the stack pushes to: the agent and the sandbox manager images. */
 export const IMAGE_REPOSITORIES = ["agent", "sandbox-manager"] as const;
@@ -48,6 +51,7 @@ export function alicloudPlatformArgs(c: StackConfig, secrets: StackSecrets): Ali
       systemNodePool: cluster.systemNodePool,
       deleteCloudResourcesOnDestroy: cluster.cleanupOnDestroy,
       acsNetworkPolicy: c.acs.enabled,
+      managedPrometheus: managedPrometheusOn(c),
       ...(cluster.acrCredentialHelperConfig ? { acrCredentialHelperConfig: cluster.acrCredentialHelperConfig } : {}),
     },
     registry: {
@@ -73,5 +77,26 @@ export function alicloudPlatformArgs(c: StackConfig, secrets: StackSecrets): Ali
         releaseProtection: c.protect,
       }
       : undefined,
+  };
+}
+
+/**
+ * Args of the SLS log collection, or undefined when it is off. Endpoint default: the VPC ("intranet")
+ * form `<region>-intranet.log.aliyuncs.com`, as in SLS "Import trace data from OpenTelemetry to Simple
+ * Log Service" (example test-project.cn-hangzhou-intranet.log.aliyuncs.com). Project default
+ * `k8s-log-<cluster id>`: the name LoongCollector's Helm chart defaults to; not confirmed in ACK's docs
+ * as the cluster's own project, and the operator creates a project it does not find (SLS
+ * "AliyunPipelineConfig parameters", spec.project.name), so set observability.logs.project to be sure.
+ */
+export function logCollectionArgs(c: StackConfig, cloud: AlicloudPlatform, namespace: pulumi.Input<string>): SlsLogCollectionArgs | undefined {
+  if (!slsLogsOn(c) || !c.region) return undefined;
+  const l = c.observability.logs;
+  return {
+    project: l.project ?? pulumi.interpolate`k8s-log-${cloud.cluster.clusterId}`,
+    logstore: l.logstore,
+    region: c.region,
+    endpoint: l.endpoint ?? `${c.region}-intranet.log.aliyuncs.com`,
+    namespace,
+    partOf: c.namePrefix,
   };
 }

@@ -1,6 +1,7 @@
 import { cidrsOverlap, coversPublicInternet, isIpv4Cidr } from "../components/shared/cidr";
 import { isAcsSize } from "../components/workload/acs";
 import type { ParsedStackConfig } from "./schema";
+import { parseOtlpEndpoint, validOtlpHeaders } from "./observability";
 
 /** One broken cross-key rule: the key path it is reported on, and what is wrong and allowed. */
 export interface RuleViolation {
@@ -251,7 +252,40 @@ const managedRedisPassword: Rule = (c) => {
   }];
 };
 
-const RULES: readonly Rule[] = [platformKeys, network, cluster, prodSafety, registry, agents, standInModel, sandbox, images, exposure, managedRedisPassword];
+const observability: Rule = (c) => {
+  const o = c.observability;
+  const v: RuleViolation[] = [];
+  const at = (...path: (string | number)[]) => ["observability", ...path];
+  if (c.otlpHeaders !== undefined) {
+    if (!o.otlpEndpoint) v.push({ path: ["otlpHeaders"], message: "is set but observability.otlpEndpoint is not: set the endpoint the headers are for, or remove them" });
+    // The message never echoes the value (it holds a token).
+    if (!validOtlpHeaders(c.otlpHeaders)) v.push({ path: ["otlpHeaders"], message: "must be key=value pairs separated by commas, as OTEL_EXPORTER_OTLP_HEADERS takes them (e.g. x-sls-otel-project=<project>,x-sls-otel-ak-id=<id>,...)" });
+  }
+  if (o.otlpEndpoint) {
+    const p = parseOtlpEndpoint(o.otlpEndpoint);
+    if (p.url.username || p.url.password) v.push({ path: at("otlpEndpoint"), message: "must not carry credentials in the URL: put them in the otlpHeaders secret" });
+    if (p.url.search || p.url.hash) v.push({ path: at("otlpEndpoint"), message: "must be a base URL without query or fragment (the SDK appends /v1/traces)" });
+    if (c.otlpHeaders !== undefined && p.url.protocol === "http:" && !p.inClusterNamespace) {
+      v.push({ path: at("otlpEndpoint"), message: "is plain http to a host outside the cluster while otlpHeaders holds credentials: use https" });
+    }
+    if (!o.otlpEgressCidrs && !p.inClusterNamespace && !p.ipv4) {
+      v.push({ path: at("otlpEgressCidrs"), message: `is required: ${p.url.hostname} is not a Service of the cluster (<service>.<namespace>[.svc]) and a NetworkPolicy cannot name a host; list the receiver's address blocks` });
+    }
+  } else if (o.otlpEgressCidrs) {
+    v.push({ path: at("otlpEgressCidrs"), message: "applies only with observability.otlpEndpoint" });
+  }
+  (o.otlpEgressCidrs ?? []).forEach((block, i) => {
+    if (block.endsWith("/0")) v.push({ path: at("otlpEgressCidrs", i), message: `${block} would let agents and the manager send anywhere; list the receiver's blocks` });
+  });
+  if (c.platform !== "alicloud") {
+    if (o.managedPrometheus === true) v.push({ path: at("managedPrometheus"), message: "is ACK's add-on: it applies only to platform alicloud" });
+    if (o.logs.enabled === true) v.push({ path: at("logs", "enabled"), message: "sends logs to Alibaba Cloud SLS through ACK's LoongCollector: it applies only to platform alicloud" });
+  }
+  if (!o.metrics && o.prometheusOperator === "on") v.push({ path: at("prometheusOperator"), message: '"on" needs observability.metrics: true (nothing to scrape otherwise)' });
+  return v;
+};
+
+const RULES: readonly Rule[] = [platformKeys, network, cluster, prodSafety, registry, agents, standInModel, sandbox, images, exposure, managedRedisPassword, observability];
 
 /** Every cross-key rule broken by a config that already passed the schema. */
 export function checkRules(config: ParsedStackConfig): RuleViolation[] {

@@ -208,6 +208,51 @@ export function imagesSchema() {
     .prefault({});
 }
 
+const k8sName = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a Kubernetes namespace name (a DNS label of up to 63 characters)");
+const labelMap = z.record(
+  z.string().regex(/^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, "must be a Kubernetes label key"),
+  z.string().regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/, "must be a Kubernetes label value"),
+);
+
+/** Traces, metrics, alerts and (on ACK) log collection; README "Observability". */
+export function observabilitySchema() {
+  return z
+    .strictObject({
+      /** OTLP/HTTP base URL (`OTEL_EXPORTER_OTLP_ENDPOINT`); unset: no trace export. */
+      otlpEndpoint: z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as http://jaeger-collector.agentscope-observability:4318" }).optional(),
+      /** The receiver's address blocks, for the NetworkPolicy egress, when otlpEndpoint names a host outside the cluster. */
+      otlpEgressCidrs: z.array(cidr).min(1).optional(),
+      /** Prompts, model output, tool arguments and code in spans (`AGENTSCOPE_TRACE_CONTENT`); they may hold personal data. */
+      traceContent: z.boolean().default(false),
+      /** Metrics listeners, `<name>-metrics` Services and the scrape NetworkPolicy. */
+      metrics: z.boolean().default(true),
+      /** Namespaces whose pods may scrape the metrics ports. */
+      scrapeNamespaces: z.array(k8sName).min(1).default(["monitoring"]),
+      /** Narrow the scrapers to pods with these labels (default: any pod of scrapeNamespaces). */
+      scrapePodLabels: labelMap.optional(),
+      /** ServiceMonitors and the PrometheusRule: `auto` creates them where the stack installs the managed Prometheus add-on. */
+      prometheusOperator: z.enum(["on", "off", "auto"]).default("auto"),
+      /** Install ACK's managed Prometheus add-on (default: on for platform alicloud). */
+      managedPrometheus: z.boolean().optional(),
+      /** The PrometheusRule with the stack's alerts (with the scrape objects). */
+      alerts: z.boolean().default(true),
+      /** Extra labels on the ServiceMonitors and the PrometheusRule (a Prometheus's serviceMonitorSelector / ruleSelector). */
+      monitorLabels: labelMap.default({}),
+      logs: z
+        .strictObject({
+          /** Send agent and manager container logs to SLS (default: on for platform alicloud). */
+          enabled: z.boolean().optional(),
+          /** SLS project (default `k8s-log-<cluster id>`). */
+          project: z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "must be an SLS project name: 3..63 of lower-case letters, digits and '-'").optional(),
+          logstore: z.string().regex(/^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$/, "must be a logstore name: 3..63 of lower-case letters, digits, '-' and '_'").default("agentscope"),
+          /** SLS endpoint host (default `<region>-intranet.log.aliyuncs.com`). */
+          endpoint: z.string().regex(/^[a-z0-9.-]+$/, "must be a host name such as cn-hangzhou-intranet.log.aliyuncs.com").optional(),
+        })
+        .prefault({}),
+    })
+    .prefault({});
+}
+
 export const kubernetesSchema = z
   .strictObject({
     context: z.string().min(1).optional(),
@@ -252,12 +297,15 @@ export function stackSchema(d: EnvironmentDefaults) {
     sandbox: sandboxSchema(d),
     redis: redisSchema(d),
     exposure: exposureSchema,
+    observability: observabilitySchema(),
     modelApiKey: secret.optional(),
     agentApiToken: token.optional(),
     sandboxManagerToken: token.optional(),
     redisPassword: token.optional(),
     registryPassword: z.string().min(8, "must be at least 8 characters").max(32, "must be at most 32 characters").optional(),
     localRegistryPassword: secret.optional(),
+    /** `OTEL_EXPORTER_OTLP_HEADERS` (`key=value,...`), e.g. the SLS trace AccessKey headers. */
+    otlpHeaders: secret.optional(),
   });
 }
 
@@ -272,6 +320,7 @@ export const SECRET_KEYS = [
   "redisPassword",
   "registryPassword",
   "localRegistryPassword",
+  "otlpHeaders",
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 

@@ -7,6 +7,43 @@ import type { AgentScopeWorkloadsArgs } from "../components/workload/workloads";
 import type { StackSecrets } from "./index";
 import type { StackConfig } from "./load";
 import { STAND_IN_MODEL_REPOSITORY } from "./cloud-args";
+import type { OtlpEgress } from "../components/workload/telemetry";
+import { otlpEgressFor, prometheusOperatorOn } from "./observability";
+
+/** A trace receiver another component provides (e.g. an in-cluster Jaeger): replaces observability.otlpEndpoint. */
+export interface OtlpTarget {
+  /** OTLP/HTTP base URL. */
+  readonly endpoint: pulumi.Input<string>;
+  /** Where its pods are, for the NetworkPolicy egress. */
+  readonly egress: OtlpEgress;
+}
+
+/** Maps the observability block (and an optional component-provided receiver) onto the workload layer's args. */
+export function observabilityArgs(c: StackConfig, secrets: StackSecrets, otlp?: OtlpTarget): AgentScopeWorkloadsArgs["observability"] {
+  const o = c.observability;
+  let target = otlp;
+  if (!target && o.otlpEndpoint) {
+    const egress = otlpEgressFor(o);
+    if (!egress) throw new Error(`observability.otlpEndpoint ${o.otlpEndpoint}: its addresses are unknown (set observability.otlpEgressCidrs)`);
+    target = { endpoint: o.otlpEndpoint, egress };
+  }
+  return {
+    ...(target
+      ? { tracing: { endpoint: target.endpoint, egress: target.egress, traceContent: o.traceContent, ...(secrets.otlpHeaders ? { headers: secrets.otlpHeaders } : {}) } }
+      : {}),
+    ...(o.metrics
+      ? {
+        metrics: {
+          scrapeNamespaces: o.scrapeNamespaces,
+          ...(o.scrapePodLabels ? { scrapePodSelector: o.scrapePodLabels } : {}),
+          prometheusOperator: prometheusOperatorOn(c),
+          alerts: o.alerts,
+          ...(Object.keys(o.monitorLabels).length ? { extraLabels: o.monitorLabels } : {}),
+        },
+      }
+      : {}),
+  };
+}
 
 /** Where images are pushed and pulled, and with which credentials. */
 interface ImageRegistry {
@@ -70,7 +107,7 @@ function apiServerEgress(url: pulumi.Output<string>) {
 }
 
 /** Maps validated config (and the cloud layer, when there is one) onto the workload layer's args. */
-export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: AlicloudPlatform | undefined): AgentScopeWorkloadsArgs {
+export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: AlicloudPlatform | undefined, otlp?: OtlpTarget): AgentScopeWorkloadsArgs {
   const registry = cloud ? cloudRegistry(c, cloud) : localRegistry(c, secrets);
   const i = c.images;
   const newCluster = cloud && !c.cluster?.existingClusterId;
@@ -149,6 +186,7 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
         ...(inClusterStorageClass(c) ? { storageClassName: inClusterStorageClass(c) } : {}),
       },
     exposure: { ...c.exposure, ...(cloud?.loadBalancerAclId ? { clbAclId: cloud.loadBalancerAclId } : {}) },
+    observability: observabilityArgs(c, secrets, otlp),
     network: {
       ...(c.cluster ? { serviceCidr: c.cluster.serviceCidr } : {}),
       ...(newCluster ? { apiServer: apiServerEgress(cloud.cluster.apiServerIntranet) } : {}),

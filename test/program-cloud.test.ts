@@ -186,7 +186,8 @@ describe("image caches switched off", async () => {
   const run = await runProgram({ ...shippedStackConfig("dev"), [`${PROJECT}:imageCache`]: "false" }, "dev");
 
   it("installs no image-cache operator", () => {
-    expect(run.ofType(T.addon).map((a) => a.inputs["name"])).toEqual(["poseidon"]);
+    // Poseidon, and the managed Prometheus agent that observability.metrics turns on by default.
+    expect(run.ofType(T.addon).map((a) => a.inputs["name"])).toEqual(["poseidon", "ack-arms-prometheus"]);
   });
 });
 

@@ -62,6 +62,11 @@ export interface AckClusterArgs {
    * `cs.getKubernetesAddonMetadata` at deploy time; unset leaves the add-on at its defaults.
    */
   acrCredentialHelperConfig?: Record<string, unknown>;
+  /**
+   * Install the managed Prometheus agent (MANAGED_PROMETHEUS_ADDON), which reports to Managed Service
+   * for Prometheus (billed by ARMS) and can read the stack's ServiceMonitors. Default false.
+   */
+  managedPrometheus?: boolean;
   tags?: Record<string, string>;
 }
 
@@ -84,6 +89,17 @@ export const VIRTUAL_NODE_MIN_VERSION = "2.13.0";
  * its config keys are unverified, so it is installed at its defaults.
  */
 export const POSEIDON_ADDON = "poseidon";
+/**
+ * The managed Prometheus add-on. Source: ACK "Introduction and release notes for ack-arms-prometheus"
+ * (alibabacloud.com/help/en/ack/product-overview/ack-arms-prometheus): "a monitoring component provided
+ * by ACK to integrate with Managed Service for Prometheus". It reads ServiceMonitor and PodMonitor
+ * objects once "Service Monitor"/"Pod Monitor" is enabled in the ARMS console (Managed Service for
+ * Prometheus "Use ServiceMonitor to collect metrics": "ServiceMonitor is disabled by default"), and
+ * PrometheusRule objects only with the plug-in's PrometheusRule sync turned on ("Use a PrometheusRule
+ * to create an alert rule": "By default, Managed Service for Prometheus does not read PrometheusRules
+ * created in Kubernetes"). Its config keys are not verified here, so it is installed at its defaults.
+ */
+export const MANAGED_PROMETHEUS_ADDON = "ack-arms-prometheus";
 /** Managed ACR credential helper (provider's own ACK example lists this name). */
 export const ACR_HELPER_ADDON = "managed-aliyun-acr-credential-helper";
 
@@ -219,6 +235,9 @@ export class AckCluster extends pulumi.ComponentResource {
     const parent = { parent: this };
     if (r.acsNetworkPolicy) {
       new alicloud.cs.KubernetesAddon(`${name}-poseidon`, { clusterId: this.clusterId, name: POSEIDON_ADDON }, parent);
+    }
+    if (args.managedPrometheus) {
+      new alicloud.cs.KubernetesAddon(`${name}-managed-prometheus`, { clusterId: this.clusterId, name: MANAGED_PROMETHEUS_ADDON }, parent);
     }
     const helper = args.acrCredentialHelperConfig;
     if (helper !== undefined) {

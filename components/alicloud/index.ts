@@ -4,6 +4,7 @@ export * from "./addon-config";
 export * from "./acr-registry";
 export * from "./alicloud-platform";
 export * from "./image-cache";
+export * from "./log-collection";
 export * from "./managed-redis";
 export * from "./network";
 export * from "./network-layout";

@@ -11,6 +11,8 @@ import { guaranteedResources } from "./resources";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, tmpVolume, tmpVolumeMount } from "./security-context";
 import { requireDigestRef, requireDnsLabel, requireInt, requirePositive } from "./validate";
 import type { SandboxType } from "./sandbox-types";
+import type { WorkloadTelemetry } from "./telemetry";
+import { GATEWAY_METRICS_PORT, GATEWAY_METRICS_PORT_NAME, METRICS_PORT, METRICS_PORT_NAME, METRICS_SERVICE_LABEL, OTEL_SERVICE_NAMES, OTLP_HEADERS_ENV, otelEnv } from "./telemetry";
 
 /** One agent of the stack's list. */
 export interface AgentSpec {
@@ -91,6 +93,8 @@ export interface AgentRuntimeArgs {
   targetCpuUtilization?: number;
   /** Names of image pull Secrets in the namespace (default none). */
   imagePullSecrets?: string[];
+  /** Trace export and metrics listeners of the agent and its gateway (default: both off). */
+  telemetry?: WorkloadTelemetry;
 }
 
 export const AGENT_PORT = 8080;
@@ -129,6 +133,7 @@ export interface ResolvedAgentRuntimeArgs {
   readonly maxRequestBytes: number;
   readonly targetCpuUtilization: number;
   readonly imagePullSecrets: string[];
+  readonly telemetry: WorkloadTelemetry;
   /** requests = limits of the app and the gateway containers. */
   readonly appCpu: number;
   readonly appMemoryGiB: number;
@@ -185,6 +190,7 @@ export function resolveAgentRuntimeArgs(args: AgentRuntimeArgs): ResolvedAgentRu
     maxRequestBytes,
     targetCpuUtilization,
     imagePullSecrets: args.imagePullSecrets ?? [],
+    telemetry: args.telemetry ?? {},
     appCpu,
     appMemoryGiB,
   };
@@ -215,6 +221,8 @@ export class AgentRuntime extends pulumi.ComponentResource {
   public readonly podSelector: Record<string, string>;
   /** Port NetworkPolicies open to callers (the gateway's, or the app's when the gateway is off). */
   public readonly callerPort: number;
+  /** Metrics ports of the pod (empty when metrics are off), for the scrape NetworkPolicy. */
+  public readonly metricsPorts: number[];
 
   constructor(name: string, args: AgentRuntimeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("agentscope:k8s:AgentRuntime", name, {}, opts);
@@ -230,6 +238,7 @@ export class AgentRuntime extends pulumi.ComponentResource {
       SANDBOX_MANAGER_TOKEN: pulumi.secret(s.sandboxManagerToken),
       ...(s.modelApiKey !== undefined ? { MODEL_API_KEY: pulumi.secret(s.modelApiKey) } : {}),
       ...(r.redis && s.redisPassword !== undefined ? { REDIS_PASSWORD: pulumi.secret(s.redisPassword) } : {}),
+      ...(r.telemetry.tracing?.headers !== undefined ? { [OTLP_HEADERS_ENV]: pulumi.secret(r.telemetry.tracing.headers) } : {}),
     };
     const secret = new k8s.core.v1.Secret(`${name}-secret`, {
       metadata: { name: r.resourceName, namespace: r.namespace, labels },
@@ -246,6 +255,9 @@ export class AgentRuntime extends pulumi.ComponentResource {
       return h.digest("hex");
     }));
     const fromSecret = (envName: string) => ({ name: envName, valueFrom: { secretKeyRef: { name: secret.metadata.name, key: envName } } });
+
+    const tracing = r.telemetry.tracing;
+    const metrics = r.telemetry.metrics === true;
 
     const redisUrl = r.redis ? pulumi.interpolate`${r.redis.tls ? "rediss" : "redis"}://${r.redis.host}:${r.redis.port}/${r.redis.db}` : undefined;
     const env: k8s.types.input.core.v1.EnvVar[] = [
@@ -265,7 +277,9 @@ export class AgentRuntime extends pulumi.ComponentResource {
       { name: "HOME", value: "/tmp" },
       { name: "PYTHONDONTWRITEBYTECODE", value: "1" },
       ...(redisUrl ? [{ name: "REDIS_URL", value: redisUrl }] : []),
-      ...secretKeys.map(fromSecret),
+      ...secretKeys.filter((k) => k !== OTLP_HEADERS_ENV).map(fromSecret),
+      ...otelEnv(OTEL_SERVICE_NAMES.agent, tracing, secret.metadata.name, { "agentscope.agent.name": a.name }),
+      ...(metrics ? [{ name: "METRICS_PORT", value: String(METRICS_PORT) }] : []),
     ];
 
     let gatewayConfig: k8s.core.v1.ConfigMap | undefined;
@@ -281,7 +295,10 @@ export class AgentRuntime extends pulumi.ComponentResource {
     const appContainer: k8s.types.input.core.v1.Container = {
       name: "agent",
       image: r.image,
-      ports: [{ name: "app", containerPort: AGENT_PORT, protocol: "TCP" }],
+      ports: [
+        { name: "app", containerPort: AGENT_PORT, protocol: "TCP" },
+        ...(metrics ? [{ name: METRICS_PORT_NAME, containerPort: METRICS_PORT, protocol: "TCP" }] : []),
+      ],
       env,
       resources: guaranteedResources(r.appCpu, r.appMemoryGiB),
       securityContext: restrictedContainerSecurityContext(),
@@ -300,13 +317,18 @@ export class AgentRuntime extends pulumi.ComponentResource {
         name: "gateway",
         image: r.image,
         command: ["python", `${GATEWAY_DIR}/gateway.py`],
-        ports: [{ name: "gateway", containerPort: GATEWAY_PORT, protocol: "TCP" }],
+        ports: [
+          { name: "gateway", containerPort: GATEWAY_PORT, protocol: "TCP" },
+          ...(metrics ? [{ name: GATEWAY_METRICS_PORT_NAME, containerPort: GATEWAY_METRICS_PORT, protocol: "TCP" }] : []),
+        ],
         env: [
           { name: "GATEWAY_UPSTREAM", value: `http://127.0.0.1:${AGENT_PORT}` },
           { name: "GATEWAY_PORT", value: String(GATEWAY_PORT) },
           { name: "GATEWAY_DENY_PREFIXES", value: "/shutdown,/admin" },
           { name: "GATEWAY_SHUTDOWN_TIMEOUT_SECONDS", value: String(GATEWAY_SHUTDOWN_SECONDS) },
           { name: "PYTHONDONTWRITEBYTECODE", value: "1" },
+          ...otelEnv(OTEL_SERVICE_NAMES.gateway, tracing, secret.metadata.name, { "agentscope.agent.name": a.name }),
+          ...(metrics ? [{ name: "GATEWAY_METRICS_PORT", value: String(GATEWAY_METRICS_PORT) }] : []),
         ],
         resources: guaranteedResources(GATEWAY_CPU, GATEWAY_MEMORY_GIB),
         securityContext: restrictedContainerSecurityContext(),
@@ -376,6 +398,18 @@ export class AgentRuntime extends pulumi.ComponentResource {
       },
     }, { ...parent, deleteBeforeReplace: true });
 
+    // Metrics go on their own ClusterIP Service, never on the callers' Services (ClusterIP or LoadBalancer).
+    const metricsPorts = [
+      ...(metrics ? [{ name: METRICS_PORT_NAME, port: METRICS_PORT, targetPort: METRICS_PORT_NAME, protocol: "TCP" }] : []),
+      ...(metrics && r.gateway ? [{ name: GATEWAY_METRICS_PORT_NAME, port: GATEWAY_METRICS_PORT, targetPort: GATEWAY_METRICS_PORT_NAME, protocol: "TCP" }] : []),
+    ];
+    if (metricsPorts.length) {
+      new k8s.core.v1.Service(`${name}-metrics`, {
+        metadata: { name: `${r.resourceName}-metrics`, namespace: r.namespace, labels: { ...labels, ...METRICS_SERVICE_LABEL } },
+        spec: { type: "ClusterIP", selector, ports: metricsPorts },
+      }, { ...parent, deleteBeforeReplace: true });
+    }
+
     let lbAddress: pulumi.Output<string | undefined> = pulumi.output(undefined);
     if (r.loadBalancer) {
       const lb = new k8s.core.v1.Service(`${name}-lb`, {
@@ -413,6 +447,7 @@ export class AgentRuntime extends pulumi.ComponentResource {
     this.loadBalancerAddress = lbAddress;
     this.podSelector = selector;
     this.callerPort = r.gateway ? GATEWAY_PORT : AGENT_PORT;
+    this.metricsPorts = metricsPorts.map((p) => p.port);
     this.registerOutputs({ url: this.url, serviceName: this.serviceName, loadBalancerAddress: this.loadBalancerAddress });
   }
 }

@@ -15,3 +15,6 @@ export * from "./psa";
 export * from "./validate";
 export * from "./acs";
 export * from "./sandbox-types";
+export * from "./telemetry";
+export * from "./monitoring";
+export * from "./alert-rules";

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { isIpv4Cidr, parseIpv4Cidr } from "../shared/cidr";
 import { MANAGED_BY } from "./labels";
+import type { OtlpEgress } from "./telemetry";
 
 type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
 type Port = k8s.types.input.networking.v1.NetworkPolicyPort;
@@ -83,6 +84,22 @@ export interface NetworkPoliciesArgs {
   sandboxDeniedCidrs?: string[];
   /** Cluster DNS: namespace and pod labels (default `kube-system`, `k8s-app: kube-dns`). */
   dns?: { namespace: string; podSelector: Record<string, string> };
+  /** Telemetry flows (default none: no egress to a trace receiver, metrics ports closed). */
+  telemetry?: TelemetryPolicyArgs;
+}
+
+/** Egress to the trace receiver and ingress to the metrics ports, each only when given. */
+export interface TelemetryPolicyArgs {
+  /** Agents and the manager export traces here. */
+  otlp?: OtlpEgress;
+  /** Pods that may scrape the metrics ports: by namespace name, optionally narrowed by pod labels. */
+  scrape?: {
+    namespaces: string[];
+    podSelector?: Record<string, string>;
+    /** Metrics ports of agent pods (agent and gateway) and of manager pods. */
+    agentPorts: number[];
+    managerPorts: number[];
+  };
 }
 
 export interface ResolvedNetworkPoliciesArgs extends Omit<NetworkPoliciesArgs, "dns" | "modelApi" | "sandboxDeniedCidrs"> {
@@ -116,6 +133,16 @@ export function resolveNetworkPoliciesArgs(args: NetworkPoliciesArgs): ResolvedN
   }
   if (args.redis && "cidrs" in args.redis && Array.isArray(args.redis.cidrs) && args.redis.cidrs.length === 0) {
     throw new Error(`${C}: redis.cidrs must list the managed Redis's address blocks (a NetworkPolicy cannot name a host)`);
+  }
+  const t = args.telemetry;
+  if (t?.otlp?.kind === "cidrs") {
+    for (const c of t.otlp.cidrs) {
+      if (typeof c === "string" && (!isIpv4Cidr(c) || c.endsWith("/0"))) throw new Error(`${C}: telemetry.otlp.cidrs entry ${JSON.stringify(c)} must be an IPv4 CIDR block narrower than /0 (the trace receiver's addresses)`);
+    }
+  }
+  if (t?.scrape) {
+    if (t.scrape.namespaces.length === 0) throw new Error(`${C}: telemetry.scrape.namespaces must name the monitoring namespace(s)`);
+    if (t.scrape.namespaces.some((n) => n === args.sandboxNamespace)) throw new Error(`${C}: telemetry.scrape.namespaces must not include the sandbox namespace: sandboxes run untrusted code`);
   }
   const { dns, modelApi, sandboxDeniedCidrs, ...rest } = args;
   return {
@@ -235,6 +262,26 @@ export class NetworkPolicies extends pulumi.ComponentResource {
     // ---------- in-cluster Redis ----------
     if (r.redis && "podSelector" in r.redis) {
       policy("agents", "redis", r.redis.podSelector, { ingress: [{ from: [agentPods, managerPods], ports: [tcp(r.redis.port)] }] });
+    }
+
+    // ---------- telemetry: trace export out, scrapes in; each its own policy, only when configured ----------
+    const otlp = r.telemetry?.otlp;
+    if (otlp) {
+      const to: Peer[] = otlp.kind === "in-cluster"
+        ? [{ namespaceSelector: nsSelector(otlp.namespace), podSelector: { matchLabels: otlp.podSelector ?? {} } }]
+        : otlp.cidrs.map((cidr) => ({ ipBlock: { cidr } }));
+      const rule: Rule = { to, ports: [tcp(otlp.port)] };
+      policy("agents", "agents-otlp-egress", r.allAgentsSelector, { egress: [rule] });
+      policy("agents", "sandbox-manager-otlp-egress", r.managerSelector, { egress: [rule] });
+    }
+    const scrape = r.telemetry?.scrape;
+    if (scrape) {
+      const from: Peer[] = [{
+        namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: scrape.namespaces }] },
+        ...(scrape.podSelector ? { podSelector: { matchLabels: scrape.podSelector } } : {}),
+      }];
+      if (scrape.agentPorts.length) policy("agents", "agents-metrics-scrape", r.allAgentsSelector, { ingress: [{ from, ports: scrape.agentPorts.map(tcp) }] });
+      if (scrape.managerPorts.length) policy("agents", "sandbox-manager-metrics-scrape", r.managerSelector, { ingress: [{ from, ports: scrape.managerPorts.map(tcp) }] });
     }
 
     // ---------- sandboxes: reached by the manager only; reach only the public internet ----------

@@ -11,6 +11,8 @@ import { requireDigestRef, requireDnsLabel, requireInt, requirePositive } from "
 import type { RedisEndpoint } from "./redis";
 import type { SandboxType } from "./sandbox-types";
 import { SANDBOX_TYPES } from "./sandbox-types";
+import type { WorkloadTelemetry } from "./telemetry";
+import { METRICS_PORT, METRICS_PORT_NAME, METRICS_SERVICE_LABEL, OTEL_SERVICE_NAMES, OTLP_HEADERS_ENV, otelEnv } from "./telemetry";
 
 /** How each sandbox pod is isolated from the host and from other sandboxes. */
 export type SandboxIsolation =
@@ -95,6 +97,8 @@ export interface SandboxPoolArgs {
   containerPrefix?: string;
   /** Manager log level (default `INFO`). */
   logLevel?: "DEBUG" | "INFO" | "WARNING" | "ERROR";
+  /** Trace export and the metrics listener of the manager (default: both off). */
+  telemetry?: WorkloadTelemetry;
 }
 
 export const SANDBOX_MANAGER_PORT = 8000;
@@ -380,6 +384,8 @@ export class SandboxPool extends pulumi.ComponentResource {
   /** Labels every sandbox pod carries. */
   public readonly sandboxPodLabels: Record<string, string>;
   public readonly serviceAccountName: pulumi.Output<string>;
+  /** Metrics ports of the manager pod (empty when metrics are off), for the scrape NetworkPolicy. */
+  public readonly metricsPorts: number[];
 
   constructor(name: string, args: SandboxPoolArgs, opts?: pulumi.ComponentResourceOptions) {
     super("agentscope:k8s:SandboxPool", name, {}, opts);
@@ -408,10 +414,14 @@ export class SandboxPool extends pulumi.ComponentResource {
     const settingsJson = pulumi.all([r.images.registry, sandboxNetwork]).apply(([registry, network]) =>
       JSON.stringify(sandboxPodSettings(r, registry, network), null, 2));
 
+    const tracing = args.telemetry?.tracing;
+    const metrics = args.telemetry?.metrics === true;
+    // The OTLP headers (a token) sit in the same Secret as the manager's config, read by secretKeyRef.
+    const otlpHeaders = tracing?.headers !== undefined ? pulumi.secret(tracing.headers) : undefined;
     const config = new k8s.core.v1.Secret(`${name}-config`, {
       metadata: { name: "sandbox-manager-config", namespace: r.namespace, labels },
       type: "Opaque",
-      stringData: { "sandbox-manager.env": env },
+      stringData: { "sandbox-manager.env": env, ...(otlpHeaders ? { [OTLP_HEADERS_ENV]: otlpHeaders } : {}) },
     }, { ...parent, deleteBeforeReplace: true });
 
     const extension = new k8s.core.v1.ConfigMap(`${name}-extension`, {
@@ -452,7 +462,8 @@ export class SandboxPool extends pulumi.ComponentResource {
 
     // Roll the manager whenever its config, extension or sandbox settings change. unsecret: a digest
     // reveals nothing, and a secret annotation would turn the whole pod spec into a secret.
-    const configHash = pulumi.unsecret(pulumi.all([env, settingsJson]).apply(([text, json]) => createHash("sha256").update(text).update(json).digest("hex")));
+    const configHash = pulumi.unsecret(pulumi.all([env, settingsJson, otlpHeaders ?? ""]).apply(([text, json, headers]) =>
+      createHash("sha256").update(text).update(json).update(headers).digest("hex")));
     const p = r.managerPlacement;
     new k8s.apps.v1.Deployment(`${name}-deployment`, {
       metadata: { name: "sandbox-manager", namespace: r.namespace, labels },
@@ -478,7 +489,10 @@ export class SandboxPool extends pulumi.ComponentResource {
               image: r.image,
               command: ["runtime-sandbox-server"],
               args: ["--config", MANAGER_CONFIG_PATH, "--extension", EXTENSION_MODULE, "--log-level", r.logLevel],
-              ports: [{ name: "http", containerPort: SANDBOX_MANAGER_PORT, protocol: "TCP" }],
+              ports: [
+                { name: "http", containerPort: SANDBOX_MANAGER_PORT, protocol: "TCP" },
+                ...(metrics ? [{ name: METRICS_PORT_NAME, containerPort: METRICS_PORT, protocol: "TCP" }] : []),
+              ],
               env: [
                 { name: "SANDBOX_MANAGER_CONFIG", value: MANAGER_CONFIG_PATH },
                 { name: "AGENTSCOPE_SANDBOX_POD_SETTINGS", value: `${EXTENSION_DIR}/${POD_SETTINGS_FILE}` },
@@ -489,6 +503,8 @@ export class SandboxPool extends pulumi.ComponentResource {
                 { name: "RUNTIME_SANDBOX_TIMEOUT", value: "60" },
                 { name: "HOME", value: "/tmp" },
                 { name: "PYTHONDONTWRITEBYTECODE", value: "1" },
+                ...otelEnv(OTEL_SERVICE_NAMES.sandboxManager, tracing, config.metadata.name),
+                ...(metrics ? [{ name: "METRICS_PORT", value: String(METRICS_PORT) }] : []),
               ],
               resources: guaranteedResources(r.managerCpu, r.managerMemoryGiB),
               securityContext: restrictedContainerSecurityContext(),
@@ -520,10 +536,19 @@ export class SandboxPool extends pulumi.ComponentResource {
       },
     }, { ...parent, deleteBeforeReplace: true });
 
+    if (metrics) {
+      // Its own ClusterIP Service: the agents' port 8000 Service never carries metrics.
+      new k8s.core.v1.Service(`${name}-metrics`, {
+        metadata: { name: "sandbox-manager-metrics", namespace: r.namespace, labels: { ...labels, ...METRICS_SERVICE_LABEL } },
+        spec: { type: "ClusterIP", selector, ports: [{ name: METRICS_PORT_NAME, port: METRICS_PORT, targetPort: METRICS_PORT_NAME, protocol: "TCP" }] },
+      }, { ...parent, deleteBeforeReplace: true });
+    }
+
     this.managerUrl = pulumi.interpolate`http://${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local:${SANDBOX_MANAGER_PORT}`;
     this.managerPodSelector = selector;
     this.sandboxPodLabels = sandboxPodLabels(r);
     this.serviceAccountName = managerSa.metadata.name;
+    this.metricsPorts = metrics ? [METRICS_PORT] : [];
     this.registerOutputs({ managerUrl: this.managerUrl, serviceAccountName: this.serviceAccountName });
   }
 }

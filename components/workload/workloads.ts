@@ -19,6 +19,9 @@ import type { SandboxIsolation } from "./sandbox-pool";
 import { SANDBOX_MANAGER_PORT, SANDBOX_PORT, SandboxPool } from "./sandbox-pool";
 import type { SandboxType } from "./sandbox-types";
 import { STAND_IN_MODEL_API_KEY, STAND_IN_MODEL_NAME, StandInModel } from "./stand-in-model";
+import type { AlertThresholds } from "./alert-rules";
+import { Monitoring, defaultScrapeTargets } from "./monitoring";
+import type { TracingArgs, WorkloadTelemetry } from "./telemetry";
 
 /** Everything the Kubernetes half of the stack needs, typed; index.ts maps the stack config onto it. */
 export interface AgentScopeWorkloadsArgs {
@@ -123,6 +126,25 @@ export interface AgentScopeWorkloadsArgs {
    * image that removes AgentApp's unauthenticated `/shutdown` and `/admin/*` routes itself.
    */
   adminRouteGateway?: boolean;
+  /** Traces and metrics (default: both off). */
+  observability?: {
+    /** OTLP/HTTP trace export from agents, gateways and the manager, with its NetworkPolicy egress. */
+    tracing?: TracingArgs;
+    /** Metrics listeners, `<name>-metrics` ClusterIP Services and the scrape NetworkPolicy. */
+    metrics?: {
+      /** Namespaces whose pods may scrape the metrics ports (the Prometheus or its agent). */
+      scrapeNamespaces: string[];
+      /** Narrow the scrapers to pods with these labels (default: any pod of those namespaces). */
+      scrapePodSelector?: Record<string, string>;
+      /** Create ServiceMonitors (and the PrometheusRule): needs the monitoring.coreos.com CRDs (default false). */
+      prometheusOperator?: boolean;
+      /** The PrometheusRule with the stack's alerts, when prometheusOperator is on (default true). */
+      alerts?: boolean;
+      thresholds?: AlertThresholds;
+      /** Extra labels on the ServiceMonitors and the PrometheusRule, for the Prometheus's selectors. */
+      extraLabels?: Record<string, string>;
+    };
+  };
   /** NetworkPolicy inputs the cluster knows (all optional). */
   network?: {
     /** Service CIDR: sandboxes never reach it. */
@@ -344,6 +366,13 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
       redisPolicy = { cidrs: ep.cidrs, port: ep.port };
     }
 
+    // ---------- telemetry ----------
+    const obs = args.observability ?? {};
+    const telemetry: WorkloadTelemetry = {
+      ...(obs.tracing ? { tracing: obs.tracing } : {}),
+      ...(obs.metrics ? { metrics: true } : {}),
+    };
+
     // ---------- sandbox pool ----------
     const s = args.sandbox;
     const pool = new SandboxPool(`${name}-sandbox-pool`, {
@@ -366,6 +395,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
       ...(args.acsNetwork ? { acsNetwork: args.acsNetwork } : {}),
       imagePullSecrets: pullSecrets,
       sandboxImagePullSecrets: pullSecrets,
+      telemetry,
     }, inNs);
 
     // ---------- the stand-in model (demos only): it replaces every agent's model ----------
@@ -403,6 +433,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
         ...(r.loadBalancer ? { loadBalancer: r.loadBalancer } : {}),
         ...(args.adminRouteGateway !== undefined ? { gateway: args.adminRouteGateway } : {}),
         imagePullSecrets: pullSecrets,
+        telemetry,
       }, inNs),
     }));
 
@@ -428,7 +459,37 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
       ...(net.apiServer ? { apiServer: net.apiServer } : {}),
       ...(net.serviceCidr ? { serviceCidr: net.serviceCidr } : {}),
       ...(net.sandboxDeniedCidrs ? { sandboxDeniedCidrs: net.sandboxDeniedCidrs } : {}),
+      ...(obs.tracing || obs.metrics
+        ? {
+          telemetry: {
+            ...(obs.tracing ? { otlp: obs.tracing.egress } : {}),
+            ...(obs.metrics
+              ? {
+                scrape: {
+                  namespaces: obs.metrics.scrapeNamespaces,
+                  ...(obs.metrics.scrapePodSelector ? { podSelector: obs.metrics.scrapePodSelector } : {}),
+                  agentPorts: [...new Set(runtimes.flatMap(({ runtime }) => runtime.metricsPorts))],
+                  managerPorts: pool.metricsPorts,
+                },
+              }
+              : {}),
+          },
+        }
+        : {}),
     }, inNs);
+
+    // ---------- scrape objects and alerts (Prometheus Operator CRDs) ----------
+    const m = obs.metrics;
+    if (m?.prometheusOperator) {
+      new Monitoring(`${name}-monitoring`, {
+        namespace: r.agentsNamespace,
+        partOf: r.prefix,
+        targets: defaultScrapeTargets(args.adminRouteGateway ?? true),
+        ...(m.alerts !== undefined ? { alerts: m.alerts } : {}),
+        ...(m.thresholds ? { thresholds: m.thresholds } : {}),
+        ...(m.extraLabels ? { extraLabels: m.extraLabels } : {}),
+      }, inNs);
+    }
 
     this.agentsNamespace = ns.agentsNamespace;
     this.sandboxNamespace = ns.sandboxNamespace;

@@ -11,7 +11,7 @@ import { checkAcsNetworkPolicies } from "./acs-network";
 import { checkNamespaceDefaultDeny, checkSandboxEgress } from "./network";
 import type { SandboxEgressConfig } from "./network";
 import { checkSecretReadScope, checkRbac } from "./rbac";
-import { checkLoadBalancer } from "./services";
+import { checkLoadBalancer, checkMetricsExposure } from "./services";
 import { DEFAULT_ALLOWED_REGISTRIES, checkWorkload } from "./workloads";
 
 /** The subset of JSON Schema that @pulumi/policy accepts for policy config. */
@@ -179,6 +179,14 @@ export const RULES: readonly Rule[] = [
     severity: "critical",
     remediationSteps: "Set spec.loadBalancerSourceRanges (no /0), use an ACK whitelist ACL, or make the load balancer internal.",
     check: (type, props) => checkLoadBalancer(type, props),
+  },
+  {
+    kind: "resource",
+    name: "no-public-metrics",
+    description: "No metrics port (named metrics / *-metrics, or 9464/9465) on a LoadBalancer or NodePort Service.",
+    severity: "high",
+    remediationSteps: "Serve metrics on a separate ClusterIP <name>-metrics Service and let only the monitoring namespace reach it.",
+    check: (type, props) => checkMetricsExposure(type, props),
   },
   {
     kind: "resource",

@@ -59,3 +59,34 @@ export function checkLoadBalancer(type: string, props: Props): string[] {
       `or make it internal with annotation ${ALIBABA}-address-type: "intranet".`,
   ];
 }
+
+/**
+ * Rule group 5b: metrics endpoints never on a Service that reaches beyond the cluster. A `/metrics`
+ * listener is plain, unauthenticated HTTP and tells an outsider what runs (pool sizes, models, token
+ * counts); it belongs on a ClusterIP Service (or a PodMonitor) that only the monitoring namespace reaches.
+ * Matches a port named `metrics` or ending in `-metrics` (name or named targetPort), or the
+ * Prometheus exporter ports the stack uses (9464, 9465: the OpenTelemetry Prometheus exporter's 9464 and the gateway's).
+ */
+export const METRICS_PORT_NUMBERS: readonly number[] = [9464, 9465];
+const METRICS_NAME = /(^|-)metrics$/;
+
+export function checkMetricsExposure(type: string, props: Props): string[] {
+  if (type !== K8S.service) return [];
+  const spec = asObject(props.spec);
+  const kind = asString(spec?.type) ?? "ClusterIP";
+  if (kind !== "LoadBalancer" && kind !== "NodePort") return [];
+  const ports = Array.isArray(spec?.ports) ? spec.ports : [];
+  const exposed = ports.flatMap((p) => {
+    const port = asObject(p);
+    const name = asString(port?.name) ?? "";
+    const target = port?.targetPort;
+    const numbers = [port?.port, target].filter((n): n is number => typeof n === "number");
+    const hit = METRICS_NAME.test(name) || (typeof target === "string" && METRICS_NAME.test(target)) || numbers.some((n) => METRICS_PORT_NUMBERS.includes(n));
+    return hit ? [name || String(port?.port)] : [];
+  });
+  if (exposed.length === 0) return [];
+  return [
+    `${describe(type, props)}: a ${kind} Service exposes metrics port(s) ${exposed.join(", ")} outside the cluster. ` +
+      "Fix: serve metrics on a separate ClusterIP `<name>-metrics` Service (or scrape with a PodMonitor) and admit only the monitoring namespace in a NetworkPolicy.",
+  ];
+}

@@ -33,6 +33,10 @@ export interface Expected {
   poolSize: number;
   /** The stand-in model runs in the agents' namespace (no model API key). */
   standInModel: boolean;
+  /** observability.metrics (default true): `<name>-metrics` Services and the scrape policies. */
+  metrics?: boolean;
+  /** observability.otlpEndpoint is set: the trace egress policies. */
+  tracing?: boolean;
 }
 
 export const agentsNs = (e: Expected) => `${e.prefix}-agents`;
@@ -98,13 +102,20 @@ export function checkNamespaces(e: Expected): void {
 
 export function checkServices(e: Expected): void {
   const ns = agentsNs(e);
-  const want: Record<string, { port: number; targetPort: string; name: string }> = {
-    [`agent-${e.agent}`]: { name: "http", port: AGENT_SERVICE_PORT, targetPort: "gateway" },
-    "sandbox-manager": { name: "http", port: SANDBOX_MANAGER_PORT, targetPort: "http" },
-    redis: { name: "redis", port: REDIS_PORT, targetPort: "redis" },
+  const want: Record<string, { port: number; targetPort: string; name: string }[]> = {
+    [`agent-${e.agent}`]: [{ name: "http", port: AGENT_SERVICE_PORT, targetPort: "gateway" }],
+    "sandbox-manager": [{ name: "http", port: SANDBOX_MANAGER_PORT, targetPort: "http" }],
+    redis: [{ name: "redis", port: REDIS_PORT, targetPort: "redis" }],
     // The StatefulSet's governing Service (clusterIP None).
-    "redis-headless": { name: "redis", port: REDIS_PORT, targetPort: "redis" },
-    ...(e.standInModel ? { "stand-in-model": { name: "http", port: STAND_IN_MODEL_PORT, targetPort: "http" } } : {}),
+    "redis-headless": [{ name: "redis", port: REDIS_PORT, targetPort: "redis" }],
+    ...(e.standInModel ? { "stand-in-model": [{ name: "http", port: STAND_IN_MODEL_PORT, targetPort: "http" }] } : {}),
+    // Metrics on their own ClusterIP Services (README "Observability").
+    ...(e.metrics ?? true
+      ? {
+        [`agent-${e.agent}-metrics`]: [{ name: "metrics", port: 9464, targetPort: "metrics" }, { name: "gateway-metrics", port: 9465, targetPort: "gateway-metrics" }],
+        "sandbox-manager-metrics": [{ name: "metrics", port: 9464, targetPort: "metrics" }],
+      }
+      : {}),
   };
   const services = list(["services", "-n", ns]);
   expect(services.map((s) => s.metadata.name).sort()).toEqual(Object.keys(want).sort());
@@ -113,7 +124,7 @@ export function checkServices(e: Expected): void {
     const w = want[svc.metadata.name]!;
     expect(spec.type, svc.metadata.name).toBe("ClusterIP"); // redis-headless too, with clusterIP None
     expect(spec.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort, protocol: p.protocol })), svc.metadata.name)
-      .toEqual([{ ...w, protocol: "TCP" }]);
+      .toEqual(w.map((p) => ({ ...p, protocol: "TCP" })));
     // The selector finds the ready pods: the EndpointSlice controller lists each of them.
     const slices = list(["endpointslices", "-n", ns, "-l", `kubernetes.io/service-name=${svc.metadata.name}`]);
     const ready = slices.flatMap((s) => (s["endpoints"] as { conditions: { ready?: boolean }; targetRef?: { kind: string } }[] | null) ?? [])
@@ -192,7 +203,11 @@ export function checkNetworkPolicies(e: Expected): void {
   const agents = byName(a);
   const sandboxes = byName(s);
   const standIn = e.standInModel ? ["stand-in-model", "stand-in-model-clients"] : [];
-  expect(Object.keys(agents).sort()).toEqual(["agents-egress", "allow-dns", "default-deny", `agent-${e.agent}`, "redis", "sandbox-manager", ...standIn].sort());
+  const telemetry = [
+    ...(e.metrics ?? true ? ["agents-metrics-scrape", "sandbox-manager-metrics-scrape"] : []),
+    ...(e.tracing ? ["agents-otlp-egress", "sandbox-manager-otlp-egress"] : []),
+  ];
+  expect(Object.keys(agents).sort()).toEqual(["agents-egress", "allow-dns", "default-deny", `agent-${e.agent}`, "redis", "sandbox-manager", ...standIn, ...telemetry].sort());
   expect(Object.keys(sandboxes).sort()).toEqual(["allow-dns", "default-deny", "sandboxes"]);
   for (const p of [agents["default-deny"]!, sandboxes["default-deny"]!]) {
     // Every pod, both directions, no rule: deny all.

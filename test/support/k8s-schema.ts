@@ -10,6 +10,14 @@ interface Validatable {
 }
 type ModelClass = new (data: Record<string, unknown>) => Validatable;
 
+/**
+ * Packages with the models of CRD groups: the Prometheus Operator's (generated from its CRDs by the same
+ * kubernetes-models project). A group without an entry has no schema here, and fails.
+ */
+const CRD_PACKAGES: Record<string, string> = {
+  "monitoring.coreos.com": "@kubernetes-models/prometheus-operator",
+};
+
 /** `kubernetes-models/<apiVersion>/<Kind>` for every apiVersion (`v1`, `apps/v1`, `networking.k8s.io/v1`, ...). */
 async function modelFor(apiVersion: string, kind: string): Promise<ModelClass> {
   if (!/^([a-z0-9.-]+\/)?v\d+((alpha|beta)\d+)?$/.test(apiVersion) || !/^[A-Z][A-Za-z0-9]*$/.test(kind)) {
@@ -17,7 +25,8 @@ async function modelFor(apiVersion: string, kind: string): Promise<ModelClass> {
   }
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(/* @vite-ignore */ `kubernetes-models/${apiVersion}/${kind}`)) as Record<string, unknown>;
+    const pkg = CRD_PACKAGES[apiVersion.split("/")[0]!] ?? "kubernetes-models";
+    mod = (await import(/* @vite-ignore */ `${pkg}/${apiVersion}/${kind}`)) as Record<string, unknown>;
   } catch (e) {
     throw new Error(`kubernetes-models has no schema for ${apiVersion} ${kind}`, { cause: e });
   }

@@ -54,5 +54,5 @@ function withTestSandboxDigests(stack: ShippedStack, config: Record<string, unkn
 
 /** Names of the config keys that hold secrets in a flattened config. */
 export function secretKeysOf(config: FlatConfig): string[] {
-  return Object.keys(config).filter((k) => Object.keys(TEST_SECRETS).some((s) => k === `${PROJECT}:${s}`) || /(Token|Password|ApiKey)$/.test(k));
+  return Object.keys(config).filter((k) => Object.keys(TEST_SECRETS).some((s) => k === `${PROJECT}:${s}`) || /(Token|Password|ApiKey|Headers)$/.test(k));
 }
