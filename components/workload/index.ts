@@ -15,3 +15,4 @@ export * from "./psa";
 export * from "./validate";
 export * from "./acs";
 export * from "./sandbox-types";
+export * from "./trace-viewer";
