@@ -2,8 +2,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./config";
 import { alicloudPlatformArgs } from "./config/cloud-args";
+import { traceViewerArgs } from "./config/trace-viewer-args";
 import { workloadArgs } from "./config/workload-args";
-import { AgentScopeWorkloads, AlicloudPlatform, KubernetesCluster } from "./components";
+import { AgentScopeWorkloads, AlicloudPlatform, KubernetesCluster, TraceViewer } from "./components";
 
 const { config, secrets } = loadStackConfig();
 
@@ -18,6 +19,14 @@ const workloads = new AgentScopeWorkloads(config.namePrefix, workloadArgs(config
   provider: cloud?.provider ?? local!.provider,
   dependsOn: cloud ? [cloud] : [],
 });
+
+// Jaeger for local/dev stacks (observability.localTraceViewer): reached through a port-forward.
+const traceViewer = config.observability.localTraceViewer
+  ? new TraceViewer(`${config.namePrefix}-trace-viewer`, traceViewerArgs(config, secrets, workloads), {
+    provider: cloud?.provider ?? local!.provider,
+    dependsOn: [workloads],
+  })
+  : undefined;
 
 export const environment = config.environment;
 export const stackName = pulumi.getStack();
@@ -42,3 +51,9 @@ export const standInModelImage = workloads.standInModelImage;
 export const agentApiToken = workloads.agentApiToken;
 /** Per agent, a ready `curl` of the seed's request (secret: it holds the token). */
 export const agentCurls = workloads.agentCurls;
+/** The local trace viewer's OTLP/HTTP endpoint, and how to open its UI and `/api/traces` (when it is on). */
+export const traceViewerOtlpEndpoint = traceViewer?.otlpHttpEndpoint;
+export const traceViewerNamespace = traceViewer?.namespace;
+export const traceViewerPortForward = traceViewer
+  ? pulumi.interpolate`kubectl -n ${traceViewer.namespace} port-forward svc/${traceViewer.queryService} ${traceViewer.queryPort}:${traceViewer.queryPort}`
+  : undefined;

@@ -200,6 +200,8 @@ export function imagesSchema() {
       sandboxManager: imageByDigest.optional(),
       /** The stand-in model (target `stand-in-model`), used only while `standInModel` is on. */
       standInModel: imageByDigest.optional(),
+      /** The trace viewer (e2e/images/jaeger), used only while observability.localTraceViewer is on. */
+      traceViewer: imageByDigest.optional(),
       registryServer: z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, "must be a registry host[:port] such as localhost:5000").optional(),
       registryUsername: z.string().min(1).optional(),
       repositoryPrefix: z.string().regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/, "must be a lower-case repository path such as agentscope").default("agentscope"),
@@ -207,6 +209,14 @@ export function imagesSchema() {
     })
     .prefault({});
 }
+
+/** Observability: only the local trace viewer's switch here (the rest of the block is added beside it). */
+export const observabilitySchema = z
+  .strictObject({
+    /** Deploy Jaeger (components/workload/trace-viewer.ts) in `<prefix>-observability`; needs images.traceViewer. */
+    localTraceViewer: z.boolean().default(false),
+  })
+  .prefault({});
 
 export const kubernetesSchema = z
   .strictObject({
@@ -252,6 +262,7 @@ export function stackSchema(d: EnvironmentDefaults) {
     sandbox: sandboxSchema(d),
     redis: redisSchema(d),
     exposure: exposureSchema,
+    observability: observabilitySchema,
     modelApiKey: secret.optional(),
     agentApiToken: token.optional(),
     sandboxManagerToken: token.optional(),
