@@ -29,5 +29,5 @@ fi
 
 [[ -n "${AGENT_TEST_PREPARE_ONLY:-}" ]] && exit 0
 exec "$venv/bin/python" -m pytest test/python --ignore=test/python/test_image.py \
-  --ignore=test/python/test_user_agent_image.py \
+  --ignore=test/python/test_user_agent_image.py --ignore=test/python/test_jaeger.py \
   -p no:cacheprovider -ra "$@"

@@ -43,7 +43,7 @@ export interface TraceViewerArgs {
   image: pulumi.Input<string>;
   /** Pods allowed to send spans (ingress on 4318, and their own egress to it). At least one. */
   clients: TraceClient[];
-  /** Most traces kept in memory; the oldest go first (default 10000). */
+  /** Most traces kept in memory; the oldest go first (default 10000, at least 100). */
   maxTraces?: number;
   /** vCPU, requests = limits (default 0.25). */
   cpu?: number;
@@ -75,7 +75,9 @@ export function resolveTraceViewerArgs(args: TraceViewerArgs): ResolvedTraceView
     if (Object.keys(c.podSelector).length === 0) throw new Error(`${C}: clients[${i}].podSelector must name labels; an empty selector would admit every pod of the namespace`);
   });
   const maxTraces = args.maxTraces ?? 10000;
-  requireInt(C, "maxTraces", maxTraces, 1, 1_000_000);
+  // At least 100: the query API's default search limit is 100, and the memory store refuses a limit
+  // above max_traces (jaeger v1.76.0 cmd/query/app/query_parser.go, internal/storage/v2/memory/tenant.go).
+  requireInt(C, "maxTraces", maxTraces, 100, 1_000_000);
   const cpu = args.cpu ?? 0.25;
   const memoryGiB = args.memoryGiB ?? 0.5;
   requirePositive(C, "cpu", cpu);

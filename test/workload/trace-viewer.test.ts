@@ -189,7 +189,8 @@ describe("trace viewer arguments", () => {
     expect(() => resolveTraceViewerArgs({ ...ARGS, clients: [] })).toThrow(/clients must list/);
     expect(() => resolveTraceViewerArgs({ ...ARGS, clients: [{ namespace: "a", podSelector: {} }] })).toThrow(/would admit every pod/);
     expect(() => resolveTraceViewerArgs({ ...ARGS, maxTraces: 0 })).toThrow(/maxTraces must be a whole number/);
-    expect(() => resolveTraceViewerArgs({ ...ARGS, maxTraces: 1.5 })).toThrow(/maxTraces/);
+    expect(() => resolveTraceViewerArgs({ ...ARGS, maxTraces: 99 })).toThrow(/maxTraces must be a whole number from 100/);
+    expect(() => resolveTraceViewerArgs({ ...ARGS, maxTraces: 150.5 })).toThrow(/maxTraces/);
     expect(() => resolveTraceViewerArgs({ ...ARGS, cpu: 0 })).toThrow(/cpu must be a positive number/);
     expect(() => resolveTraceViewerArgs({ ...ARGS, namespace: "Observability" })).toThrow(/namespace must be a DNS label/);
     expect(resolveTraceViewerArgs(ARGS)).toMatchObject({ maxTraces: 10000, cpu: 0.25, memoryGiB: 0.5 });
