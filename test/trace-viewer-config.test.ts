@@ -2,13 +2,17 @@
  * observability.localTraceViewer: the config that turns the local trace viewer on, what it refuses,
  * and what the program renders and exports with it (index.ts under mocks).
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseStackConfig } from "../config";
+import type { StackResource } from "../policy/rules";
+import { runRules } from "../policy/rules";
 import { localTraceViewerEndpoint, traceViewerNamespace } from "../config/trace-viewer-args";
 import { valueOf } from "./support/mocks";
 import { runProgram } from "./support/program";
 import type { FlatConfig } from "./support/stack-config";
-import { PROJECT, shippedStackConfig } from "./support/stack-config";
+import { PROJECT, REPO_ROOT, shippedStackConfig } from "./support/stack-config";
 
 const ns = (key: string) => `${PROJECT}:${key}`;
 const IMAGE = `localhost:5000/agentscope/jaeger@sha256:${"7".repeat(64)}`;
@@ -98,6 +102,15 @@ describe("the program with the local trace viewer on", async () => {
       { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "agentscope-agents" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "sandbox-manager", "app.kubernetes.io/instance": "agentscope-sandbox-manager" } } },
     ]);
     expect(JSON.stringify(own.inputs)).not.toContain("agentscope-sandboxes");
+  });
+
+  it("passes the policy pack with the local stack's pack config", () => {
+    const resources: StackResource[] = run.resources.map((r) => ({
+      type: r.type, name: r.name, urn: `urn:pulumi:local::${PROJECT}::${r.type}::${r.name}`, props: r.inputs,
+    }));
+    expect(resources.filter((r) => r.name.includes("trace-viewer"))).toHaveLength(9);
+    const packConfig = JSON.parse(readFileSync(join(REPO_ROOT, "policy", "config", "local.json"), "utf8")) as Record<string, unknown>;
+    expect(runRules(resources, packConfig, new Map([["environment", "local"]])).map((v) => `[${v.policy}] ${v.message}`)).toEqual([]);
   });
 
   it("exports the OTLP endpoint and the port-forward that opens the UI", async () => {
