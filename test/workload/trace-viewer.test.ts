@@ -31,17 +31,16 @@ const ARGS: TraceViewerArgs = {
 interface Rendered {
   run: MockRun;
   viewer: TraceViewer;
-  /** Pulumi name of each resource → the name of its parent resource. */
-  parents: Map<string, string>;
+  /** Pulumi name of each resource → its parent resource. */
+  parents: Map<string, pulumi.Resource>;
 }
 
 async function render(args: TraceViewerArgs): Promise<Rendered> {
   let viewer: TraceViewer | undefined;
-  const parents = new Map<string, string>();
+  const parents = new Map<string, pulumi.Resource>();
   const run = await runWithMocks(() => {
     pulumi.runtime.registerStackTransformation(({ name, opts }) => {
-      const parent = opts.parent as (pulumi.Resource & { __name?: string }) | undefined;
-      if (parent?.__name) parents.set(name, parent.__name);
+      if (opts.parent) parents.set(name, opts.parent);
       return undefined;
     });
     const provider = new k8s.Provider("cluster", { kubeconfig: "mock-kubeconfig" });
@@ -94,7 +93,7 @@ describe("TraceViewer", () => {
       privileged: false, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" },
     });
     expect(o(c["resources"])).toEqual({ requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "250m", memory: "512Mi" } });
-    const env = Object.fromEntries(arr(c["env"]).map((e) => [e["name"], e["value"]]));
+    const env = Object.fromEntries(arr(c["env"]).map((e) => [String(e["name"]), e["value"]]));
     expect(env).toEqual({ JAEGER_LISTEN_HOST: "0.0.0.0", JAEGER_MAX_TRACES: "10000", GOMEMLIMIT: "409MiB" });
     expect(arr(c["ports"])).toEqual([
       { name: "otlp-http", containerPort: 4318, protocol: "TCP" },
@@ -158,7 +157,7 @@ describe("TraceViewer", () => {
     expect(component.map((x) => x.name)).toEqual(["agentscope-trace-viewer"]);
     const children = r.run.k8sObjects().map((x) => x.__pulumiName);
     expect(children).toHaveLength(9); // namespace, pull Secret, Deployment, 2 Services, 4 NetworkPolicies
-    for (const child of children) expect(r.parents.get(child), child).toBe("agentscope-trace-viewer");
+    for (const child of children) expect(r.parents.get(child) === r.viewer, child).toBe(true);
   });
 
   it("outputs the OTLP endpoint and the query Service for a port-forward", async () => {
@@ -176,7 +175,8 @@ describe("TraceViewer", () => {
   });
 
   it("makes no pull Secret without credentials", async () => {
-    const { pullCredentials: _, ...rest } = ARGS;
+    const rest: TraceViewerArgs = { ...ARGS };
+    delete rest.pullCredentials;
     const plain = await render(rest);
     expect(plain.run.ofType("kubernetes:core/v1:Secret")).toEqual([]);
     expect(podSpec(named(plain.run, "Deployment", "jaeger"))["imagePullSecrets"]).toEqual([]);
