@@ -2,8 +2,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./config";
 import { alicloudPlatformArgs, logCollectionArgs } from "./config/cloud-args";
+import { localTraceViewerTarget, traceViewerArgs } from "./config/trace-viewer-args";
 import { workloadArgs } from "./config/workload-args";
-import { AgentScopeWorkloads, AlicloudPlatform, KubernetesCluster, SlsLogCollection } from "./components";
+import { AgentScopeWorkloads, AlicloudPlatform, KubernetesCluster, SlsLogCollection, TraceViewer } from "./components";
 
 const { config, secrets } = loadStackConfig();
 
@@ -14,15 +15,22 @@ const local = cloud
   ? undefined
   : new KubernetesCluster(config.namePrefix, { context: config.kubernetes.context, kubeconfig: config.kubernetes.kubeconfigPath });
 
-// A trace receiver deployed by the stack (e.g. the local Jaeger) goes in as workloadArgs' fourth
-// argument, `{ endpoint, egress }` from its outputs; without one, observability.otlpEndpoint is used.
-const workloads = new AgentScopeWorkloads(config.namePrefix, workloadArgs(config, secrets, cloud), {
+// The local Jaeger (observability.localTraceViewer), when on, is the trace receiver; otherwise
+// observability.otlpEndpoint is.
+const workloads = new AgentScopeWorkloads(config.namePrefix, workloadArgs(config, secrets, cloud, localTraceViewerTarget(config)), {
   provider: cloud?.provider ?? local!.provider,
   dependsOn: cloud ? [cloud] : [],
 });
 
 const logs = cloud ? logCollectionArgs(config, cloud, workloads.agentsNamespace) : undefined;
 if (cloud && logs) new SlsLogCollection(`${config.namePrefix}-logs`, logs, { provider: cloud.provider, dependsOn: [cloud] });
+// Jaeger for local/dev stacks (observability.localTraceViewer): reached through a port-forward.
+const traceViewer = config.observability.localTraceViewer
+  ? new TraceViewer(`${config.namePrefix}-trace-viewer`, traceViewerArgs(config, secrets, workloads), {
+    provider: cloud?.provider ?? local!.provider,
+    dependsOn: [workloads],
+  })
+  : undefined;
 
 export const environment = config.environment;
 export const stackName = pulumi.getStack();
@@ -47,3 +55,9 @@ export const standInModelImage = workloads.standInModelImage;
 export const agentApiToken = workloads.agentApiToken;
 /** Per agent, a ready `curl` of the seed's request (secret: it holds the token). */
 export const agentCurls = workloads.agentCurls;
+/** The local trace viewer's OTLP/HTTP endpoint, and how to open its UI and `/api/traces` (when it is on). */
+export const traceViewerOtlpEndpoint = traceViewer?.otlpHttpEndpoint;
+export const traceViewerNamespace = traceViewer?.namespace;
+export const traceViewerPortForward = traceViewer
+  ? pulumi.interpolate`kubectl -n ${traceViewer.namespace} port-forward svc/${traceViewer.queryService} ${traceViewer.queryPort}:${traceViewer.queryPort}`
+  : undefined;

@@ -285,7 +285,23 @@ const observability: Rule = (c) => {
   return v;
 };
 
-const RULES: readonly Rule[] = [platformKeys, network, cluster, prodSafety, registry, agents, standInModel, sandbox, images, exposure, managedRedisPassword, observability];
+/** Jaeger with memory storage and no auth: a viewer for local and dev stacks, never prod's trace store. */
+const traceViewer: Rule = (c) => {
+  if (!c.observability.localTraceViewer) return [];
+  const v: RuleViolation[] = [];
+  if (c.environment === "prod") {
+    v.push({ path: ["observability", "localTraceViewer"], message: "is refused in prod: it keeps traces in memory and has no login; send prod's traces to a managed OTLP endpoint" });
+  }
+  if (c.observability.otlpEndpoint) {
+    v.push({ path: ["observability", "otlpEndpoint"], message: "is set while observability.localTraceViewer is on, which is the trace receiver then: keep one of them" });
+  }
+  if (!c.images.traceViewer) {
+    v.push({ path: ["images", "traceViewer"], message: "is required with observability.localTraceViewer (a Jaeger image by digest: scripts/push-images.sh builds and pushes one; `npm run local` sets it)" });
+  }
+  return v;
+};
+
+const RULES: readonly Rule[] = [platformKeys, network, cluster, prodSafety, registry, agents, standInModel, sandbox, images, exposure, managedRedisPassword, observability, traceViewer];
 
 /** Every cross-key rule broken by a config that already passed the schema. */
 export function checkRules(config: ParsedStackConfig): RuleViolation[] {

@@ -200,6 +200,8 @@ export function imagesSchema() {
       sandboxManager: imageByDigest.optional(),
       /** The stand-in model (target `stand-in-model`), used only while `standInModel` is on. */
       standInModel: imageByDigest.optional(),
+      /** The trace viewer (e2e/images/jaeger), used only while observability.localTraceViewer is on. */
+      traceViewer: imageByDigest.optional(),
       registryServer: z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, "must be a registry host[:port] such as localhost:5000").optional(),
       registryUsername: z.string().min(1).optional(),
       repositoryPrefix: z.string().regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/, "must be a lower-case repository path such as agentscope").default("agentscope"),
@@ -218,6 +220,8 @@ const labelMap = z.record(
 export function observabilitySchema() {
   return z
     .strictObject({
+      /** Deploy Jaeger (components/workload/trace-viewer.ts) in `<prefix>-observability`; needs images.traceViewer. */
+      localTraceViewer: z.boolean().default(false),
       /** OTLP/HTTP base URL (`OTEL_EXPORTER_OTLP_ENDPOINT`); unset: no trace export. */
       otlpEndpoint: z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as http://jaeger-collector.agentscope-observability:4318" }).optional(),
       /** The receiver's address blocks, for the NetworkPolicy egress, when otlpEndpoint names a host outside the cluster. */

@@ -124,6 +124,13 @@ cmd_up() {
   cfg --path sandbox.imageTag "${SANDBOX_IMAGE_TAG:-e2e}"
   cfg --path sandbox.imageDigests.base "${image[sandbox]}"
   cfg --path redis.image "${image[redis]}"
+  # The trace viewer (Jaeger) runs when its image was built (push-images.sh needs go for it).
+  if [[ -n "${image[jaeger]:-}" ]]; then
+    cfg --path images.traceViewer "${image[jaeger]}"
+    cfg --path observability.localTraceViewer true
+  else
+    cfg --path observability.localTraceViewer false
+  fi
   if ((registry_auth)); then
     cfg --path images.registryUsername "$E2E_REGISTRY_USER"
     cfg --secret localRegistryPassword "$E2E_REGISTRY_PASSWORD"
@@ -174,8 +181,22 @@ print_try_it() {
 
 curl -N http://$ip:8080/process -H 'Authorization: Bearer $token' -H 'Content-Type: application/json' \\
   -d '{"input": [{"role": "user", "content": [{"type": "text", "text": "请帮我使用python生成一段冒泡排序算法,并执行"}]}], "session_id": "demo"}'
+EOF
+  print_trace_viewer "$@"
+  echo
+  echo "Take it all down again with: npm run local:down"
+}
 
-Take it all down again with: npm run local:down
+# The trace viewer is cluster-internal: a port-forward reaches its query API (and UI page).
+print_trace_viewer() {
+  local tns
+  tns="$(p stack output traceViewerNamespace --stack local 2>/dev/null)" || return 0
+  [[ -n $tns ]] || return 0
+  cat <<EOF
+
+Then find its trace in Jaeger: forward the query port, and ask for the gateway's traces:
+  $* -n $tns port-forward svc/jaeger-query 16686:16686 &
+  curl -s 'http://127.0.0.1:16686/api/traces?service=agentscope-gateway&limit=5'
 EOF
 }
 

@@ -3,6 +3,8 @@
 # with the reference by digest that the stack deploys:
 #   agent, sandbox-manager, sandbox, stand-in-model  targets of agent-image/Dockerfile
 #   redis                                             e2e/images/redis/Containerfile
+#   jaeger (the local trace viewer)                   e2e/images/jaeger/Containerfile, binary from
+#                                                     e2e/images/jaeger/build.sh (needs go; skipped without)
 # Images are built with podman from the debootstrap base (scripts/make-base-image.sh), or with
 # docker when podman is absent (then BASE_IMAGE defaults to the official python image).
 #
@@ -71,4 +73,14 @@ build sandbox agent-image --target sandbox
 push sandbox agentscope/runtime-sandbox-base "${SANDBOX_IMAGE_TAG:-e2e}"
 build redis e2e/images/redis
 push redis agentscope/redis "$(content_tag redis)"
+# Jaeger: its binary is built on this machine from the Go module proxy (cached by version), then put
+# on the base like the others. Without go there is no trace viewer, and no jaeger= line.
+if command -v go >/dev/null; then
+  jaeger_context="$(e2e/images/jaeger/build.sh | sed -n 's/^JAEGER_CONTEXT=//p')"
+  [[ -n $jaeger_context ]] || { log "the Jaeger build failed"; exit 1; }
+  build jaeger "$jaeger_context" -f e2e/images/jaeger/Containerfile
+  push jaeger agentscope/jaeger "$(content_tag jaeger)"
+else
+  log "no go command: skipping the Jaeger trace viewer image"
+fi
 mv "$out.tmp" "$out"

@@ -42,5 +42,5 @@ export AGENTSCOPE2_PYTHON="$(cd "$as2_venv" && pwd)/bin/python"
 
 [[ -n "${AGENT_TEST_PREPARE_ONLY:-}" ]] && exit 0
 exec "$venv/bin/python" -m pytest test/python --ignore=test/python/test_image.py \
-  --ignore=test/python/test_user_agent_image.py \
+  --ignore=test/python/test_user_agent_image.py --ignore=test/python/test_jaeger.py \
   -p no:cacheprovider -ra "$@"

@@ -16,7 +16,8 @@ const VALUES = [
   "NetworkPolicies", "OTEL_SERVICE_NAMES", "OTLP_HEADERS_ENV", "PIPELINE_CONFIG_API_VERSION", "POSEIDON_ADDON", "REDIS_PORT", "SANDBOX_DENIED_CIDRS", "SANDBOX_MANAGER_CLUSTER_RULES",
   "SANDBOX_MANAGER_PORT", "SANDBOX_MANAGER_ROLE_RULES", "SANDBOX_PORT", "SANDBOX_SERVICE_ACCOUNT",
   "SANDBOX_TYPES", "CONTRACT_METRICS", "STAND_IN_MODEL_API_KEY", "STAND_IN_MODEL_NAME", "STAND_IN_MODEL_PORT", "SandboxPool",
-  "SlsLogCollection", "StandInModel", "TMP_VOLUME_NAME", "UPSTREAM_SANDBOX_PORT", "VIRTUAL_NODE_ADDON", "VIRTUAL_NODE_MIN_VERSION",
+  "SlsLogCollection", "StandInModel", "TMP_VOLUME_NAME", "TRACE_VIEWER_COLLECTOR_SERVICE", "TRACE_VIEWER_HEALTH_PORT",
+  "TRACE_VIEWER_OTLP_HTTP_PORT", "TRACE_VIEWER_QUERY_PORT", "TRACE_VIEWER_QUERY_SERVICE", "TraceViewer", "UPSTREAM_SANDBOX_PORT", "VIRTUAL_NODE_ADDON", "VIRTUAL_NODE_MIN_VERSION",
   "VIRTUAL_NODE_TOLERATION", "acsNetworkAnnotations", "acsPodAnnotations", "acsPodLabels", "acsTolerations",
   "addonConfigSchema", "alertRules", "checkedAddonConfig", "cidrsOverlap", "contentTag", "coversPublicInternet", "cpuQuantity", "defaultScrapeTargets", "dotenvQuote",
   "guaranteedResources", "isAcsSize", "isDigestRef", "isIpv4Cidr", "layoutZoneSubnets", "memoryQuantity",
@@ -24,9 +25,9 @@ const VALUES = [
   "renderManagerEnv", "renderRedisConfig", "requireDigestRef", "requireDnsLabel", "requireInt",
   "requirePositive", "resolveAckClusterArgs", "resolveAcrRegistryArgs", "resolveAgentRuntimeArgs",
   "resolveContainerImageArgs", "resolveInClusterRedisArgs", "resolveNamespacesArgs", "resolveNetworkArgs",
-  "resolveNetworkPoliciesArgs", "resolveSandboxPoolArgs", "resolveStandInModelArgs", "resolveWorkloadsArgs",
+  "resolveNetworkPoliciesArgs", "resolveSandboxPoolArgs", "resolveStandInModelArgs", "resolveTraceViewerArgs", "resolveWorkloadsArgs",
   "restrictedContainerSecurityContext", "restrictedPodSecurityContext", "sandboxPodLabels",
-  "sandboxPodSettings", "selectorLabels", "settingBySchema", "subnet", "tmpVolume", "tmpVolumeMount", "upstreamSandboxImage",
+  "sandboxPodSettings", "selectorLabels", "settingBySchema", "subnet", "tmpVolume", "traceViewerIdentity", "tmpVolumeMount", "upstreamSandboxImage",
   "zoneSpreadWhenUnsatisfiable",
 ];
 
@@ -39,8 +40,8 @@ const TYPES = [
   "OtlpEgress", "PodSecurityLevel", "RedisEndpoint", "RegistryCredentials", "ResolvedAckClusterArgs",
   "ResolvedAgentRuntimeArgs", "ResolvedContainerImageArgs", "ResolvedInClusterRedisArgs",
   "ResolvedNamespacesArgs", "ResolvedNetworkPoliciesArgs", "ResolvedSandboxPoolArgs",
-  "ResolvedStandInModelArgs", "ResolvedWorkloadsArgs", "SandboxImagesArgs", "SandboxIsolation",
-  "SandboxPodSettings", "SandboxPoolArgs", "SandboxType", "SlsLogCollectionArgs", "StandInModelArgs", "TelemetryPolicyArgs", "TracingArgs", "Weekday", "WorkloadIdentity", "WorkloadTelemetry",
+  "ResolvedStandInModelArgs", "ResolvedTraceViewerArgs", "ResolvedWorkloadsArgs", "SandboxImagesArgs", "SandboxIsolation",
+  "SandboxPodSettings", "SandboxPoolArgs", "SandboxType", "SlsLogCollectionArgs", "StandInModelArgs", "TelemetryPolicyArgs", "TraceClient", "TraceViewerArgs", "TracingArgs", "Weekday", "WorkloadIdentity", "WorkloadTelemetry",
   "ZoneSubnets",
 ];
 

@@ -18,3 +18,4 @@ export * from "./sandbox-types";
 export * from "./telemetry";
 export * from "./monitoring";
 export * from "./alert-rules";
+export * from "./trace-viewer";

@@ -280,6 +280,10 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
   public readonly agentApiToken: pulumi.Output<string>;
   /** Redis host the stack uses. */
   public readonly redisHost: pulumi.Output<string>;
+  /** Labels selecting every agent pod (the gateway runs in the same pod), e.g. for telemetry policies. */
+  public readonly agentPodSelector: Record<string, string>;
+  /** Labels selecting the sandbox manager's pods. */
+  public readonly sandboxManagerPodSelector: Record<string, string>;
 
   constructor(name: string, args: AgentScopeWorkloadsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("agentscope:k8s:AgentScopeWorkloads", name, {}, opts);
@@ -504,6 +508,8 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
     this.agentCurls = pulumi.secret(pulumi.all([this.agentUrls, agentApiToken]).apply(([urls, t]) =>
       Object.fromEntries(Object.entries(urls).map(([agent, url]) => [agent, seedRequestCurl(url, t)]))));
     this.redisHost = pulumi.output(redisEndpoint.host);
+    this.agentPodSelector = { ...allAgentsSelector };
+    this.sandboxManagerPodSelector = { ...pool.managerPodSelector };
     this.registerOutputs({
       agentsNamespace: this.agentsNamespace,
       sandboxNamespace: this.sandboxNamespace,
