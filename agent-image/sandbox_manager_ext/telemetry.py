@@ -26,7 +26,7 @@ CLAIM_SECONDS = Histogram("agentscope_sandbox_claim_duration_seconds", "Time to 
 CREATE_FAILURES = Counter("agentscope_sandbox_create_failures_total", "Sandbox creations that failed.",
                           ["sandbox_type"])
 
-# Set during a claim: how many sandboxes `create` made for it (0 means warm).
+# Set during a claim: one entry per `create` it called (none: warm).
 _created: ContextVar[list[int] | None] = ContextVar("sandbox_created", default=None)
 
 
@@ -43,14 +43,14 @@ def wrap_manager(cls: Any) -> None:
     @functools.wraps(create)
     def create_wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         sandbox_type = _type_of(self, kwargs.get("sandbox_type", args[0] if args else None))
+        if (made := _created.get()) is not None:
+            made.append(1)  # a claim that had to create is cold, whether or not that worked
         name = None
         try:
             name = create(self, *args, **kwargs)
         finally:
             if name is None:
                 CREATE_FAILURES.labels(sandbox_type=sandbox_type).inc()
-            elif (made := _created.get()) is not None:
-                made.append(1)
         return name
 
     @functools.wraps(claim)
