@@ -19,6 +19,6 @@ one_ssl_context.install(async_http_client)
 # Spans only with OTEL_EXPORTER_OTLP_ENDPOINT; metrics are counted always, served on METRICS_PORT.
 tracing.setup("agentscope-sandbox-manager")
 telemetry.install(server.app)
-server.app.add_event_handler("shutdown", tracing.shutdown)
+server.app.router.add_event_handler("shutdown", tracing.shutdown)  # as its own @on_event
 if metrics.serve("METRICS_PORT"):
     pool_metrics.start(lambda: server._sandbox_manager)

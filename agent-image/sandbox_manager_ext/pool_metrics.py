@@ -13,7 +13,7 @@ import threading
 from collections import Counter as Tally
 from typing import Any
 
-from prometheus_client import Gauge
+from prometheus_client import REGISTRY, Gauge
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,14 @@ POOL_METRICS_INTERVAL_S = 10.0
 TARGET = Gauge("agentscope_sandbox_pool_target", "Configured warm pool size.", ["sandbox_type"])
 WARM = Gauge("agentscope_sandbox_warm", "Warm sandboxes waiting in the pool.", ["sandbox_type"])
 IN_USE = Gauge("agentscope_sandbox_in_use", "Sandboxes bound to a session.", ["sandbox_type"])
-REDIS_UP = Gauge("agentscope_redis_up", "1 when the last Redis ping succeeded, else 0.")
+# Registered only once a Redis is in use: without one, a constant 0 would page as "Redis down".
+REDIS_UP = Gauge("agentscope_redis_up", "1 when the last Redis ping succeeded, else 0.", registry=None)
+
+
+def track_redis() -> Gauge:
+    if REDIS_UP not in REGISTRY._collector_to_names:
+        REGISTRY.register(REDIS_UP)
+    return REDIS_UP
 
 
 def _ping_client(config: Any) -> Any:
@@ -37,6 +44,7 @@ def _ping_client(config: Any) -> Any:
 def poll_once(manager: Any, pinger: Any = None) -> None:
     """Updates every gauge from `manager` (an upstream SandboxManager in server mode)."""
     if pinger is not None:
+        track_redis()
         try:
             pinger.ping()
             REDIS_UP.set(1)

@@ -179,6 +179,7 @@ def test_metric_names_types_and_labels_are_the_contracts() -> None:
     import friday.telemetry  # noqa: F401
     from sandbox_manager_ext import pool_metrics, telemetry  # noqa: F401
 
+    pool_metrics.track_redis()  # registered once the manager has a Redis
     gateway = load_gateway()
     assert gateway.obs_tracing is not None  # it found the package on the path
     found = {}

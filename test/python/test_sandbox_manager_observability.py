@@ -149,6 +149,10 @@ class Pinger:
 
 def test_pool_gauges_and_redis_up() -> None:
     m = Manager()
+    if pool_metrics.REDIS_UP in REGISTRY._collector_to_names:
+        REGISTRY.unregister(pool_metrics.REDIS_UP)
+    pool_metrics.poll_once(m)  # a manager without Redis: no agentscope_redis_up at all
+    assert "agentscope_redis_up" not in REGISTRY._names_to_collectors
     m.pool_queues["base"].enqueue({"name": "sbx-w1"})
     m.create_from_pool(meta={"session_ctx_id": "s"})  # warm: sbx-w1 is running now
     m.pool_queues["base"].enqueue({"name": "sbx-w2"})
