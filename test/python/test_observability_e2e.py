@@ -114,7 +114,9 @@ def test_one_turn_is_one_trace_and_is_counted(tmp_path: Path, stand_in: str, con
 
         def complete(spans: list[dict[str, Any]]) -> bool:
             names = [s["name"] for s in spans]
-            return ("gateway.request" in names and "agent.turn" in names
+            # The gateway's span ends last, after the response's last byte (and the probes' come first).
+            return (any(s["name"] == "gateway.request" and s["attributes"]["url.path"] == "/process" for s in spans)
+                    and "agent.turn" in names
                     and sum(n.startswith("chat ") for n in names) >= 2 and f"execute_tool {CODE_TOOL}" in names)
 
         spans = receiver.wait_for(complete)
