@@ -7,6 +7,9 @@ import sys
 
 from pydantic import ValidationError
 
+import observability.metrics
+import observability.tracing
+
 from . import logs
 from .settings import Settings
 
@@ -26,6 +29,14 @@ def main() -> int:
     # Before the imports below: agentscope-runtime adds a colour text handler
     # to the root logger only when it has none yet.
     logs.configure(settings.log_level)
+    # Before the app exists: the runtime's tracer takes the global provider on first use.
+    if observability.tracing.setup("agentscope-agent"):
+        # What agentscope.init(tracing_url=...) sets, without its own unfiltered exporter. A
+        # ContextVar: set here, in the context every server task is copied from.
+        from agentscope import _config
+
+        _config.trace_enabled = True
+    observability.metrics.serve("METRICS_PORT", host=settings.host)
     # Importing the runtime builds thousands of pydantic models: collecting
     # garbage meanwhile only slows start-up (about a fifth of it).
     gc.disable()

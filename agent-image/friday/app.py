@@ -18,6 +18,8 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 
+import observability.tracing
+
 from .agent import build_agent, build_model
 from .guard import Guard
 from .local_code import confinement_probe, protect_agent_process
@@ -160,9 +162,12 @@ def create_app(settings: Settings) -> TurnApp:
         finally:
             if pool is not None:
                 await pool.aclose()
+            # Before uvicorn re-raises SIGTERM: the last turns' spans still go out.
+            observability.tracing.shutdown()
 
     app = TurnApp(
         lease_seconds=settings.turn_lease_seconds,
+        agent_name=settings.agent_name,
         app_name=settings.agent_name,
         app_description="A helpful assistant",
         lifespan=lifespan,

@@ -15,8 +15,11 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from opentelemetry import context as otel_context
 from pydantic import BaseModel, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from observability.tracing import extract_asgi
 
 from .logs import request_id_var, session_id_var
 
@@ -68,6 +71,9 @@ class Guard:
 
         started = time.perf_counter()
         status = 0
+        # The caller's W3C trace context: the parent of this request's turn span, and the
+        # trace_id of its log lines.
+        trace_token = otel_context.attach(extract_asgi(scope["headers"]))
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
@@ -97,6 +103,7 @@ class Guard:
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 },
             )
+            otel_context.detach(trace_token)
 
     def _authorized(self, scope: Scope, headers: dict[str, bytes]) -> bool:
         if self.token is None or scope["path"] in self.open_paths:

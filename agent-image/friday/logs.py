@@ -1,37 +1,26 @@
-"""One JSON object per log line, tagged with the current request and session."""
+"""One JSON object per log line, tagged with the current request, session and span."""
 from __future__ import annotations
 
-import json
 import logging
 import sys
-import time
 from contextvars import ContextVar
+
+import observability.logs
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 session_id_var: ContextVar[str | None] = ContextVar("session_id", default=None)
 
-# Standard record attributes, and uvicorn's ANSI-coloured copy of the message.
-_RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 
+class JsonFormatter(observability.logs.JsonFormatter):
+    """The shared JSON line (with trace_id/span_id), plus the request and session ids."""
 
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, object] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
-            "level": record.levelname,
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
+    def context_fields(self) -> dict[str, object]:
+        entry: dict[str, object] = {}
         if (rid := request_id_var.get()) is not None:
             entry["request_id"] = rid
         if (sid := session_id_var.get()) is not None:
             entry["session_id"] = sid
-        # Fields passed with logger.info(..., extra={...}).
-        entry.update({k: v for k, v in vars(record).items() if k not in _RESERVED})
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return entry
 
 
 def configure(level: str) -> None:

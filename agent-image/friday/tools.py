@@ -9,6 +9,7 @@ from agentscope.message import TextBlock
 from agentscope.tool import ToolResponse, Toolkit
 
 import one_ssl_context
+from observability.tracing import instrument_httpx, tracing_enabled
 
 from .local_code import Limits, local_python_tool
 from .settings import Settings
@@ -44,6 +45,9 @@ class SandboxLease:
                 bearer_token=token.get_secret_value() if token else None,
                 sandbox_type=SandboxType(self._settings.sandbox_type),
             )
+            if tracing_enabled():
+                # The claim and every call to the manager carry the turn's traceparent.
+                instrument_httpx(box.manager_api.httpx_client)
             await box.start_async()
             self._box = box
             log.info("sandbox acquired", extra={"sandbox_id": box.sandbox_id})

@@ -30,6 +30,8 @@ from agentscope_runtime.engine.schemas.agent_schemas import (
     RunStatus,
 )
 
+from .telemetry import Turn, track_active_sessions
+
 log = logging.getLogger(__name__)
 
 # How long the end of a turn may take: the handler's save, the sandbox release
@@ -63,10 +65,12 @@ def final_event(
 
 
 class TurnApp(AgentApp):
-    def __init__(self, *args: Any, lease_seconds: int, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, lease_seconds: int, agent_name: str = "agent", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lease_seconds = lease_seconds
+        self.agent_name = agent_name
         self._stop_reasons: dict[str, str] = {}
+        track_active_sessions(agent_name, lambda: self.open_turns)
 
     # The runtime picks one of two generators; both go through ours.
     async def _stream_generator(self, request: dict, **kwargs: Any) -> AsyncIterator[str]:
@@ -104,6 +108,8 @@ class TurnApp(AgentApp):
             raise SessionBusy(f"session {session_id} of user {user_id} has a turn running; "
                               "wait for it or POST /stop")
 
+        # Under the caller's trace context, which the Guard attached from the request headers.
+        turn = Turn(self.agent_name, session_id)
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
 
         async def pump() -> None:
@@ -120,12 +126,12 @@ class TurnApp(AgentApp):
             finally:
                 await agen.aclose()
 
-        worker = asyncio.create_task(pump())
+        worker = turn.run(lambda: asyncio.create_task(pump()))
         self._local_tasks[key] = worker
         listener = asyncio.create_task(self._interrupt_signal_listener(f"chan:{key}", worker))
         heartbeat = asyncio.create_task(self._keep_lease(key))
         ending = TaskState.ERROR
-        seq, response_id = 0, None
+        seq, response_id, last = 0, None, None
         try:
             while True:
                 kind, value = await queue.get()
@@ -133,6 +139,7 @@ class TurnApp(AgentApp):
                     if response_id is None:
                         response_id = _response_id(value)
                     seq += 1
+                    last = value
                     yield value
                 elif kind == "done":
                     ending = TaskState.FINISHED
@@ -151,6 +158,9 @@ class TurnApp(AgentApp):
             # shield, every await below would be cancelled too.
             with anyio.CancelScope(shield=True):
                 await self._end_turn(key, worker, listener, heartbeat, ending)
+            status = _field(last, "status") or ("canceled" if ending == TaskState.STOPPED else "failed")
+            turn.end(ok=ending == TaskState.STOPPED or (ending == TaskState.FINISHED and status != RunStatus.Failed),
+                     status=status)
 
     async def _keep_lease(self, key: str) -> None:
         while True:
@@ -198,11 +208,16 @@ class TurnApp(AgentApp):
         return len(tasks)
 
 
-def _response_id(chunk: Any) -> str | None:
-    # The runner's first event is the response itself, as "data: {json}\n\n".
+def _field(chunk: Any, name: str) -> str | None:
+    # Events come as "data: {json}\n\n".
     if isinstance(chunk, str) and chunk.startswith("data: "):
         try:
-            return json.loads(chunk[6:]).get("id")
+            return json.loads(chunk[6:]).get(name)
         except ValueError:
             return None
     return None
+
+
+def _response_id(chunk: Any) -> str | None:
+    # The runner's first event is the response itself.
+    return _field(chunk, "id")

@@ -23,6 +23,11 @@ On SIGTERM, uvicorn stops listening (new connections and the readiness probe are
 idle connections, and keeps forwarding the open streams until they end: the app drains its turns
 on SIGTERM too and ends each with a final event, which must get through. Streams still open after
 GATEWAY_SHUTDOWN_TIMEOUT_SECONDS are cut, so the gateway exits within the pod's grace period.
+
+Observability (issue 13), from the agent image's `observability` package (PYTHONPATH=/app): a
+`gateway.request` span per request, child of the caller's W3C traceparent and parent of the
+upstream call's, when OTEL_EXPORTER_OTLP_ENDPOINT is set; Prometheus metrics on
+GATEWAY_METRICS_PORT when set. An image without that package gets neither, and a warning.
 """
 from __future__ import annotations
 
@@ -34,11 +39,20 @@ import os
 import posixpath
 import re
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 import httpx
 import uvicorn
+
+try:
+    from opentelemetry import trace
+    from prometheus_client import Counter, Histogram
+
+    from observability import metrics as obs_metrics, tracing as obs_tracing
+except ImportError:  # an image without the package: the gateway still works
+    obs_metrics = obs_tracing = None  # type: ignore[assignment]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -60,7 +74,15 @@ log = logging.getLogger("gateway")
 HOP_BY_HOP = {
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
     "te", "trailers", "transfer-encoding", "upgrade", "host",
+    # Replaced by this hop's own trace context.
+    "traceparent", "tracestate",
 }
+# Metric label values: these paths, anything else is "other" (bounded cardinality).
+ROUTES = frozenset({"/", "/process", "/stop", "/health"})
+if obs_tracing is not None:
+    REQUESTS = Counter("agentscope_gateway_requests_total", "Requests, by route and status code.", ["route", "code"])
+    SECONDS = Histogram("agentscope_gateway_request_duration_seconds", "Time to the end of the response.", ["route"],
+                        buckets=(0.005, 0.025, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300))
 
 
 def refusal(path: str) -> int | None:
@@ -204,6 +226,42 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await receive()
         await send({"type": "websocket.close", "code": 1008})
         return
+    if obs_tracing is None:
+        await proxy(scope, receive, send, [])
+        return
+    await observed(scope, receive, send)
+
+
+async def observed(scope: Scope, receive: Receive, send: Send) -> None:
+    """proxy() inside a `gateway.request` span, counted and timed."""
+    route = scope["path"] if scope["path"] in ROUTES else "other"
+    started = time.perf_counter()
+    code = 0
+    span = obs_tracing.tracer().start_span(
+        "gateway.request", context=obs_tracing.extract_asgi(scope["headers"]), kind=trace.SpanKind.SERVER,
+        attributes={"http.request.method": scope["method"], "url.path": scope["path"]},
+    )
+
+    async def counting_send(message: Message) -> None:
+        nonlocal code
+        if message["type"] == "http.response.start":
+            code = message["status"]
+        await send(message)
+
+    carrier: dict[str, str] = {}
+    obs_tracing.inject(carrier, trace.set_span_in_context(span))
+    try:
+        await proxy(scope, receive, counting_send, [(k.encode(), v.encode()) for k, v in carrier.items()])
+    finally:
+        span.set_attribute("http.response.status_code", code)
+        if code >= 500 or code == 0:
+            span.set_status(trace.StatusCode.ERROR)
+        span.end()
+        REQUESTS.labels(route=route, code=str(code)).inc()
+        SECONDS.labels(route=route).observe(time.perf_counter() - started)
+
+
+async def proxy(scope: Scope, receive: Receive, send: Send, trace_headers: list[tuple[bytes, bytes]]) -> None:
     status = refusal(scope["path"])
     headers = identified_headers(scope) if not status else None
     if status or headers is None:
@@ -223,6 +281,10 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     target = (scope.get("raw_path") or scope["path"].encode("utf-8")).decode("latin-1")
     if scope.get("query_string"):
         target += "?" + scope["query_string"].decode("latin-1")
+    if trace_headers:
+        # Our span's context replaces the caller's (which is its parent, already extracted).
+        replaced = {k.lower() for k, _ in trace_headers}
+        headers = [(k, v) for k, v in headers if k.lower() not in replaced] + trace_headers
     has_body = any(k.lower() in (b"content-length", b"transfer-encoding") for k, _ in scope["headers"])
     request = client.build_request(scope["method"], target, headers=headers, content=body() if has_body else None)
     try:
@@ -243,7 +305,18 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await response.aclose()
 
 
+def observe() -> None:
+    if obs_tracing is None:
+        if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("GATEWAY_METRICS_PORT"):
+            print('{"level": "WARNING", "logger": "gateway", "msg": "tracing and metrics need the '
+                  'observability package on PYTHONPATH; both are off"}', flush=True)
+        return
+    obs_tracing.setup("agentscope-gateway")
+    obs_metrics.serve("GATEWAY_METRICS_PORT")
+
+
 if __name__ == "__main__":
+    observe()
     uvicorn.run(
         app, host="0.0.0.0", port=PORT, log_level="warning", server_header=False, proxy_headers=False,
         timeout_graceful_shutdown=SHUTDOWN_TIMEOUT_S,

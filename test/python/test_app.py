@@ -77,6 +77,7 @@ class FakeSandboxManager:
 
     def __init__(self, token: str) -> None:
         self.calls: list[tuple[str, dict[str, Any], str | None]] = []
+        self.traceparents: list[str | None] = []
         self.running: dict[str, subprocess.Popen] = {}
         outer = self
 
@@ -87,6 +88,7 @@ class FakeSandboxManager:
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 outer.calls.append((self.path, body, self.headers.get("Authorization")))
+                outer.traceparents.append(self.headers.get("traceparent"))
                 if self.headers.get("Authorization") != f"Bearer {token}":
                     return self._send(401, {"detail": "bad token"})
                 if self.path == "/create_from_pool_async":
