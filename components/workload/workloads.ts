@@ -333,7 +333,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
     // A user's directory: built on our kit, which the build pulls by digest from where it was pushed.
     const directoryAgents = args.agents.filter((a) => a.source?.kind === "directory");
     const kitImage = b && b.userAgentKitRepository !== undefined && directoryAgents.length > 0
-      ? image("user-agent-kit", undefined, b.userAgentKitRepository, undefined)
+      ? image(USER_AGENT_KIT_TARGET, undefined, b.userAgentKitRepository, undefined)
       : undefined;
     const imageOf = (agent: AgentSpec): pulumi.Output<string> => {
       const source = agent.source;

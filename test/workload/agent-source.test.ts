@@ -149,11 +149,10 @@ describe.each(["local", "prod"] as const)("user agents beside Friday (%s)", (env
 });
 
 describe("bad sources are refused, naming the agent and the key", () => {
-  const args = (source: unknown, images?: Partial<AgentScopeWorkloadsArgs["images"]>): AgentScopeWorkloadsArgs => {
+  const args = (source: unknown): AgentScopeWorkloadsArgs => {
     const base = workloadsArgs("local");
     return {
       ...base,
-      images: { ...base.images, ...images } as AgentScopeWorkloadsArgs["images"],
       agents: [...base.agents, { ...base.agents[0]!, name: "mine", source: source as NonNullable<AgentScopeWorkloadsArgs["agents"][number]["source"]> }],
     };
   };
