@@ -124,14 +124,16 @@ describe.each(["local", "prod"] as const)("user agents beside Friday (%s)", (env
     for (const n of ["SANDBOX_TYPE", "SANDBOX_TYPES", "ALLOW_LOCAL_CODE_EXECUTION", "MAX_REQUEST_BYTES", "SHUTDOWN_DRAIN_SECONDS", "AGENT_API_TOKEN"]) expect(names).not.toContain(n);
     expect(o(envOf(app, "DASHSCOPE_API_KEY")?.["valueFrom"])).toEqual({ secretKeyRef: { name: `agent-${name}`, key: "MODEL_API_KEY" } });
     const gateway = container(deployment(run(), `agent-${name}`), "gateway");
-    expect(o(envOf(gateway, "GATEWAY_BEARER_TOKEN")?.["valueFrom"])).toEqual({ secretKeyRef: { name: `agent-${name}`, key: "AGENT_API_TOKEN" } });
+    expect(envOf(gateway, "GATEWAY_AUTH")?.["value"]).toBe("bearer");
+    expect(o(envOf(gateway, "GATEWAY_TOKEN")?.["valueFrom"])).toEqual({ secretKeyRef: { name: `agent-${name}`, key: "AGENT_API_TOKEN" } });
   });
 
   it("leaves Friday as it was: its settings, its own token check, no gateway token", () => {
     const friday = deployment(run(), "agent-friday");
     expect(envNames(container(friday, "agent"))).toEqual(expect.arrayContaining(["SANDBOX_TYPE", "AGENT_API_TOKEN", "SHUTDOWN_DRAIN_SECONDS"]));
     expect(envNames(container(friday, "agent"))).not.toContain("DASHSCOPE_API_KEY");
-    expect(envNames(container(friday, "gateway"))).not.toContain("GATEWAY_BEARER_TOKEN");
+    expect(envNames(container(friday, "gateway"))).not.toContain("GATEWAY_AUTH");
+    expect(envNames(container(friday, "gateway"))).not.toContain("GATEWAY_TOKEN");
   });
 
   it.each(users)("gives %s a Service, HPA, PDB and a NetworkPolicy of its own", (name) => {

@@ -69,7 +69,7 @@ async function waitFor(url: string): Promise<void> {
 
 const children: ChildProcess[] = [];
 let gateway = "";
-/** The same gateway with GATEWAY_BEARER_TOKEN, as it runs in front of a user's AgentApp. */
+/** The same gateway with GATEWAY_AUTH=bearer, as AgentRuntime runs it in front of a user's AgentApp. */
 let checking = "";
 const TOKEN = "callers-token-0123456789abcdef";
 
@@ -92,7 +92,7 @@ beforeAll(async () => {
   children.push(spawn(PYTHON, ["gateway.py"], {
     cwd: dir,
     stdio: "ignore",
-    env: { ...process.env, GATEWAY_UPSTREAM: `http://127.0.0.1:${upstreamPort}`, GATEWAY_PORT: String(checkingPort), GATEWAY_BEARER_TOKEN: TOKEN },
+    env: { ...process.env, GATEWAY_UPSTREAM: `http://127.0.0.1:${upstreamPort}`, GATEWAY_PORT: String(checkingPort), GATEWAY_AUTH: "bearer", GATEWAY_TOKEN: TOKEN },
   }));
   await waitFor(`http://127.0.0.1:${upstreamPort}/health`);
   gateway = `http://127.0.0.1:${gatewayPort}`;
@@ -141,7 +141,7 @@ describe("agent gateway in front of an AgentApp", () => {
   });
 });
 
-describe("agent gateway with GATEWAY_BEARER_TOKEN (in front of a user's AgentApp)", () => {
+describe("agent gateway with GATEWAY_AUTH=bearer and GATEWAY_TOKEN (in front of a user's AgentApp)", () => {
   const post = (auth?: string) => fetch(`${checking}/process`, {
     method: "POST",
     headers: { "content-type": "application/json", ...(auth !== undefined ? { authorization: auth } : {}) },
