@@ -47,6 +47,8 @@ export const agentsNamespace = workloads.agentsNamespace;
 export const sandboxNamespace = workloads.sandboxNamespace;
 export const agentImage = workloads.agentImage;
 export const sandboxManagerImage = workloads.sandboxManagerImage;
+/** Per agent, the image it runs by digest (Friday's, or the user's own). */
+export const agentImages = workloads.agentImages;
 export const agentUrls = workloads.agentUrls;
 export const agentLoadBalancers = workloads.loadBalancerAddresses;
 export const sandboxManagerUrl = workloads.sandboxManagerUrl;

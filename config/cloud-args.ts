@@ -4,6 +4,7 @@ import type { SlsLogCollectionArgs } from "../components/alicloud/log-collection
 import type { StackConfig } from "./load";
 import type { StackSecrets } from "./index";
 import { managedPrometheusOn, slsLogsOn } from "./observability";
+import { USER_AGENT_KIT_REPOSITORY, userAgentRepositoryName } from "../components/workload/agent-source";
 
 /** Repositories the stack pushes to: the agent and the sandbox manager images. */
 export const IMAGE_REPOSITORIES = ["agent", "sandbox-manager"] as const;
@@ -17,6 +18,12 @@ export function sandboxRepository(type: string): string {
 
 /** The repository the in-cluster Redis image is mirrored into (README "Images on Alibaba Cloud"). */
 export const REDIS_REPOSITORY = "redis";
+
+/** A repository per directory agent (`agent-<name>`), and the kit's they are built on. */
+export function userAgentRepositories(c: StackConfig): string[] {
+  const names = c.agents.filter((a) => a.source.kind === "directory").map((a) => userAgentRepositoryName(a.name));
+  return names.length ? [...names, USER_AGENT_KIT_REPOSITORY] : [];
+}
 
 /** Maps validated config onto the cloud layer's args; pure, so tests can call it directly. */
 export function alicloudPlatformArgs(c: StackConfig, secrets: StackSecrets): AlicloudPlatformArgs {
@@ -64,7 +71,7 @@ export function alicloudPlatformArgs(c: StackConfig, secrets: StackSecrets): Ali
       // Sandbox images are mirrored (skopeo copy) into a repository per configured type: the namespace
       // does not auto-create repositories.
       repositories: [...IMAGE_REPOSITORIES, ...c.sandbox.types.map(sandboxRepository), ...(c.redis.mode === "in-cluster" ? [REDIS_REPOSITORY] : []),
-        ...(c.standInModel ? [STAND_IN_MODEL_REPOSITORY] : [])],
+        ...(c.standInModel ? [STAND_IN_MODEL_REPOSITORY] : []), ...userAgentRepositories(c)],
       tagImmutability: registry.tagImmutability,
       ...(registry.pushFromCidrs ? { pushFromCidrs: registry.pushFromCidrs } : {}),
     },

@@ -128,7 +128,7 @@ function decode(value: string): unknown {
 function describeIssue(issue: z.core.$ZodIssue, input: Record<string, unknown>, ns: string, schema: z.ZodType): string[] {
   const path = issue.path.filter((p): p is string | number => typeof p !== "symbol");
   if (issue.code === "unrecognized_keys") {
-    const known = knownKeysAt(schema, path);
+    const known = knownKeysAt(schema, path, valueAt(input, path));
     return issue.keys.map((key) => `${keyName(ns, [...path, key])}: is not a known key${known.length ? ` (known here: ${known.join(", ")})` : ""}`);
   }
   // A record key that fails its own schema: report the key's problem, not zod's generic wrapper.
@@ -160,17 +160,29 @@ function valueAt(input: unknown, path: readonly (string | number)[]): unknown {
 }
 
 /** The keys an object schema accepts at `path`, for "did you mean" style messages. */
-function knownKeysAt(schema: z.ZodType, path: readonly (string | number)[]): string[] {
+function knownKeysAt(schema: z.ZodType, path: readonly (string | number)[], value: unknown): string[] {
   let node: z.ZodType | undefined = unwrap(schema);
   for (const part of path) {
     if (node instanceof z.ZodObject && typeof part === "string") node = unwrap(node.shape[part] as z.ZodType | undefined);
     else if (node instanceof z.ZodArray && typeof part === "number") node = unwrap(node.element as z.ZodType);
     else return [];
   }
+  // A union of objects (agents[].source): the option whose literal keys the value matches.
+  if (node instanceof z.ZodUnion) node = unwrap(matchingOption(node.options as readonly z.ZodType[], value));
   if (node instanceof z.ZodObject) return Object.keys(node.shape);
   // A record keyed by an enum (e.g. sandbox types): its keys are the enum's options.
   if (node instanceof z.ZodRecord && node.keyType instanceof z.ZodEnum) return node.keyType.options.map(String);
   return [];
+}
+
+function matchingOption(options: readonly z.ZodType[], value: unknown): z.ZodType | undefined {
+  if (value === null || typeof value !== "object") return undefined;
+  const v = value as Record<string, unknown>;
+  return options.find((option) => {
+    const o = unwrap(option);
+    return o instanceof z.ZodObject && Object.entries(o.shape as Record<string, z.ZodType>)
+      .every(([key, field]) => !(field instanceof z.ZodLiteral) || field.values.has(v[key] as z.core.util.Literal));
+  });
 }
 
 function unwrap(schema: z.ZodType | undefined): z.ZodType | undefined {

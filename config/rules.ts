@@ -301,7 +301,23 @@ const traceViewer: Rule = (c) => {
   return v;
 };
 
-const RULES: readonly Rule[] = [platformKeys, network, cluster, prodSafety, registry, agents, standInModel, sandbox, images, exposure, managedRedisPassword, observability, traceViewer];
+/** A directory agent is built by the stack, or (images.build false) given by digest in images.userAgents. */
+const agentSources: Rule = (c) => {
+  const v: RuleViolation[] = [];
+  const prebuilt = c.images.userAgents ?? {};
+  c.agents.forEach((a, i) => {
+    if (a.source.kind === "directory" && !c.images.build && prebuilt[a.name] === undefined) {
+      v.push({ path: ["agents", i, "source"], message: `is a directory, and images.build is false: set images.userAgents.${a.name} to its image by digest (scripts/local.sh builds it), or let the stack build it` });
+    }
+  });
+  for (const name of Object.keys(prebuilt)) {
+    if (c.images.build) v.push({ path: ["images", "userAgents", name], message: "applies only with images.build false (the stack builds directory agents itself)" });
+    else if (!c.agents.some((a) => a.name === name && a.source.kind === "directory")) v.push({ path: ["images", "userAgents", name], message: `names no agent with a directory source (agents: ${c.agents.map((a) => a.name).join(", ")})` });
+  }
+  return v;
+};
+
+const RULES: readonly Rule[] = [platformKeys, network, cluster, prodSafety, registry, agents, agentSources, standInModel, sandbox, images, exposure, managedRedisPassword, observability, traceViewer];
 
 /** Every cross-key rule broken by a config that already passed the schema. */
 export function checkRules(config: ParsedStackConfig): RuleViolation[] {

@@ -5,6 +5,7 @@ import { ACS_COMPUTE_CLASSES, ACS_COMPUTE_QOS } from "../components/workload/acs
 import { SANDBOX_TYPES } from "../components/workload/sandbox-types";
 import type { EnvironmentDefaults } from "./defaults";
 import { ENVIRONMENTS } from "./defaults";
+import { agentSourceSchema } from "./agent-source";
 
 // `pulumi config set --path` stores integers as numbers and everything else as strings ("0.5", "1.10"):
 // convert leaves where the schema expects the other type, never by blanket coercion ("" would become 0).
@@ -143,6 +144,8 @@ export function agentSchema(d: EnvironmentDefaults) {
     cpu: num(z.number().positive().max(64, "must be at most 64 vCPU")).default(1),
     memoryGiB: num(z.number().positive().max(512, "must be at most 512 GiB")).default(2),
     sandboxTypes: z.array(z.enum(SANDBOX_TYPES)).min(1).default(["base"]),
+    /** Where the code comes from: builtin (Friday, default), directory (built by the stack) or image. */
+    source: agentSourceSchema.default({ kind: "builtin" }),
   });
 }
 
@@ -202,6 +205,8 @@ export function imagesSchema() {
       standInModel: imageByDigest.optional(),
       /** The trace viewer (e2e/images/jaeger), used only while observability.localTraceViewer is on. */
       traceViewer: imageByDigest.optional(),
+      /** With build false: each directory agent's image by digest, by agent name (scripts/local.sh builds them). */
+      userAgents: z.record(dnsLabel, imageByDigest).optional(),
       registryServer: z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, "must be a registry host[:port] such as localhost:5000").optional(),
       registryUsername: z.string().min(1).optional(),
       repositoryPrefix: z.string().regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/, "must be a lower-case repository path such as agentscope").default("agentscope"),

@@ -44,6 +44,8 @@ export function observabilityArgs(c: StackConfig, secrets: StackSecrets, otlp?: 
       : {}),
   };
 }
+import type { AgentSource } from "../components/workload/agent-source";
+import { USER_AGENT_KIT_REPOSITORY, userAgentRepositoryName } from "../components/workload/agent-source";
 
 /** Where images are pushed and pulled, and with which credentials. */
 interface ImageRegistry {
@@ -58,6 +60,9 @@ interface ImageRegistry {
   readonly agentPullRepository?: pulumi.Input<string>;
   readonly sandboxManagerPullRepository?: pulumi.Input<string>;
   readonly standInModelPullRepository?: pulumi.Input<string>;
+  /** A directory agent's repository (push, pull) and the kit's (pulled by the builder from where it was pushed). */
+  readonly userAgentRepository: (agentName: string) => { repository: pulumi.Input<string>; pullRepository?: pulumi.Input<string> };
+  readonly userAgentKitRepository: pulumi.Input<string>;
   /** Registry and namespace the sandbox manager pulls `runtime-sandbox-<type>` images from. */
   readonly sandboxRegistry: pulumi.Input<string>;
   readonly sandboxNamespace: string;
@@ -76,6 +81,12 @@ function cloudRegistry(c: StackConfig, cloud: AlicloudPlatform): ImageRegistry {
     agentPullRepository: pulumi.interpolate`${r.vpcLoginServer}/${r.namespace}/agent`,
     sandboxManagerPullRepository: pulumi.interpolate`${r.vpcLoginServer}/${r.namespace}/sandbox-manager`,
     standInModelPullRepository: pulumi.interpolate`${r.vpcLoginServer}/${r.namespace}/${STAND_IN_MODEL_REPOSITORY}`,
+    // Declared per directory agent (config/cloud-args.ts).
+    userAgentRepository: (agentName) => {
+      const repo = userAgentRepositoryName(agentName);
+      return { repository: r.repositoryUrls[repo]!, pullRepository: pulumi.interpolate`${r.vpcLoginServer}/${r.namespace}/${repo}` };
+    },
+    userAgentKitRepository: r.repositoryUrls[USER_AGENT_KIT_REPOSITORY]!,
     // Sandboxes start often: they pull the mirrored runtime images over the VPC endpoint.
     sandboxRegistry: c.images.sandboxRegistry ?? r.vpcLoginServer,
     sandboxNamespace: r.namespace,
@@ -92,6 +103,8 @@ function localRegistry(c: StackConfig, secrets: StackSecrets): ImageRegistry {
     agentRepository: `${server}/${c.images.repositoryPrefix}/agent`,
     sandboxManagerRepository: `${server}/${c.images.repositoryPrefix}/sandbox-manager`,
     standInModelRepository: `${server}/${c.images.repositoryPrefix}/${STAND_IN_MODEL_REPOSITORY}`,
+    userAgentRepository: (agentName) => ({ repository: `${server}/${c.images.repositoryPrefix}/${userAgentRepositoryName(agentName)}` }),
+    userAgentKitRepository: `${server}/${c.images.repositoryPrefix}/${USER_AGENT_KIT_REPOSITORY}`,
     sandboxRegistry: c.images.sandboxRegistry ?? server,
     sandboxNamespace: c.images.repositoryPrefix,
   };
@@ -111,6 +124,7 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
   const registry = cloud ? cloudRegistry(c, cloud) : localRegistry(c, secrets);
   const i = c.images;
   const newCluster = cloud && !c.cluster?.existingClusterId;
+  const directoryAgents = c.agents.filter((a) => a.source.kind === "directory");
   return {
     environment: c.environment,
     platform: c.platform,
@@ -131,6 +145,12 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
             ...(registry.sandboxManagerPullRepository ? { sandboxManagerPullRepository: registry.sandboxManagerPullRepository } : {}),
             ...(c.standInModel && registry.standInModelRepository ? { standInModelRepository: registry.standInModelRepository } : {}),
             ...(c.standInModel && registry.standInModelPullRepository ? { standInModelPullRepository: registry.standInModelPullRepository } : {}),
+            ...(directoryAgents.length
+              ? {
+                userAgents: Object.fromEntries(directoryAgents.map((a) => [a.name, registry.userAgentRepository(a.name)])),
+                userAgentKitRepository: registry.userAgentKitRepository,
+              }
+              : {}),
           },
         }
         : { agent: i.agent, sandboxManager: i.sandboxManager, ...(c.standInModel ? { standInModel: i.standInModel } : {}) }),
@@ -143,6 +163,7 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
       cpu: a.cpu,
       memoryGiB: a.memoryGiB,
       sandboxTypes: a.sandboxTypes,
+      source: agentSource(a.name, a.source, c),
     })),
     ...(c.standInModel ? { standInModel: true } : {}),
     secrets: {
@@ -192,6 +213,15 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
       ...(newCluster ? { apiServer: apiServerEgress(cloud.cluster.apiServerIntranet) } : {}),
     },
   };
+}
+
+/**
+ * The workload layer's source: a directory is built by the stack when images.build is on, else it
+ * runs the digest images.userAgents gives for it (config/rules.ts requires one).
+ */
+function agentSource(name: string, s: StackConfig["agents"][number]["source"], c: StackConfig): AgentSource {
+  if (s.kind !== "directory" || c.images.build) return s;
+  return { kind: "image", image: c.images.userAgents![name]!, framework: s.framework };
 }
 
 /**

@@ -59,6 +59,13 @@ toolchain_bin() {
 }
 
 p() { pulumi --non-interactive "$@"; }
+
+# One line per directory agent of the stack config: NAME<TAB>PATH<TAB>APP (none when agents is unset).
+directory_agents() {
+  local json
+  json="$(p config get --config-file "$config_file" --stack local agents --json 2>/dev/null)" || return 0
+  jq -r '.objectValue[] | select(.source.kind? == "directory") | [.name, .source.path, .source.app] | @tsv' <<<"$json"
+}
 cfg() { p config set --config-file "$config_file" --stack local "$@" >/dev/null; }
 cfg_secret_once() { # key value: set once, so that later runs keep the value and change nothing
   p config get --config-file "$config_file" --stack local "$1" >/dev/null 2>&1 || cfg --secret "$1" "$2"
@@ -96,11 +103,6 @@ cmd_up() {
     target_embedded
   fi
 
-  log "building and pushing the images to $E2E_REGISTRY"
-  scripts/push-images.sh "$state/images.env"
-  local -A image
-  while IFS='=' read -r name ref; do image[$name]=$ref; done <"$state/images.env"
-
   # Creating the stack writes its passphrase salt into the project's Pulumi.local.yaml, which is the
   # repository's file: the salt goes into our own copy, and the repository's is put back as it was.
   local tracked
@@ -108,6 +110,15 @@ cmd_up() {
   p stack select --create local >/dev/null
   [[ -f $config_file ]] || cp Pulumi.local.yaml "$config_file"
   printf '%s\n' "$tracked" >Pulumi.local.yaml
+
+  # The stack config's directory agents (agents[].source kind directory) are built here too: the
+  # stack does not build (images.build false) and runs each by digest from images.userAgents.
+  local -a dir_agents
+  mapfile -t dir_agents < <(directory_agents)
+  log "building and pushing the images to $E2E_REGISTRY${dir_agents[*]:+ (and ${#dir_agents[@]} directory agent(s))}"
+  scripts/push-images.sh "$state/images.env" "${dir_agents[@]}"
+  local -A image
+  while IFS='=' read -r name ref; do image[$name]=$ref; done <"$state/images.env"
   cfg environment local
   cfg platform kubernetes
   if [[ -n $kubeconfig ]]; then
@@ -131,6 +142,12 @@ cmd_up() {
   else
     cfg --path observability.localTraceViewer false
   fi
+  p config rm --config-file "$config_file" --stack local --path images.userAgents >/dev/null 2>&1 || true
+  local spec name
+  for spec in "${dir_agents[@]}"; do
+    name=${spec%%$'\t'*}
+    cfg --path "images.userAgents.$name" "${image[agent-$name]}"
+  done
   if ((registry_auth)); then
     cfg --path images.registryUsername "$E2E_REGISTRY_USER"
     cfg --secret localRegistryPassword "$E2E_REGISTRY_PASSWORD"

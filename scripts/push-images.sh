@@ -5,17 +5,21 @@
 #   redis                                             e2e/images/redis/Containerfile
 #   jaeger (the local trace viewer)                   e2e/images/jaeger/Containerfile, binary from
 #                                                     e2e/images/jaeger/build.sh (needs go; skipped without)
+#   agent-<name>                                      a user's directory on agent-image/user-agent.Dockerfile
 # Images are built with podman from the debootstrap base (scripts/make-base-image.sh), or with
 # docker when podman is absent (then BASE_IMAGE defaults to the official python image).
 #
-# Usage: scripts/push-images.sh OUT_FILE
+# Usage: scripts/push-images.sh OUT_FILE [NAME<TAB>DIR<TAB>APP ...]
 #   OUT_FILE gets lines NAME=REGISTRY/agentscope/NAME@sha256:... (shell-sourceable after quoting)
+#   Each further argument is a directory agent of the stack config (agents[].source kind directory):
+#   its DIR is built on the `user-agent-kit` target with AGENT_APP=APP and pushed as agent-NAME.
 # Environment: E2E_REGISTRY, E2E_REGISTRY_USER, E2E_REGISTRY_PASSWORD (e2e/registry/registry.sh),
 # SANDBOX_IMAGE_TAG (tag of runtime-sandbox-base, default e2e), BASE_IMAGE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[[ $# -eq 1 ]] || { echo "usage: $0 OUT_FILE" >&2; exit 2; }
+[[ $# -ge 1 ]] || { echo "usage: $0 OUT_FILE [NAME<TAB>DIR<TAB>APP ...]" >&2; exit 2; }
 out=$1
+shift
 : "${E2E_REGISTRY:?start e2e/registry/registry.sh first}" "${E2E_REGISTRY_USER:?}" "${E2E_REGISTRY_PASSWORD:?}"
 log() { echo "[push-images] $*" >&2; }
 
@@ -82,5 +86,16 @@ if command -v go >/dev/null; then
   push jaeger agentscope/jaeger "$(content_tag jaeger)"
 else
   log "no go command: skipping the Jaeger trace viewer image"
+# Users' directories: the kit stays in local storage (the builds take it FROM there), each agent is
+# pushed. Layers are ordered so that a code-only change rebuilds only the user-code layer.
+if [[ $# -gt 0 ]]; then
+  build user-agent-kit agent-image --target user-agent-kit
+  for spec in "$@"; do
+    IFS=$'\t' read -r name dir app <<<"$spec"
+    [[ -n $name && -d $dir && -n $app ]] || { log "bad directory agent spec: $spec"; exit 1; }
+    build "agent-$name" "$dir" -f agent-image/user-agent.Dockerfile --target user-agent \
+      --build-arg "KIT_IMAGE=localhost/agentscope-local/user-agent-kit:build" --build-arg "AGENT_APP=$app"
+    push "agent-$name" "agentscope/agent-$name" "$(content_tag "agent-$name")"
+  done
 fi
 mv "$out.tmp" "$out"

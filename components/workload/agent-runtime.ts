@@ -13,6 +13,8 @@ import { requireDigestRef, requireDnsLabel, requireInt, requirePositive } from "
 import type { SandboxType } from "./sandbox-types";
 import type { WorkloadTelemetry } from "./telemetry";
 import { GATEWAY_METRICS_PORT, GATEWAY_METRICS_PORT_NAME, METRICS_PORT, METRICS_PORT_NAME, METRICS_SERVICE_LABEL, OTEL_SERVICE_NAMES, OTLP_HEADERS_ENV, otelEnv } from "./telemetry";
+import type { AgentSource } from "./agent-source";
+import { BUILTIN_SOURCE, requireAgentSource } from "./agent-source";
 
 /** One agent of the stack's list. */
 export interface AgentSpec {
@@ -33,8 +35,10 @@ export interface AgentSpec {
   cpu: number;
   /** Memory of the whole pod in GiB, requests = limits (ACS: 1 GiB steps). */
   memoryGiB: number;
-  /** Sandbox types the agent uses; the first is its default (`SANDBOX_TYPE`). */
+  /** Sandbox types the agent uses; the first is its default (`SANDBOX_TYPE`, Friday only). */
   sandboxTypes: SandboxType[];
+  /** Where its code comes from (default `{ kind: "builtin" }`: our Friday image). */
+  source?: AgentSource;
 }
 
 /** Secret values the agent reads, all Pulumi secrets; they reach the pod only through a Secret. */
@@ -64,7 +68,7 @@ export interface AgentRuntimeArgs {
   /** `app.kubernetes.io/part-of` (the stack's name prefix). */
   partOf: string;
   agent: AgentSpec;
-  /** Agent image pinned by digest (target `agent` of agent-image/). */
+  /** Agent image pinned by digest (target `agent` of agent-image/, or the user's image for another source). */
   image: pulumi.Input<string>;
   secrets: AgentSecrets;
   /** `SANDBOX_MANAGER_URL`, e.g. `http://sandbox-manager.<ns>.svc.cluster.local:8000`. */
@@ -121,6 +125,7 @@ export interface ResolvedAgentRuntimeArgs {
   readonly identity: WorkloadIdentity;
   readonly resourceName: string;
   readonly agent: AgentSpec;
+  readonly source: AgentSource;
   readonly image: pulumi.Input<string>;
   readonly secrets: AgentSecrets;
   readonly sandboxManagerUrl: pulumi.Input<string>;
@@ -151,11 +156,15 @@ export function resolveAgentRuntimeArgs(args: AgentRuntimeArgs): ResolvedAgentRu
   requirePositive(C, "agent.memoryGiB", a.memoryGiB);
   if (a.model.provider === "openai" && !a.model.baseUrl) throw new Error(`${C}: agent.model.baseUrl is required for provider openai`);
   if (a.sandboxTypes.length === 0) throw new Error(`${C}: agent.sandboxTypes must list at least one sandbox type`);
+  const source = a.source ?? BUILTIN_SOURCE;
+  requireAgentSource(C, "agent.source", source);
   const placement = args.placement ?? NO_ACS;
   if (placement.enabled && !isAcsSize(a.cpu, a.memoryGiB)) {
     throw new Error(`${C}: agent.cpu ${a.cpu} / agent.memoryGiB ${a.memoryGiB} is not an ACS size (0.5 vCPU and 1 GiB steps)`);
   }
   const gateway = args.gateway ?? true;
+  // Friday checks the bearer token itself; a user's app does not, so its gateway does.
+  if (!gateway && source.kind !== "builtin") throw new Error(`${C}: gateway cannot be off for agent.source ${source.kind}: the gateway is what checks callers' bearer token in front of the user's app`);
   const appCpu = gateway ? a.cpu - GATEWAY_CPU : a.cpu;
   const appMemoryGiB = gateway ? a.memoryGiB - GATEWAY_MEMORY_GIB : a.memoryGiB;
   if (appCpu < 0.25 || appMemoryGiB < 0.25) {
@@ -178,6 +187,7 @@ export function resolveAgentRuntimeArgs(args: AgentRuntimeArgs): ResolvedAgentRu
     identity: { name: "agentscope-agent", instance: `${args.partOf}-${a.name}`, component: "agent-runtime", partOf: args.partOf },
     resourceName: `agent-${a.name}`,
     agent: a,
+    source,
     image: args.image,
     secrets: args.secrets,
     sandboxManagerUrl: args.sandboxManagerUrl,
@@ -208,6 +218,24 @@ export const GATEWAY_PY_PATH = join(__dirname, "..", "assets", "gateway.py");
 /** The gateway's source, as its ConfigMap holds it. */
 export function readGatewayPy(): string {
   return readFileSync(GATEWAY_PY_PATH, "utf-8");
+}
+
+/**
+ * The model SDKs' own variables for a user's app, so code written against them (the seed's sample
+ * reads DASHSCOPE_API_KEY) finds the stack's model: dashscope/common/constants.py
+ * `DASHSCOPE_API_KEY_ENV`, openai/_client.py `OPENAI_API_KEY` and `OPENAI_BASE_URL`. The key comes
+ * from the agent's Secret (`fromKey`), never as a literal value.
+ */
+export function providerSdkEnv(
+  provider: AgentSpec["model"]["provider"],
+  hasKey: boolean,
+  baseUrl: pulumi.Input<string> | undefined,
+): { name: string; fromKey?: string; value?: pulumi.Input<string> }[] {
+  if (provider === "dashscope") return hasKey ? [{ name: "DASHSCOPE_API_KEY", fromKey: "MODEL_API_KEY" }] : [];
+  return [
+    ...(hasKey ? [{ name: "OPENAI_API_KEY", fromKey: "MODEL_API_KEY" }] : []),
+    ...(baseUrl !== undefined ? [{ name: "OPENAI_BASE_URL", value: baseUrl }] : []),
+  ];
 }
 
 export class AgentRuntime extends pulumi.ComponentResource {
@@ -256,8 +284,11 @@ export class AgentRuntime extends pulumi.ComponentResource {
     }));
     const fromSecret = (envName: string) => ({ name: envName, valueFrom: { secretKeyRef: { name: secret.metadata.name, key: envName } } });
 
+    const builtin = r.source.kind === "builtin";
     const tracing = r.telemetry.tracing;
-    const metrics = r.telemetry.metrics === true;
+    // The listeners live in agent-image/observability, which only our agent image ships (a user's
+    // image, gateway included, runs without it): no port that nothing would answer on.
+    const metrics = r.telemetry.metrics === true && builtin;
 
     const redisUrl = r.redis ? pulumi.interpolate`${r.redis.tls ? "rediss" : "redis"}://${r.redis.host}:${r.redis.port}/${r.redis.db}` : undefined;
     const env: k8s.types.input.core.v1.EnvVar[] = [
@@ -269,15 +300,23 @@ export class AgentRuntime extends pulumi.ComponentResource {
       { name: "MODEL_NAME", value: a.model.name },
       ...(a.model.baseUrl ? [{ name: "MODEL_BASE_URL", value: a.model.baseUrl }] : []),
       { name: "SANDBOX_MANAGER_URL", value: r.sandboxManagerUrl },
-      { name: "SANDBOX_TYPE", value: a.sandboxTypes[0]! },
-      { name: "SANDBOX_TYPES", value: a.sandboxTypes.join(",") },
-      { name: "ALLOW_LOCAL_CODE_EXECUTION", value: "false" },
-      { name: "MAX_REQUEST_BYTES", value: String(r.maxRequestBytes) },
-      { name: "SHUTDOWN_DRAIN_SECONDS", value: String(APP_DRAIN_SECONDS) },
+      // Friday's own settings (agent-image/friday/settings.py); a user's app has its own.
+      ...(builtin
+        ? [
+          { name: "SANDBOX_TYPE", value: a.sandboxTypes[0]! },
+          { name: "SANDBOX_TYPES", value: a.sandboxTypes.join(",") },
+          { name: "ALLOW_LOCAL_CODE_EXECUTION", value: "false" },
+          { name: "MAX_REQUEST_BYTES", value: String(r.maxRequestBytes) },
+          { name: "SHUTDOWN_DRAIN_SECONDS", value: String(APP_DRAIN_SECONDS) },
+        ]
+        : []),
       { name: "HOME", value: "/tmp" },
       { name: "PYTHONDONTWRITEBYTECODE", value: "1" },
       ...(redisUrl ? [{ name: "REDIS_URL", value: redisUrl }] : []),
-      ...secretKeys.filter((k) => k !== OTLP_HEADERS_ENV).map(fromSecret),
+      // The user's app never sees the callers' token: its gateway checks it.
+      ...secretKeys.filter((k) => k !== OTLP_HEADERS_ENV && (builtin || k !== "AGENT_API_TOKEN")).map(fromSecret),
+      ...(builtin ? [] : providerSdkEnv(a.model.provider, s.modelApiKey !== undefined, a.model.baseUrl).map(({ name: envName, fromKey, value }) =>
+        fromKey ? { name: envName, valueFrom: { secretKeyRef: { name: secret.metadata.name, key: fromKey } } } : { name: envName, value: value! })),
       ...otelEnv(OTEL_SERVICE_NAMES.agent, tracing, secret.metadata.name, { "agentscope.agent.name": a.name }),
       ...(metrics ? [{ name: "METRICS_PORT", value: String(METRICS_PORT) }] : []),
     ];
@@ -326,6 +365,12 @@ export class AgentRuntime extends pulumi.ComponentResource {
           { name: "GATEWAY_PORT", value: String(GATEWAY_PORT) },
           { name: "GATEWAY_DENY_PREFIXES", value: "/shutdown,/admin" },
           { name: "GATEWAY_SHUTDOWN_TIMEOUT_SECONDS", value: String(GATEWAY_SHUTDOWN_SECONDS) },
+          // components/assets/gateway.py: GATEWAY_AUTH=bearer checks GATEWAY_TOKEN on every path but
+          // GATEWAY_OPEN_PATHS (default /health) and does not forward the Authorization header.
+          ...(builtin ? [] : [
+            { name: "GATEWAY_AUTH", value: "bearer" },
+            { name: "GATEWAY_TOKEN", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "AGENT_API_TOKEN" } } },
+          ]),
           { name: "PYTHONDONTWRITEBYTECODE", value: "1" },
           ...otelEnv(OTEL_SERVICE_NAMES.gateway, tracing, secret.metadata.name, { "agentscope.agent.name": a.name }),
           ...(metrics ? [{ name: "GATEWAY_METRICS_PORT", value: String(GATEWAY_METRICS_PORT) }] : []),

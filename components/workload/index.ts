@@ -4,6 +4,7 @@ export * from "./workloads";
 export * from "./namespaces";
 export * from "./container-image";
 export * from "./agent-runtime";
+export * from "./agent-source";
 export * from "./sandbox-pool";
 export * from "./redis";
 export * from "./stand-in-model";

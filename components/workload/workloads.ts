@@ -4,6 +4,7 @@ import * as random from "@pulumi/random";
 import type { AcsNetwork, AcsPlacement } from "./acs";
 import { NO_ACS } from "./acs";
 import type { AgentSpec } from "./agent-runtime";
+import { USER_AGENT_DOCKERFILE, USER_AGENT_KIT_TARGET, USER_AGENT_TARGET, requireAgentSource } from "./agent-source";
 import { AgentRuntime } from "./agent-runtime";
 import type { RegistryCredentials } from "./container-image";
 import { ContainerImage } from "./container-image";
@@ -60,6 +61,17 @@ export interface AgentScopeWorkloadsArgs {
       standInModelRepository?: pulumi.Input<string>;
       /** The stand-in model repository as the cluster pulls it (default: standInModelRepository). */
       standInModelPullRepository?: pulumi.Input<string>;
+      /**
+       * Per agent with a `directory` source, keyed by agent name: where its image is pushed and (if
+       * different) pulled from. Required for each such agent.
+       */
+      userAgents?: Record<string, { repository: pulumi.Input<string>; pullRepository?: pulumi.Input<string> }>;
+      /**
+       * Repository of the `user-agent-kit` image (our launcher and install script, FROM scratch),
+       * required with a `directory` agent: user-agent.Dockerfile copies from it by digest, so the
+       * builder pulls it from where it was pushed.
+       */
+      userAgentKitRepository?: pulumi.Input<string>;
     };
     /** Prebuilt agent image by digest (when `build` is omitted). */
     agent?: string;
@@ -70,7 +82,10 @@ export interface AgentScopeWorkloadsArgs {
     /** Credentials for pulling from a private registry without a node-level helper (default none; ACK uses the ACR credential helper). */
     pullCredentials?: RegistryCredentials;
   };
-  /** The agents; one Deployment, Service, HPA and PDB each. */
+  /**
+   * The agents; one Deployment, Service, HPA and PDB each. `source` `directory` needs `images.build`
+   * (the stack builds it); `image` runs the given digest.
+   */
   agents: AgentSpec[];
   /**
    * Deploy the stand-in model (components/workload/stand-in-model.ts: scripted answers, one code-execution
@@ -193,6 +208,16 @@ export function resolveWorkloadsArgs(args: AgentScopeWorkloadsArgs): ResolvedWor
     for (const t of a.sandboxTypes) {
       if (!served.includes(t)) throw new Error(`${C}: agents[${a.name}].sandboxTypes has "${t}", which sandbox.types does not serve (${served.join(", ")})`);
     }
+    if (a.source) requireAgentSource(C, `agents[${a.name}].source`, a.source);
+    if (a.source?.kind === "directory") {
+      const b = args.images.build;
+      if (!b) throw new Error(`${C}: agents[${a.name}].source is a directory, which needs images.build; without it, build the image outside the stack and give source kind image`);
+      if (!b.userAgents?.[a.name]) throw new Error(`${C}: images.build.userAgents.${a.name} (its repository) is required for agents[${a.name}].source directory`);
+      if (b.userAgentKitRepository === undefined) throw new Error(`${C}: images.build.userAgentKitRepository is required with a directory agent (agents[${a.name}])`);
+    }
+  }
+  for (const name of Object.keys(args.images.build?.userAgents ?? {})) {
+    if (!args.agents.some((a) => a.name === name && a.source?.kind === "directory")) throw new Error(`${C}: images.build.userAgents.${name} names no agent with a directory source`);
   }
   const i = args.images;
   if (i.build && (i.agent || i.sandboxManager)) throw new Error(`${C}: images.build conflicts with images.agent/images.sandboxManager: build them, or run prebuilt digests`);
@@ -262,6 +287,8 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
   /** Digest-pinned images the pods run. */
   public readonly agentImage: pulumi.Output<string>;
   public readonly sandboxManagerImage: pulumi.Output<string>;
+  /** Digest-pinned image per agent (Friday's, or the user's for another source). */
+  public readonly agentImages: pulumi.Output<Record<string, string>>;
   /** In-cluster URL per agent. */
   public readonly agentUrls: pulumi.Output<Record<string, string>>;
   /** Load balancer address per agent (empty without a load balancer). */
@@ -306,7 +333,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
     const b = args.images.build;
     const buildArgs = b?.baseImage ? { BASE_IMAGE: b.baseImage } : undefined;
     const image = (
-      role: "agent" | "sandbox-manager" | "stand-in-model",
+      role: "agent" | "sandbox-manager" | "stand-in-model" | typeof USER_AGENT_KIT_TARGET,
       prebuilt: string | undefined,
       repository: pulumi.Input<string> | undefined,
       pullRepository: pulumi.Input<string> | undefined,
@@ -329,6 +356,30 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
     const standInImage = args.standInModel
       ? image("stand-in-model", args.images.standInModel, b?.standInModelRepository, b?.standInModelPullRepository)
       : undefined;
+    // A user's directory: built on our kit, which the build pulls by digest from where it was pushed.
+    const directoryAgents = args.agents.filter((a) => a.source?.kind === "directory");
+    const kitImage = b && b.userAgentKitRepository !== undefined && directoryAgents.length > 0
+      ? image(USER_AGENT_KIT_TARGET, undefined, b.userAgentKitRepository, undefined)
+      : undefined;
+    const imageOf = (agent: AgentSpec): pulumi.Output<string> => {
+      const source = agent.source;
+      if (source?.kind === "image") return pulumi.output(source.image);
+      if (source?.kind !== "directory" || !b || !kitImage) return agentImage.imageRef;
+      const repos = b.userAgents![agent.name]!;
+      const context = b.context ?? "agent-image";
+      return new ContainerImage(`${name}-agent-${agent.name}-image`, {
+        build: {
+          context: source.path,
+          dockerfile: `${context}/${USER_AGENT_DOCKERFILE}`,
+          target: USER_AGENT_TARGET,
+          ...(b.platform ? { platform: b.platform } : {}),
+          buildArgs: { ...(buildArgs ?? {}), KIT_IMAGE: kitImage.imageRef, AGENT_APP: source.app },
+          repository: repos.repository,
+          ...(repos.pullRepository !== undefined ? { pullRepository: repos.pullRepository } : {}),
+          ...(b.registry ? { registry: b.registry } : {}),
+        },
+      }, parent).imageRef;
+    };
 
     // ---------- pull credentials (optional) ----------
     const pullSecretName = "registry-pull";
@@ -416,13 +467,14 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
     const modelApiKey = standIn ? STAND_IN_MODEL_API_KEY : secrets.modelApiKey;
 
     // ---------- agents ----------
-    const runtimes = args.agents.map((agent) => ({
+    const runtimes = args.agents.map((agent) => ({ agent, image: imageOf(agent) })).map(({ agent, image: agentRef }) => ({
       agent,
+      image: agentRef,
       runtime: new AgentRuntime(`${name}-agent-${agent.name}`, {
         namespace: r.agentsNamespace,
         partOf: r.prefix,
         agent: standIn ? { ...agent, model: { provider: "openai", name: STAND_IN_MODEL_NAME, baseUrl: standIn.baseUrl } } : agent,
-        image: agentImage.imageRef,
+        image: agentRef,
         secrets: {
           ...(modelApiKey !== undefined ? { modelApiKey } : {}),
           agentApiToken,
@@ -499,6 +551,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
     this.sandboxNamespace = ns.sandboxNamespace;
     this.agentImage = agentImage.imageRef;
     this.sandboxManagerImage = managerImage.imageRef;
+    this.agentImages = pulumi.all(Object.fromEntries(runtimes.map(({ agent, image: ref }) => [agent.name, ref])));
     this.agentUrls = pulumi.all(Object.fromEntries(runtimes.map(({ agent, runtime }) => [agent.name, runtime.url])));
     this.loadBalancerAddresses = pulumi.all(Object.fromEntries(runtimes.map(({ agent, runtime }) => [agent.name, runtime.loadBalancerAddress])));
     this.sandboxManagerUrl = pool.managerUrl;
@@ -515,6 +568,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
       sandboxNamespace: this.sandboxNamespace,
       agentImage: this.agentImage,
       sandboxManagerImage: this.sandboxManagerImage,
+      agentImages: this.agentImages,
       agentUrls: this.agentUrls,
       loadBalancerAddresses: this.loadBalancerAddresses,
       sandboxManagerUrl: this.sandboxManagerUrl,

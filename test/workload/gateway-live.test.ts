@@ -69,6 +69,9 @@ async function waitFor(url: string): Promise<void> {
 
 const children: ChildProcess[] = [];
 let gateway = "";
+/** The same gateway with GATEWAY_AUTH=bearer, as AgentRuntime runs it in front of a user's AgentApp. */
+let checking = "";
+const TOKEN = "callers-token-0123456789abcdef";
 
 beforeAll(async () => {
   const PYTHON = lockedVenv({
@@ -79,16 +82,23 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), "gateway-live-"));
   writeFileSync(join(dir, "upstream.py"), UPSTREAM);
   writeFileSync(join(dir, "gateway.py"), readGatewayPy());
-  const [upstreamPort, gatewayPort] = [await freePort(), await freePort()];
+  const [upstreamPort, gatewayPort, checkingPort] = [await freePort(), await freePort(), await freePort()];
   children.push(spawn(PYTHON, ["-m", "uvicorn", "upstream:app", "--host", "127.0.0.1", "--port", String(upstreamPort), "--log-level", "warning"], { cwd: dir, stdio: "ignore" }));
   children.push(spawn(PYTHON, ["gateway.py"], {
     cwd: dir,
     stdio: "ignore",
     env: { ...process.env, GATEWAY_UPSTREAM: `http://127.0.0.1:${upstreamPort}`, GATEWAY_PORT: String(gatewayPort) },
   }));
+  children.push(spawn(PYTHON, ["gateway.py"], {
+    cwd: dir,
+    stdio: "ignore",
+    env: { ...process.env, GATEWAY_UPSTREAM: `http://127.0.0.1:${upstreamPort}`, GATEWAY_PORT: String(checkingPort), GATEWAY_AUTH: "bearer", GATEWAY_TOKEN: TOKEN },
+  }));
   await waitFor(`http://127.0.0.1:${upstreamPort}/health`);
   gateway = `http://127.0.0.1:${gatewayPort}`;
+  checking = `http://127.0.0.1:${checkingPort}`;
   await waitFor(`${gateway}/health`);
+  await waitFor(`${checking}/health`);
 }, 1_200_000); // a cold venv: pip downloads and installs, slow on a loaded machine
 
 afterAll(() => {
@@ -128,5 +138,37 @@ describe("agent gateway in front of an AgentApp", () => {
       req.end();
     });
     expect(status).toBe(400);
+  });
+});
+
+describe("agent gateway with GATEWAY_AUTH=bearer and GATEWAY_TOKEN (in front of a user's AgentApp)", () => {
+  const post = (auth?: string) => fetch(`${checking}/process`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(auth !== undefined ? { authorization: auth } : {}) },
+    body: "{}",
+  });
+
+  it("lets the probes' /health through without a token", async () => {
+    const res = await fetch(`${checking}/health`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("ok");
+  });
+
+  it.each([undefined, "Bearer wrong-token-0123456789abcdef", `Basic ${TOKEN}`, `Bearer ${TOKEN}x`, "Bearer "])("answers 401 to authorization %s", async (auth) => {
+    const res = await post(auth);
+    expect(res.status).toBe(401);
+    expect(res.headers.get("www-authenticate")).toBe("Bearer");
+  });
+
+  it("forwards a caller with the token, and keeps the token from the app", async () => {
+    const res = await post(`Bearer ${TOKEN}`);
+    expect(res.status).toBe(200);
+    const first = JSON.parse((await res.text()).split("\n\n")[0]!.replace(/^data: /, "")) as { i: number; auth: string | null };
+    expect(first).toMatchObject({ i: 0, auth: null });
+  });
+
+  it("still refuses the admin routes, token or not", async () => {
+    const res = await fetch(`${checking}/admin/status`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(res.status).toBe(404);
   });
 });

@@ -1,0 +1,117 @@
+/**
+ * `agents[i].source` in the stack config: the three kinds, the checks of a user's directory on
+ * disk, and how each reaches the workload layer (built by the stack, or by digest).
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseStackConfig } from "../config";
+import { unhashedRequirements } from "../config/agent-source";
+import { workloadArgs } from "../config/workload-args";
+import { userAgentRepositories } from "../config/cloud-args";
+import type { FlatConfig } from "./support/stack-config";
+import { PROJECT, shippedStackConfig } from "./support/stack-config";
+
+const ns = (key: string) => `${PROJECT}:${key}`;
+const DIGEST = `registry.example.com/team/seed@sha256:${"9".repeat(64)}`;
+const SEED = { kind: "directory", path: "examples/seed-agent", app: "app:agent_app", framework: "agentscope-runtime" };
+const HASH = `--hash=sha256:${"a".repeat(64)}`;
+
+/** The shipped local stack with a second agent whose source is `source`, and extra keys. */
+function local(source: unknown, extra: Record<string, unknown> = {}): FlatConfig {
+  const base = shippedStackConfig("local");
+  const agents = JSON.parse(base[ns("agents")]!) as unknown[];
+  const out: FlatConfig = { ...base, [ns("agents")]: JSON.stringify([...agents, { name: "seed", source }]) };
+  for (const [k, v] of Object.entries(extra)) out[ns(k)] = JSON.stringify(v);
+  return out;
+}
+
+function problems(config: FlatConfig): readonly string[] {
+  try {
+    parseStackConfig({ values: config, project: PROJECT, stack: "local" });
+    return [];
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+}
+const parse = (config: FlatConfig) => parseStackConfig({ values: config, project: PROJECT, stack: "local" });
+
+/** A user's directory in a temporary folder. */
+function userDir(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), "agent-source-"));
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(join(dir, name, ".."), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  return dir;
+}
+
+describe("agents[].source", () => {
+  it("defaults to the built-in Friday, so existing stacks are unchanged", () => {
+    const c = parse(shippedStackConfig("local"));
+    expect(c.agents.map((a) => a.source)).toEqual([{ kind: "builtin" }]);
+    expect(workloadArgs(c, {}, undefined).agents[0]!.source).toEqual({ kind: "builtin" });
+  });
+
+  it("builds a directory agent when the stack builds: its own repository and the kit's", () => {
+    const c = parse(local(SEED));
+    const w = workloadArgs(c, {}, undefined);
+    expect(w.agents[1]!.source).toEqual(SEED);
+    expect(w.images.build?.userAgents).toEqual({ seed: { repository: "localhost:5000/agentscope/agent-seed" } });
+    expect(w.images.build?.userAgentKitRepository).toBe("localhost:5000/agentscope/user-agent-kit");
+    expect(userAgentRepositories(c)).toEqual(["agent-seed", "user-agent-kit"]);
+  });
+
+  it("runs a directory agent from images.userAgents when the stack does not build (scripts/local.sh)", () => {
+    const prebuilt = { build: false, agent: `r/agent@sha256:${"1".repeat(64)}`, sandboxManager: `r/sm@sha256:${"2".repeat(64)}`, standInModel: `r/sim@sha256:${"3".repeat(64)}`, userAgents: { seed: DIGEST } };
+    const w = workloadArgs(parse(local(SEED, { images: prebuilt })), {}, undefined);
+    expect(w.agents[1]!.source).toEqual({ kind: "image", image: DIGEST, framework: "agentscope-runtime" });
+    expect(w.images.build).toBeUndefined();
+  });
+
+  it("passes an image agent's digest through", () => {
+    const source = { kind: "image", image: DIGEST, framework: "agentscope-runtime" };
+    expect(workloadArgs(parse(local(source)), {}, undefined).agents[1]!.source).toEqual(source);
+  });
+
+  it.each([
+    ["a tag instead of a digest", { kind: "image", image: "registry.example.com/seed:v1", framework: "agentscope-runtime" }, "agents[1].source.image: must be pinned by digest"],
+    ["an unknown framework", { ...SEED, framework: "langchain" }, "agents[1].source.framework: must be one of agentscope-runtime"],
+    ["an app without an attribute", { ...SEED, app: "app" }, "agents[1].source.app: must be module:attribute"],
+    ["an app whose module is not there", { ...SEED, app: "main:agent_app" }, "agents[1].source.app: names module main, but neither main.py nor main/__init__.py is in examples/seed-agent"],
+    ["a missing directory", { ...SEED, path: "examples/no-such-agent" }, "agents[1].source.path: must be a directory of the agent's code"],
+    ["an unknown kind", { kind: "git", url: "x" }, `agents[1].source.kind: must have kind "builtin", "directory"`],
+    ["an unknown key", { ...SEED, entrypoint: "x" }, "agents[1].source.entrypoint: is not a known key (known here: kind, path, app, framework)"],
+    ["no framework", { kind: "image", image: DIGEST }, "agents[1].source.framework: must be one of agentscope-runtime"],
+  ])("refuses %s, naming the agent and the key", (_, source, message) => {
+    expect(problems(local(source)).join("\n")).toContain(ns(message.split(":")[0]!) + message.slice(message.indexOf(":")));
+  });
+
+  it("refuses requirements without hashes, naming them", () => {
+    const dir = userDir({ "app.py": "agent_app = None\n", "requirements.txt": `fastapi==0.1 \\\n    ${HASH}\nuvicorn==0.30\nhttpx>=0.27  # via x\n` });
+    expect(problems(local({ ...SEED, path: dir })).join("\n")).toContain(`${ns("agents[1].source.path")}: requirements.txt must pin every requirement with --hash=sha256:... (the image installs with --require-hashes); without one: uvicorn==0.30, httpx>=0.27`);
+  });
+
+  it("refuses a directory without requirements.txt, and finds a package module", () => {
+    const dir = userDir({ "pkg/agent/__init__.py": "app = None\n" });
+    const found = problems(local({ ...SEED, path: dir, app: "pkg.agent:app" }));
+    expect(found.join("\n")).toContain(`${ns("agents[1].source.path")}: must hold requirements.txt, hash-locked`);
+    expect(found.join("\n")).not.toContain("source.app");
+  });
+
+  it("needs images.userAgents.<name> for a directory agent when the stack does not build, and refuses stray entries", () => {
+    const noBuild = { build: false, agent: `r/agent@sha256:${"1".repeat(64)}`, sandboxManager: `r/sm@sha256:${"2".repeat(64)}`, standInModel: `r/sim@sha256:${"3".repeat(64)}` };
+    expect(problems(local(SEED, { images: noBuild })).join("\n")).toContain(`${ns("agents[1].source")}: is a directory, and images.build is false: set images.userAgents.seed`);
+    expect(problems(local(SEED, { images: { ...noBuild, userAgents: { seed: DIGEST, other: DIGEST } } })).join("\n")).toContain(`${ns("images.userAgents.other")}: names no agent with a directory source`);
+    expect(problems(local(SEED, { images: { userAgents: { seed: DIGEST } } })).join("\n")).toContain(`${ns("images.userAgents.seed")}: applies only with images.build false`);
+  });
+});
+
+describe("unhashedRequirements", () => {
+  it("reads pip's format: continuations, comments and options", () => {
+    expect(unhashedRequirements(`# top\n--index-url https://pypi.org/simple\na==1 \\\n    ${HASH} \\\n    ${HASH}\n    # via b\nb==2\n-r other.txt\n`)).toEqual(["b==2"]);
+    expect(unhashedRequirements("")).toEqual([]);
+  });
+});
