@@ -50,6 +50,10 @@ cache_root="${AGENTSCOPE_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/agentscope-e
 out="$cache_root/jaeger-${JAEGER_VERSION}_${inputs_hash}"
 context="$out/context"
 mkdir -p "$context"
+# One build per key at a time: .ci/run starts one in the background while test:image may ask too;
+# the second waits here, then finds the binary up to date.
+exec 9>"$out/lock"
+flock 9
 
 if [[ -x "$context/jaeger" && -f "$out/stamp" ]]; then
   log "jaeger $JAEGER_VERSION: up to date ($context/jaeger)"
