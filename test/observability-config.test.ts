@@ -66,7 +66,7 @@ describe("observability config", () => {
     expect(problems(withObs("dev", { otlpEndpoint: SLS, otlpEgressCidrs: ["0.0.0.0/0"] }), "dev")).toEqual([
       expect.stringMatching(/observability\.otlpEgressCidrs\[0\]: 0\.0\.0\.0\/0 would let agents and the manager send anywhere/),
     ]);
-    expect(problems(withObs("local", { tracing: true }), "local")).toEqual([expect.stringMatching(/observability\.tracing: is not a known key \(known here: otlpEndpoint, /)]);
+    expect(problems(withObs("local", { tracing: true }), "local")).toEqual([expect.stringMatching(/observability\.tracing: is not a known key \(known here: localTraceViewer, otlpEndpoint, /)]);
   });
 
   it("keeps otlpHeaders a secret: refused in plain text, needs an endpoint and https off-cluster, never echoed", () => {

@@ -104,11 +104,24 @@ describe("the program with the local trace viewer on", async () => {
     expect(JSON.stringify(own.inputs)).not.toContain("agentscope-sandboxes");
   });
 
+  it("is the workloads' trace receiver: their OTLP endpoint, and their egress to exactly Jaeger's pod on 4318", () => {
+    const agent = run.one("kubernetes:apps/v1:Deployment", "agentscope-agent-friday-deployment");
+    expect(JSON.stringify(agent.inputs)).toContain("http://jaeger-collector.agentscope-observability.svc.cluster.local:4318");
+    const egress = run.ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+      .map((r) => r.inputs["spec"] as { egress?: { to?: { namespaceSelector?: unknown; podSelector?: { matchLabels?: Record<string, string> } }[]; ports?: { port: number }[] }[] })
+      .flatMap((spec) => spec.egress ?? [])
+      .filter((rule) => (rule.to ?? []).some((t) => t.podSelector?.matchLabels?.["app.kubernetes.io/name"] === "jaeger"));
+    expect(egress.length).toBeGreaterThan(0);
+    for (const rule of egress) expect(rule.ports).toEqual([expect.objectContaining({ port: 4318 })]);
+    // TraceViewer's own per-client egress is off: the workloads' policy already is that egress.
+    expect(run.resources.filter((r) => r.name.includes("trace-viewer-clients"))).toHaveLength(0);
+  });
+
   it("passes the policy pack with the local stack's pack config", () => {
     const resources: StackResource[] = run.resources.map((r) => ({
       type: r.type, name: r.name, urn: `urn:pulumi:local::${PROJECT}::${r.type}::${r.name}`, props: r.inputs,
     }));
-    expect(resources.filter((r) => r.name.includes("trace-viewer"))).toHaveLength(9);
+    expect(resources.filter((r) => r.name.includes("trace-viewer"))).toHaveLength(7);
     const packConfig = JSON.parse(readFileSync(join(REPO_ROOT, "policy", "config", "local.json"), "utf8")) as Record<string, unknown>;
     expect(runRules(resources, packConfig, new Map([["environment", "local"]])).map((v) => `[${v.policy}] ${v.message}`)).toEqual([]);
   });
