@@ -95,8 +95,9 @@ timed "image build + push" images
 image_ref() { sed -n "s/^$1=//p" "$work/images.env"; }
 E2E_AGENT_IMAGE="$(image_ref agent)" E2E_MANAGER_IMAGE="$(image_ref sandbox-manager)"
 E2E_SANDBOX_IMAGE="$(image_ref sandbox)" E2E_STAND_IN_MODEL_IMAGE="$(image_ref stand-in-model)" E2E_REDIS_IMAGE="$(image_ref redis)"
-export E2E_AGENT_IMAGE E2E_MANAGER_IMAGE E2E_SANDBOX_IMAGE E2E_STAND_IN_MODEL_IMAGE E2E_REDIS_IMAGE
-for name in agent sandbox-manager sandbox stand-in-model redis; do log "$name image $(image_ref "$name")"; done
+E2E_TRACE_VIEWER_IMAGE="$(image_ref jaeger)"
+export E2E_AGENT_IMAGE E2E_MANAGER_IMAGE E2E_SANDBOX_IMAGE E2E_STAND_IN_MODEL_IMAGE E2E_REDIS_IMAGE E2E_TRACE_VIEWER_IMAGE
+for name in agent sandbox-manager sandbox stand-in-model redis jaeger; do log "$name image $(image_ref "$name")"; done
 
 # ---------- the suite
 export E2E_WORK="$work" E2E_TIMINGS="$work/timings.tsv"

@@ -12,6 +12,7 @@ import { localStackConfig } from "./local-config";
 import { REPO, Stack, env, getJson, ok, recordTime, run, settled } from "./support";
 import { SORTED, ask } from "./agent-client";
 import { agentUrl, readySandboxPods, refusedWithoutToken, restartPods, seedDemo } from "./demo";
+import { hops, tracesOf, withPortForward } from "./trace-view";
 
 const expected: Expected = {
   prefix: "agentscope",
@@ -20,6 +21,7 @@ const expected: Expected = {
   acs: false,
   poolSize: 1,
   standInModel: true, // no model API key: the stand-in model answers
+  tracing: true, // to the local trace viewer
   secrets: {
     agentApiToken: "e2e-agent-api-token-5b8e0f6a2c",
     sandboxManagerToken: "e2e-sandbox-manager-token-93d1a7",
@@ -29,14 +31,28 @@ const expected: Expected = {
 };
 
 // Pulumi.local.yaml as `npm run local` sets it: the embedded cluster, every image by digest from
-// the local registry, no model API key (so the stand-in model answers).
-const config = localStackConfig(env);
+// the local registry, no model API key (so the stand-in model answers), and the local trace viewer.
+const base = localStackConfig(env);
+const config = {
+  ...base,
+  images: { ...(base["images"] as Record<string, unknown>), traceViewer: env.traceViewerImage },
+  observability: { localTraceViewer: true },
+};
 
 const stack = new Stack("local");
 
 interface PreviewJson {
   steps: { op: string; urn: string; detailedDiff: Record<string, { kind: string }> | null }[];
   changeSummary: Record<string, number>;
+}
+
+/** Polls `done` every 2 s for up to `seconds` (spans leave the pods in batches, every few seconds). */
+async function eventuallyAsync(what: string, done: () => Promise<boolean>, seconds = 90): Promise<void> {
+  const deadline = Date.now() + seconds * 1000;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not seen in ${seconds} s`);
+    await new Promise((r) => setTimeout(r, 2000));
+  }
 }
 
 describe.sequential("local stack on the real engine", () => {
@@ -77,6 +93,25 @@ describe.sequential("local stack on the real engine", () => {
   it("the seed's demo on real pods: bubble sort written by the model, run in a warm sandbox, streamed back", async () => {
     await refusedWithoutToken(expected);
     await seedDemo(expected, "e2e-seed");
+  });
+
+  it("the seed request's trace in the local Jaeger: gateway → agent → model → tool → sandbox manager", async () => {
+    // Found as a newcomer finds it: the port-forward the main-job command prints, then the query API.
+    await withPortForward("agentscope-observability", "jaeger-query", 16686, async (jaeger) => {
+      let seen: string[] = [];
+      await eventuallyAsync("the seed turn's trace", async () => {
+        const traces = await tracesOf(jaeger, "agentscope-agent");
+        const seed = traces.find((t) => t.spans.some((s) => s.operationName === "agent.turn" && s.tags.some((tag) => tag.key === "agentscope.session.id" && tag.value === "e2e-seed")));
+        seen = seed ? hops(seed) : [];
+        return seen.some((h) => h.startsWith("agentscope-sandbox-manager sandbox.run"));
+      });
+      expect(seen).toContain("agentscope-gateway gateway.request");
+      expect(seen).toContain("agentscope-agent agent.turn");
+      expect(seen.some((h) => /^agentscope-agent chat /.test(h)), `a model call span in ${seen.join(", ")}`).toBe(true);
+      expect(seen.some((h) => /^agentscope-agent execute_tool /.test(h)), `a tool call span in ${seen.join(", ")}`).toBe(true);
+      expect(seen).toContain("agentscope-sandbox-manager sandbox.claim");
+      expect(seen).toContain("agentscope-sandbox-manager sandbox.run");
+    });
   });
 
   it("the session survives a restart of the agent pod (Redis), and sandboxes a restart of the manager", async () => {

@@ -27,6 +27,7 @@ export const env = {
   sandboxImage: need("E2E_SANDBOX_IMAGE"),
   standInModelImage: need("E2E_STAND_IN_MODEL_IMAGE"),
   redisImage: need("E2E_REDIS_IMAGE"),
+  traceViewerImage: need("E2E_TRACE_VIEWER_IMAGE"),
   timings: need("E2E_TIMINGS"),
   stateDir: need("PULUMI_BACKEND_URL").replace(/^file:\/\//, ""),
   apiServerEndpoint: need("E2E_APISERVER_ENDPOINT"),
