@@ -47,6 +47,8 @@ describe("prod on Alibaba Cloud", async () => {
   it("turns on Terway NetworkPolicy and installs the ACS virtual node", () => {
     expect(JSON.parse(addon(run, "terway-eniip")!.config!)).toEqual({ IPVlan: "false", NetworkPolicy: "true" });
     expect(addon(run, "ack-virtual-node")).toBeDefined();
+    // HPA's CPU metrics.
+    expect(addon(run, "metrics-server")).toBeDefined();
     expect(addon(run, "managed-aliyun-acr-credential-helper")).toBeDefined();
     expect(addon(run, "ack-pod-identity-webhook")).toBeDefined();
   });

@@ -116,6 +116,9 @@ export const ACK_ADDONS: readonly alicloud.types.input.cs.ManagedKubernetesAddon
   // Terway in shared-ENI mode enforces NetworkPolicy; IPVlan off keeps policy support on every OS image.
   { name: "terway-eniip", config: JSON.stringify({ IPVlan: "false", NetworkPolicy: "true" }) },
   { name: "terway-controlplane" },
+  // HPA scales on CPU from the resource metrics API. The provider's own example (cs/managedKubernetes.d.ts)
+  // lists this add-on; whether ACK installs it unlisted is unverified, so it is listed.
+  { name: "metrics-server" },
   // The virtual node schedules pods onto ACS (ACK installs its current version, above VIRTUAL_NODE_MIN_VERSION).
   { name: VIRTUAL_NODE_ADDON },
   // Password-free pulls from ACR EE; its config (instance, namespaces, service accounts) is managed as a
