@@ -86,6 +86,7 @@ if command -v go >/dev/null; then
   push jaeger agentscope/jaeger "$(content_tag jaeger)"
 else
   log "no go command: skipping the Jaeger trace viewer image"
+fi
 # Users' directories: the kit stays in local storage (the builds take it FROM there), each agent is
 # pushed. Layers are ordered so that a code-only change rebuilds only the user-code layer.
 if [[ $# -gt 0 ]]; then
