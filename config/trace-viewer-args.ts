@@ -52,6 +52,9 @@ export function traceViewerArgs(c: StackConfig, secrets: StackSecrets, workloads
     ],
     // The workloads' own tracing egress already reaches the viewer (localTraceViewerTarget).
     clientEgress: false,
+    // Off ACS, laptop-sized: on a 2-core node the default 0.25 vCPU left the agents' HPA no room
+    // for a second replica (e2e local.test.ts, step 3). One demo's spans need little.
+    ...(c.platform === "kubernetes" ? { cpu: 0.1 } : {}),
     ...(c.platform === "kubernetes" && username && password ? { pullCredentials: { server, username, password } } : {}),
   };
 }

@@ -23,14 +23,27 @@ function issueCredential(account: string): void {
   ok(kubectl(["create", "serviceaccount", account, "-n", NAMESPACE]), `create serviceaccount ${account}`);
   ok(kubectl(["create", "rolebinding", account, "-n", NAMESPACE, "--clusterrole", "edit", `--serviceaccount=${NAMESPACE}:${account}`]), `create rolebinding ${account}`);
   const token = ok(kubectl(["create", "token", account, "-n", NAMESPACE, "--duration", "1h"]), `create token ${account}`).stdout.trim();
+  tokens.set(account, token);
   const doc = parse(readFileSync(env.kubeconfig, "utf8")) as { users: { user: Record<string, unknown> }[] };
   for (const u of doc.users) u.user = { token };
   writeFileSync(kubeconfigPath, stringify(doc), { mode: 0o600 });
 }
 
-/** What an expired credential is: the API server no longer accepts it. */
-function revoke(account: string): void {
+const tokens = new Map<string, string>();
+
+/**
+ * What an expired credential is: the API server no longer accepts it. It caches token reviews for
+ * a few seconds, so wait (bounded) until it refuses the token before the test relies on that.
+ */
+async function revoke(account: string): Promise<void> {
   ok(kubectl(["delete", "serviceaccount", account, "-n", NAMESPACE, "--wait=true"]), `delete serviceaccount ${account}`);
+  const token = tokens.get(account)!;
+  for (let i = 0; i < 60; i++) {
+    const probe = kubectl(["--token", token, "get", "configmaps", "-n", NAMESPACE]);
+    if (probe.code !== 0 && /Unauthorized|provide credentials/.test(probe.stderr)) return;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(`the API server still accepts ${account}'s token 60 s after its service account was deleted`);
 }
 
 function markerExists(): boolean {
@@ -60,8 +73,8 @@ describe("an expired provider credential: refresh and destroy need --run-program
     expect(markerExists()).toBe(true);
   });
 
-  it("once that credential is dead, plain refresh fails to authenticate; --run-program reads the new one", () => {
-    revoke("deployer-1");
+  it("once that credential is dead, plain refresh fails to authenticate; --run-program reads the new one", async () => {
+    await revoke("deployer-1");
     issueCredential("deployer-2");
 
     const plain = pulumi(["refresh", "--yes", "--skip-preview"]);
@@ -72,8 +85,8 @@ describe("an expired provider credential: refresh and destroy need --run-program
     ok(pulumi(["refresh", "--yes", "--skip-preview", "--run-program"]), "pulumi refresh --run-program");
   });
 
-  it("plain destroy fails the same way; destroy --run-program removes the ConfigMap", () => {
-    revoke("deployer-2");
+  it("plain destroy fails the same way; destroy --run-program removes the ConfigMap", async () => {
+    await revoke("deployer-2");
     issueCredential("deployer-3");
 
     const plain = pulumi(["destroy", "--yes", "--skip-preview"]);
