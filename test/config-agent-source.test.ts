@@ -6,10 +6,11 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseStackConfig } from "../config";
 import { unhashedRequirements } from "../config/agent-source";
 import { workloadArgs } from "../config/workload-args";
 import { userAgentRepositories } from "../config/cloud-args";
+import { parseStackConfig } from "../config";
+import { configProblems } from "./support/config-problems";
 import type { FlatConfig } from "./support/stack-config";
 import { PROJECT, shippedStackConfig } from "./support/stack-config";
 
@@ -27,15 +28,7 @@ function local(source: unknown, extra: Record<string, unknown> = {}): FlatConfig
   return out;
 }
 
-function problems(config: FlatConfig): readonly string[] {
-  try {
-    parseStackConfig({ values: config, project: PROJECT, stack: "local" });
-    return [];
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-}
+const problems = (config: FlatConfig) => configProblems(config, "local");
 const parse = (config: FlatConfig) => parseStackConfig({ values: config, project: PROJECT, stack: "local" });
 
 /** A user's directory in a temporary folder. */

@@ -1,21 +1,14 @@
 // Config as users type it: `pulumi config set --path` values, omitted keys, plain-text secrets, and
 // prod's safety settings. Each case runs the real parser on a shipped stack with one change.
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseStackConfig } from "../config";
+import { parseStackConfig } from "../config";
+import { configProblems } from "./support/config-problems";
 import type { FlatConfig } from "./support/stack-config";
 import { PROJECT, secretKeysOf, shippedStackConfig } from "./support/stack-config";
 
 const ns = (key: string) => `${PROJECT}:${key}`;
 
-function problems(config: FlatConfig, stack: string, secretKeys?: readonly string[]): readonly string[] {
-  try {
-    parseStackConfig({ values: config, project: PROJECT, stack, ...(secretKeys ? { secretKeys } : {}) });
-    return [];
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-}
+const problems = configProblems;
 
 /** The shipped stack with `key` (a structured value) changed by `change`. */
 function edit(stack: "dev" | "prod", key: string, change: (value: Record<string, unknown>) => unknown): FlatConfig {

@@ -1,11 +1,12 @@
 // The `observability` config block and `otlpHeaders`: validation before any resource, the mapping
 // onto the components' Args, and what the whole program renders for `local` and `dev`.
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseStackConfig } from "../config";
 import { observabilityArgs } from "../config/workload-args";
 import { pipelineConfigSpec } from "../components/alicloud/log-collection";
 import type { ProgramRun } from "./support/program";
 import { runProgram } from "./support/program";
+import { parseStackConfig } from "../config";
+import { configProblems } from "./support/config-problems";
 import type { FlatConfig, ShippedStack } from "./support/stack-config";
 import { PROJECT, shippedStackConfig } from "./support/stack-config";
 
@@ -17,15 +18,7 @@ const SLS = "https://obs.cn-hangzhou-intranet.log.aliyuncs.com/opentelemetry";
 function withObs(stack: ShippedStack, observability: Record<string, unknown> | undefined, extra: Record<string, string> = {}): FlatConfig {
   return { ...shippedStackConfig(stack), ...(observability ? { [ns("observability")]: JSON.stringify(observability) } : {}), ...extra };
 }
-function problems(config: FlatConfig, stack: string, secretKeys?: string[]): readonly string[] {
-  try {
-    parseStackConfig({ values: config, project: PROJECT, stack, ...(secretKeys ? { secretKeys } : {}) });
-    return [];
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-}
+const problems = (config: FlatConfig, stack: string, secretKeys?: string[]) => configProblems(config, stack, secretKeys);
 const parse = (config: FlatConfig, stack: string) => parseStackConfig({ values: config, project: PROJECT, stack });
 
 describe("observability config", () => {

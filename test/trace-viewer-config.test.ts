@@ -5,12 +5,13 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseStackConfig } from "../config";
 import type { StackResource } from "../policy/rules";
 import { runRules } from "../policy/rules";
 import { localTraceViewerEndpoint, traceViewerNamespace } from "../config/trace-viewer-args";
 import { valueOf } from "./support/mocks";
 import { runProgram } from "./support/program";
+import { parseStackConfig } from "../config";
+import { configProblems } from "./support/config-problems";
 import type { FlatConfig } from "./support/stack-config";
 import { PROJECT, REPO_ROOT, shippedStackConfig } from "./support/stack-config";
 
@@ -26,15 +27,7 @@ function withKeys(stack: "local" | "dev" | "prod", values: Record<string, unknow
   return base;
 }
 
-function problems(config: FlatConfig, stack: string): string[] {
-  try {
-    parseStackConfig({ values: config, project: PROJECT, stack });
-    return [];
-  } catch (e) {
-    if (e instanceof ConfigError) return [...e.problems];
-    throw e;
-  }
-}
+const problems = (config: FlatConfig, stack: string) => [...configProblems(config, stack)];
 
 const ON = { observability: { localTraceViewer: true }, images: { traceViewer: IMAGE } };
 
