@@ -60,11 +60,11 @@ toolchain_bin() {
 
 p() { pulumi --non-interactive "$@"; }
 
-# One line per directory agent of the stack config: NAME<TAB>PATH<TAB>APP (none when agents is unset).
+# One line per directory agent of the stack config: NAME<TAB>PATH<TAB>APP<TAB>FRAMEWORK (none when agents is unset).
 directory_agents() {
   local json
   json="$(p config get --config-file "$config_file" --stack local agents --json 2>/dev/null)" || return 0
-  jq -r '.objectValue[] | select(.source.kind? == "directory") | [.name, .source.path, .source.app] | @tsv' <<<"$json"
+  jq -r '.objectValue[] | select(.source.kind? == "directory") | [.name, .source.path, .source.app, (.source.framework // "agentscope-runtime")] | @tsv' <<<"$json"
 }
 cfg() { p config set --config-file "$config_file" --stack local "$@" >/dev/null; }
 cfg_secret_once() { # key value: set once, so that later runs keep the value and change nothing

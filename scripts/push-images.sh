@@ -9,15 +9,16 @@
 # Images are built with podman from the debootstrap base (scripts/make-base-image.sh), or with
 # docker when podman is absent (then BASE_IMAGE defaults to the official python image).
 #
-# Usage: scripts/push-images.sh OUT_FILE [NAME<TAB>DIR<TAB>APP ...]
+# Usage: scripts/push-images.sh OUT_FILE [NAME<TAB>DIR<TAB>APP[<TAB>FRAMEWORK] ...]
 #   OUT_FILE gets lines NAME=REGISTRY/agentscope/NAME@sha256:... (shell-sourceable after quoting)
 #   Each further argument is a directory agent of the stack config (agents[].source kind directory):
-#   its DIR is built on the `user-agent-kit` target with AGENT_APP=APP and pushed as agent-NAME.
+#   its DIR is built on the `user-agent-kit` target with AGENT_APP=APP and pushed as agent-NAME;
+#   FRAMEWORK (agentscope-runtime, the default, or agentscope2) picks the final stage.
 # Environment: E2E_REGISTRY, E2E_REGISTRY_USER, E2E_REGISTRY_PASSWORD (e2e/registry/registry.sh),
 # SANDBOX_IMAGE_TAG (tag of runtime-sandbox-base, default e2e), BASE_IMAGE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[[ $# -ge 1 ]] || { echo "usage: $0 OUT_FILE [NAME<TAB>DIR<TAB>APP ...]" >&2; exit 2; }
+[[ $# -ge 1 ]] || { echo "usage: $0 OUT_FILE [NAME<TAB>DIR<TAB>APP[<TAB>FRAMEWORK] ...]" >&2; exit 2; }
 out=$1
 shift
 : "${E2E_REGISTRY:?start e2e/registry/registry.sh first}" "${E2E_REGISTRY_USER:?}" "${E2E_REGISTRY_PASSWORD:?}"
@@ -92,9 +93,15 @@ fi
 if [[ $# -gt 0 ]]; then
   build user-agent-kit agent-image --target user-agent-kit
   for spec in "$@"; do
-    IFS=$'\t' read -r name dir app <<<"$spec"
+    IFS=$'\t' read -r name dir app framework <<<"$spec"
     [[ -n $name && -d $dir && -n $app ]] || { log "bad directory agent spec: $spec"; exit 1; }
-    build "agent-$name" "$dir" -f agent-image/user-agent.Dockerfile --target user-agent \
+    # The final stages of agent-image/user-agent.Dockerfile (components/workload/agent-source.ts USER_AGENT_TARGETS).
+    case ${framework:-agentscope-runtime} in
+      agentscope-runtime) target=user-agent ;;
+      agentscope2) target=user-agent-agentscope2 ;;
+      *) log "unknown framework $framework for agent $name (agentscope-runtime or agentscope2)"; exit 1 ;;
+    esac
+    build "agent-$name" "$dir" -f agent-image/user-agent.Dockerfile --target "$target" \
       --build-arg "KIT_IMAGE=localhost/agentscope-local/user-agent-kit:build" --build-arg "AGENT_APP=$app"
     push "agent-$name" "agentscope/agent-$name" "$(content_tag "agent-$name")"
   done

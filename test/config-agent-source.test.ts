@@ -18,6 +18,7 @@ const ns = (key: string) => `${PROJECT}:${key}`;
 const DIGEST = `registry.example.com/team/seed@sha256:${"9".repeat(64)}`;
 const SEED = { kind: "directory", path: "examples/seed-agent", app: "app:agent_app", framework: "agentscope-runtime" };
 const HASH = `--hash=sha256:${"a".repeat(64)}`;
+const AS2 = { kind: "directory", path: "examples/agentscope2-agent", app: "agent_hooks", framework: "agentscope2" };
 
 /** The shipped local stack with a second agent whose source is `source`, and extra keys. */
 function local(source: unknown, extra: Record<string, unknown> = {}): FlatConfig {
@@ -99,6 +100,41 @@ describe("agents[].source", () => {
     expect(problems(local(SEED, { images: noBuild })).join("\n")).toContain(`${ns("agents[1].source")}: is a directory, and images.build is false: set images.userAgents.seed`);
     expect(problems(local(SEED, { images: { ...noBuild, userAgents: { seed: DIGEST, other: DIGEST } } })).join("\n")).toContain(`${ns("images.userAgents.other")}: names no agent with a directory source`);
     expect(problems(local(SEED, { images: { userAgents: { seed: DIGEST } } })).join("\n")).toContain(`${ns("images.userAgents.seed")}: applies only with images.build false`);
+  });
+});
+
+describe("agents[].source with framework agentscope2", () => {
+  it("takes the shipped example's hooks module as app, and reaches the workload layer as given", () => {
+    expect(problems(local(AS2))).toEqual([]);
+    expect(workloadArgs(parse(local(AS2)), {}, undefined).agents[1]!.source).toEqual(AS2);
+  });
+
+  it.each([
+    ["module:attribute (an AgentApp's form)", { ...AS2, app: "agent_hooks:tools" }, "agents[1].source.app: must be the module of the agent's hooks (extra_agent_tools, custom_agent_cls, ...), such as agent_hooks (framework agentscope2)"],
+    ["a hooks module that is not there", { ...AS2, app: "my_hooks" }, "agents[1].source.app: names module my_hooks, but neither my_hooks.py nor my_hooks/__init__.py is in examples/agentscope2-agent"],
+    ["a bare module for an AgentApp", { ...SEED, app: "app" }, "agents[1].source.app: must be module:attribute of the AgentApp object, such as app:agent_app (framework agentscope-runtime); a bare module is what framework agentscope2 takes"],
+  ])("refuses %s, naming the agent and the key", (_, source, message) => {
+    expect(problems(local(source)).join("\n")).toContain(ns(message.split(":")[0]!) + message.slice(message.indexOf(":")));
+  });
+
+  it("reports a bad app even when the directory is missing too", () => {
+    const found = problems(local({ ...AS2, path: "examples/no-such-agent", app: "a b" })).join("\n");
+    expect(found).toContain(`${ns("agents[1].source.app")}: must be the module of the agent's hooks`);
+    expect(found).toContain(`${ns("agents[1].source.path")}: must be a directory of the agent's code`);
+  });
+
+  it("needs a model key outside the stand-in: its launcher refuses to start without one", () => {
+    const keyless = (c: FlatConfig): FlatConfig => {
+      return Object.fromEntries(Object.entries(c).filter(([k]) => k !== ns("modelApiKey")));
+    };
+    const withOwnModel = (c: FlatConfig): FlatConfig => {
+      const agents = JSON.parse(c[ns("agents")]!) as Record<string, unknown>[];
+      return { ...c, [ns("agents")]: JSON.stringify(agents.map((a) => ({ ...a, model: { provider: "openai", name: "m", baseUrl: "http://models.example.com/v1" } }))) };
+    };
+    expect(problems(local(AS2))).toEqual([]);
+    expect(problems(keyless(withOwnModel(local(AS2))))).toEqual([`${ns("agents[1].source.framework")}: agentscope2 needs modelApiKey (pulumi config set --secret modelApiKey <key>): its launcher refuses to start without a model key (got "agentscope2")`]);
+    // The stand-in (local, no key, no endpoint) hands every agent its key.
+    expect(problems(keyless(local(AS2)))).toEqual([]);
   });
 });
 

@@ -8,12 +8,12 @@ import * as api from "../components";
 const VALUES = [
   "ACK_ADDONS", "ACK_VERSION_SOURCE", "ACR_HELPER_ADDON", "ACS_COMPUTE_CLASSES", "ACS_COMPUTE_QOS",
   "ACS_CPU_STEP", "ACS_MEMORY_STEP_GIB", "AGENT_FRAMEWORKS", "AGENT_PORT", "AGENT_SERVICE_PORT", "ALIBABA_SLB_HEALTH_CHECK_CIDRS",
-  "APP_SPEC", "APP_UID", "AckCluster", "BUILTIN_SOURCE", "AcrRegistry", "AcsImageCache", "AgentRuntime", "AgentScopeWorkloads",
+  "APP_SPEC", "APP_SPECS", "APP_UID", "AckCluster", "BUILTIN_SOURCE", "AcrRegistry", "AcsImageCache", "AgentRuntime", "AgentScopeWorkloads",
   "AlicloudPlatform", "ContainerImage", "DEFAULT_REDIS_IMAGE", "EXTENSION_MODULE", "GATEWAY_CPU",
   "GATEWAY_MEMORY_GIB", "GATEWAY_METRICS_PORT", "GATEWAY_METRICS_PORT_NAME", "GATEWAY_PORT", "GATEWAY_PY_PATH", "IMAGE_CACHE_ADDON", "InClusterRedis", "KubernetesCluster", "MANAGED_BY",
   "MANAGED_PROMETHEUS_ADDON", "MANAGER_CONFIG_PATH", "MAX_ZONES", "METRICS_PATH", "METRICS_PORT", "METRICS_PORT_NAME",
-  "METRICS_SERVICE_LABEL", "MONITORING_API_VERSION", "ManagedRedis", "Monitoring", "NON_PUBLIC_CIDRS", "NO_ACS", "Namespaces", "Network",
-  "NetworkPolicies", "OTEL_SERVICE_NAMES", "OTLP_HEADERS_ENV", "PIPELINE_CONFIG_API_VERSION", "POSEIDON_ADDON", "REDIS_PORT", "SANDBOX_DENIED_CIDRS", "SANDBOX_MANAGER_CLUSTER_RULES",
+  "METRICS_SERVICE_LABEL", "MODULE_SPEC", "MONITORING_API_VERSION", "ManagedRedis", "Monitoring", "NON_PUBLIC_CIDRS", "NO_ACS", "Namespaces", "Network",
+  "NetworkPolicies", "OTEL_SERVICE_NAMES", "OTLP_HEADERS_ENV", "PIPELINE_CONFIG_API_VERSION", "POSEIDON_ADDON", "PROBE_USER_ID", "REDIS_PORT", "SANDBOX_DENIED_CIDRS", "SANDBOX_MANAGER_CLUSTER_RULES",
   "SANDBOX_MANAGER_PORT", "SANDBOX_MANAGER_ROLE_RULES", "SANDBOX_PORT", "SANDBOX_SERVICE_ACCOUNT",
   "SANDBOX_TYPES", "CONTRACT_METRICS", "STAND_IN_MODEL_API_KEY", "STAND_IN_MODEL_NAME", "STAND_IN_MODEL_PORT", "SandboxPool",
   "SlsLogCollection", "StandInModel", "TMP_VOLUME_NAME", "TRACE_VIEWER_COLLECTOR_SERVICE", "TRACE_VIEWER_HEALTH_PORT",
@@ -28,7 +28,7 @@ const VALUES = [
   "resolveNetworkPoliciesArgs", "resolveSandboxPoolArgs", "resolveStandInModelArgs", "resolveTraceViewerArgs", "resolveWorkloadsArgs",
   "restrictedContainerSecurityContext", "restrictedPodSecurityContext", "sandboxPodLabels",
   "sandboxPodSettings", "selectorLabels", "settingBySchema", "subnet", "tmpVolume", "traceViewerIdentity", "tmpVolumeMount", "USER_AGENT_DOCKERFILE", "USER_AGENT_KIT_REPOSITORY",
-  "USER_AGENT_KIT_TARGET", "USER_AGENT_TARGET", "upstreamSandboxImage", "userAgentRepositoryName",
+  "USER_AGENT_KIT_TARGET", "USER_AGENT_TARGET", "USER_AGENT_TARGETS", "upstreamSandboxImage", "userAgentRepositoryName",
   "zoneSpreadWhenUnsatisfiable",
 ];
 

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as k8s from "@pulumi/kubernetes";
@@ -105,6 +105,11 @@ export const AGENT_PORT = 8080;
 export const GATEWAY_PORT = 8081;
 /** Port of the agent's Services (ClusterIP and LoadBalancer). */
 export const AGENT_SERVICE_PORT = 8080;
+/**
+ * The user id the kubelet's probes send to an AgentScope 2.x app, whose /health requires an
+ * `X-User-ID` header (agentscope/app/deps.py; 422 without it, test/python/test_agentscope2.py).
+ */
+export const PROBE_USER_ID = "kubelet-probe";
 /** Share of the pod the gateway takes (carved out of the agent's size, so the pod total stays an ACS size). */
 export const GATEWAY_CPU = 0.25;
 export const GATEWAY_MEMORY_GIB = 0.25;
@@ -171,6 +176,10 @@ export function resolveAgentRuntimeArgs(args: AgentRuntimeArgs): ResolvedAgentRu
     throw new Error(`${C}: agent.cpu must be at least 0.5 and agent.memoryGiB at least 0.5 (the gateway takes ${GATEWAY_CPU} vCPU / ${GATEWAY_MEMORY_GIB} GiB of the pod)`);
   }
   if (args.redis && args.secrets.redisPassword === undefined) throw new Error(`${C}: secrets.redisPassword is required with redis`);
+  if (source.kind !== "builtin" && source.framework === "agentscope2") {
+    if (!args.redis) throw new Error(`${C}: agent.source framework agentscope2 needs redis: its RedisStorage and RedisMessageBus hold the sessions and carry the events between replicas`);
+    if (args.secrets.modelApiKey === undefined) throw new Error(`${C}: agent.source framework agentscope2 needs secrets.modelApiKey: agentscope2_launcher refuses to start without MODEL_API_KEY`);
+  }
   const lb = args.loadBalancer;
   if (lb) {
     if (lb.allowedCidrs.length === 0) throw new Error(`${C}: loadBalancer.allowedCidrs must list the callers' CIDR blocks; a load balancer is never open to all`);
@@ -238,6 +247,36 @@ export function providerSdkEnv(
   ];
 }
 
+/**
+ * The environment of an AgentScope 2.x app, as agentscope2_launcher/config.py reads it. Nothing
+ * else: code its workspace tools run inherits this environment (the launcher removes the secret
+ * ones at start-up), so no SDK key variables, no sandbox-manager token, no OTLP headers.
+ */
+function agentscope2Env(
+  a: AgentSpec,
+  logLevel: ResolvedAgentRuntimeArgs["logLevel"],
+  redisUrl: pulumi.Input<string>,
+  secrets: k8s.types.input.core.v1.EnvVar[],
+): k8s.types.input.core.v1.EnvVar[] {
+  return [
+    { name: "AGENT_ID", value: a.name },
+    { name: "AGENT_NAME", value: a.name },
+    { name: "HOST", value: "0.0.0.0" },
+    { name: "PORT", value: String(AGENT_PORT) },
+    { name: "LOG_LEVEL", value: logLevel },
+    { name: "MODEL_PROVIDER", value: a.model.provider },
+    { name: "MODEL_NAME", value: a.model.name },
+    ...(a.model.baseUrl ? [{ name: "MODEL_BASE_URL", value: a.model.baseUrl }] : []),
+    { name: "REDIS_URL", value: redisUrl },
+    { name: "HOME", value: "/tmp" },
+    { name: "PYTHONDONTWRITEBYTECODE", value: "1" },
+    // Schedules and channel bots belong on one replica only (create_app's docstring): off here.
+    { name: "AGENTSCOPE_ENABLE_SCHEDULER", value: "false" },
+    { name: "AGENTSCOPE_ENABLE_CHANNEL_WORKER", value: "false" },
+    ...secrets,
+  ];
+}
+
 export class AgentRuntime extends pulumi.ComponentResource {
   /** In-cluster URL callers use. */
   public readonly url: pulumi.Output<string>;
@@ -261,9 +300,16 @@ export class AgentRuntime extends pulumi.ComponentResource {
     const a = r.agent;
     const s = r.secrets;
 
+    const builtin = r.source.kind === "builtin";
+    // An AgentScope 2.x service (agentscope2_launcher) runs its own workspaces, not our sandboxes.
+    const agentscope2 = r.source.kind !== "builtin" && r.source.framework === "agentscope2";
     const secretData: Record<string, pulumi.Input<string>> = {
       AGENT_API_TOKEN: pulumi.secret(s.agentApiToken),
-      SANDBOX_MANAGER_TOKEN: pulumi.secret(s.sandboxManagerToken),
+      ...(agentscope2 ? {} : { SANDBOX_MANAGER_TOKEN: pulumi.secret(s.sandboxManagerToken) }),
+      // 2.x signs workspace download links with it; every replica must share it (create_app's
+      // `download_secret`). Derived from the callers' token (HMAC, so it reveals nothing of it):
+      // no generator plugin is needed, and it rotates with that token.
+      ...(agentscope2 ? { AGENTSCOPE_DOWNLOAD_SECRET: pulumi.secret(pulumi.output(s.agentApiToken).apply((t) => createHmac("sha256", t).update(`agentscope2-download-secret:${a.name}`).digest("hex"))) } : {}),
       ...(s.modelApiKey !== undefined ? { MODEL_API_KEY: pulumi.secret(s.modelApiKey) } : {}),
       ...(r.redis && s.redisPassword !== undefined ? { REDIS_PASSWORD: pulumi.secret(s.redisPassword) } : {}),
       ...(r.telemetry.tracing?.headers !== undefined ? { [OTLP_HEADERS_ENV]: pulumi.secret(r.telemetry.tracing.headers) } : {}),
@@ -284,14 +330,13 @@ export class AgentRuntime extends pulumi.ComponentResource {
     }));
     const fromSecret = (envName: string) => ({ name: envName, valueFrom: { secretKeyRef: { name: secret.metadata.name, key: envName } } });
 
-    const builtin = r.source.kind === "builtin";
     const tracing = r.telemetry.tracing;
     // The listeners live in agent-image/observability, which only our agent image ships (a user's
     // image, gateway included, runs without it): no port that nothing would answer on.
     const metrics = r.telemetry.metrics === true && builtin;
 
     const redisUrl = r.redis ? pulumi.interpolate`${r.redis.tls ? "rediss" : "redis"}://${r.redis.host}:${r.redis.port}/${r.redis.db}` : undefined;
-    const env: k8s.types.input.core.v1.EnvVar[] = [
+    const env: k8s.types.input.core.v1.EnvVar[] = agentscope2 ? agentscope2Env(a, r.logLevel, redisUrl!, secretKeys.filter((k) => k !== "AGENT_API_TOKEN" && k !== OTLP_HEADERS_ENV).map(fromSecret)) : [
       { name: "AGENT_NAME", value: a.name },
       { name: "HOST", value: "0.0.0.0" },
       { name: "PORT", value: String(AGENT_PORT) },
@@ -331,6 +376,8 @@ export class AgentRuntime extends pulumi.ComponentResource {
       }, { ...parent, deleteBeforeReplace: true });
     }
 
+    // 2.x's /health needs an X-User-ID; Friday's and the runtime's take none.
+    const health = { path: "/health", port: "app", ...(agentscope2 ? { httpHeaders: [{ name: "X-User-ID", value: PROBE_USER_ID }] } : {}) };
     const appContainer: k8s.types.input.core.v1.Container = {
       name: "agent",
       image: r.image,
@@ -341,8 +388,8 @@ export class AgentRuntime extends pulumi.ComponentResource {
       env,
       resources: guaranteedResources(r.appCpu, r.appMemoryGiB),
       securityContext: restrictedContainerSecurityContext(),
-      startupProbe: { httpGet: { path: "/health", port: "app" }, periodSeconds: 3, timeoutSeconds: 3, failureThreshold: 60 },
-      readinessProbe: { httpGet: { path: "/health", port: "app" }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
+      startupProbe: { httpGet: health, periodSeconds: 3, timeoutSeconds: 3, failureThreshold: 60 },
+      readinessProbe: { httpGet: health, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
       // Liveness asks only "is the server accepting connections": a slow /health (a slow dependency, a
       // busy event loop) takes the pod out of rotation through readiness but must not restart it.
       livenessProbe: { tcpSocket: { port: "app" }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 3 },

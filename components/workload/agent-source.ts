@@ -6,10 +6,14 @@
 import { isDigestRef, requireDnsLabel } from "./validate";
 
 /**
- * The frameworks a user's app may be written for. `agentscope-runtime`: an `AgentApp` of
- * agentscope-runtime 1.0.x or 1.1.x, started by agent-image/agent_launcher (its `run(host=, port=)`).
+ * The frameworks a user's app may be written for.
+ * - `agentscope-runtime`: an `AgentApp` of agentscope-runtime 1.0.x or 1.1.x, started by
+ *   agent-image/agent_launcher (its `run(host=, port=)`); `app` is `module:attribute` of the app.
+ * - `agentscope2`: an AgentScope 2.x service, `agentscope.app.create_app` with RedisStorage and
+ *   RedisMessageBus, started by agent-image/agentscope2_launcher; `app` is the module of the user's
+ *   hooks (`extra_agent_tools`, `custom_agent_cls`, ...: agentscope2_launcher/hooks.py).
  */
-export const AGENT_FRAMEWORKS = ["agentscope-runtime"] as const;
+export const AGENT_FRAMEWORKS = ["agentscope-runtime", "agentscope2"] as const;
 export type AgentFramework = (typeof AGENT_FRAMEWORKS)[number];
 
 export type AgentSource =
@@ -25,9 +29,14 @@ export type AgentSource =
 
 export const BUILTIN_SOURCE: AgentSource = { kind: "builtin" };
 
-/** Dockerfile (in the agent-image context) that wraps a user's directory, and its final stage. */
+/** Dockerfile (in the agent-image context) that wraps a user's directory, and its final stages. */
 export const USER_AGENT_DOCKERFILE = "user-agent.Dockerfile";
 export const USER_AGENT_TARGET = "user-agent";
+/** The final stage of user-agent.Dockerfile for each framework (the launcher it starts). */
+export const USER_AGENT_TARGETS: Readonly<Record<AgentFramework, string>> = {
+  "agentscope-runtime": USER_AGENT_TARGET,
+  agentscope2: "user-agent-agentscope2",
+};
 /** Target of agent-image/Dockerfile with our files for it (the launcher, install-deps.sh). */
 export const USER_AGENT_KIT_TARGET = "user-agent-kit";
 
@@ -35,6 +44,14 @@ const IDENTIFIER = "[A-Za-z_][A-Za-z0-9_]*";
 const DOTTED = `${IDENTIFIER}(\\.${IDENTIFIER})*`;
 /** `module:attribute` as agent_launcher loads it (dotted on either side). */
 export const APP_SPEC = new RegExp(`^${DOTTED}:${DOTTED}$`);
+/** A dotted module name, as agentscope2_launcher imports AGENTSCOPE_USER_MODULE. */
+export const MODULE_SPEC = new RegExp(`^${DOTTED}$`);
+
+/** What `app` must look like for the framework, and an example, for error messages. */
+export const APP_SPECS: Readonly<Record<AgentFramework, { pattern: RegExp; expected: string }>> = {
+  "agentscope-runtime": { pattern: APP_SPEC, expected: "module:attribute of the AgentApp object, such as app:agent_app" },
+  agentscope2: { pattern: MODULE_SPEC, expected: "the module of the agent's hooks (extra_agent_tools, custom_agent_cls, ...), such as agent_hooks" },
+};
 
 /** The module's file candidates under the directory: `a/b.py` or the package `a/b/__init__.py`. */
 export function appModuleFiles(app: string): string[] {
@@ -53,7 +70,8 @@ export function requireAgentSource(component: string, arg: string, source: Agent
     return;
   }
   if (!source.path) throw new Error(`${component}: ${arg}.path must name the directory of the agent's code`);
-  if (!APP_SPEC.test(source.app)) throw new Error(`${component}: ${arg}.app must be module:attribute such as app:agent_app, got ${JSON.stringify(source.app)}`);
+  const spec = APP_SPECS[source.framework];
+  if (!spec.pattern.test(source.app)) throw new Error(`${component}: ${arg}.app must be ${spec.expected} (framework ${source.framework}), got ${JSON.stringify(source.app)}`);
 }
 
 /** Repository name of a user agent's image: `agent-<name>` (the name is a DNS label). */

@@ -4,7 +4,7 @@ import * as random from "@pulumi/random";
 import type { AcsNetwork, AcsPlacement } from "./acs";
 import { NO_ACS } from "./acs";
 import type { AgentSpec } from "./agent-runtime";
-import { USER_AGENT_DOCKERFILE, USER_AGENT_KIT_TARGET, USER_AGENT_TARGET, requireAgentSource } from "./agent-source";
+import { USER_AGENT_DOCKERFILE, USER_AGENT_KIT_TARGET, USER_AGENT_TARGETS, requireAgentSource } from "./agent-source";
 import { AgentRuntime } from "./agent-runtime";
 import type { RegistryCredentials } from "./container-image";
 import { ContainerImage } from "./container-image";
@@ -371,7 +371,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
         build: {
           context: source.path,
           dockerfile: `${context}/${USER_AGENT_DOCKERFILE}`,
-          target: USER_AGENT_TARGET,
+          target: USER_AGENT_TARGETS[source.framework],
           ...(b.platform ? { platform: b.platform } : {}),
           buildArgs: { ...(buildArgs ?? {}), KIT_IMAGE: kitImage.imageRef, AGENT_APP: source.app },
           repository: repos.repository,

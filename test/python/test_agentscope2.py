@@ -255,3 +255,18 @@ def test_config_errors_stop_the_launcher_without_quoting_the_key(
     )
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr and API_KEY not in proc.stderr
+
+
+def test_the_shipped_example_hooks_load_and_their_tools_answer() -> None:
+    """examples/agentscope2-agent, as the launcher imports it (AGENTSCOPE_USER_MODULE=agent_hooks)."""
+    if not PYTHON.exists():
+        pytest.fail(f"{PYTHON} is missing (scripts/test-python.sh makes it)")
+    probe = Path(__file__).resolve().parent / "as2_example_probe.py"
+    out = subprocess.run([str(PYTHON), str(probe), str(REPO / "examples" / "agentscope2-agent")], capture_output=True, text=True,
+                         env={"PATH": os.environ["PATH"], "PYTHONPATH": str(AGENT_DIR), "PYTHONDONTWRITEBYTECODE": "1"}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    found = json.loads(out.stdout.splitlines()[-1])
+    assert found["hooks"] == ["extra_agent_tools"]
+    assert found["word_count"] == {"read_only": True, "allowed": True, "schema": ["text"], "text": "3"}
+    assert found["utc_now"]["read_only"] and found["utc_now"]["allowed"] and found["utc_now"]["schema"] == []
+    assert found["utc_now"]["text"].endswith("+00:00")

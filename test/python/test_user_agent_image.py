@@ -29,10 +29,12 @@ REPO = Path(__file__).resolve().parents[2]
 AGENT_DIR = REPO / "agent-image"
 DOCKERFILE = AGENT_DIR / "user-agent.Dockerfile"
 SEED_DIR = REPO / "examples" / "seed-agent"
+AS2_DIR = REPO / "examples" / "agentscope2-agent"
 PROBE = Path(__file__).resolve().parent / "http_probe.py"
 TAG = "test-" + hashlib.sha256(str(AGENT_DIR).encode()).hexdigest()[:10]
 SEED = f"localhost/user-agent-seed:{TAG}"
 KIT = f"localhost/user-agent-kit:{TAG}"
+AS2 = f"localhost/user-agent-as2:{TAG}"
 # The request body of the seed article's own curl examples.
 SEED_BODY = {"input": [{"role": "user", "content": [{"type": "text", "text": "Hello, how are you?"}]}],
              "session_id": "123"}
@@ -168,3 +170,27 @@ def test_a_code_change_rebuilds_only_the_small_code_layer(seed_image: None, tmp_
     assert 0 < changed < 100_000, changed
     assert image_size(SEED) > 1000 * changed
     print(f"\ncode-only change: {changed} bytes rebuilt in {seconds:.0f}s")
+
+
+@pytest.fixture(scope="module")
+def as2_image(seed_image: None) -> None:
+    """examples/agentscope2-agent on the 2.x stage (the kit comes from seed_image)."""
+    seconds = build(AS2_DIR, AS2, dockerfile=DOCKERFILE, target="user-agent-agentscope2",
+                    build_args={"AGENT_APP": "agent_hooks", "KIT_IMAGE": KIT})
+    print(f"\nagentscope2 example image built in {seconds:.0f}s, {image_size(AS2) / 1e6:.0f} MB")
+
+
+def test_agentscope2_image_starts_the_launcher_with_the_hooks_as_10001(as2_image: None) -> None:
+    check_runs_as_10001_without_compilers_or_package_caches(AS2)
+    config = json.loads(podman("image", "inspect", "--format", "{{json .Config}}", AS2))
+    assert config["Entrypoint"] == ["python", "-m", "agentscope2_launcher"]
+    assert {"AGENTSCOPE_USER_MODULE=agent_hooks", "AGENTSCOPE_WORKSPACE_DIR=/tmp/workspaces", "PORT=8080"} <= set(config["Env"])
+    files = podman("run", "--rm", "--entrypoint", "/bin/ls", AS2, "/app").split()
+    assert "agent_hooks.py" in files and "requirements.txt" not in files, files
+
+
+def test_agentscope2_image_without_its_settings_exits_2_and_says_which(as2_image: None) -> None:
+    result = subprocess.run(["podman", "run", "--rm", "--network", "none", *K8S_LIKE, AS2],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "missing REDIS_URL, MODEL_NAME, MODEL_API_KEY" in result.stderr
