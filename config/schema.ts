@@ -146,6 +146,12 @@ export function agentSchema(d: EnvironmentDefaults) {
     sandboxTypes: z.array(z.enum(SANDBOX_TYPES)).min(1).default(["base"]),
     /** Where the code comes from: builtin (Friday, default), directory (built by the stack) or image. */
     source: agentSourceSchema.default({ kind: "builtin" }),
+    /**
+     * A Secret in the agents namespace, managed outside the stack, whose key `tokens.json` maps the
+     * SHA-256 (hex) of each user's token to that user's id; its gateway then knows callers one by
+     * one (components/assets/gateway.py GATEWAY_USER_TOKENS_FILE). Not for the builtin agent.
+     */
+    userTokensSecret: dnsLabel.optional(),
   });
 }
 

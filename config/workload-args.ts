@@ -164,6 +164,7 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
       memoryGiB: a.memoryGiB,
       sandboxTypes: a.sandboxTypes,
       source: agentSource(a.name, a.source, c),
+      ...(a.userTokensSecret ? { userTokensSecret: a.userTokensSecret } : {}),
     })),
     ...(c.standInModel ? { standInModel: true } : {}),
     secrets: {

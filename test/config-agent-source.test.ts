@@ -138,6 +138,23 @@ describe("agents[].source with framework agentscope2", () => {
   });
 });
 
+describe("agents[].userTokensSecret", () => {
+  it("reaches the workload layer for a user's agent", () => {
+    const c = parse(local(AS2));
+    const agents = JSON.parse(local(AS2)[ns("agents")]!) as Record<string, unknown>[];
+    const withTokens = { ...local(AS2), [ns("agents")]: JSON.stringify(agents.map((a) => (a["name"] === "seed" ? { ...a, userTokensSecret: "seed-tokens" } : a))) };
+    expect(c.agents[1]!.userTokensSecret).toBeUndefined();
+    expect(workloadArgs(parse(withTokens), {}, undefined).agents[1]!.userTokensSecret).toBe("seed-tokens");
+  });
+
+  it("is refused on the builtin agent, naming the key", () => {
+    const base = shippedStackConfig("local");
+    const agents = JSON.parse(base[ns("agents")]!) as Record<string, unknown>[];
+    const config = { ...base, [ns("agents")]: JSON.stringify(agents.map((a) => ({ ...a, userTokensSecret: "tokens" }))) };
+    expect(problems(config).join("\n")).toContain(`${ns("agents[0].userTokensSecret")}: applies only to an agent with source directory or image`);
+  });
+});
+
 describe("unhashedRequirements", () => {
   it("reads pip's format: continuations, comments and options", () => {
     expect(unhashedRequirements(`# top\n--index-url https://pypi.org/simple\na==1 \\\n    ${HASH} \\\n    ${HASH}\n    # via b\nb==2\n-r other.txt\n`)).toEqual(["b==2"]);

@@ -39,6 +39,13 @@ export interface AgentSpec {
   sandboxTypes: SandboxType[];
   /** Where its code comes from (default `{ kind: "builtin" }`: our Friday image). */
   source?: AgentSource;
+  /**
+   * Per-user tokens for the gateway (not for the builtin agent): the name of a Secret in the
+   * namespace, managed outside the stack, whose key `tokens.json` maps the SHA-256 (hex) of each
+   * user's token to the user's id. Callers with those tokens reach the app as that user
+   * (`X-User-ID`); `agentApiToken` still works, as the user `default`. Default none.
+   */
+  userTokensSecret?: string;
 }
 
 /** Secret values the agent reads, all Pulumi secrets; they reach the pod only through a Secret. */
@@ -114,6 +121,9 @@ export const PROBE_USER_ID = "kubelet-probe";
 export const GATEWAY_CPU = 0.25;
 export const GATEWAY_MEMORY_GIB = 0.25;
 const GATEWAY_DIR = "/etc/agentscope/gateway";
+/** Where the gateway reads the per-user tokens (the Secret's key `tokens.json`). */
+export const USER_TOKENS_KEY = "tokens.json";
+const USER_TOKENS_DIR = "/etc/agentscope/user-tokens";
 
 // Pod shutdown, in seconds. Both containers sleep in preStop (endpoints go first), then get SIGTERM.
 const PRE_STOP_SECONDS = 5;
@@ -169,6 +179,10 @@ export function resolveAgentRuntimeArgs(args: AgentRuntimeArgs): ResolvedAgentRu
   }
   const gateway = args.gateway ?? true;
   // Friday checks the bearer token itself; a user's app does not, so its gateway does.
+  if (a.userTokensSecret !== undefined) {
+    if (source.kind === "builtin") throw new Error(`${C}: agent.userTokensSecret applies only to a user's app (source directory or image): the builtin agent checks the one agentApiToken itself`);
+    requireDnsLabel(C, "agent.userTokensSecret", a.userTokensSecret, 63);
+  }
   if (!gateway && source.kind !== "builtin") throw new Error(`${C}: gateway cannot be off for agent.source ${source.kind}: the gateway is what checks callers' bearer token in front of the user's app`);
   const appCpu = gateway ? a.cpu - GATEWAY_CPU : a.cpu;
   const appMemoryGiB = gateway ? a.memoryGiB - GATEWAY_MEMORY_GIB : a.memoryGiB;
@@ -418,6 +432,8 @@ export class AgentRuntime extends pulumi.ComponentResource {
             { name: "GATEWAY_AUTH", value: "bearer" },
             { name: "GATEWAY_TOKEN", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "AGENT_API_TOKEN" } } },
           ]),
+          // Re-read by the gateway when the kubelet updates the mounted Secret: no restart needed.
+          ...(a.userTokensSecret !== undefined ? [{ name: "GATEWAY_USER_TOKENS_FILE", value: `${USER_TOKENS_DIR}/${USER_TOKENS_KEY}` }] : []),
           { name: "PYTHONDONTWRITEBYTECODE", value: "1" },
           ...otelEnv(OTEL_SERVICE_NAMES.gateway, tracing, secret.metadata.name, { "agentscope.agent.name": a.name }),
           ...(metrics ? [{ name: "GATEWAY_METRICS_PORT", value: String(GATEWAY_METRICS_PORT) }] : []),
@@ -427,9 +443,17 @@ export class AgentRuntime extends pulumi.ComponentResource {
         readinessProbe: { httpGet: { path: "/health", port: "gateway" }, periodSeconds: 10, timeoutSeconds: 3 },
         livenessProbe: { tcpSocket: { port: "gateway" }, periodSeconds: 20, failureThreshold: 3 },
         lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SECONDS } } },
-        volumeMounts: [{ name: "gateway", mountPath: GATEWAY_DIR, readOnly: true }, tmpVolumeMount()],
+        volumeMounts: [
+          { name: "gateway", mountPath: GATEWAY_DIR, readOnly: true },
+          ...(a.userTokensSecret !== undefined ? [{ name: "user-tokens", mountPath: USER_TOKENS_DIR, readOnly: true }] : []),
+          tmpVolumeMount(),
+        ],
       });
       volumes.push({ name: "gateway", configMap: { name: gatewayConfig.metadata.name, defaultMode: 0o444 } });
+      if (a.userTokensSecret !== undefined) {
+        // Group-readable only: the pod's fsGroup is the app's gid (restrictedPodSecurityContext).
+        volumes.push({ name: "user-tokens", secret: { secretName: a.userTokensSecret, items: [{ key: USER_TOKENS_KEY, path: USER_TOKENS_KEY }], defaultMode: 0o440 } });
+      }
     }
 
     const p = r.placement;

@@ -26,7 +26,7 @@ const user = { model: { provider: "openai" as const, name: "qwen-plus", baseUrl:
 /** local: the stack builds the 2.x directory agent `helper`; prod: it runs `helper` by digest. */
 function withAgentscope2(env: "local" | "prod"): AgentScopeWorkloadsArgs {
   const base = workloadsArgs(env);
-  if (env === "prod") return { ...base, agents: [...base.agents, { ...user, name: "helper", source: { kind: "image", image: AS2_IMAGE, framework: "agentscope2" } }] };
+  if (env === "prod") return { ...base, agents: [...base.agents, { ...user, name: "helper", source: { kind: "image", image: AS2_IMAGE, framework: "agentscope2" }, userTokensSecret: "helper-user-tokens" }] };
   return {
     ...base,
     images: {
@@ -123,6 +123,34 @@ describe.each(["local", "prod"])("an agentscope2 agent (%s)", (stackEnv) => {
     for (const c of arr(spec["containers"])) {
       expect(o(c["securityContext"])).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
     }
+  });
+});
+
+describe("per-user tokens (userTokensSecret)", () => {
+  it("mounts the Secret's tokens.json in the gateway only, group-readable, and points the gateway at it", () => {
+    const d = one(runs.get("prod")!, "Deployment", "agent-helper");
+    expect(arr(podSpec(d)["volumes"]).find((v) => v["name"] === "user-tokens")).toEqual({
+      name: "user-tokens", secret: { secretName: "helper-user-tokens", items: [{ key: "tokens.json", path: "tokens.json" }], defaultMode: 0o440 },
+    });
+    const gateway = container(d, "gateway");
+    expect(arr(gateway["volumeMounts"])).toContainEqual({ name: "user-tokens", mountPath: "/etc/agentscope/user-tokens", readOnly: true });
+    expect(env(gateway)["GATEWAY_USER_TOKENS_FILE"]).toBe("/etc/agentscope/user-tokens/tokens.json");
+    // The app (and what its workspace tools run) never sees the token map.
+    expect(arr(container(d, "agent")["volumeMounts"]).map((m) => m["name"])).not.toContain("user-tokens");
+  });
+
+  it("is absent unless asked for", () => {
+    const d = one(runs.get("local")!, "Deployment", "agent-helper");
+    expect(arr(podSpec(d)["volumes"]).map((v) => v["name"])).not.toContain("user-tokens");
+    expect(env(container(d, "gateway"))["GATEWAY_USER_TOKENS_FILE"]).toBeUndefined();
+  });
+
+  it("is refused for the builtin agent, which checks the one agentApiToken itself", () => {
+    const friday = { ...workloadsArgs("local").agents[0]!, userTokensSecret: "tokens" };
+    expect(() => resolveAgentRuntimeArgs({
+      namespace: "ns", partOf: "agentscope", agent: friday, image: AS2_IMAGE, sandboxManagerUrl: "http://m:8000",
+      secrets: { agentApiToken: "t".repeat(32), sandboxManagerToken: "s".repeat(32) },
+    })).toThrow("agent.userTokensSecret applies only to a user's app");
   });
 });
 
