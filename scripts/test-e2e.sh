@@ -85,7 +85,10 @@ timed "cluster start" start_cluster
 
 # ---------- every image, built with podman from the debootstrap base, pushed, consumed by digest
 images() {
-  scripts/push-images.sh "$work/images.env"
+  # Users' own agents too (test/e2e/user-agents.test.ts), as `npm run local` builds them.
+  scripts/push-images.sh "$work/images.env" \
+    "$(printf 'seed\t%s\t%s\t%s' examples/seed-agent app:agent_app agentscope-runtime)" \
+    "$(printf 'helper\t%s\t%s\t%s' examples/agentscope2-agent agent_hooks agentscope2)"
   # Without credentials the registry refuses the pull.
   if skopeo inspect --tls-verify=false --no-creds "docker://$(sed -n 's/^agent=//p' "$work/images.env")" >/dev/null 2>&1; then
     log "the registry served an image without credentials"; return 1
@@ -96,8 +99,10 @@ image_ref() { sed -n "s/^$1=//p" "$work/images.env"; }
 E2E_AGENT_IMAGE="$(image_ref agent)" E2E_MANAGER_IMAGE="$(image_ref sandbox-manager)"
 E2E_SANDBOX_IMAGE="$(image_ref sandbox)" E2E_STAND_IN_MODEL_IMAGE="$(image_ref stand-in-model)" E2E_REDIS_IMAGE="$(image_ref redis)"
 E2E_TRACE_VIEWER_IMAGE="$(image_ref jaeger)"
+E2E_SEED_AGENT_IMAGE="$(image_ref agent-seed)" E2E_AGENTSCOPE2_AGENT_IMAGE="$(image_ref agent-helper)"
 export E2E_AGENT_IMAGE E2E_MANAGER_IMAGE E2E_SANDBOX_IMAGE E2E_STAND_IN_MODEL_IMAGE E2E_REDIS_IMAGE E2E_TRACE_VIEWER_IMAGE
-for name in agent sandbox-manager sandbox stand-in-model redis jaeger; do log "$name image $(image_ref "$name")"; done
+export E2E_SEED_AGENT_IMAGE E2E_AGENTSCOPE2_AGENT_IMAGE
+for name in agent sandbox-manager sandbox stand-in-model redis jaeger agent-seed agent-helper; do log "$name image $(image_ref "$name")"; done
 
 # ---------- the suite
 export E2E_WORK="$work" E2E_TIMINGS="$work/timings.tsv"

@@ -28,6 +28,9 @@ export const env = {
   standInModelImage: need("E2E_STAND_IN_MODEL_IMAGE"),
   redisImage: need("E2E_REDIS_IMAGE"),
   traceViewerImage: need("E2E_TRACE_VIEWER_IMAGE"),
+  /** examples/seed-agent and examples/agentscope2-agent, built on the user-agent kit. */
+  seedAgentImage: need("E2E_SEED_AGENT_IMAGE"),
+  agentscope2AgentImage: need("E2E_AGENTSCOPE2_AGENT_IMAGE"),
   timings: need("E2E_TIMINGS"),
   stateDir: need("PULUMI_BACKEND_URL").replace(/^file:\/\//, ""),
   apiServerEndpoint: need("E2E_APISERVER_ENDPOINT"),

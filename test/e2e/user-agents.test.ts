@@ -1,0 +1,209 @@
+// Issue 12 on real pods: users' own agents, each one `agents` entry of a local stack, built from
+// their directories by scripts/test-e2e.sh (scripts/push-images.sh, as `npm run local` builds
+// them) and deployed by `pulumi up` by digest:
+// - the seed article's own AgentApp (examples/seed-agent, agentscope-runtime 1.0.1), answering its
+//   custom endpoints through the gateway, which checks the callers' token;
+// - a minimal AgentScope 2.x agent (examples/agentscope2-agent), started by agentscope2_launcher:
+//   a session and a streamed chat turn on the stand-in model, the user taken from the token.
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse, stringify } from "yaml";
+import { describe, expect, it } from "vitest";
+import { AGENT_SERVICE_PORT } from "../../components/workload/agent-runtime";
+import { agentBaseUrl } from "./agent-client";
+import { localStackConfig } from "./local-config";
+import { PROJECT, REPO, Stack, env, getJson, kubectl, list, ok, recordTime, settled } from "./support";
+
+const AGENTS_NS = "byo-agents";
+const TOKEN = "e2e-byo-agent-token-7c2d9a41e6";
+const STAND_IN_ANSWER_START = "I am the stand-in model of the local demo";
+const CAROL_TOKEN = "e2e-carol-token-0b6f3e92d1";
+
+const base = localStackConfig(env);
+const user = { model: { provider: "dashscope", name: "qwen-turbo" }, cpu: 0.5, memoryGiB: 1, replicas: { min: 1, max: 1 } };
+const config = {
+  ...base,
+  namePrefix: "byo",
+  images: { ...(base["images"] as Record<string, unknown>), userAgents: { seed: env.seedAgentImage, helper: env.agentscope2AgentImage } },
+  agents: [
+    { ...user, name: "seed", source: { kind: "directory", path: join(REPO, "examples/seed-agent"), app: "app:agent_app", framework: "agentscope-runtime" } },
+    { ...user, name: "helper", source: { kind: "directory", path: join(REPO, "examples/agentscope2-agent"), app: "agent_hooks", framework: "agentscope2" } },
+  ],
+};
+
+const stack = new Stack("byo");
+const url = (agent: string) => agentBaseUrl(AGENTS_NS, `agent-${agent}`, AGENT_SERVICE_PORT);
+const bearer = { Authorization: `Bearer ${TOKEN}` };
+
+interface PodSpec {
+  automountServiceAccountToken?: boolean;
+  securityContext: { runAsNonRoot?: boolean; seccompProfile?: { type: string } };
+  containers: { name: string; image: string; securityContext: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean; capabilities?: { drop?: string[] } } }[];
+}
+
+/** Server-sent events of `res` until one satisfies `last` (or the stream ends). */
+async function readEvents(res: Response, last: (e: Record<string, unknown>) => boolean): Promise<Record<string, unknown>[]> {
+  const reader: ReadableStreamDefaultReader<Uint8Array> = res.body!.getReader();
+  const decoder = new TextDecoder();
+  const events: Record<string, unknown>[] = [];
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return events;
+    buffer += decoder.decode(value, { stream: true });
+    let cut: number;
+    while ((cut = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, cut).trim();
+      buffer = buffer.slice(cut + 1);
+      if (!line.startsWith("data:")) continue;
+      const event = JSON.parse(line.slice(5)) as Record<string, unknown>;
+      events.push(event);
+      if (last(event)) {
+        await reader.cancel();
+        return events;
+      }
+    }
+  }
+}
+
+describe.sequential("users' own agents on real pods", () => {
+  it("pulumi up deploys both by digest, and their pods become Ready with the agents' hardening", async () => {
+    stack.init(config, {
+      agentApiToken: TOKEN,
+      sandboxManagerToken: "e2e-byo-sandbox-manager-token-31b8",
+      redisPassword: "e2e-byo-redis-password-9e04c1",
+      localRegistryPassword: env.registryPassword,
+    });
+    const up = ok(stack.pulumi(["up", "--yes", "--skip-preview"]), "pulumi up");
+    recordTime("users' agents: pulumi up", up.seconds);
+    await settled("both agents Available", () => {
+      for (const agent of ["seed", "helper"]) {
+        const d = getJson<{ status: { availableReplicas?: number } }>(["deployment", `agent-${agent}`, "-n", AGENTS_NS]);
+        expect(d.status.availableReplicas ?? 0, `agent-${agent}`).toBe(1);
+      }
+    }, 600);
+    const images = { seed: env.seedAgentImage, helper: env.agentscope2AgentImage };
+    for (const [agent, image] of Object.entries(images)) {
+      const spec = getJson<{ spec: { template: { spec: PodSpec } } }>(["deployment", `agent-${agent}`, "-n", AGENTS_NS]).spec.template.spec;
+      expect(spec.automountServiceAccountToken).toBe(false);
+      expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+      expect(spec.containers.map((c) => [c.name, c.image])).toEqual([["agent", image], ["gateway", image]]);
+      for (const c of spec.containers) {
+        expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
+      }
+    }
+  });
+
+  it("the seed's AgentApp answers its custom endpoints through the gateway, only with the token", async () => {
+    const body = JSON.stringify({ input: [{ role: "user", content: [{ type: "text", text: "Hello, how are you?" }] }], session_id: "123" });
+    const post = (path: string, headers: Record<string, string>) =>
+      fetch(`${url("seed")}${path}`, { method: "POST", headers: { "Content-Type": "application/json", ...headers }, body, signal: AbortSignal.timeout(60_000) });
+    expect((await post("/sync", {})).status).toBe(401);
+    expect((await post("/sync", { Authorization: "Bearer not-the-token" })).status).toBe(401);
+    const sync = await post("/sync", bearer);
+    const text = await sync.text();
+    expect(sync.status, text).toBe(200);
+    expect(text).toMatch(/"status":\s*"ok"/);
+    const stream = await (await post("/stream_async", bearer)).text();
+    for (let i = 0; i < 5; i++) expect(stream).toContain(`async chunk ${i}`);
+    // The runtime's unauthenticated admin route stays behind the gateway.
+    expect((await post("/shutdown", bearer)).status).toBe(404);
+  });
+
+  it("the AgentScope 2.x agent: a session and a streamed chat turn, as the token's user, whatever X-User-ID the client sends", async () => {
+    const base2 = url("helper");
+    const json = { "Content-Type": "application/json" };
+    expect((await fetch(`${base2}/sessions/`, { method: "POST", headers: json, body: JSON.stringify({ agent_id: "helper" }) })).status).toBe(401);
+    // A client-sent X-User-ID is dropped: the session belongs to the token's user ("default").
+    const created = await fetch(`${base2}/sessions/`, { method: "POST", headers: { ...json, ...bearer, "X-User-ID": "mallory" }, body: JSON.stringify({ agent_id: "helper" }) });
+    const createdText = await created.text();
+    expect(created.status, createdText).toBe(201);
+    const sessionId = (JSON.parse(createdText) as { session_id: string }).session_id;
+
+    const started = Date.now();
+    const stream = await fetch(`${base2}/sessions/${sessionId}/stream?agent_id=helper`, { headers: bearer, signal: AbortSignal.timeout(120_000) });
+    expect(stream.status).toBe(200);
+    expect(stream.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const events = readEvents(stream, (e) => e["type"] === "REPLY_END");
+    await new Promise((r) => setTimeout(r, 500)); // the subscription is made just after the headers
+    const chat = await fetch(`${base2}/chat/`, {
+      method: "POST", headers: { ...json, ...bearer },
+      body: JSON.stringify({ agent_id: "helper", session_id: sessionId, input: { name: "user", role: "user", content: [{ type: "text", text: "Who are you?" }] } }),
+    });
+    expect(chat.status, await chat.clone().text()).toBe(200);
+    const seen = await events;
+    recordTime("users' agents: 2.x chat turn", (Date.now() - started) / 1000);
+    const types = seen.map((e) => e["type"]);
+    expect(types[0]).toBe("REPLY_START");
+    expect(seen.at(-1)).toMatchObject({ type: "REPLY_END", finished_reason: "completed" });
+    const text = seen.filter((e) => e["type"] === "TEXT_BLOCK_DELTA").map((e) => String(e["delta"])).join("");
+    expect(text.startsWith(STAND_IN_ANSWER_START), text).toBe(true);
+
+    const mine = await (await fetch(`${base2}/sessions/?agent_id=helper`, { headers: bearer })).text();
+    expect(mine).toContain(sessionId);
+  });
+
+  it("an agent taken out of the config: pulumi up deletes its objects and leaves the other running", async () => {
+    const helperPods = () => list(["pods", "-n", AGENTS_NS, "-l", "app.kubernetes.io/instance=byo-helper"]).map((p) => p.metadata.name);
+    const before = helperPods();
+    // Also frees the node's room for the helper's surge pod below (the node has 2 vCPU).
+    const file = stack.configFile();
+    const doc = parse(readFileSync(file, "utf8")) as { config: Record<string, unknown> };
+    doc.config[`${PROJECT}:agents`] = (doc.config[`${PROJECT}:agents`] as { name: string }[]).filter((a) => a.name !== "seed");
+    // Its image entry too: the stack refuses one that names no directory agent.
+    const images = doc.config[`${PROJECT}:images`] as { userAgents: Record<string, string> };
+    delete images.userAgents["seed"];
+    writeFileSync(file, stringify(doc));
+    const up = ok(stack.pulumi(["up", "--yes", "--skip-preview"]), "pulumi up without the seed agent");
+    expect(up.stdout).toMatch(/- \d+ deleted/);
+    expect(up.stdout).not.toMatch(/~ \d+ updated/);
+    await settled("agent-seed gone", () => {
+      const deployments = list(["deployments", "-n", AGENTS_NS]).map((d) => d.metadata.name);
+      expect(deployments).toContain("agent-helper");
+      expect(deployments).not.toContain("agent-seed");
+    });
+    expect(helperPods()).toEqual(before);
+  });
+
+  it("per-user tokens from a Secret: the gateway reaches the 2.x app as each token's user", async () => {
+    const tokens = JSON.stringify({ [createHash("sha256").update(CAROL_TOKEN).digest("hex")]: "carol" });
+    ok(kubectl(["create", "secret", "generic", "helper-user-tokens", "-n", AGENTS_NS, `--from-literal=tokens.json=${tokens}`]), "create the tokens Secret");
+    stack.setConfigPath("agents[0].userTokensSecret", "helper-user-tokens");
+    const up = ok(stack.pulumi(["up", "--yes", "--skip-preview"]), "pulumi up with userTokensSecret");
+    expect(up.stdout).toMatch(/~ 1 updated/);
+    await settled("the helper rolled out with the tokens mounted", () => {
+      const d = getJson<{ metadata: { generation: number }; status: { observedGeneration?: number; updatedReplicas?: number; availableReplicas?: number; replicas?: number } }>(["deployment", "agent-helper", "-n", AGENTS_NS]);
+      expect(d.status.observedGeneration).toBe(d.metadata.generation);
+      expect([d.status.updatedReplicas, d.status.availableReplicas, d.status.replicas]).toEqual([1, 1, 1]);
+    }, 600);
+    // The old pod (no tokens) serves until it is gone: wait for that, then for kube-proxy to
+    // drop its endpoint (a refusal from it is a 401, as for a wrong token).
+    await settled("only the new helper pod left", () => {
+      const pods = list(["pods", "-n", AGENTS_NS, "-l", "app.kubernetes.io/instance=byo-helper"]);
+      expect(pods.map((p) => Boolean(p.metadata.deletionTimestamp))).toEqual([false]);
+    }, 180);
+    const base2 = url("helper");
+    const carol = { Authorization: `Bearer ${CAROL_TOKEN}`, "Content-Type": "application/json" };
+    let created: Response | undefined;
+    let createdText = "";
+    for (let attempt = 0; attempt < 15; attempt++) {
+      created = await fetch(`${base2}/sessions/`, { method: "POST", headers: carol, body: JSON.stringify({ agent_id: "helper" }) });
+      createdText = await created.text();
+      if (created.status !== 401) break;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    expect(created?.status, createdText).toBe(201);
+    const sessionId = (JSON.parse(createdText) as { session_id: string }).session_id;
+    expect(await (await fetch(`${base2}/sessions/?agent_id=helper`, { headers: carol })).text()).toContain(sessionId);
+    // The shared token's user ("default") does not see carol's session.
+    expect(await (await fetch(`${base2}/sessions/?agent_id=helper`, { headers: bearer })).text()).not.toContain(sessionId);
+    expect((await fetch(`${base2}/sessions/?agent_id=helper`, { headers: { Authorization: "Bearer e2e-not-carol" } })).status).toBe(401);
+  });
+
+  it("pulumi destroy removes them; pulumi stack rm succeeds", () => {
+    const destroy = ok(stack.pulumi(["destroy", "--yes", "--skip-preview"]), "pulumi destroy");
+    recordTime("users' agents: pulumi destroy", destroy.seconds);
+    ok(stack.pulumi(["stack", "rm", "--yes"]), "pulumi stack rm");
+  });
+});
