@@ -128,8 +128,17 @@ spawn() { # component args... : start in its own session, log to a file, record 
   local exe="$bin/$c"
   [[ -x $exe ]] || exe="$(command -v "$c")"
   setsid "$exe" "$@" </dev/null >"$dir/logs/$c.log" 2>&1 &
-  echo $! > "$dir/run/$c.pid"
-  log "started $c ($!)"
+  local pid=$! i
+  echo "$pid" > "$dir/run/$c.pid"
+  # Until the fork has exec'd, /proc/<pid>/cmdline is still this script's, and pid_of (which
+  # guards against reused PIDs by the command line) would take the new process for a dead one:
+  # under load that read "kube-apiserver exited" with an empty log. Wait for the exec (5 s at most).
+  for ((i = 0; i < 100; i++)); do
+    [[ -r "/proc/$pid/cmdline" ]] || break
+    tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q -- "/$c " && break
+    sleep 0.05
+  done
+  log "started $c ($pid)"
 }
 
 # ---------------------------------------------------------------- waiting
