@@ -1,5 +1,6 @@
 import { cidrsOverlap, coversPublicInternet, isIpv4Cidr } from "../components/shared/cidr";
 import { isAcsSize } from "../components/workload/acs";
+import { isAgentscope2 } from "../components/workload/agent-source";
 import type { ParsedStackConfig } from "./schema";
 import { parseOtlpEndpoint, validOtlpHeaders } from "./observability";
 
@@ -312,7 +313,7 @@ const agentSources: Rule = (c) => {
     if (a.source.kind === "builtin" && a.userTokensSecret !== undefined) {
       v.push({ path: ["agents", i, "userTokensSecret"], message: "applies only to an agent with source directory or image: the builtin agent checks the one agentApiToken itself" });
     }
-    if (a.source.kind !== "builtin" && a.source.framework === "agentscope2" && !c.modelApiKey && !standInModelOn(c)) {
+    if (isAgentscope2(a.source) && !c.modelApiKey && !standInModelOn(c)) {
       v.push({ path: ["agents", i, "source", "framework"], message: "agentscope2 needs modelApiKey (pulumi config set --secret modelApiKey <key>): its launcher refuses to start without a model key" });
     }
   });

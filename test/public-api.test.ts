@@ -19,7 +19,7 @@ const VALUES = [
   "SlsLogCollection", "StandInModel", "TMP_VOLUME_NAME", "TRACE_VIEWER_COLLECTOR_SERVICE", "TRACE_VIEWER_HEALTH_PORT",
   "TRACE_VIEWER_OTLP_HTTP_PORT", "TRACE_VIEWER_QUERY_PORT", "TRACE_VIEWER_QUERY_SERVICE", "TraceViewer", "UPSTREAM_SANDBOX_PORT", "USER_TOKENS_KEY", "VIRTUAL_NODE_ADDON", "VIRTUAL_NODE_MIN_VERSION",
   "VIRTUAL_NODE_TOLERATION", "acsNetworkAnnotations", "acsPodAnnotations", "acsPodLabels", "acsTolerations",
-  "addonConfigSchema", "alertRules", "appModuleFiles", "checkedAddonConfig", "cidrsOverlap", "contentTag", "coversPublicInternet", "cpuQuantity", "defaultScrapeTargets", "dotenvQuote",
+  "addonConfigSchema", "alertRules", "appModuleFiles", "checkedAddonConfig", "isAgentscope2", "cidrsOverlap", "contentTag", "coversPublicInternet", "cpuQuantity", "defaultScrapeTargets", "dotenvQuote",
   "guaranteedResources", "isAcsSize", "isDigestRef", "isIpv4Cidr", "layoutZoneSubnets", "memoryQuantity",
   "minimalCidrs", "otelEnv", "parseIpv4Cidr", "pipelineConfigSpec", "podSecurityLabels", "providerSdkEnv", "readGatewayPy", "recommendedLabels",
   "renderManagerEnv", "renderRedisConfig", "requireDigestRef", "requireDnsLabel", "requireInt",

@@ -14,7 +14,7 @@ import type { SandboxType } from "./sandbox-types";
 import type { WorkloadTelemetry } from "./telemetry";
 import { GATEWAY_METRICS_PORT, GATEWAY_METRICS_PORT_NAME, METRICS_PORT, METRICS_PORT_NAME, METRICS_SERVICE_LABEL, OTEL_SERVICE_NAMES, OTLP_HEADERS_ENV, otelEnv } from "./telemetry";
 import type { AgentSource } from "./agent-source";
-import { BUILTIN_SOURCE, requireAgentSource } from "./agent-source";
+import { BUILTIN_SOURCE, isAgentscope2, requireAgentSource } from "./agent-source";
 
 /** One agent of the stack's list. */
 export interface AgentSpec {
@@ -178,11 +178,11 @@ export function resolveAgentRuntimeArgs(args: AgentRuntimeArgs): ResolvedAgentRu
     throw new Error(`${C}: agent.cpu ${a.cpu} / agent.memoryGiB ${a.memoryGiB} is not an ACS size (0.5 vCPU and 1 GiB steps)`);
   }
   const gateway = args.gateway ?? true;
-  // Friday checks the bearer token itself; a user's app does not, so its gateway does.
   if (a.userTokensSecret !== undefined) {
     if (source.kind === "builtin") throw new Error(`${C}: agent.userTokensSecret applies only to a user's app (source directory or image): the builtin agent checks the one agentApiToken itself`);
     requireDnsLabel(C, "agent.userTokensSecret", a.userTokensSecret, 63);
   }
+  // Friday checks the bearer token itself; a user's app does not, so its gateway does.
   if (!gateway && source.kind !== "builtin") throw new Error(`${C}: gateway cannot be off for agent.source ${source.kind}: the gateway is what checks callers' bearer token in front of the user's app`);
   const appCpu = gateway ? a.cpu - GATEWAY_CPU : a.cpu;
   const appMemoryGiB = gateway ? a.memoryGiB - GATEWAY_MEMORY_GIB : a.memoryGiB;
@@ -190,7 +190,7 @@ export function resolveAgentRuntimeArgs(args: AgentRuntimeArgs): ResolvedAgentRu
     throw new Error(`${C}: agent.cpu must be at least 0.5 and agent.memoryGiB at least 0.5 (the gateway takes ${GATEWAY_CPU} vCPU / ${GATEWAY_MEMORY_GIB} GiB of the pod)`);
   }
   if (args.redis && args.secrets.redisPassword === undefined) throw new Error(`${C}: secrets.redisPassword is required with redis`);
-  if (source.kind !== "builtin" && source.framework === "agentscope2") {
+  if (isAgentscope2(source)) {
     if (!args.redis) throw new Error(`${C}: agent.source framework agentscope2 needs redis: its RedisStorage and RedisMessageBus hold the sessions and carry the events between replicas`);
     if (args.secrets.modelApiKey === undefined) throw new Error(`${C}: agent.source framework agentscope2 needs secrets.modelApiKey: agentscope2_launcher refuses to start without MODEL_API_KEY`);
   }
@@ -316,7 +316,7 @@ export class AgentRuntime extends pulumi.ComponentResource {
 
     const builtin = r.source.kind === "builtin";
     // An AgentScope 2.x service (agentscope2_launcher) runs its own workspaces, not our sandboxes.
-    const agentscope2 = r.source.kind !== "builtin" && r.source.framework === "agentscope2";
+    const agentscope2 = isAgentscope2(r.source);
     const secretData: Record<string, pulumi.Input<string>> = {
       AGENT_API_TOKEN: pulumi.secret(s.agentApiToken),
       ...(agentscope2 ? {} : { SANDBOX_MANAGER_TOKEN: pulumi.secret(s.sandboxManagerToken) }),

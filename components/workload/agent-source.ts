@@ -29,6 +29,11 @@ export type AgentSource =
 
 export const BUILTIN_SOURCE: AgentSource = { kind: "builtin" };
 
+/** Whether the source is a user's AgentScope 2.x service (started by agentscope2_launcher). */
+export function isAgentscope2(source: { kind: string; framework?: string }): boolean {
+  return source.kind !== "builtin" && source.framework === "agentscope2";
+}
+
 /** Dockerfile (in the agent-image context) that wraps a user's directory, and its final stages. */
 export const USER_AGENT_DOCKERFILE = "user-agent.Dockerfile";
 export const USER_AGENT_TARGET = "user-agent";

@@ -64,13 +64,16 @@ die() { log "error: $*"; exit 1; }
 
 # ---------------------------------------------------------------- processes
 
+runs_binary() { # pid component : the process's command line is that binary's
+  [[ -n "$1" && -r "/proc/$1/cmdline" ]] && tr '\0' ' ' < "/proc/$1/cmdline" | grep -q -- "/$2 "
+}
+
 pid_of() { # component -> pid if its PID file names a live process of that binary
   local f="$dir/run/$1.pid" pid
   [[ -f "$f" ]] || return 1
   pid="$(cat "$f")"
-  [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
   # Guard against a reused PID: the process must still be the binary we started.
-  tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q -- "/$1 " || return 1
+  runs_binary "$pid" "$1" || return 1
   echo "$pid"
 }
 
@@ -134,8 +137,7 @@ spawn() { # component args... : start in its own session, log to a file, record 
   # guards against reused PIDs by the command line) would take the new process for a dead one:
   # under load that read "kube-apiserver exited" with an empty log. Wait for the exec (5 s at most).
   for ((i = 0; i < 100; i++)); do
-    [[ -r "/proc/$pid/cmdline" ]] || break
-    tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q -- "/$c " && break
+    [[ -d "/proc/$pid" ]] && ! runs_binary "$pid" "$c" || break
     sleep 0.05
   done
   log "started $c ($pid)"
