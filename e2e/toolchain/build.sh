@@ -69,7 +69,7 @@ inputs_hash="$(
     for d in pulumi pulumi-language-nodejs pulumi-kubernetes kube etcd kube-router coredns; do
       cat "$here/$d/go.mod" "$here/$d/go.sum"
     done
-    cat "$here/pulumi-kubernetes/main.go" "$here/pause/go.mod" "$here/pause/main.go"
+    cat "$here/pulumi-kubernetes/main.go" "$here/coredns/main.go" "$here/pause/go.mod" "$here/pause/main.go"
   } | sha256sum | cut -c1-12
 )"
 key="pulumi-${PULUMI_VERSION}_k8s-${KUBERNETES_VERSION}_etcd-${ETCD_VERSION}_kwok-${KWOK_VERSION}_${inputs_hash}"
@@ -181,7 +181,8 @@ build_kube_router() {
 
 build_coredns() {
   check_version coredns github.com/coredns/coredns "v$COREDNS_VERSION"
-  (cd "$here/coredns" && go build -trimpath -o "$bin/coredns" -ldflags "-s -w" github.com/coredns/coredns)
+  # Our main (coredns/main.go) with the Corefile's plugins only, at the pinned CoreDNS version.
+  (cd "$here/coredns" && go build -trimpath -o "$bin/coredns" -ldflags "-s -w" .)
 }
 
 build_pause() {
