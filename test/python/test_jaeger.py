@@ -126,22 +126,26 @@ def traces(ports: Ports, service: str, limit: int = 20) -> list[dict[str, Any]]:
     return list(r.json()["data"] or [])
 
 
-def wait_traces(ports: Ports, service: str, count: int, timeout: float = 30) -> list[dict[str, Any]]:
-    """The batch processor flushes within a second or so; poll, bounded. (The memory store refuses a
-    limit above max_traces, so the query asks for 20.)"""
+def wait_traces(ports: Ports, service: str, count: int, timeout: float = 30,
+                spans: int = 1) -> list[dict[str, Any]]:
+    """The batch processor flushes within a second or so; poll, bounded, until `count` traces hold
+    `spans` spans each: the spans of one trace arrive in separate requests (SimpleSpanProcessor) and
+    may land in separate batches, so a trace can be seen before all of it is stored. (The memory
+    store refuses a limit above max_traces, so the query asks for 20.)"""
     deadline = time.monotonic() + timeout
     found: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
         found = traces(ports, service)
-        if len(found) >= count:
+        if len(found) >= count and all(len(t["spans"]) >= spans for t in found):
             return found
         time.sleep(0.3)
-    raise AssertionError(f"{len(found)} traces of {service} after {timeout}s, wanted {count}")
+    raise AssertionError(f"{len(found)} traces of {service} after {timeout}s, wanted {count} of {spans} spans: "
+                         f"{[sorted(s['operationName'] for s in t['spans']) for t in found]}")
 
 
 def check_round_trip(ports: Ports) -> None:
     trace_id, parent_id, child_id = send_turn(ports)
-    (trace,) = wait_traces(ports, "agentscope-gateway", 1)
+    (trace,) = wait_traces(ports, "agentscope-gateway", 1, spans=2)
     assert trace["traceID"] == trace_id
     spans = {s["operationName"]: s for s in trace["spans"]}
     assert set(spans) == {"gateway.request", "agent.turn"}
