@@ -10,7 +10,7 @@ from dataclasses import dataclass
 PROVIDERS = ("dashscope", "openai")
 # Read once, then removed from the environment: code a workspace tool runs in this container
 # (LocalWorkspaceManager) inherits the environment of this process.
-SECRET_ENV = ("MODEL_API_KEY", "REDIS_PASSWORD", "AGENTSCOPE_DOWNLOAD_SECRET")
+SECRET_ENV = ("MODEL_API_KEY", "REDIS_PASSWORD", "AGENTSCOPE_DOWNLOAD_SECRET", "OTEL_EXPORTER_OTLP_HEADERS")
 ID = re.compile(r"[A-Za-z0-9_.@-]{1,128}")
 
 
@@ -38,6 +38,7 @@ class Config:
     download_secret: str | None
     workspace_dir: str
     user_module: str | None
+    otlp_headers: str | None = None
 
 
 def _flag(env: MutableMapping[str, str], name: str) -> bool:
@@ -89,4 +90,5 @@ def load(env: MutableMapping[str, str]) -> Config:
         download_secret=secrets["AGENTSCOPE_DOWNLOAD_SECRET"] or None,
         workspace_dir=env.get("AGENTSCOPE_WORKSPACE_DIR") or "/tmp/workspaces",
         user_module=env.get("AGENTSCOPE_USER_MODULE") or None,
+        otlp_headers=secrets["OTEL_EXPORTER_OTLP_HEADERS"] or None,
     )

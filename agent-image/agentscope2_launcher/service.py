@@ -14,7 +14,8 @@ from fastapi import FastAPI
 from fastapi.middleware import Middleware
 from redis.asyncio.connection import parse_url
 
-from . import credentials, hooks, platform
+from . import credentials, hooks, platform, tracing
+from ._otel import tracing as otel
 from .config import Config
 
 log = logging.getLogger("agentscope2_launcher")
@@ -28,8 +29,10 @@ def redis_args(cfg: Config) -> dict[str, Any]:
     return {**args, "password": password}
 
 
-def build(cfg: Config) -> FastAPI:
+def build(cfg: Config, traced: bool = False) -> FastAPI:
     extra = hooks.load(cfg.user_module)
+    if traced:
+        extra["extra_agent_middlewares"] = tracing.with_tracing(extra.get("extra_agent_middlewares"))
     redis = redis_args(cfg)
     if not cfg.download_secret:
         log.warning("AGENTSCOPE_DOWNLOAD_SECRET is unset: workspace download links work only on the replica that made them")
@@ -59,8 +62,13 @@ async def seed(cfg: Config) -> None:
 
 def run(cfg: Config) -> None:
     credentials.configure(cfg.model_api_key, cfg.model_base_url)
-    app = build(cfg)
+    traced = tracing.setup(cfg)
+    app = build(cfg, traced)
     asyncio.run(seed(cfg))
-    log.info("agent %s ready for every user on model %s", cfg.agent_id, cfg.model_name)
-    uvicorn.run(app, host=cfg.host, port=cfg.port, log_level=cfg.log_level, server_header=False,
-                proxy_headers=False, timeout_graceful_shutdown=30)
+    log.info("agent %s ready for every user on model %s%s", cfg.agent_id, cfg.model_name,
+             ", traces over OTLP" if traced else "")
+    try:
+        uvicorn.run(app, host=cfg.host, port=cfg.port, log_level=cfg.log_level, server_header=False,
+                    proxy_headers=False, timeout_graceful_shutdown=30)
+    finally:
+        otel.shutdown()  # flushes the last batch of spans

@@ -21,8 +21,10 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 TRACER_NAME = "agentscope.stack"
 
 # Attribute keys holding conversation content, as the locked packages name them:
-# agentscope 1.0.21 tracing/_attributes.py (SpanAttributes) and agentscope-runtime 1.1.6.post2
-# engine/tracing/wrapper.py (input.value, output.value, gen_ai.response.first_pkg / pkg_<reason>).
+# agentscope 1.0.21 tracing/_attributes.py (SpanAttributes), agentscope-runtime 1.1.6.post2
+# engine/tracing/wrapper.py (input.value, output.value, gen_ai.response.first_pkg / pkg_<reason>),
+# and agentscope 2.0.11 middleware/_tracing/_attributes.py (the same gen_ai.* keys, and the
+# JSON of tool calls awaiting a person or an external executor, arguments included).
 CONTENT_KEYS = frozenset({
     "gen_ai.input.messages",
     "gen_ai.output.messages",
@@ -36,6 +38,8 @@ CONTENT_KEYS = frozenset({
     "output.value",
     "gen_ai.response.first_pkg",
     "agentscope.sandbox.code",
+    "agentscope.agent.hitl_pending_tools",
+    "agentscope.agent.external_execution_pending_tools",
 })
 CONTENT_PREFIXES = ("gen_ai.response.pkg_",)
 # Exception events keep their type only: a message can quote the input it choked on.

@@ -264,13 +264,15 @@ export function providerSdkEnv(
 /**
  * The environment of an AgentScope 2.x app, as agentscope2_launcher/config.py reads it. Nothing
  * else: code its workspace tools run inherits this environment (the launcher removes the secret
- * ones at start-up), so no SDK key variables, no sandbox-manager token, no OTLP headers.
+ * ones, the OTLP headers among them, at start-up), so no SDK key variables and no sandbox-manager
+ * token.
  */
 function agentscope2Env(
   a: AgentSpec,
   logLevel: ResolvedAgentRuntimeArgs["logLevel"],
   redisUrl: pulumi.Input<string>,
   secrets: k8s.types.input.core.v1.EnvVar[],
+  otel: k8s.types.input.core.v1.EnvVar[],
 ): k8s.types.input.core.v1.EnvVar[] {
   return [
     { name: "AGENT_ID", value: a.name },
@@ -288,6 +290,8 @@ function agentscope2Env(
     { name: "AGENTSCOPE_ENABLE_SCHEDULER", value: "false" },
     { name: "AGENTSCOPE_ENABLE_CHANNEL_WORKER", value: "false" },
     ...secrets,
+    // agentscope2_launcher/tracing.py: 2.x's TracingMiddleware, exported as Friday's spans are.
+    ...otel,
   ];
 }
 
@@ -350,7 +354,10 @@ export class AgentRuntime extends pulumi.ComponentResource {
     const metrics = r.telemetry.metrics === true && builtin;
 
     const redisUrl = r.redis ? pulumi.interpolate`${r.redis.tls ? "rediss" : "redis"}://${r.redis.host}:${r.redis.port}/${r.redis.db}` : undefined;
-    const env: k8s.types.input.core.v1.EnvVar[] = agentscope2 ? agentscope2Env(a, r.logLevel, redisUrl!, secretKeys.filter((k) => k !== "AGENT_API_TOKEN" && k !== OTLP_HEADERS_ENV).map(fromSecret)) : [
+    const env: k8s.types.input.core.v1.EnvVar[] = agentscope2
+      ? agentscope2Env(a, r.logLevel, redisUrl!, secretKeys.filter((k) => k !== "AGENT_API_TOKEN" && k !== OTLP_HEADERS_ENV).map(fromSecret),
+        otelEnv(OTEL_SERVICE_NAMES.agent, tracing, secret.metadata.name, { "agentscope.agent.name": a.name }))
+      : [
       { name: "AGENT_NAME", value: a.name },
       { name: "HOST", value: "0.0.0.0" },
       { name: "PORT", value: String(AGENT_PORT) },

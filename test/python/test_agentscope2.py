@@ -12,6 +12,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,15 @@ class Service:
             time.sleep(0.3)
         raise AssertionError(f"not healthy after 120 s:\n{self.log_path.read_text()}")
 
+    @contextmanager
+    def running(self) -> Iterator[Service]:
+        """Ready, and stopped afterwards whatever happens."""
+        try:
+            self.wait_ready()
+            yield self
+        finally:
+            self.stop()
+
     def client(self, user: str) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers={"X-User-ID": user}, timeout=60)
 
@@ -102,11 +112,8 @@ def service(tmp_path_factory: pytest.TempPathFactory, redis_url: str, stand_in: 
         "MODEL_API_KEY": API_KEY, "AGENT_NAME": "helper", "AGENTSCOPE_DOWNLOAD_SECRET": "download-secret-0123",
         "AGENTSCOPE_WORKSPACE_DIR": str(workdir / "workspaces"),
     }, workdir / "service.log")
-    try:
-        s.wait_ready()
+    with s.running():
         yield s
-    finally:
-        s.stop()
 
 
 def test_health_needs_the_user_header(service: Service) -> None:

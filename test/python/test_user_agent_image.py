@@ -50,7 +50,9 @@ def seed_image() -> None:
     if subprocess.run(["podman", "image", "exists", BASE_IMAGE]).returncode != 0:
         pytest.fail(f"{BASE_IMAGE} is missing: run scripts/make-base-image.sh")
     build(AGENT_DIR, KIT, target="user-agent-kit")
-    assert image_size(KIT) < 100_000  # our files only: the launcher and install-deps.sh
+    # our files only: the two launchers (the 2.x one with its tracing set-up) and install-deps.sh;
+    # 109 kB measured, no dependency fits under this bound
+    assert image_size(KIT) < 150_000
     seconds = build_user_agent(SEED_DIR, SEED)
     print(f"\nseed image built in {seconds:.0f}s, {image_size(SEED) / 1e6:.0f} MB")
 

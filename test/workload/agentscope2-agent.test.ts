@@ -63,7 +63,7 @@ describe.each(["local", "prod"])("an agentscope2 agent (%s)", (stackEnv) => {
     expect(await schemaProblems(run().k8sObjects())).toEqual([]);
   });
 
-  it("gives the launcher exactly what agentscope2_launcher/config.py reads, secrets by reference", () => {
+  it("gives the launcher exactly what agentscope2_launcher (config.py, tracing.py) reads, secrets by reference", () => {
     expect(env(container(helper(), "agent"))).toEqual({
       AGENT_ID: "helper",
       AGENT_NAME: "helper",
@@ -82,6 +82,8 @@ describe.each(["local", "prod"])("an agentscope2 agent (%s)", (stackEnv) => {
       MODEL_API_KEY: "MODEL_API_KEY",
       REDIS_PASSWORD: "REDIS_PASSWORD",
       AGENTSCOPE_DOWNLOAD_SECRET: "AGENTSCOPE_DOWNLOAD_SECRET",
+      // observability.tracing's content switch; these stacks send no traces (see the block below).
+      AGENTSCOPE_TRACE_CONTENT: "false",
     });
   });
 
@@ -194,5 +196,44 @@ describe("bad agentscope2 agents are refused, naming the agent and the key", () 
     const base = withAgentscope2("local");
     const agents = base.agents.map((a) => (a.name === "helper" ? { ...a, source: { ...AS2, app } } : a));
     expect(() => resolveWorkloadsArgs({ ...base, agents })).toThrow(message);
+  });
+});
+
+describe("traces from a 2.x agent (observability.tracing set)", () => {
+  const HEADERS = "x-sls-otel-ak-secret=CANARY-as2-otlp-5e1f";
+  let run: MockRun;
+  beforeAll(async () => {
+    run = await runWorkloads({
+      ...withAgentscope2("prod"),
+      observability: {
+        tracing: { endpoint: "https://otel.example.com:4318", egress: { kind: "cidrs", cidrs: ["100.100.30.0/24"], port: 4318 }, headers: HEADERS },
+      },
+    });
+  });
+
+  it("gives the launcher Friday's OTLP settings, naming the agent, and the headers by secretKeyRef only", () => {
+    const agent = container(one(run, "Deployment", "agent-helper"), "agent");
+    const vars = arr(agent["env"]);
+    const byName = (n: string) => vars.find((e) => e["name"] === n);
+    expect(byName("OTEL_EXPORTER_OTLP_ENDPOINT")?.["value"]).toBe("https://otel.example.com:4318");
+    expect(byName("OTEL_EXPORTER_OTLP_PROTOCOL")?.["value"]).toBe("http/protobuf");
+    expect(byName("OTEL_SERVICE_NAME")?.["value"]).toBe("agentscope-agent");
+    expect(String(byName("OTEL_RESOURCE_ATTRIBUTES")?.["value"])).toContain("agentscope.agent.name=helper");
+    expect(byName("AGENTSCOPE_TRACE_CONTENT")?.["value"]).toBe("false");
+    const headers = byName("OTEL_EXPORTER_OTLP_HEADERS")!;
+    expect(headers["value"]).toBeUndefined();
+    expect(o(o(headers["valueFrom"])["secretKeyRef"])).toEqual({ name: "agent-helper", key: "OTEL_EXPORTER_OTLP_HEADERS" });
+    expect(JSON.stringify(vars)).not.toContain("CANARY");
+  });
+
+  it("still leaves out the SDK key variables and the callers' and manager's tokens", () => {
+    const names = arr(container(one(run, "Deployment", "agent-helper"), "agent")["env"]).map((e) => e["name"]);
+    for (const name of ["DASHSCOPE_API_KEY", "OPENAI_API_KEY", "AGENT_API_TOKEN", "SANDBOX_MANAGER_TOKEN", "SANDBOX_MANAGER_URL"]) {
+      expect(names).not.toContain(name);
+    }
+  });
+
+  it("renders only schema-valid objects", async () => {
+    expect(await schemaProblems(run.k8sObjects())).toEqual([]);
   });
 });
