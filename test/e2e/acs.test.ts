@@ -54,13 +54,17 @@ describe.sequential("ACS-like dev stack on the real engine", () => {
       redisPassword: expected.secrets.redisPassword,
       localRegistryPassword: expected.secrets.localRegistryPassword,
     });
-    const before = snapshot();
-    const bad = stack.pulumi(["preview"]);
-    expect(bad.code).not.toBe(0);
-    expect(bad.stdout + bad.stderr).toContain('agentscope-ack:sandbox.isolation: "none" is for local laptops only');
-    expect(snapshot()).toEqual(before);
-    expect(leftovers(expected)).toEqual([]);
-    ok(stack.pulumi(["config", "rm", "--path", "sandbox.isolation"]), "pulumi config rm");
+    try {
+      const before = snapshot();
+      const bad = stack.pulumi(["preview"]);
+      expect(bad.code).not.toBe(0);
+      expect(bad.stdout + bad.stderr).toContain('agentscope-ack:sandbox.isolation: "none" is for local laptops only');
+      expect(snapshot()).toEqual(before);
+      expect(leftovers(expected)).toEqual([]);
+    } finally {
+      // The tests after this one need the good config, whatever happened here.
+      ok(stack.pulumi(["config", "rm", "--path", "sandbox.isolation"]), "pulumi config rm");
+    }
   });
 
   it("1. pulumi up --yes succeeds; agents and manager run as ACS pods on the virtual node", async () => {

@@ -65,7 +65,7 @@ describe("an expired provider credential: refresh and destroy need --run-program
   afterAll(() => {
     // Whatever happened above: no stack, no namespace left behind.
     pulumi(["stack", "rm", "--yes", "--force"]);
-    kubectl(["delete", "namespace", NAMESPACE, "--wait=false"]);
+    kubectl(["delete", "namespace", NAMESPACE, "--wait=true", "--timeout=120s"]);
   });
 
   it("pulumi up with the first credential creates the ConfigMap", () => {
