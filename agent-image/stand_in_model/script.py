@@ -10,6 +10,10 @@ from typing import Any
 # its name and parameter are what the model sees in the request's `tools`).
 CODE_TOOL = "execute_python_code"
 CODE_ARGUMENT = "code"
+# An AgentScope 2.x agent has no code tool; it runs programs with its workspace's shell tool
+# (agentscope/tool/_builtin/_bash.py: name "Bash", required parameter "command").
+SHELL_TOOL = "Bash"
+SHELL_ARGUMENT = "command"
 
 BUBBLE_SORT = """\
 def bubble_sort(items):
@@ -49,9 +53,17 @@ class ToolCall:
 
 
 Piece = Text | ToolCall
-# A script turns the request's messages into the answer's pieces; a streamed
-# answer sends each piece as it is produced.
-Script = Callable[[Sequence[Mapping[str, Any]]], Iterable[Piece]]
+# A script turns the request's messages (and the names of the tools it offers) into the answer's
+# pieces; a streamed answer sends each piece as it is produced.
+Script = Callable[[Sequence[Mapping[str, Any]], Sequence[str]], Iterable[Piece]]
+
+
+def tool_names(tools: object) -> list[str]:
+    """The function names of a request's `tools` (OpenAI's `[{"type": "function", "function": {"name": ...}}]`)."""
+    if not isinstance(tools, list):
+        return []
+    functions = (t.get("function") for t in tools if isinstance(t, Mapping))
+    return [f["name"] for f in functions if isinstance(f, Mapping) and isinstance(f.get("name"), str)]
 
 
 def text_of(content: object) -> str:
@@ -68,15 +80,34 @@ def asks_for_bubble_sort(text: str) -> bool:
     return any(word in lowered for word in BUBBLE_WORDS)
 
 
-def seed_reply(messages: Sequence[Mapping[str, Any]]) -> list[Piece] | None:
+def run_bubble_sort(tools: Sequence[str]) -> ToolCall:
+    """The call that runs BUBBLE_SORT: the code tool, or python3 through the shell tool when that is
+    all the agent offers (BUBBLE_SORT holds no single quote)."""
+    if SHELL_TOOL in tools and CODE_TOOL not in tools:
+        arguments = json.dumps({SHELL_ARGUMENT: "python3 -c '" + BUBBLE_SORT + "'"})
+        return ToolCall(id="call_bubble_sort", name=SHELL_TOOL, arguments=arguments)
+    return ToolCall(id="call_bubble_sort", name=CODE_TOOL, arguments=json.dumps({CODE_ARGUMENT: BUBBLE_SORT}))
+
+
+def seed_reply(messages: Sequence[Mapping[str, Any]], tools: Sequence[str] = ()) -> list[Piece] | None:
     """The seed demo's two steps, or None when the turn is not part of it."""
     last = messages[-1] if messages else {}
     if last.get("role") == "tool":
         return [Text(FINAL_PREFIX + text_of(last.get("content")))]
-    if last.get("role") == "user" and asks_for_bubble_sort(text_of(last.get("content"))):
-        arguments = json.dumps({CODE_ARGUMENT: BUBBLE_SORT})
-        return [ToolCall(id="call_bubble_sort", name=CODE_TOOL, arguments=arguments)]
+    if any(asks_for_bubble_sort(text_of(m.get("content"))) for m in this_turns_user_messages(messages)):
+        return [run_bubble_sort(tools)]
     return None
+
+
+def this_turns_user_messages(messages: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The user messages after the last assistant or tool message: the request, and what the agent
+    appends to it in the user's role (AgentScope 2.x adds a `<system-reminder>` message)."""
+    turn: list[Mapping[str, Any]] = []
+    for m in reversed(messages):
+        if m.get("role") != "user":
+            break
+        turn.append(m)
+    return turn
 
 
 REMEMBERED_PREFIX = "Earlier in this conversation the program printed: "
@@ -89,10 +120,10 @@ def remembered_output(messages: Sequence[Mapping[str, Any]]) -> str | None:
     return outputs[-1] if outputs else None
 
 
-def reply(messages: Sequence[Mapping[str, Any]]) -> list[Piece]:
+def reply(messages: Sequence[Mapping[str, Any]], tools: Sequence[str] = ()) -> list[Piece]:
     """The stand-in's whole script: the seed demo; else a sentence saying what it is, quoting the
     program's output when an earlier turn of the conversation ran one."""
-    seeded = seed_reply(messages)
+    seeded = seed_reply(messages, tools)
     if seeded is not None:
         return seeded
     earlier = remembered_output(messages)

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from . import wire
-from .script import Piece, Script, reply
+from .script import Piece, Script, reply, tool_names
 
 MODEL_NAME = "stand-in"
 # A long agent session sends its whole history every turn; far more than that is a mistake.
@@ -106,7 +106,7 @@ def _handler(model: StandInModelServer) -> type[BaseHTTPRequestHandler]:
             if model.on_request is not None:
                 model.on_request(body)
             name = body.get("model") if isinstance(body.get("model"), str) else model.model_name
-            pieces = model.script(body["messages"])
+            pieces = model.script(body["messages"], tool_names(body.get("tools")))
             if body.get("stream"):
                 options = body.get("stream_options")
                 usage = isinstance(options, dict) and options.get("include_usage") is True

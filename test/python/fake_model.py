@@ -33,14 +33,14 @@ __all__ = ["BUBBLE_OUTPUT", "BUBBLE_SORT", "FINAL_PREFIX", "RUN_CODE", "FakeMode
 RUN_CODE = "RUN-CODE:"
 
 
-def fake_reply(messages: Sequence[Mapping[str, Any]]) -> Iterator[Piece]:
+def fake_reply(messages: Sequence[Mapping[str, Any]], tools: Sequence[str] = ()) -> Iterator[Piece]:
     last = messages[-1] if messages else {}
     user_text = text_of(last.get("content")) if last.get("role") == "user" else ""
     if RUN_CODE in user_text:
         code = user_text.split(RUN_CODE, 1)[1]
         yield ToolCall(id="call_run", name=CODE_TOOL, arguments=json.dumps({CODE_ARGUMENT: code}))
         return
-    seeded = seed_reply(messages)
+    seeded = seed_reply(messages, tools)
     if seeded is not None:
         yield from seeded
         return

@@ -26,6 +26,8 @@ from stand_in_model import (
     CODE_TOOL,
     FINAL_PREFIX,
     REMEMBERED_PREFIX,
+    SHELL_ARGUMENT,
+    SHELL_TOOL,
     STAND_IN_ANSWER,
 )
 from test_app import FakeSandboxManager, tool_events
@@ -105,6 +107,46 @@ def test_a_bubble_sort_request_gets_one_tool_call_whose_program_prints_the_sorte
     arguments = json.loads(calls[0]["function"]["arguments"])
     assert list(arguments) == [CODE_ARGUMENT]
     assert run_python(arguments[CODE_ARGUMENT]) == BUBBLE_OUTPUT + "\n"  # really sorts
+
+
+def function_tools(*names: str) -> list[dict[str, Any]]:
+    return [{"type": "function", "function": {"name": n, "parameters": {"type": "object"}}} for n in names]
+
+
+@pytest.mark.parametrize("offered", [[SHELL_TOOL], ["Read", SHELL_TOOL, "Write"]])
+def test_an_agent_with_only_a_shell_tool_gets_python3_run_through_it(stand_in: StandIn, offered: list[str]) -> None:
+    """AgentScope 2.x agents run code with their workspace's Bash tool."""
+    r = chat(stand_in, [user(SEED_REQUEST)], tools=function_tools(*offered))
+    calls = r.json()["choices"][0]["message"]["tool_calls"]
+    assert [c["function"]["name"] for c in calls] == [SHELL_TOOL]
+    arguments = json.loads(calls[0]["function"]["arguments"])
+    assert list(arguments) == [SHELL_ARGUMENT]
+    ran = subprocess.run(["bash", "-c", arguments[SHELL_ARGUMENT]], capture_output=True, text=True, timeout=30, check=True)
+    assert ran.stdout == BUBBLE_OUTPUT + "\n"  # the command really runs the program
+
+
+def test_a_reminder_the_agent_appends_in_the_users_role_does_not_hide_the_request(stand_in: StandIn) -> None:
+    """AgentScope 2.x sends the user's message, then a `<system-reminder>` user message."""
+    reminder = user("<system-reminder>\n<current-time>2026-12-02T10:06:07</current-time>\n</system-reminder>")
+    calls = chat(stand_in, [user(SEED_REQUEST), reminder]).json()["choices"][0]["message"]["tool_calls"]
+    assert [c["function"]["name"] for c in calls] == [CODE_TOOL]
+    # A request answered in an earlier turn is not asked again.
+    earlier = [user(SEED_REQUEST), {"role": "assistant", "content": "Done."}, user("thanks"), reminder]
+    assert chat(stand_in, earlier).json()["choices"][0]["finish_reason"] == "stop"
+
+
+@pytest.mark.parametrize("offered", [[], [CODE_TOOL], [CODE_TOOL, SHELL_TOOL], ["Read"]])
+def test_the_code_tool_wins_whenever_the_shell_tool_is_not_all_there_is(stand_in: StandIn, offered: list[str]) -> None:
+    extra = {"tools": function_tools(*offered)} if offered else {}
+    calls = chat(stand_in, [user(SEED_REQUEST)], **extra).json()["choices"][0]["message"]["tool_calls"]
+    assert [c["function"]["name"] for c in calls] == [CODE_TOOL]
+
+
+@pytest.mark.parametrize("tools", ["Bash", [{"type": "function"}], [{"function": {"name": 7}}], [None]])
+def test_malformed_tools_are_ignored_not_fatal(stand_in: StandIn, tools: object) -> None:
+    r = chat(stand_in, [user(SEED_REQUEST)], tools=tools)
+    assert r.status_code == 200, r.text
+    assert r.json()["choices"][0]["message"]["tool_calls"][0]["function"]["name"] == CODE_TOOL
 
 
 @pytest.mark.parametrize("content", [
