@@ -56,10 +56,14 @@ async def seed(storage: StorageBase, cfg: Config) -> None:
 
 
 class DefaultModel:
-    """ASGI middleware: `POST /sessions/` without a `chat_model_config` gets the platform's model.
+    """ASGI middleware on `POST /sessions/`: a session without a `chat_model_config` gets the
+    platform's model, and a client-chosen `workspace_id` is refused (422).
 
     2.x otherwise creates a session with no model, and its first chat fails with 404 "No model
-    configuration found" (agentscope/app/_service/_chat.py).
+    configuration found" (agentscope/app/_service/_chat.py). And it binds a session to any
+    `workspace_id` the body names, unchecked ("always wins", agentscope/app/_router/_session.py),
+    while per-user ids are a hash of the user id (`_base.py` assign_workspace_id): any caller could
+    open another user's workspace, its files and, as pods, its shell. The manager assigns them here.
     """
 
     def __init__(self, app: ASGIApp, config: dict[str, Any]) -> None:
@@ -87,6 +91,11 @@ class DefaultModel:
             request = json.loads(body)
         except ValueError:
             request = None  # the app answers 422 itself
+        if isinstance(request, dict) and request.get("workspace_id") is not None:
+            detail = json.dumps({"detail": "workspace_id is assigned by the platform; leave it out"}).encode()
+            await send({"type": "http.response.start", "status": 422, "headers": [(b"content-type", b"application/json")]})
+            await send({"type": "http.response.body", "body": detail})
+            return
         if isinstance(request, dict) and request.get("chat_model_config") is None:
             body = json.dumps({**request, "chat_model_config": self.config}).encode()
         headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]

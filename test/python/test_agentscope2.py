@@ -22,7 +22,7 @@ import redis
 
 import fake_model  # noqa: F401 - puts agent-image/ on sys.path
 from conftest import AGENT_DIR, REPO, free_port
-from stand_in_model import STAND_IN_ANSWER, StandInModelServer
+from stand_in_model import BUBBLE_OUTPUT, CODE_TOOL, FINAL_PREFIX, SHELL_TOOL, STAND_IN_ANSWER, StandInModelServer
 from test_gateway_shutdown import Gateway, start_gateway  # noqa: F401 - the fixture
 
 PYTHON = Path(os.environ.get("AGENTSCOPE2_PYTHON", REPO / ".venv" / "agentscope2" / "bin" / "python"))
@@ -37,6 +37,7 @@ async def extra_agent_tools(user_id, agent_id, session_id):
     return []
 """
 REDIS_PASSWORD = "redis-secret"
+SEED_REQUEST = "请帮我使用python生成一段冒泡排序算法,并执行"
 
 
 
@@ -197,6 +198,45 @@ def test_a_new_user_chats_with_the_start_up_agent_and_events_stream(
     assert any(b"platform_openai_credential" in v for v in stored)
 
 
+def chat_turn(service: Service, user: str, session_id: str, text: str) -> list[dict[str, Any]]:
+    """One chat turn, its events read from the session's SSE stream until REPLY_END."""
+    stream = Stream(service, user, session_id)
+    stream.start()
+    assert stream.opened.wait(30) and stream.error is None, stream.error
+    time.sleep(0.5)  # the subscription is set up just after the headers
+    with service.client(user) as c:
+        started = c.post("/chat/", json={
+            "agent_id": "default", "session_id": session_id,
+            "input": {"name": user, "role": "user", "content": [{"type": "text", "text": text}]},
+        })
+        assert started.status_code == 200 and started.json()["status"] == "started", started.text
+    stream.join(90)
+    assert stream.error is None and not stream.is_alive(), repr(stream.error)
+    return stream.events
+
+
+def test_the_seed_request_runs_python_through_the_workspace_bash_tool(
+    service: Service, model_requests: list[dict[str, Any]],
+) -> None:
+    """The seed's demo on a 2.x agent: the model's one Bash call runs the program in the session's
+    workspace, and its output comes back to the model and into the answer."""
+    with service.client("dave") as dave:
+        session_id = dave.post("/sessions/", json={"agent_id": "default"}).json()["session_id"]
+        # 2.x asks before a shell command in its default mode (agentscope/permission); nobody answers
+        # an unattended turn, so the session runs in bypass, as agentscope2-facts.md notes.
+        patched = dave.patch(f"/sessions/{session_id}", params={"agent_id": "default"}, json={"permission_mode": "bypass"})
+        assert patched.status_code == 200, patched.text
+    before = len(model_requests)
+    events = chat_turn(service, "dave", session_id, SEED_REQUEST)
+    assert events[-1]["type"] == "REPLY_END" and events[-1]["finished_reason"] == "completed", events[-3:]
+    offered = [t["function"]["name"] for t in model_requests[before].get("tools", [])]
+    assert SHELL_TOOL in offered and CODE_TOOL not in offered, offered
+    tool_results = [m for r in model_requests[before:] for m in r["messages"] if m.get("role") == "tool"]
+    assert tool_results and BUBBLE_OUTPUT in json.dumps(tool_results, ensure_ascii=False), model_requests[before:]
+    text = "".join(e["delta"] for e in events if e.get("type") == "TEXT_BLOCK_DELTA")
+    assert text.startswith(FINAL_PREFIX) and BUBBLE_OUTPUT in text, text
+
+
 def _values(r: redis.Redis, key: bytes) -> list[bytes]:
     kind = r.type(key)
     if kind == b"string":
@@ -231,6 +271,18 @@ def test_behind_the_gateway_the_token_decides_the_user(
         assert session_id in c.get("/sessions/", params={"agent_id": "default"}).text
     with service.client("alice") as a:
         assert session_id not in a.get("/sessions/", params={"agent_id": "default"}).text
+
+
+def test_a_client_cannot_bind_a_session_to_another_users_workspace(service: Service) -> None:
+    """2.x binds a session to any workspace_id the body names; per-user ids are a hash of the user
+    id (agentscope/app/workspace_manager/_base.py), so the launcher refuses client-chosen ones."""
+    alices = hashlib.blake2b(b"user::alice", digest_size=8).hexdigest()
+    with service.client("mallory") as mallory:
+        refused = mallory.post("/sessions/", json={"agent_id": "default", "workspace_id": alices})
+        assert refused.status_code == 422 and "workspace_id is assigned by the platform" in refused.text
+        assert mallory.post("/sessions/", json={"agent_id": "default", "workspace_id": None}).status_code == 201
+        listed = mallory.get("/sessions/", params={"agent_id": "default"}).text
+        assert alices not in listed
 
 
 def test_other_users_may_use_but_not_change_the_platform_agent(service: Service) -> None:
