@@ -7,11 +7,13 @@ GATEWAY_AUTH=bearer); this process must not be reachable except through it.
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import logging
 import os
 import sys
 
-from .config import ConfigError, load
+from .config import Config, ConfigError, load
+from .workspace_settings import load_settings
 
 
 _PR_SET_DUMPABLE = 4
@@ -25,9 +27,22 @@ def protect_process() -> None:
         logging.getLogger("agentscope2_launcher").warning("could not make the process non-dumpable")
 
 
+def check_workspaces(cfg: Config) -> None:
+    """Pod workspaces need readable settings and 2.x's `workspace-k8s` extra (kubernetes_asyncio)."""
+    if not cfg.workspace_pod_settings:
+        return
+    try:
+        load_settings(cfg.workspace_pod_settings)
+    except (OSError, ValueError) as e:  # SettingsError and json's errors are ValueErrors
+        raise ConfigError(f"AGENTSCOPE_WORKSPACE_POD_SETTINGS ({cfg.workspace_pod_settings}): {e}") from None
+    if importlib.util.find_spec("kubernetes_asyncio") is None:
+        raise ConfigError("workspaces in pods need kubernetes_asyncio: lock agentscope[workspace-k8s] in the app's requirements")
+
+
 def main() -> int:
     try:
         cfg = load(os.environ)
+        check_workspaces(cfg)
     except ConfigError as e:
         print(f"agentscope2_launcher: {e}", file=sys.stderr)
         return 2

@@ -39,6 +39,9 @@ class Config:
     workspace_dir: str
     user_module: str | None
     otlp_headers: str | None = None
+    # A JSON file (workspace_settings.py): workspaces are hardened pods in the sandbox namespace;
+    # unset: 2.x's LocalWorkspaceManager under workspace_dir, in this container.
+    workspace_pod_settings: str | None = None
 
 
 def _flag(env: MutableMapping[str, str], name: str) -> bool:
@@ -91,4 +94,5 @@ def load(env: MutableMapping[str, str]) -> Config:
         workspace_dir=env.get("AGENTSCOPE_WORKSPACE_DIR") or "/tmp/workspaces",
         user_module=env.get("AGENTSCOPE_USER_MODULE") or None,
         otlp_headers=secrets["OTEL_EXPORTER_OTLP_HEADERS"] or None,
+        workspace_pod_settings=env.get("AGENTSCOPE_WORKSPACE_POD_SETTINGS") or None,
     )

@@ -9,7 +9,7 @@ import uvicorn
 from agentscope.app import create_app
 from agentscope.app.message_bus import RedisMessageBus
 from agentscope.app.storage import RedisStorage
-from agentscope.app.workspace_manager import LocalWorkspaceManager
+from agentscope.app.workspace_manager import LocalWorkspaceManager, WorkspaceManagerBase
 from fastapi import FastAPI
 from fastapi.middleware import Middleware
 from redis.asyncio.connection import parse_url
@@ -17,6 +17,7 @@ from redis.asyncio.connection import parse_url
 from . import credentials, hooks, platform, tracing
 from ._otel import tracing as otel
 from .config import Config
+from .workspace_settings import load_settings
 
 log = logging.getLogger("agentscope2_launcher")
 
@@ -27,6 +28,14 @@ def redis_args(cfg: Config) -> dict[str, Any]:
     args = parse_url(cfg.redis_url)
     password = cfg.redis_password or args.pop("password", None)
     return {**args, "password": password}
+
+
+def workspace_manager(cfg: Config) -> WorkspaceManagerBase:
+    if cfg.workspace_pod_settings:
+        from .k8s_workspaces import HardenedK8sWorkspaceManager  # needs kubernetes_asyncio
+
+        return HardenedK8sWorkspaceManager(load_settings(cfg.workspace_pod_settings))
+    return LocalWorkspaceManager(basedir=cfg.workspace_dir)
 
 
 def build(cfg: Config, traced: bool = False) -> FastAPI:
@@ -41,7 +50,7 @@ def build(cfg: Config, traced: bool = False) -> FastAPI:
         # Redis, not in-memory: events and inbox deliveries reach every replica
         # (agentscope/app/message_bus/_redis_message_bus.py).
         message_bus=RedisMessageBus(**redis),
-        workspace_manager=LocalWorkspaceManager(basedir=cfg.workspace_dir),
+        workspace_manager=workspace_manager(cfg),
         # The model key stays in this process (credentials.py); the app resolves these types by name.
         extra_credentials=list(credentials.BY_PROVIDER.values()),
         resource_access_policy=platform.SharedPlatformResources(cfg.platform_user_id, cfg.agent_id),

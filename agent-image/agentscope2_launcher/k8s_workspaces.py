@@ -1,0 +1,114 @@
+"""AgentScope 2.x workspaces as hardened pods in the stack's sandbox namespace.
+
+Upstream's K8sWorkspace (agentscope/workspace/_k8s/_k8s_workspace.py, 2.0.11) creates a root pod
+with no securityContext, creates its namespace when missing (a cluster-scoped read), and
+bootstraps the pod at first start with apt-get and a uv install from the internet. This subclass
+keeps its lifecycle (deterministic pod name, reattach, exec transport through the API server, the
+in-pod MCP gateway) and changes those three, and one wait:
+
+- the pod comes from the stack's settings (`workspace_pod`): uid 10001, read-only root, no
+  capabilities, seccomp RuntimeDefault, no service-account token, requests = limits, the sandbox
+  placement; writable are only /tmp and /workspace;
+- the namespace is the stack's, never read or created here;
+- the gateway runs from the venv baked into the workspace image (agent-image `--target
+  agentscope2-workspace`); only its script is written, to /tmp, as upstream writes it;
+- a new pod that is Unschedulable is waited for (`podReadyTimeoutSeconds`), not failed at once.
+
+The settings and the pod: workspace_settings.py.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from agentscope.app.workspace_manager import IsolationPolicy, K8sWorkspaceManager
+from agentscope.workspace import K8sWorkspace
+
+from .workspace_settings import TMP_DIR, WorkspacePodSettings, workspace_pod
+
+
+# Container waiting reasons that waiting longer does not cure.
+STUCK_REASONS = frozenset({"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CrashLoopBackOff", "CreateContainerConfigError"})
+
+
+class HardenedK8sWorkspace(K8sWorkspace):
+    """K8sWorkspace whose pod is `workspace_pod`, in a namespace it does not manage."""
+
+    # Upstream's is /root/.agentscope. Only the script and the log go there; the venv is the image's.
+    _gateway_home = TMP_DIR + "/.agentscope"
+
+    def __init__(self, *, settings: WorkspacePodSettings, **kwargs: Any) -> None:
+        super().__init__(
+            namespace=settings.namespace,
+            image=settings.image,
+            storage_size=settings.storage.get("size", "1Gi"),
+            storage_class=settings.storage.get("storageClassName"),
+            **kwargs,
+        )
+        self._settings = settings
+
+    @property
+    def _gateway_venv(self) -> str:
+        return self._settings.gateway_venv
+
+    def _bootstrap_commands(self) -> list[str]:
+        return []  # the image has what upstream's bootstrap installs
+
+    async def _ensure_namespace(self) -> None:
+        return None  # the stack's; reading it would need a cluster-wide grant
+
+    async def _ensure_pvc(self) -> None:
+        if self._settings.persistent:
+            await super()._ensure_pvc()
+
+    async def _create_pod(self) -> None:
+        await self._v1.create_namespaced_pod(self._namespace, workspace_pod(self._pod_name, self.workspace_id, self._settings))
+
+    async def _wait_pod_running(self, timeout: float = 120.0) -> None:
+        """Until the pod runs, for the settings' `podReadyTimeoutSeconds`. Upstream gives up at once
+        when the pod is Unschedulable; on a cluster that adds nodes on demand that is a normal
+        minute, so here it is waited out too. A pull or crash loop still fails at once."""
+        del timeout
+        deadline = time.monotonic() + self._settings.pod_ready_timeout_seconds
+        last = ""
+        while time.monotonic() < deadline:
+            pod = await self._v1.read_namespaced_pod(self._pod_name, self._namespace)
+            status = pod.status
+            if status is not None and status.phase == "Running":
+                return
+            if status is not None and status.phase in ("Failed", "Unknown"):
+                raise RuntimeError(f"workspace pod {self._pod_name} is {status.phase}")
+            for cs in (status.container_statuses or []) if status is not None else []:
+                waiting = cs.state.waiting if cs.state is not None else None
+                if waiting is not None and waiting.reason in STUCK_REASONS:
+                    raise RuntimeError(f"workspace pod {self._pod_name}: {waiting.reason}: {waiting.message or ''}")
+            for cond in (status.conditions or []) if status is not None else []:
+                if cond.status == "False" and cond.message:
+                    last = f"{cond.type} {cond.reason}: {cond.message}"
+            await asyncio.sleep(1.0)
+        raise RuntimeError(f"workspace pod {self._pod_name} not running after {self._settings.pod_ready_timeout_seconds:.0f} s; {last}")
+
+
+class HardenedK8sWorkspaceManager(K8sWorkspaceManager):
+    """K8sWorkspaceManager (TTL cache, sweeper, close on shutdown) building `HardenedK8sWorkspace`s."""
+
+    def __init__(self, settings: WorkspacePodSettings) -> None:
+        super().__init__(
+            isolation=IsolationPolicy(settings.isolation),
+            namespace=settings.namespace,
+            image=settings.image,
+            ttl=settings.ttl_seconds,
+            delete_pvc_on_close=False,
+        )
+        self._settings = settings
+
+    async def _build_and_start(self, *, workspace_id: str | None) -> K8sWorkspace:
+        ws = HardenedK8sWorkspace(
+            settings=self._settings,
+            workspace_id=workspace_id,
+            default_mcps=self._default_mcps,
+            skill_paths=self._skill_paths,
+        )
+        await ws.initialize()
+        return ws

@@ -1,0 +1,152 @@
+"""The settings of 2.x workspace pods (`AGENTSCOPE_WORKSPACE_POD_SETTINGS`, a JSON file the stack
+mounts) and the pod they make. No agentscope import: the launcher checks them before its slow import.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+# agentscope/workspace/_k8s/_constants.py POD_WORKDIR: where upstream's tools work.
+POD_WORKDIR = "/workspace"
+# agentscope/app/workspace_manager/_base.py IsolationPolicy values.
+ISOLATION_POLICIES = ("per_session", "per_agent", "per_user")
+
+Json = dict[str, Any]
+
+SETTINGS_ENV = "AGENTSCOPE_WORKSPACE_POD_SETTINGS"
+CONTAINER = "workspace"  # upstream's K8sBackend execs into this container name
+DATA_VOLUME = "workspace-data"
+TMP_DIR = "/tmp"
+# Upstream's pod labels (_k8s_workspace.py _create_pod); reattach looks pods up by name only.
+UPSTREAM_LABELS = {"app.kubernetes.io/managed-by": "agentscope", "agentscope.workspace": "true"}
+# `sleep` is PID 1 and ignores SIGTERM: without this a delete waits the default 30 s, and
+# upstream's recreate path (_wait_pod_deleted) gives up after 30 s.
+TERMINATION_GRACE_SECONDS = 2
+REQUIRED_KEYS = ("namespace", "image", "gatewayVenv", "resources", "podSecurityContext", "containerSecurityContext", "storage")
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class WorkspacePodSettings:
+    namespace: str
+    image: str
+    gateway_venv: str
+    resources: Json
+    pod_security_context: Json
+    container_security_context: Json
+    # {"kind": "emptyDir", "sizeLimit": "1Gi"} or {"kind": "persistentVolumeClaim", "size": "20Gi", "storageClassName": "..."}
+    storage: Json
+    tmp_size_limit: str = "256Mi"
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    node_selector: dict[str, str] = field(default_factory=dict)
+    tolerations: list[Json] = field(default_factory=list)
+    runtime_class_name: str | None = None
+    service_account_name: str | None = None
+    image_pull_secrets: list[Json] = field(default_factory=list)
+    isolation: str = "per_agent"
+    ttl_seconds: float = 3600.0
+    pod_ready_timeout_seconds: float = 180.0
+
+    @property
+    def persistent(self) -> bool:
+        return self.storage.get("kind") == "persistentVolumeClaim"
+
+    @classmethod
+    def from_json(cls, data: Json) -> WorkspacePodSettings:
+        if not isinstance(data, dict):
+            raise SettingsError("workspace pod settings must be a JSON object")
+        missing = [k for k in REQUIRED_KEYS if k not in data]
+        if missing:
+            raise SettingsError(f"workspace pod settings lack {', '.join(missing)}")
+        storage = data["storage"]
+        kind = storage.get("kind") if isinstance(storage, dict) else None
+        if kind == "emptyDir":
+            if not storage.get("sizeLimit"):
+                raise SettingsError("storage emptyDir needs sizeLimit")
+        elif kind == "persistentVolumeClaim":
+            if not storage.get("size"):
+                raise SettingsError("storage persistentVolumeClaim needs size")
+        else:
+            raise SettingsError(f"storage.kind must be emptyDir or persistentVolumeClaim, not {kind!r}")
+        isolation = data.get("isolation", "per_agent")
+        if isolation not in ISOLATION_POLICIES:
+            raise SettingsError(f"isolation must be one of {', '.join(ISOLATION_POLICIES)}, not {isolation!r}")
+        return cls(
+            namespace=data["namespace"],
+            image=data["image"],
+            gateway_venv=data["gatewayVenv"],
+            resources=data["resources"],
+            pod_security_context=data["podSecurityContext"],
+            container_security_context=data["containerSecurityContext"],
+            storage=storage,
+            tmp_size_limit=data.get("tmpSizeLimit", "256Mi"),
+            labels=dict(data.get("labels") or {}),
+            annotations=dict(data.get("annotations") or {}),
+            node_selector=dict(data.get("nodeSelector") or {}),
+            tolerations=list(data.get("tolerations") or []),
+            runtime_class_name=data.get("runtimeClassName") or None,
+            service_account_name=data.get("serviceAccountName") or None,
+            image_pull_secrets=list(data.get("imagePullSecrets") or []),
+            isolation=isolation,
+            ttl_seconds=float(data.get("ttlSeconds", 3600)),
+            pod_ready_timeout_seconds=float(data.get("podReadyTimeoutSeconds", 180)),
+        )
+
+
+def load_settings(path: str) -> WorkspacePodSettings:
+    with open(path, encoding="utf-8") as handle:
+        return WorkspacePodSettings.from_json(json.load(handle))
+
+
+def workspace_pod(name: str, workspace_id: str, s: WorkspacePodSettings) -> Json:
+    """The workspace pod, as the API server takes it (camelCase)."""
+    data: Json = (
+        {"persistentVolumeClaim": {"claimName": name}}
+        if s.persistent
+        else {"emptyDir": {"sizeLimit": s.storage["sizeLimit"]}}
+    )
+    spec: Json = {
+        "restartPolicy": "OnFailure",  # upstream's
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
+        "securityContext": dict(s.pod_security_context),
+        "containers": [{
+            "name": CONTAINER,
+            "image": s.image,
+            "imagePullPolicy": "IfNotPresent",
+            "command": ["sleep", "infinity"],
+            "workingDir": POD_WORKDIR,
+            "env": [{"name": "HOME", "value": TMP_DIR}],
+            "resources": s.resources,
+            "securityContext": dict(s.container_security_context),
+            "volumeMounts": [
+                {"name": DATA_VOLUME, "mountPath": POD_WORKDIR},
+                {"name": "tmp", "mountPath": TMP_DIR},
+            ],
+        }],
+        "volumes": [{"name": DATA_VOLUME, **data}, {"name": "tmp", "emptyDir": {"sizeLimit": s.tmp_size_limit}}],
+    }
+    if s.service_account_name:
+        spec["serviceAccountName"] = s.service_account_name
+    if s.runtime_class_name:
+        spec["runtimeClassName"] = s.runtime_class_name
+    if s.node_selector:
+        spec["nodeSelector"] = dict(s.node_selector)
+    if s.tolerations:
+        spec["tolerations"] = list(s.tolerations)
+    if s.image_pull_secrets:
+        spec["imagePullSecrets"] = list(s.image_pull_secrets)
+    metadata: Json = {
+        "name": name,
+        "namespace": s.namespace,
+        "labels": {**s.labels, **UPSTREAM_LABELS, "agentscope.workspace.id": workspace_id},
+    }
+    if s.annotations:
+        metadata["annotations"] = dict(s.annotations)
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec}
