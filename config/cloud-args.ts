@@ -4,6 +4,7 @@ import type { SlsLogCollectionArgs } from "../components/alicloud/log-collection
 import type { StackConfig } from "./load";
 import type { StackSecrets } from "./index";
 import { managedPrometheusOn, slsLogsOn } from "./observability";
+import { podWorkspacesOn } from "./rules";
 import { USER_AGENT_KIT_REPOSITORY, userAgentRepositoryName } from "../components/workload/agent-source";
 
 /** Repositories the stack pushes to: the agent and the sandbox manager images. */
@@ -15,6 +16,9 @@ export const STAND_IN_MODEL_REPOSITORY = "stand-in-model";
 export function sandboxRepository(type: string): string {
   return `runtime-sandbox-${type}`;
 }
+
+/** Pushed to only while an agentscope2 agent's workspaces are pods (target `agentscope2-workspace`). */
+export const WORKSPACE_REPOSITORY = "agentscope2-workspace";
 
 /** The repository the in-cluster Redis image is mirrored into (README "Images on Alibaba Cloud"). */
 export const REDIS_REPOSITORY = "redis";
@@ -71,7 +75,8 @@ export function alicloudPlatformArgs(c: StackConfig, secrets: StackSecrets): Ali
       // Sandbox images are mirrored (skopeo copy) into a repository per configured type: the namespace
       // does not auto-create repositories.
       repositories: [...IMAGE_REPOSITORIES, ...c.sandbox.types.map(sandboxRepository), ...(c.redis.mode === "in-cluster" ? [REDIS_REPOSITORY] : []),
-        ...(c.standInModel ? [STAND_IN_MODEL_REPOSITORY] : []), ...userAgentRepositories(c)],
+        ...(c.standInModel ? [STAND_IN_MODEL_REPOSITORY] : []), ...userAgentRepositories(c),
+        ...(c.agents.some(podWorkspacesOn) ? [WORKSPACE_REPOSITORY] : [])],
       tagImmutability: registry.tagImmutability,
       ...(registry.pushFromCidrs ? { pushFromCidrs: registry.pushFromCidrs } : {}),
     },

@@ -316,13 +316,55 @@ const agentSources: Rule = (c) => {
     if (isAgentscope2(a.source) && !c.modelApiKey && !standInModelOn(c)) {
       v.push({ path: ["agents", i, "source", "framework"], message: "agentscope2 needs modelApiKey (pulumi config set --secret modelApiKey <key>): its launcher refuses to start without a model key" });
     }
+    v.push(...workspaceViolations(c, a, i));
   });
+  if (!c.images.build && c.agents.some((a) => podWorkspacesOn(a)) && !c.images.workspace) {
+    v.push({ path: ["images", "workspace"], message: "is required when images.build is false and an agentscope2 agent's workspaces are pods (the workspace image by digest: scripts/push-images.sh builds it; `npm run local` sets it)" });
+  }
+  if (c.images.workspace !== undefined && (c.images.build || !c.agents.some((a) => podWorkspacesOn(a)))) {
+    v.push({ path: ["images", "workspace"], message: "applies only with images.build false and an agentscope2 agent whose workspaces are pods" });
+  }
   for (const name of Object.keys(prebuilt)) {
     if (c.images.build) v.push({ path: ["images", "userAgents", name], message: "applies only with images.build false (the stack builds directory agents itself)" });
     else if (!c.agents.some((a) => a.name === name && a.source.kind === "directory")) v.push({ path: ["images", "userAgents", name], message: `names no agent with a directory source (agents: ${c.agents.map((a) => a.name).join(", ")})` });
   }
   return v;
 };
+
+type AgentConfig = ParsedStackConfig["agents"][number];
+
+/** An agentscope2 agent whose workspaces are pods: the default for it. */
+export function podWorkspacesOn(a: AgentConfig): boolean {
+  return isAgentscope2(a.source) && (a.workspaces?.kind ?? "pods") === "pods";
+}
+
+/**
+ * The smallest disk of ACK's default disk StorageClasses (ESSD PL1 first): "容量大小最低为20 GiB" (ACK
+ * "使用云盘动态存储卷", help.aliyun.com/document_detail/134859.html); ACS's default class tries
+ * cloud_essd first too (ACS "Cloud disk storage volume overview").
+ */
+export const ALIBABA_MIN_DISK_GIB = 20;
+
+function workspaceViolations(c: ParsedStackConfig, a: AgentConfig, i: number): RuleViolation[] {
+  const w = a.workspaces;
+  if (w === undefined) return [];
+  const at = (...key: string[]) => ["agents", i, "workspaces", ...key];
+  if (!isAgentscope2(a.source)) return [{ path: at(), message: "applies only to an agent with framework agentscope2 (an AgentApp runs code in the sandbox pool)" }];
+  const v: RuleViolation[] = [];
+  if (w.kind === "local") {
+    if (c.environment !== "local") v.push({ path: at("kind"), message: `"local" runs the agent's tool commands inside the agent's own container; it is for the local environment only (use "pods")` });
+    for (const key of ["cpu", "memoryGiB", "storage", "storageGiB", "storageClassName"] as const) {
+      if (w[key] !== undefined) v.push({ path: at(key), message: `applies only to kind "pods"` });
+    }
+    return v;
+  }
+  const storage = w.storage ?? (c.environment === "local" ? "emptyDir" : "persistentVolumeClaim");
+  if (storage === "emptyDir" && w.storageClassName !== undefined) v.push({ path: at("storageClassName"), message: `applies only to storage "persistentVolumeClaim"` });
+  if (storage === "persistentVolumeClaim" && c.platform === "alicloud" && w.storageClassName === undefined && w.storageGiB !== undefined && w.storageGiB < ALIBABA_MIN_DISK_GIB) {
+    v.push({ path: at("storageGiB"), message: `must be at least ${ALIBABA_MIN_DISK_GIB} with the default disk StorageClass (ACK's and ACS's smallest ESSD PL1 disk); set storageClassName to a class of smaller disks, or storage "emptyDir"` });
+  }
+  return v;
+}
 
 const RULES: readonly Rule[] = [platformKeys, network, cluster, prodSafety, registry, agents, agentSources, standInModel, sandbox, images, exposure, managedRedisPassword, observability, traceViewer];
 

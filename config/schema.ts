@@ -3,6 +3,7 @@ import { isIpv4Cidr, parseIpv4Cidr } from "../components/shared/cidr";
 import { MAX_ZONES } from "../components/alicloud/network-layout";
 import { ACS_COMPUTE_CLASSES, ACS_COMPUTE_QOS } from "../components/workload/acs";
 import { SANDBOX_TYPES } from "../components/workload/sandbox-types";
+import { WORKSPACE_ISOLATIONS } from "../components/workload/agent-workspaces";
 import type { EnvironmentDefaults } from "./defaults";
 import { ENVIRONMENTS } from "./defaults";
 import { agentSourceSchema } from "./agent-source";
@@ -133,6 +134,23 @@ const modelSchema = z.strictObject({
   baseUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as https://models.example.com/v1" }).optional(),
 });
 
+/**
+ * An AgentScope 2.x agent's workspaces (components/workload/agent-workspaces.ts): hardened pods in
+ * the sandbox namespace (default), or `local` (the agent's own container; environment local only).
+ * Defaults resolved in config/workload-args.ts: size of a sandbox, storage emptyDir in local and a
+ * claim elsewhere.
+ */
+const workspacesSchema = z.strictObject({
+  kind: z.enum(["pods", "local"]).default("pods"),
+  cpu: num(z.number().positive().max(16)).optional(),
+  memoryGiB: num(z.number().positive().max(64)).optional(),
+  storage: z.enum(["emptyDir", "persistentVolumeClaim"]).optional(),
+  storageGiB: num(z.number().int().min(1).max(2048)).optional(),
+  storageClassName: z.string().min(1).optional(),
+  isolation: z.enum(WORKSPACE_ISOLATIONS).default("per_agent"),
+  idleMinutes: num(z.number().int().min(1).max(10_080)).default(60),
+});
+
 export function agentSchema(d: EnvironmentDefaults) {
   return z.strictObject({
     name: dnsLabel,
@@ -152,6 +170,8 @@ export function agentSchema(d: EnvironmentDefaults) {
      * one (components/assets/gateway.py GATEWAY_USER_TOKENS_FILE). Not for the builtin agent.
      */
     userTokensSecret: dnsLabel.optional(),
+    /** framework agentscope2 only: where its workspaces run (default pods in the sandbox namespace). */
+    workspaces: workspacesSchema.optional(),
   });
 }
 
@@ -211,6 +231,8 @@ export function imagesSchema() {
       standInModel: imageByDigest.optional(),
       /** The trace viewer (e2e/images/jaeger), used only while observability.localTraceViewer is on. */
       traceViewer: imageByDigest.optional(),
+      /** The AgentScope 2.x workspace image (target `agentscope2-workspace`), with build false and a 2.x agent whose workspaces are pods. */
+      workspace: imageByDigest.optional(),
       /** With build false: each directory agent's image by digest, by agent name (scripts/local.sh builds them). */
       userAgents: z.record(dnsLabel, imageByDigest).optional(),
       registryServer: z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, "must be a registry host[:port] such as localhost:5000").optional(),

@@ -6,7 +6,11 @@ import type { RegistryCredentials } from "../components/workload/container-image
 import type { AgentScopeWorkloadsArgs } from "../components/workload/workloads";
 import type { StackSecrets } from "./index";
 import type { StackConfig } from "./load";
-import { STAND_IN_MODEL_REPOSITORY } from "./cloud-args";
+import { STAND_IN_MODEL_REPOSITORY, WORKSPACE_REPOSITORY } from "./cloud-args";
+import type { AgentWorkspacesSpec } from "../components/workload/agent-runtime";
+import type { WorkspaceStorage } from "../components/workload/agent-workspaces";
+import { isAgentscope2 } from "../components/workload/agent-source";
+import { ALIBABA_MIN_DISK_GIB, podWorkspacesOn } from "./rules";
 import type { OtlpEgress } from "../components/workload/telemetry";
 import { otlpEgressFor, prometheusOperatorOn } from "./observability";
 
@@ -63,6 +67,9 @@ interface ImageRegistry {
   /** A directory agent's repository (push, pull) and the kit's (pulled by the builder from where it was pushed). */
   readonly userAgentRepository: (agentName: string) => { repository: pulumi.Input<string>; pullRepository?: pulumi.Input<string> };
   readonly userAgentKitRepository: pulumi.Input<string>;
+  /** The 2.x workspace image's repository, and where pods pull it from. */
+  readonly workspaceRepository: pulumi.Input<string>;
+  readonly workspacePullRepository?: pulumi.Input<string>;
   /** Registry and namespace the sandbox manager pulls `runtime-sandbox-<type>` images from. */
   readonly sandboxRegistry: pulumi.Input<string>;
   readonly sandboxNamespace: string;
@@ -87,6 +94,9 @@ function cloudRegistry(c: StackConfig, cloud: AlicloudPlatform): ImageRegistry {
       return { repository: r.repositoryUrls[repo]!, pullRepository: pulumi.interpolate`${r.vpcLoginServer}/${r.namespace}/${repo}` };
     },
     userAgentKitRepository: r.repositoryUrls[USER_AGENT_KIT_REPOSITORY]!,
+    // Declared (config/cloud-args.ts) only while an agentscope2 agent's workspaces are pods.
+    workspaceRepository: r.repositoryUrls[WORKSPACE_REPOSITORY]!,
+    workspacePullRepository: pulumi.interpolate`${r.vpcLoginServer}/${r.namespace}/${WORKSPACE_REPOSITORY}`,
     // Sandboxes start often: they pull the mirrored runtime images over the VPC endpoint.
     sandboxRegistry: c.images.sandboxRegistry ?? r.vpcLoginServer,
     sandboxNamespace: r.namespace,
@@ -105,6 +115,7 @@ function localRegistry(c: StackConfig, secrets: StackSecrets): ImageRegistry {
     standInModelRepository: `${server}/${c.images.repositoryPrefix}/${STAND_IN_MODEL_REPOSITORY}`,
     userAgentRepository: (agentName) => ({ repository: `${server}/${c.images.repositoryPrefix}/${userAgentRepositoryName(agentName)}` }),
     userAgentKitRepository: `${server}/${c.images.repositoryPrefix}/${USER_AGENT_KIT_REPOSITORY}`,
+    workspaceRepository: `${server}/${c.images.repositoryPrefix}/${WORKSPACE_REPOSITORY}`,
     sandboxRegistry: c.images.sandboxRegistry ?? server,
     sandboxNamespace: c.images.repositoryPrefix,
   };
@@ -125,6 +136,7 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
   const i = c.images;
   const newCluster = cloud && !c.cluster?.existingClusterId;
   const directoryAgents = c.agents.filter((a) => a.source.kind === "directory");
+  const workspacePods = c.agents.some(podWorkspacesOn);
   return {
     environment: c.environment,
     platform: c.platform,
@@ -151,9 +163,20 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
                 userAgentKitRepository: registry.userAgentKitRepository,
               }
               : {}),
+            ...(workspacePods
+              ? {
+                workspaceRepository: registry.workspaceRepository,
+                ...(registry.workspacePullRepository ? { workspacePullRepository: registry.workspacePullRepository } : {}),
+              }
+              : {}),
           },
         }
-        : { agent: i.agent, sandboxManager: i.sandboxManager, ...(c.standInModel ? { standInModel: i.standInModel } : {}) }),
+        : {
+          agent: i.agent,
+          sandboxManager: i.sandboxManager,
+          ...(c.standInModel ? { standInModel: i.standInModel } : {}),
+          ...(workspacePods && i.workspace ? { workspace: i.workspace } : {}),
+        }),
       ...(registry.pull ? { pullCredentials: registry.pull } : {}),
     },
     agents: c.agents.map((a) => ({
@@ -165,6 +188,7 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
       sandboxTypes: a.sandboxTypes,
       source: agentSource(a.name, a.source, c),
       ...(a.userTokensSecret ? { userTokensSecret: a.userTokensSecret } : {}),
+      ...(isAgentscope2(a.source) ? { workspaces: agentWorkspaces(a.workspaces, c) } : {}),
     })),
     ...(c.standInModel ? { standInModel: true } : {}),
     secrets: {
@@ -223,6 +247,32 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
 function agentSource(name: string, s: StackConfig["agents"][number]["source"], c: StackConfig): AgentSource {
   if (s.kind !== "directory" || c.images.build) return s;
   return { kind: "image", image: c.images.userAgents![name]!, framework: s.framework };
+}
+
+/**
+ * The disk StorageClass both ACK and ACS create and recommend: "alicloud-disk-topology-alltype(推荐)…
+ * WaitForFirstConsumer" (ACK "使用云盘动态存储卷", help.aliyun.com/document_detail/134859.html);
+ * "ACS provides a default StorageClass named alicloud-disk-topology-alltype" (ACS "Cloud disk
+ * storage volume overview", alibabacloud.com/help/en/cs/latest/cloud-disk-storage-volume-overview).
+ */
+export const ALIBABA_WORKSPACE_STORAGE_CLASS = "alicloud-disk-topology-alltype";
+
+/** An agentscope2 agent's workspaces with the defaults resolved (config/schema.ts workspacesSchema). */
+function agentWorkspaces(w: StackConfig["agents"][number]["workspaces"], c: StackConfig): AgentWorkspacesSpec {
+  if (w?.kind === "local") return { kind: "local" };
+  const kind = w?.storage ?? (c.environment === "local" ? "emptyDir" : "persistentVolumeClaim");
+  const storageClassName = w?.storageClassName ?? c.kubernetes.storageClassName ?? (c.platform === "alicloud" ? ALIBABA_WORKSPACE_STORAGE_CLASS : undefined);
+  const storage: WorkspaceStorage = kind === "emptyDir"
+    ? { kind, sizeGiB: w?.storageGiB ?? 1 }
+    : { kind, sizeGiB: w?.storageGiB ?? (c.platform === "alicloud" ? ALIBABA_MIN_DISK_GIB : 1), ...(storageClassName ? { storageClassName } : {}) };
+  return {
+    kind: "pods",
+    cpu: w?.cpu ?? c.sandbox.cpu,
+    memoryGiB: w?.memoryGiB ?? c.sandbox.memoryGiB,
+    storage,
+    isolation: w?.isolation ?? "per_agent",
+    idleSeconds: (w?.idleMinutes ?? 60) * 60,
+  };
 }
 
 /**

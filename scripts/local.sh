@@ -66,6 +66,12 @@ directory_agents() {
   json="$(p config get --config-file "$config_file" --stack local agents --json 2>/dev/null)" || return 0
   jq -r '.objectValue[] | select(.source.kind? == "directory") | [.name, .source.path, .source.app, (.source.framework // "agentscope-runtime")] | @tsv' <<<"$json"
 }
+# Whether an agentscope2 agent's workspaces are pods (their default): they need the workspace image.
+workspace_pods() {
+  local json
+  json="$(p config get --config-file "$config_file" --stack local agents --json 2>/dev/null)" || return 1
+  jq -e '[.objectValue[] | select(.source.framework? == "agentscope2" and (.workspaces.kind? // "pods") == "pods")] | length > 0' <<<"$json" >/dev/null
+}
 cfg() { p config set --config-file "$config_file" --stack local "$@" >/dev/null; }
 cfg_secret_once() { # key value: set once, so that later runs keep the value and change nothing
   p config get --config-file "$config_file" --stack local "$1" >/dev/null 2>&1 || cfg --secret "$1" "$2"
@@ -116,7 +122,9 @@ cmd_up() {
   local -a dir_agents
   mapfile -t dir_agents < <(directory_agents)
   log "building and pushing the images to $E2E_REGISTRY${dir_agents[*]:+ (and ${#dir_agents[@]} directory agent(s))}"
-  scripts/push-images.sh "$state/images.env" "${dir_agents[@]}"
+  local workspaces=0
+  workspace_pods && workspaces=1
+  BUILD_WORKSPACE_IMAGE=$workspaces scripts/push-images.sh "$state/images.env" "${dir_agents[@]}"
   local -A image
   while IFS='=' read -r name ref; do image[$name]=$ref; done <"$state/images.env"
   cfg environment local
@@ -141,6 +149,11 @@ cmd_up() {
     cfg --path observability.localTraceViewer true
   else
     cfg --path observability.localTraceViewer false
+  fi
+  if ((workspaces)); then
+    cfg --path images.workspace "${image[agentscope2-workspace]}"
+  else
+    p config rm --config-file "$config_file" --stack local --path images.workspace >/dev/null 2>&1 || true
   fi
   p config rm --config-file "$config_file" --stack local --path images.userAgents >/dev/null 2>&1 || true
   local spec name

@@ -6,6 +6,9 @@
 #   jaeger (the local trace viewer)                   e2e/images/jaeger/Containerfile, binary from
 #                                                     e2e/images/jaeger/build.sh (needs go; skipped without)
 #   agent-<name>                                      a user's directory on agent-image/user-agent.Dockerfile
+#   agentscope2-workspace                             target of agent-image/Dockerfile, the pods of 2.x agents'
+#                                                     workspaces: with an agentscope2 directory agent below,
+#                                                     or BUILD_WORKSPACE_IMAGE=1
 # Images are built with podman from the debootstrap base (scripts/make-base-image.sh), or with
 # docker when podman is absent (then BASE_IMAGE defaults to the official python image).
 #
@@ -15,7 +18,7 @@
 #   its DIR is built on the `user-agent-kit` target with AGENT_APP=APP and pushed as agent-NAME;
 #   FRAMEWORK (agentscope-runtime, the default, or agentscope2) picks the final stage.
 # Environment: E2E_REGISTRY, E2E_REGISTRY_USER, E2E_REGISTRY_PASSWORD (e2e/registry/registry.sh),
-# SANDBOX_IMAGE_TAG (tag of runtime-sandbox-base, default e2e), BASE_IMAGE.
+# SANDBOX_IMAGE_TAG (tag of runtime-sandbox-base, default e2e), BASE_IMAGE, BUILD_WORKSPACE_IMAGE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ $# -ge 1 ]] || { echo "usage: $0 OUT_FILE [NAME<TAB>DIR<TAB>APP[<TAB>FRAMEWORK] ...]" >&2; exit 2; }
@@ -104,6 +107,12 @@ if [[ $# -gt 0 ]]; then
     build "agent-$name" "$dir" -f agent-image/user-agent.Dockerfile --target "$target" \
       --build-arg "KIT_IMAGE=localhost/agentscope-local/user-agent-kit:build" --build-arg "AGENT_APP=$app"
     push "agent-$name" "agentscope/agent-$name" "$(content_tag "agent-$name")"
+    if [[ $target == user-agent-agentscope2 ]]; then BUILD_WORKSPACE_IMAGE=1; fi
   done
+fi
+# The pods 2.x agents' workspaces run in (agentscope2_launcher/k8s_workspaces.py).
+if [[ ${BUILD_WORKSPACE_IMAGE:-0} == 1 ]]; then
+  build agentscope2-workspace agent-image --target agentscope2-workspace
+  push agentscope2-workspace agentscope/agentscope2-workspace "$(content_tag agentscope2-workspace)"
 fi
 mv "$out.tmp" "$out"

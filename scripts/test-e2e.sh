@@ -100,9 +100,10 @@ E2E_AGENT_IMAGE="$(image_ref agent)" E2E_MANAGER_IMAGE="$(image_ref sandbox-mana
 E2E_SANDBOX_IMAGE="$(image_ref sandbox)" E2E_STAND_IN_MODEL_IMAGE="$(image_ref stand-in-model)" E2E_REDIS_IMAGE="$(image_ref redis)"
 E2E_TRACE_VIEWER_IMAGE="$(image_ref jaeger)"
 E2E_SEED_AGENT_IMAGE="$(image_ref agent-seed)" E2E_AGENTSCOPE2_AGENT_IMAGE="$(image_ref agent-helper)"
+E2E_WORKSPACE_IMAGE="$(image_ref agentscope2-workspace)"
 export E2E_AGENT_IMAGE E2E_MANAGER_IMAGE E2E_SANDBOX_IMAGE E2E_STAND_IN_MODEL_IMAGE E2E_REDIS_IMAGE E2E_TRACE_VIEWER_IMAGE
-export E2E_SEED_AGENT_IMAGE E2E_AGENTSCOPE2_AGENT_IMAGE
-for name in agent sandbox-manager sandbox stand-in-model redis jaeger agent-seed agent-helper; do log "$name image $(image_ref "$name")"; done
+export E2E_SEED_AGENT_IMAGE E2E_AGENTSCOPE2_AGENT_IMAGE E2E_WORKSPACE_IMAGE
+for name in agent sandbox-manager sandbox stand-in-model redis jaeger agent-seed agent-helper agentscope2-workspace; do log "$name image $(image_ref "$name")"; done
 
 # ---------- the suite
 export E2E_WORK="$work" E2E_TIMINGS="$work/timings.tsv"

@@ -161,3 +161,61 @@ describe("unhashedRequirements", () => {
     expect(unhashedRequirements("")).toEqual([]);
   });
 });
+
+describe("agents[].workspaces (framework agentscope2)", () => {
+  const withWorkspaces = (stack: "local" | "dev" | "prod", workspaces: unknown, source: unknown = { ...AS2, kind: "image", image: DIGEST, path: undefined, app: undefined }): FlatConfig => {
+    const base = shippedStackConfig(stack);
+    const agents = JSON.parse(base[ns("agents")]!) as unknown[];
+    const agent = { name: "helper", source: JSON.parse(JSON.stringify(source)) as unknown, ...(workspaces === undefined ? {} : { workspaces }) };
+    return { ...base, [ns("agents")]: JSON.stringify([...agents, agent]) };
+  };
+  const helperOf = (stack: "local" | "dev" | "prod", config: FlatConfig) =>
+    workloadArgs(parseStackConfig({ values: config, project: PROJECT, stack }), {}, undefined).agents.find((a) => a.name === "helper")!;
+
+  it("defaults to pods: emptyDir in local, sized as a sandbox; the stack builds the workspace image", () => {
+    const config = withWorkspaces("local", undefined, AS2);
+    expect(problems(config)).toEqual([]);
+    const sandbox = parse(config).sandbox;
+    expect(helperOf("local", config).workspaces).toEqual({ kind: "pods", cpu: sandbox.cpu, memoryGiB: sandbox.memoryGiB, storage: { kind: "emptyDir", sizeGiB: 1 }, isolation: "per_agent", idleSeconds: 3600 });
+    const w = workloadArgs(parse(config), {}, undefined);
+    expect(w.images.build?.workspaceRepository).toBe("localhost:5000/agentscope/agentscope2-workspace");
+  });
+
+  it("on Alibaba Cloud defaults to a 20 GiB claim of alicloud-disk-topology-alltype", () => {
+    const config = withWorkspaces("prod", {});
+    expect(configProblems(config, "prod")).toEqual([]);
+    expect(helperOf("prod", config).workspaces).toMatchObject({ kind: "pods", storage: { kind: "persistentVolumeClaim", sizeGiB: 20, storageClassName: "alicloud-disk-topology-alltype" } });
+  });
+
+  it("takes local workspaces in the local environment only, without pod keys", () => {
+    expect(problems(withWorkspaces("local", { kind: "local" }, AS2))).toEqual([]);
+    expect(helperOf("local", withWorkspaces("local", { kind: "local" }, AS2)).workspaces).toEqual({ kind: "local" });
+    expect(configProblems(withWorkspaces("prod", { kind: "local" }), "prod").join("\n")).toContain(`${ns("agents[2].workspaces.kind")}: "local" runs the agent's tool commands inside the agent's own container; it is for the local environment only`);
+    expect(problems(withWorkspaces("local", { kind: "local", cpu: 2 }, AS2)).join("\n")).toContain(`${ns("agents[1].workspaces.cpu")}: applies only to kind "pods"`);
+  });
+
+  it.each([
+    ["a storage class for an emptyDir", "local", { storage: "emptyDir", storageClassName: "fast" }, "agents[1].workspaces.storageClassName: applies only to storage \"persistentVolumeClaim\""],
+    ["a disk under ACK's smallest on the default class", "prod", { storageGiB: 5 }, "agents[2].workspaces.storageGiB: must be at least 20 with the default disk StorageClass"],
+    ["an unknown isolation", "local", { isolation: "per_tenant" }, "agents[1].workspaces.isolation: "],
+    ["an unknown key", "local", { replicas: 2 }, "agents[1].workspaces.replicas: is not a known key"],
+  ] as const)("refuses %s, naming the key", (_, stack, workspaces, message) => {
+    const config = withWorkspaces(stack, workspaces, stack === "local" ? AS2 : undefined);
+    const found = configProblems(config, stack).join("\n");
+    expect(found).toContain(ns(message.split(":")[0]!) + message.slice(message.indexOf(":")));
+  });
+
+  it("is refused on an agent that is not agentscope2", () => {
+    expect(problems(withWorkspaces("local", { kind: "pods" }, SEED)).join("\n")).toContain(`${ns("agents[1].workspaces")}: applies only to an agent with framework agentscope2`);
+  });
+
+  it("needs images.workspace when the stack does not build, and refuses it when unused", () => {
+    const noBuild = { build: false, agent: `r/agent@sha256:${"1".repeat(64)}`, sandboxManager: `r/sm@sha256:${"2".repeat(64)}`, standInModel: `r/sim@sha256:${"3".repeat(64)}`, userAgents: { helper: DIGEST } };
+    const config = (images: unknown) => ({ ...withWorkspaces("local", undefined, AS2), [ns("images")]: JSON.stringify(images) });
+    expect(problems(config(noBuild)).join("\n")).toContain(`${ns("images.workspace")}: is required when images.build is false and an agentscope2 agent's workspaces are pods`);
+    const given = { ...noBuild, workspace: `r/ws@sha256:${"4".repeat(64)}` };
+    expect(problems(config(given))).toEqual([]);
+    expect(workloadArgs(parse(config(given)), {}, undefined).images.workspace).toBe(given.workspace);
+    expect(problems({ ...shippedStackConfig("local"), [ns("images")]: JSON.stringify({ workspace: given.workspace }) }).join("\n")).toContain(`${ns("images.workspace")}: applies only with images.build false`);
+  });
+});

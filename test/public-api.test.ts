@@ -8,7 +8,7 @@ import * as api from "../components";
 const VALUES = [
   "ACK_ADDONS", "ACK_VERSION_SOURCE", "ACR_HELPER_ADDON", "ACS_COMPUTE_CLASSES", "ACS_COMPUTE_QOS",
   "ACS_CPU_STEP", "ACS_MEMORY_STEP_GIB", "AGENT_FRAMEWORKS", "AGENT_PORT", "AGENT_SERVICE_PORT", "ALIBABA_SLB_HEALTH_CHECK_CIDRS",
-  "APP_SPEC", "APP_SPECS", "APP_UID", "AckCluster", "BUILTIN_SOURCE", "AcrRegistry", "AcsImageCache", "AgentRuntime", "AgentScopeWorkloads",
+  "APP_SPEC", "APP_SPECS", "APP_UID", "AckCluster", "BUILTIN_SOURCE", "AcrRegistry", "AcsImageCache", "AgentRuntime", "AgentScopeWorkloads", "AgentWorkspaces",
   "AlicloudPlatform", "ContainerImage", "DEFAULT_REDIS_IMAGE", "EXTENSION_MODULE", "GATEWAY_CPU",
   "GATEWAY_MEMORY_GIB", "GATEWAY_METRICS_PORT", "GATEWAY_METRICS_PORT_NAME", "GATEWAY_PORT", "GATEWAY_PY_PATH", "IMAGE_CACHE_ADDON", "InClusterRedis", "KubernetesCluster", "MANAGED_BY",
   "MANAGED_PROMETHEUS_ADDON", "MANAGER_CONFIG_PATH", "MAX_ZONES", "METRICS_PATH", "METRICS_PORT", "METRICS_PORT_NAME",
@@ -29,7 +29,9 @@ const VALUES = [
   "restrictedContainerSecurityContext", "restrictedPodSecurityContext", "sandboxPodLabels",
   "sandboxPodSettings", "selectorLabels", "settingBySchema", "subnet", "tmpVolume", "traceViewerIdentity", "tmpVolumeMount", "USER_AGENT_DOCKERFILE", "USER_AGENT_KIT_REPOSITORY",
   "USER_AGENT_KIT_TARGET", "USER_AGENT_TARGET", "USER_AGENT_TARGETS", "upstreamSandboxImage", "userAgentRepositoryName",
-  "zoneSpreadWhenUnsatisfiable",
+  "zoneSpreadWhenUnsatisfiable", "SERVICE_ACCOUNT_DIR", "WORKSPACE_GATEWAY_VENV", "WORKSPACE_IMAGE_TARGET", "WORKSPACE_ISOLATIONS",
+  "WORKSPACE_SETTINGS_DIR", "WORKSPACE_SETTINGS_ENV", "WORKSPACE_SETTINGS_FILE", "podWorkspaces", "resolveAgentWorkspacesArgs",
+  "serviceAccountTokenVolume", "workspacePodSettings", "workspaceRoleRules",
 ];
 
 const TYPES = [
@@ -43,7 +45,8 @@ const TYPES = [
   "ResolvedNamespacesArgs", "ResolvedNetworkPoliciesArgs", "ResolvedSandboxPoolArgs",
   "ResolvedStandInModelArgs", "ResolvedTraceViewerArgs", "ResolvedWorkloadsArgs", "SandboxImagesArgs", "SandboxIsolation",
   "SandboxPodSettings", "SandboxPoolArgs", "SandboxType", "SlsLogCollectionArgs", "StandInModelArgs", "TelemetryPolicyArgs", "TraceClient", "TraceViewerArgs", "TracingArgs", "Weekday", "WorkloadIdentity", "WorkloadTelemetry",
-  "ZoneSubnets",
+  "ZoneSubnets", "AgentWorkspacesArgs", "AgentWorkspacesBinding", "AgentWorkspacesSpec", "ResolvedAgentWorkspacesArgs",
+  "WorkspaceIsolation", "WorkspacePodSettingsJson", "WorkspaceStorage",
 ];
 
 /** Every name components/index.ts exports, types included, as the TypeScript checker sees them. */

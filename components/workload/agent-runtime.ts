@@ -14,6 +14,8 @@ import type { SandboxType } from "./sandbox-types";
 import type { WorkloadTelemetry } from "./telemetry";
 import { GATEWAY_METRICS_PORT, GATEWAY_METRICS_PORT_NAME, METRICS_PORT, METRICS_PORT_NAME, METRICS_SERVICE_LABEL, OTEL_SERVICE_NAMES, OTLP_HEADERS_ENV, otelEnv } from "./telemetry";
 import type { AgentSource } from "./agent-source";
+import type { AgentWorkspacesBinding, WorkspaceIsolation, WorkspaceStorage } from "./agent-workspaces";
+import { WORKSPACE_SETTINGS_DIR, WORKSPACE_SETTINGS_ENV, WORKSPACE_SETTINGS_FILE } from "./agent-workspaces";
 import { BUILTIN_SOURCE, isAgentscope2, requireAgentSource } from "./agent-source";
 
 /** One agent of the stack's list. */
@@ -46,7 +48,31 @@ export interface AgentSpec {
    * (`X-User-ID`); `agentApiToken` still works, as the user `default`. Default none.
    */
   userTokensSecret?: string;
+  /**
+   * AgentScope 2.x agents only: where their workspaces (and so the commands their tools run) live.
+   * Default `{ kind: "pods" }`: hardened pods in the sandbox namespace (AgentWorkspaces).
+   */
+  workspaces?: AgentWorkspacesSpec;
 }
+
+/**
+ * `pods`: one hardened pod per workspace in the sandbox namespace, placed as sandboxes are;
+ * `local`: 2.x's LocalWorkspaceManager inside the agent's own container (for a local cluster only).
+ */
+export type AgentWorkspacesSpec =
+  | { kind: "local" }
+  | {
+    kind: "pods";
+    /** vCPU / GiB per workspace pod (default: the sandboxes' size). */
+    cpu?: number;
+    memoryGiB?: number;
+    /** Default `{ kind: "emptyDir", sizeGiB: 1 }`. */
+    storage?: WorkspaceStorage;
+    /** Default `per_agent`: one workspace per (user, agent). */
+    isolation?: WorkspaceIsolation;
+    /** Idle pods go after this long (default 3600). */
+    idleSeconds?: number;
+  };
 
 /** Secret values the agent reads, all Pulumi secrets; they reach the pod only through a Secret. */
 export interface AgentSecrets {
@@ -106,6 +132,12 @@ export interface AgentRuntimeArgs {
   imagePullSecrets?: string[];
   /** Trace export and metrics listeners of the agent and its gateway (default: both off). */
   telemetry?: WorkloadTelemetry;
+  /**
+   * An AgentScope 2.x agent's workspaces as pods in the sandbox namespace (an `AgentWorkspaces`):
+   * the app container alone gets its service account's token and the settings. Default none: 2.x's
+   * LocalWorkspaceManager, in the agent's own container.
+   */
+  workspaces?: AgentWorkspacesBinding;
 }
 
 export const AGENT_PORT = 8080;
@@ -157,6 +189,7 @@ export interface ResolvedAgentRuntimeArgs {
   /** requests = limits of the app and the gateway containers. */
   readonly appCpu: number;
   readonly appMemoryGiB: number;
+  readonly workspaces?: AgentWorkspacesBinding;
 }
 
 export function resolveAgentRuntimeArgs(args: AgentRuntimeArgs): ResolvedAgentRuntimeArgs {
@@ -193,6 +226,8 @@ export function resolveAgentRuntimeArgs(args: AgentRuntimeArgs): ResolvedAgentRu
   if (isAgentscope2(source)) {
     if (!args.redis) throw new Error(`${C}: agent.source framework agentscope2 needs redis: its RedisStorage and RedisMessageBus hold the sessions and carry the events between replicas`);
     if (args.secrets.modelApiKey === undefined) throw new Error(`${C}: agent.source framework agentscope2 needs secrets.modelApiKey: agentscope2_launcher refuses to start without MODEL_API_KEY`);
+  } else if (args.workspaces) {
+    throw new Error(`${C}: workspaces applies only to agent.source framework agentscope2 (an AgentApp runs code in the sandbox pool)`);
   }
   const lb = args.loadBalancer;
   if (lb) {
@@ -226,6 +261,7 @@ export function resolveAgentRuntimeArgs(args: AgentRuntimeArgs): ResolvedAgentRu
     telemetry: args.telemetry ?? {},
     appCpu,
     appMemoryGiB,
+    ...(args.workspaces ? { workspaces: args.workspaces } : {}),
   };
 }
 
@@ -295,6 +331,29 @@ function agentscope2Env(
   ];
 }
 
+/** Where in-cluster clients read the pod's service-account credentials (kubernetes_asyncio's incluster_config.py). */
+export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/**
+ * The volume the kubelet would mount in every container with automountServiceAccountToken: a bound,
+ * expiring token, the cluster's CA and the namespace ("Bound service account token volume",
+ * kubernetes.io/docs/reference/access-authn-authz/service-accounts-admin/). Mounted by hand, it
+ * reaches only the container that calls the API server. Group-readable: fsGroup is the app's gid.
+ */
+export function serviceAccountTokenVolume(name: string): k8s.types.input.core.v1.Volume {
+  return {
+    name,
+    projected: {
+      defaultMode: 0o440,
+      sources: [
+        { serviceAccountToken: { path: "token", expirationSeconds: 3607 } },
+        { configMap: { name: "kube-root-ca.crt", items: [{ key: "ca.crt", path: "ca.crt" }] } },
+        { downwardAPI: { items: [{ path: "namespace", fieldRef: { apiVersion: "v1", fieldPath: "metadata.namespace" } }] } },
+      ],
+    },
+  };
+}
+
 export class AgentRuntime extends pulumi.ComponentResource {
   /** In-cluster URL callers use. */
   public readonly url: pulumi.Output<string>;
@@ -354,9 +413,14 @@ export class AgentRuntime extends pulumi.ComponentResource {
     const metrics = r.telemetry.metrics === true && builtin;
 
     const redisUrl = r.redis ? pulumi.interpolate`${r.redis.tls ? "rediss" : "redis"}://${r.redis.host}:${r.redis.port}/${r.redis.db}` : undefined;
+    const ws = r.workspaces;
     const env: k8s.types.input.core.v1.EnvVar[] = agentscope2
-      ? agentscope2Env(a, r.logLevel, redisUrl!, secretKeys.filter((k) => k !== "AGENT_API_TOKEN" && k !== OTLP_HEADERS_ENV).map(fromSecret),
-        otelEnv(OTEL_SERVICE_NAMES.agent, tracing, secret.metadata.name, { "agentscope.agent.name": a.name }))
+      ? [
+        ...agentscope2Env(a, r.logLevel, redisUrl!, secretKeys.filter((k) => k !== "AGENT_API_TOKEN" && k !== OTLP_HEADERS_ENV).map(fromSecret),
+          otelEnv(OTEL_SERVICE_NAMES.agent, tracing, secret.metadata.name, { "agentscope.agent.name": a.name })),
+        // agentscope2_launcher/k8s_workspaces.py: workspaces as hardened pods in the sandbox namespace.
+        ...(ws ? [{ name: WORKSPACE_SETTINGS_ENV, value: `${WORKSPACE_SETTINGS_DIR}/${WORKSPACE_SETTINGS_FILE}` }] : []),
+      ]
       : [
       { name: "AGENT_NAME", value: a.name },
       { name: "HOST", value: "0.0.0.0" },
@@ -415,10 +479,22 @@ export class AgentRuntime extends pulumi.ComponentResource {
       // busy event loop) takes the pod out of rotation through readiness but must not restart it.
       livenessProbe: { tcpSocket: { port: "app" }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 3 },
       lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SECONDS } } },
-      volumeMounts: [tmpVolumeMount()],
+      volumeMounts: [
+        tmpVolumeMount(),
+        ...(ws
+          ? [
+            { name: "workspace-settings", mountPath: WORKSPACE_SETTINGS_DIR, readOnly: true },
+            { name: "api-access", mountPath: SERVICE_ACCOUNT_DIR, readOnly: true },
+          ]
+          : []),
+      ],
     };
     const containers: k8s.types.input.core.v1.Container[] = [appContainer];
     const volumes: k8s.types.input.core.v1.Volume[] = [tmpVolume("512Mi")];
+    if (ws) {
+      volumes.push({ name: "workspace-settings", configMap: { name: ws.settingsConfigMap, defaultMode: 0o444 } });
+      volumes.push(serviceAccountTokenVolume("api-access"));
+    }
     if (gatewayConfig) {
       containers.push({
         name: "gateway",
@@ -482,10 +558,14 @@ export class AgentRuntime extends pulumi.ComponentResource {
               "agentscope.io/secret-sha256": secretHash,
               // A gateway change edits only its ConfigMap: hashing it here rolls the pods that mount it.
               ...(gatewayPy !== undefined ? { "agentscope.io/gateway-sha256": createHash("sha256").update(gatewayPy).digest("hex") } : {}),
+              // The launcher reads its workspace settings at start: a change rolls the pods.
+              ...(ws ? { "agentscope.io/workspace-settings-sha256": ws.settingsSha256 } : {}),
             },
           },
           spec: {
+            // Never mounted in every container: a 2.x agent's app container alone gets its token (above).
             automountServiceAccountToken: false,
+            ...(ws ? { serviceAccountName: ws.serviceAccountName } : {}),
             enableServiceLinks: false,
             securityContext: restrictedPodSecurityContext(),
             tolerations: acsTolerations(p),

@@ -5,6 +5,7 @@ export * from "./namespaces";
 export * from "./container-image";
 export * from "./agent-runtime";
 export * from "./agent-source";
+export * from "./agent-workspaces";
 export * from "./sandbox-pool";
 export * from "./redis";
 export * from "./stand-in-model";

@@ -47,6 +47,11 @@ export interface AgentPolicySpec {
   callerPort: number;
   /** CIDRs of callers outside the cluster (a LoadBalancer's allow-list; default none). */
   callerCidrs?: string[];
+  /**
+   * The agent calls the API server (an AgentScope 2.x agent whose workspaces are pods: it creates
+   * them and execs into them); its own policy `agent-<name>-api-server` (default false).
+   */
+  apiServerEgress?: boolean;
 }
 
 /** Default-deny NetworkPolicies for both namespaces, then only the flows the system needs. */
@@ -246,10 +251,15 @@ export class NetworkPolicies extends pulumi.ComponentResource {
       ],
     });
 
-    // ---------- sandbox manager ----------
+    // ---------- the API server: the manager, and agents whose workspaces are pods ----------
     const apiServerRule: Rule = r.apiServer
       ? { to: r.apiServer.cidrs.map((cidr) => ({ ipBlock: { cidr } })), ...(r.apiServer.ports ? { ports: r.apiServer.ports.map(tcp) } : {}) }
       : this.apiServerFromCluster(name);
+    for (const a of r.agents.filter((agent) => agent.apiServerEgress)) {
+      policy("agents", `agent-${a.name}-api-server`, a.podSelector, { egress: [apiServerRule] });
+    }
+
+    // ---------- sandbox manager ----------
     policy("agents", "sandbox-manager", r.managerSelector, {
       ingress: [{ from: [agentPods], ports: [tcp(r.managerPort)] }],
       egress: [

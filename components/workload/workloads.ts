@@ -4,7 +4,8 @@ import * as random from "@pulumi/random";
 import type { AcsNetwork, AcsPlacement } from "./acs";
 import { NO_ACS } from "./acs";
 import type { AgentSpec } from "./agent-runtime";
-import { USER_AGENT_DOCKERFILE, USER_AGENT_KIT_TARGET, USER_AGENT_TARGETS, requireAgentSource } from "./agent-source";
+import { USER_AGENT_DOCKERFILE, USER_AGENT_KIT_TARGET, USER_AGENT_TARGETS, isAgentscope2, requireAgentSource } from "./agent-source";
+import { AgentWorkspaces, WORKSPACE_IMAGE_TARGET } from "./agent-workspaces";
 import { AgentRuntime } from "./agent-runtime";
 import type { RegistryCredentials } from "./container-image";
 import { ContainerImage } from "./container-image";
@@ -67,6 +68,12 @@ export interface AgentScopeWorkloadsArgs {
        */
       userAgents?: Record<string, { repository: pulumi.Input<string>; pullRepository?: pulumi.Input<string> }>;
       /**
+       * Repository of the AgentScope 2.x workspace image (target `agentscope2-workspace`), required
+       * with an agentscope2 agent whose workspaces are pods; and where the cluster pulls it from.
+       */
+      workspaceRepository?: pulumi.Input<string>;
+      workspacePullRepository?: pulumi.Input<string>;
+      /**
        * Repository of the `user-agent-kit` image (our launcher and install script, FROM scratch),
        * required with a `directory` agent: user-agent.Dockerfile copies from it by digest, so the
        * builder pulls it from where it was pushed.
@@ -79,6 +86,8 @@ export interface AgentScopeWorkloadsArgs {
     sandboxManager?: string;
     /** Prebuilt stand-in model image by digest (when `build` is omitted and `standInModel` is on). */
     standInModel?: string;
+    /** Prebuilt 2.x workspace image by digest (when `build` is omitted and a 2.x agent's workspaces are pods). */
+    workspace?: string;
     /** Credentials for pulling from a private registry without a node-level helper (default none; ACK uses the ACR credential helper). */
     pullCredentials?: RegistryCredentials;
   };
@@ -183,6 +192,11 @@ export interface AgentScopeWorkloadsArgs {
 export const ALIBABA_SLB_HEALTH_CHECK_CIDRS = ["100.64.0.0/10"];
 const ALIBABA_LB = "service.beta.kubernetes.io/alibaba-cloud-loadbalancer";
 
+/** An AgentScope 2.x agent whose workspaces are pods (the default for them). */
+export function podWorkspaces(a: AgentSpec): boolean {
+  return a.source !== undefined && isAgentscope2(a.source) && (a.workspaces?.kind ?? "pods") === "pods";
+}
+
 export interface ResolvedWorkloadsArgs {
   readonly prefix: string;
   readonly agentsNamespace: string;
@@ -214,6 +228,18 @@ export function resolveWorkloadsArgs(args: AgentScopeWorkloadsArgs): ResolvedWor
       if (!b) throw new Error(`${C}: agents[${a.name}].source is a directory, which needs images.build; without it, build the image outside the stack and give source kind image`);
       if (!b.userAgents?.[a.name]) throw new Error(`${C}: images.build.userAgents.${a.name} (its repository) is required for agents[${a.name}].source directory`);
       if (b.userAgentKitRepository === undefined) throw new Error(`${C}: images.build.userAgentKitRepository is required with a directory agent (agents[${a.name}])`);
+    }
+  }
+  for (const a of args.agents) {
+    if (!a.workspaces) continue;
+    if (!a.source || !isAgentscope2(a.source)) throw new Error(`${C}: agents[${a.name}].workspaces applies only to framework agentscope2 (an AgentApp runs code in the sandbox pool)`);
+    if (a.workspaces.kind === "local" && args.environment !== "local") {
+      throw new Error(`${C}: agents[${a.name}].workspaces "local" runs the agent's tool commands in the agent's own container; it is for local clusters only (use "pods")`);
+    }
+  }
+  if (args.agents.some(podWorkspaces)) {
+    if (args.images.build ? args.images.build.workspaceRepository === undefined : !args.images.workspace) {
+      throw new Error(`${C}: an agentscope2 agent's workspaces are pods, which need the workspace image: ${args.images.build ? "images.build.workspaceRepository" : "images.workspace (a digest)"}`);
     }
   }
   for (const name of Object.keys(args.images.build?.userAgents ?? {})) {
@@ -333,7 +359,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
     const b = args.images.build;
     const buildArgs = b?.baseImage ? { BASE_IMAGE: b.baseImage } : undefined;
     const image = (
-      role: "agent" | "sandbox-manager" | "stand-in-model" | typeof USER_AGENT_KIT_TARGET,
+      role: "agent" | "sandbox-manager" | "stand-in-model" | typeof USER_AGENT_KIT_TARGET | typeof WORKSPACE_IMAGE_TARGET,
       prebuilt: string | undefined,
       repository: pulumi.Input<string> | undefined,
       pullRepository: pulumi.Input<string> | undefined,
@@ -355,6 +381,9 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
     const managerImage = image("sandbox-manager", args.images.sandboxManager, b?.sandboxManagerRepository, b?.sandboxManagerPullRepository);
     const standInImage = args.standInModel
       ? image("stand-in-model", args.images.standInModel, b?.standInModelRepository, b?.standInModelPullRepository)
+      : undefined;
+    const workspaceImage = args.agents.some(podWorkspaces)
+      ? image(WORKSPACE_IMAGE_TARGET, args.images.workspace, b?.workspaceRepository, b?.workspacePullRepository)
       : undefined;
     // A user's directory: built on our kit, which the build pulls by digest from where it was pushed.
     const directoryAgents = args.agents.filter((a) => a.source?.kind === "directory");
@@ -466,10 +495,32 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
     }, inNs);
     const modelApiKey = standIn ? STAND_IN_MODEL_API_KEY : secrets.modelApiKey;
 
+    // ---------- 2.x workspaces as pods: placed as sandboxes are ----------
+    const workspacesOf = (agent: AgentSpec): AgentWorkspaces | undefined => {
+      const w = agent.workspaces ?? { kind: "pods" };
+      if (!podWorkspaces(agent) || w.kind !== "pods" || !workspaceImage) return undefined;
+      return new AgentWorkspaces(`${name}-agent-${agent.name}-workspaces`, {
+        agentName: agent.name,
+        agentsNamespace: r.agentsNamespace,
+        sandboxNamespace: r.sandboxNamespace,
+        partOf: r.prefix,
+        image: workspaceImage.imageRef,
+        isolation: r.isolation,
+        ...(args.acsNetwork ? { acsNetwork: args.acsNetwork } : {}),
+        cpu: w.cpu ?? s.cpu ?? 1,
+        memoryGiB: w.memoryGiB ?? s.memoryGiB ?? 2,
+        ...(w.storage ? { storage: w.storage } : {}),
+        ...(w.isolation ? { workspaceIsolation: w.isolation } : {}),
+        ...(w.idleSeconds !== undefined ? { idleSeconds: w.idleSeconds } : {}),
+        imagePullSecrets: pullSecrets,
+      }, inNs);
+    };
+
     // ---------- agents ----------
-    const runtimes = args.agents.map((agent) => ({ agent, image: imageOf(agent) })).map(({ agent, image: agentRef }) => ({
+    const runtimes = args.agents.map((agent) => ({ agent, image: imageOf(agent), workspaces: workspacesOf(agent) })).map(({ agent, image: agentRef, workspaces }) => ({
       agent,
       image: agentRef,
+      workspaces,
       runtime: new AgentRuntime(`${name}-agent-${agent.name}`, {
         namespace: r.agentsNamespace,
         partOf: r.prefix,
@@ -490,6 +541,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
         ...(args.adminRouteGateway !== undefined ? { gateway: args.adminRouteGateway } : {}),
         imagePullSecrets: pullSecrets,
         telemetry,
+        ...(workspaces ? { workspaces } : {}),
       }, inNs),
     }));
 
@@ -500,10 +552,11 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
       sandboxNamespace: r.sandboxNamespace,
       partOf: r.prefix,
       allAgentsSelector,
-      agents: runtimes.map(({ agent, runtime }) => ({
+      agents: runtimes.map(({ agent, runtime, workspaces }) => ({
         name: agent.name,
         podSelector: runtime.podSelector,
         callerPort: runtime.callerPort,
+        ...(workspaces ? { apiServerEgress: true } : {}),
         ...(r.policyCallerCidrs.length ? { callerCidrs: r.policyCallerCidrs } : {}),
       })),
       managerSelector: pool.managerPodSelector,

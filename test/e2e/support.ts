@@ -31,6 +31,7 @@ export const env = {
   /** examples/seed-agent and examples/agentscope2-agent, built on the user-agent kit. */
   seedAgentImage: need("E2E_SEED_AGENT_IMAGE"),
   agentscope2AgentImage: need("E2E_AGENTSCOPE2_AGENT_IMAGE"),
+  workspaceImage: need("E2E_WORKSPACE_IMAGE"),
   timings: need("E2E_TIMINGS"),
   stateDir: need("PULUMI_BACKEND_URL").replace(/^file:\/\//, ""),
   apiServerEndpoint: need("E2E_APISERVER_ENDPOINT"),

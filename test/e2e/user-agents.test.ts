@@ -4,18 +4,22 @@
 // - the seed article's own AgentApp (examples/seed-agent, agentscope-runtime 1.0.1), answering its
 //   custom endpoints through the gateway, which checks the callers' token;
 // - a minimal AgentScope 2.x agent (examples/agentscope2-agent), started by agentscope2_launcher:
-//   a session and a streamed chat turn on the stand-in model, the user taken from the token.
+//   a session and a streamed chat turn on the stand-in model, the user taken from the token; the
+//   seed's demo run through its Bash tool in a workspace pod of the sandbox namespace, hardened
+//   and cut off (agentscope2_launcher/k8s_workspaces.py).
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { describe, expect, it } from "vitest";
 import { AGENT_SERVICE_PORT } from "../../components/workload/agent-runtime";
-import { agentBaseUrl } from "./agent-client";
+import { SEED_REQUEST, SORTED, agentBaseUrl } from "./agent-client";
+import { OUTSIDE_HOSTS, Outside, PROBE } from "./netpol/outside";
 import { localStackConfig } from "./local-config";
-import { PROJECT, REPO, Stack, env, getJson, kubectl, list, ok, recordTime, settled } from "./support";
+import { PROJECT, REPO, Stack, env, getJson, kubectl, list, ok, recordTime, run, settled } from "./support";
 
 const AGENTS_NS = "byo-agents";
+const SANDBOX_NS = "byo-sandboxes";
 const TOKEN = "e2e-byo-agent-token-7c2d9a41e6";
 const STAND_IN_ANSWER_START = "I am the stand-in model of the local demo";
 const CAROL_TOKEN = "e2e-carol-token-0b6f3e92d1";
@@ -25,10 +29,16 @@ const user = { model: { provider: "dashscope", name: "qwen-turbo" }, cpu: 0.5, m
 const config = {
   ...base,
   namePrefix: "byo",
-  images: { ...(base["images"] as Record<string, unknown>), userAgents: { seed: env.seedAgentImage, helper: env.agentscope2AgentImage } },
+  // Neither agent uses the sandbox pool; the node's 2 vCPU go to the agents and the 2.x workspace pod.
+  sandbox: { ...(base["sandbox"] as Record<string, unknown>), poolSize: 0 },
+  images: { ...(base["images"] as Record<string, unknown>), userAgents: { seed: env.seedAgentImage, helper: env.agentscope2AgentImage }, workspace: env.workspaceImage },
   agents: [
     { ...user, name: "seed", source: { kind: "directory", path: join(REPO, "examples/seed-agent"), app: "app:agent_app", framework: "agentscope-runtime" } },
-    { ...user, name: "helper", source: { kind: "directory", path: join(REPO, "examples/agentscope2-agent"), app: "agent_hooks", framework: "agentscope2" } },
+    {
+      ...user, name: "helper", source: { kind: "directory", path: join(REPO, "examples/agentscope2-agent"), app: "agent_hooks", framework: "agentscope2" },
+      // Pods in byo-sandboxes (the default for a 2.x agent), small enough to fit beside a rollout's surge pod.
+      workspaces: { kind: "pods", cpu: 0.1, memoryGiB: 0.25 },
+    },
   ],
 };
 
@@ -133,15 +143,80 @@ describe.sequential("users' own agents on real pods", () => {
     });
     expect(chat.status, await chat.clone().text()).toBe(200);
     const seen = await events;
-    recordTime("users' agents: 2.x chat turn", (Date.now() - started) / 1000);
+    // The first turn of a session acquires its workspace: here the pod's cold start (create, pull,
+    // start, the gateway up through exec).
+    recordTime("users' agents: 2.x first turn, workspace pod cold", (Date.now() - started) / 1000);
     const types = seen.map((e) => e["type"]);
     expect(types[0]).toBe("REPLY_START");
-    expect(seen.at(-1)).toMatchObject({ type: "REPLY_END", finished_reason: "completed" });
+    expect(seen.at(-1), JSON.stringify(seen.at(-1))).toMatchObject({ type: "REPLY_END", finished_reason: "completed" });
     const text = seen.filter((e) => e["type"] === "TEXT_BLOCK_DELTA").map((e) => String(e["delta"])).join("");
     expect(text.startsWith(STAND_IN_ANSWER_START), text).toBe(true);
 
     const mine = await (await fetch(`${base2}/sessions/?agent_id=helper`, { headers: bearer })).text();
     expect(mine).toContain(sessionId);
+  });
+
+  it("the 2.x agent runs the seed's demo through its Bash tool in a hardened workspace pod, cut off from the metadata address and the API server", async () => {
+    const base2 = url("helper");
+    const json = { "Content-Type": "application/json", ...bearer };
+    const created = await fetch(`${base2}/sessions/`, { method: "POST", headers: json, body: JSON.stringify({ agent_id: "helper" }) });
+    const sessionId = (JSON.parse(await created.text()) as { session_id: string }).session_id;
+    // 2.x asks before a shell command unless the session runs in bypass (agentscope/permission).
+    const patched = await fetch(`${base2}/sessions/${sessionId}?agent_id=helper`, { method: "PATCH", headers: json, body: JSON.stringify({ permission_mode: "bypass" }) });
+    expect(patched.status, await patched.clone().text()).toBe(200);
+
+    const started = Date.now();
+    const stream = await fetch(`${base2}/sessions/${sessionId}/stream?agent_id=helper`, { headers: bearer, signal: AbortSignal.timeout(300_000) });
+    const events = readEvents(stream, (e) => e["type"] === "REPLY_END");
+    await new Promise((r) => setTimeout(r, 500));
+    const chat = await fetch(`${base2}/chat/`, {
+      method: "POST", headers: json,
+      body: JSON.stringify({ agent_id: "helper", session_id: sessionId, input: { name: "user", role: "user", content: [{ type: "text", text: SEED_REQUEST }] } }),
+    });
+    expect(chat.status, await chat.clone().text()).toBe(200);
+    const seen = await events;
+    // Same user and agent: the workspace pod of the turn before (per_agent isolation), warm.
+    recordTime("users' agents: 2.x demo turn, workspace warm", (Date.now() - started) / 1000);
+    expect(seen.at(-1), JSON.stringify(seen.at(-1))).toMatchObject({ type: "REPLY_END", finished_reason: "completed" });
+    const text = seen.filter((e) => e["type"] === "TEXT_BLOCK_DELTA").map((e) => String(e["delta"])).join("");
+    expect(text, JSON.stringify(seen.slice(-5))).toContain(SORTED);
+
+    // The pod the code ran in: one per (user, agent), in the sandbox namespace, hardened.
+    const pods = list(["pods", "-n", SANDBOX_NS, "-l", "agentscope.workspace=true"]);
+    expect(pods.map((p) => p.metadata.labels?.["app.kubernetes.io/instance"])).toEqual(["byo-helper-workspace"]);
+    const pod = pods[0]!;
+    const spec = pod.spec as PodSpec & { enableServiceLinks?: boolean; volumes: { name: string; emptyDir?: unknown }[] };
+    expect(spec.automountServiceAccountToken).toBe(false);
+    expect(spec.enableServiceLinks).toBe(false);
+    expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: "RuntimeDefault" } });
+    expect(spec.containers.map((c) => [c.name, c.image])).toEqual([["workspace", env.workspaceImage]]);
+    expect(spec.containers[0]!.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
+    const resources = (spec.containers[0] as unknown as { resources: { requests: unknown; limits: unknown } }).resources;
+    expect(resources.requests).toEqual(resources.limits);
+    expect(ok(kubectl(["exec", "-n", SANDBOX_NS, pod.metadata.name, "--", "id", "-u"]), "id in the workspace").stdout.trim()).toBe("10001");
+
+    // Packets from it: to hosts this test makes (the metadata address; a public web host, the
+    // control that the probe itself works), and to the cluster's API server and Redis.
+    const hosts = OUTSIDE_HOSTS.filter((h) => h.id === "meta" || h.id === "web");
+    const outside = new Outside(hosts);
+    try {
+      await outside.up();
+      const redis = list(["pods", "-n", AGENTS_NS, "-l", "app.kubernetes.io/name=redis"])[0]!;
+      const targets = [
+        { id: "metadata", host: "100.100.100.200", port: 80, proto: "TCP", kind: "echo" },
+        { id: "web", host: "203.0.113.80", port: 80, proto: "TCP", kind: "echo" },
+        { id: "apiserver", host: env.apiServerEndpoint, port: env.apiServerPort, proto: "TCP", kind: "connect" },
+        { id: "redis", host: (redis.status as { podIP: string }).podIP, port: 6379, proto: "TCP", kind: "connect" },
+      ];
+      // The probe's source on stdin: the workspace image has python3 and nothing of ours.
+      const probed = ok(run("kubectl", ["--kubeconfig", env.kubeconfig, "exec", "-i", "-n", SANDBOX_NS, pod.metadata.name, "--",
+        "python3", "-", "connect", JSON.stringify(targets)], { input: readFileSync(PROBE, "utf8") }), "the probe in the workspace pod");
+      const verdicts = JSON.parse(probed.stdout.trim().split("\n").at(-1)!) as Record<string, string>;
+      expect(verdicts["web"], JSON.stringify(verdicts)).toBe("open public web 80");
+      for (const id of ["metadata", "apiserver", "redis"]) expect(verdicts[id], `${id}: ${JSON.stringify(verdicts)}`).not.toMatch(/^open/);
+    } finally {
+      outside.down();
+    }
   });
 
   it("an agent taken out of the config: pulumi up deletes its objects and leaves the other running", async () => {

@@ -21,12 +21,19 @@ const arr = (v: unknown): Obj[] => (Array.isArray(v) ? v : []) as Obj[];
 
 const AS2 = { kind: "directory", path: "examples/agentscope2-agent", app: "agent_hooks", framework: "agentscope2" } as const;
 const AS2_IMAGE = `registry.example.com/team/helper@sha256:${"8".repeat(64)}`;
+const WORKSPACE_IMAGE = `registry.example.com/agentscope/agentscope2-workspace@sha256:${"7".repeat(64)}`;
 const user = { model: { provider: "openai" as const, name: "qwen-plus", baseUrl: "https://models.example.com/v1" }, replicas: { min: 2, max: 4 }, cpu: 1, memoryGiB: 2, sandboxTypes: ["base" as const] };
 
 /** local: the stack builds the 2.x directory agent `helper`; prod: it runs `helper` by digest. */
 function withAgentscope2(env: "local" | "prod"): AgentScopeWorkloadsArgs {
   const base = workloadsArgs(env);
-  if (env === "prod") return { ...base, agents: [...base.agents, { ...user, name: "helper", source: { kind: "image", image: AS2_IMAGE, framework: "agentscope2" }, userTokensSecret: "helper-user-tokens" }] };
+  if (env === "prod") {
+    return {
+      ...base,
+      images: { ...base.images, workspace: WORKSPACE_IMAGE },
+      agents: [...base.agents, { ...user, name: "helper", source: { kind: "image", image: AS2_IMAGE, framework: "agentscope2" }, userTokensSecret: "helper-user-tokens" }],
+    };
+  }
   return {
     ...base,
     images: {
@@ -35,6 +42,7 @@ function withAgentscope2(env: "local" | "prod"): AgentScopeWorkloadsArgs {
         ...base.images.build!,
         userAgents: { helper: { repository: "push.example.com/agentscope/agent-helper" } },
         userAgentKitRepository: "push.example.com/agentscope/user-agent-kit",
+        workspaceRepository: "push.example.com/agentscope/agentscope2-workspace",
       },
     },
     agents: [...base.agents, { ...user, name: "helper", source: AS2 }],
@@ -84,6 +92,8 @@ describe.each(["local", "prod"])("an agentscope2 agent (%s)", (stackEnv) => {
       AGENTSCOPE_DOWNLOAD_SECRET: "AGENTSCOPE_DOWNLOAD_SECRET",
       // observability.tracing's content switch; these stacks send no traces (see the block below).
       AGENTSCOPE_TRACE_CONTENT: "false",
+      // Its workspaces are pods (the default): agentscope2_launcher/k8s_workspaces.py reads this file.
+      AGENTSCOPE_WORKSPACE_POD_SETTINGS: "/etc/agentscope/workspaces/workspace-pods.json",
     });
   });
 
