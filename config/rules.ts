@@ -345,6 +345,11 @@ export function podWorkspacesOn(a: AgentConfig): boolean {
  */
 export const ALIBABA_MIN_DISK_GIB = 20;
 
+/** A pod workspace's storage kind: as configured, else emptyDir in local and a claim elsewhere. */
+export function workspaceStorageKind(c: Pick<ParsedStackConfig, "environment">, w: AgentConfig["workspaces"]): "emptyDir" | "persistentVolumeClaim" {
+  return w?.storage ?? (c.environment === "local" ? "emptyDir" : "persistentVolumeClaim");
+}
+
 function workspaceViolations(c: ParsedStackConfig, a: AgentConfig, i: number): RuleViolation[] {
   const w = a.workspaces;
   if (w === undefined) return [];
@@ -358,7 +363,7 @@ function workspaceViolations(c: ParsedStackConfig, a: AgentConfig, i: number): R
     }
     return v;
   }
-  const storage = w.storage ?? (c.environment === "local" ? "emptyDir" : "persistentVolumeClaim");
+  const storage = workspaceStorageKind(c, w);
   if (storage === "emptyDir" && w.storageClassName !== undefined) v.push({ path: at("storageClassName"), message: `applies only to storage "persistentVolumeClaim"` });
   if (storage === "persistentVolumeClaim" && c.platform === "alicloud" && w.storageClassName === undefined && w.storageGiB !== undefined && w.storageGiB < ALIBABA_MIN_DISK_GIB) {
     v.push({ path: at("storageGiB"), message: `must be at least ${ALIBABA_MIN_DISK_GIB} with the default disk StorageClass (ACK's and ACS's smallest ESSD PL1 disk); set storageClassName to a class of smaller disks, or storage "emptyDir"` });

@@ -10,7 +10,7 @@ import { STAND_IN_MODEL_REPOSITORY, WORKSPACE_REPOSITORY } from "./cloud-args";
 import type { AgentWorkspacesSpec } from "../components/workload/agent-runtime";
 import type { WorkspaceStorage } from "../components/workload/agent-workspaces";
 import { isAgentscope2 } from "../components/workload/agent-source";
-import { ALIBABA_MIN_DISK_GIB, podWorkspacesOn } from "./rules";
+import { ALIBABA_MIN_DISK_GIB, podWorkspacesOn, workspaceStorageKind } from "./rules";
 import type { OtlpEgress } from "../components/workload/telemetry";
 import { otlpEgressFor, prometheusOperatorOn } from "./observability";
 
@@ -260,7 +260,7 @@ export const ALIBABA_WORKSPACE_STORAGE_CLASS = "alicloud-disk-topology-alltype";
 /** An agentscope2 agent's workspaces with the defaults resolved (config/schema.ts workspacesSchema). */
 function agentWorkspaces(w: StackConfig["agents"][number]["workspaces"], c: StackConfig): AgentWorkspacesSpec {
   if (w?.kind === "local") return { kind: "local" };
-  const kind = w?.storage ?? (c.environment === "local" ? "emptyDir" : "persistentVolumeClaim");
+  const kind = workspaceStorageKind(c, w);
   const storageClassName = w?.storageClassName ?? c.kubernetes.storageClassName ?? (c.platform === "alicloud" ? ALIBABA_WORKSPACE_STORAGE_CLASS : undefined);
   const storage: WorkspaceStorage = kind === "emptyDir"
     ? { kind, sizeGiB: w?.storageGiB ?? 1 }

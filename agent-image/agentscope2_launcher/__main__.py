@@ -13,7 +13,7 @@ import os
 import sys
 
 from .config import Config, ConfigError, load
-from .workspace_settings import load_settings
+from .workspace_settings import SETTINGS_ENV, load_settings
 
 
 _PR_SET_DUMPABLE = 4
@@ -34,7 +34,7 @@ def check_workspaces(cfg: Config) -> None:
     try:
         load_settings(cfg.workspace_pod_settings)
     except (OSError, ValueError) as e:  # SettingsError and json's errors are ValueErrors
-        raise ConfigError(f"AGENTSCOPE_WORKSPACE_POD_SETTINGS ({cfg.workspace_pod_settings}): {e}") from None
+        raise ConfigError(f"{SETTINGS_ENV} ({cfg.workspace_pod_settings}): {e}") from None
     if importlib.util.find_spec("kubernetes_asyncio") is None:
         raise ConfigError("workspaces in pods need kubernetes_asyncio: lock agentscope[workspace-k8s] in the app's requirements")
 

@@ -5,6 +5,8 @@ import re
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 
+from .workspace_settings import SETTINGS_ENV as WORKSPACE_SETTINGS_ENV
+
 # credentials.BY_PROVIDER's keys; not imported from there so that a config error is reported
 # before the slow import of agentscope.
 PROVIDERS = ("dashscope", "openai")
@@ -94,5 +96,5 @@ def load(env: MutableMapping[str, str]) -> Config:
         workspace_dir=env.get("AGENTSCOPE_WORKSPACE_DIR") or "/tmp/workspaces",
         user_module=env.get("AGENTSCOPE_USER_MODULE") or None,
         otlp_headers=secrets["OTEL_EXPORTER_OTLP_HEADERS"] or None,
-        workspace_pod_settings=env.get("AGENTSCOPE_WORKSPACE_POD_SETTINGS") or None,
+        workspace_pod_settings=env.get(WORKSPACE_SETTINGS_ENV) or None,
     )
