@@ -1,5 +1,7 @@
 """python -m agent_launcher: imports AGENT_APP (`module:attribute`, the
 module found on PYTHONPATH=/app) and serves it on HOST:PORT.
+python -m agent_launcher worker: runs the app's `@agent_app.task`s from the
+stack's Redis instead (AGENT_TASKS=celery, in the API process too; tasks.py).
 
 AgentApp.run(host=, port=) exists in agentscope-runtime 1.0.1 (it builds the
 FastAPI app with FastAPIAppFactory, then uvicorn.run) and in 1.1.x (AgentApp
@@ -39,7 +41,11 @@ def drop_unsafe_routes(app: object) -> None:
         router.routes = [r for r in routes if getattr(r, "path", None) not in UNSAFE_ROUTES]  # type: ignore[union-attr]
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    mode = argv[0] if argv else "serve"
+    if mode not in ("serve", "worker"):
+        print(f"agent_launcher: unknown mode {mode!r}: serve (the default) or worker", file=sys.stderr)
+        return 2
     spec = os.environ.get("AGENT_APP", "")
     try:
         app = load(spec)
@@ -50,10 +56,23 @@ def main() -> int:
     if not callable(run):
         print(f"agent_launcher: {spec} has no run(host=, port=): not an AgentApp", file=sys.stderr)
         return 2
+    if mode == "worker" or os.environ.get("AGENT_TASKS"):
+        from agent_launcher import tasks
+
+        try:
+            if not tasks.enabled():
+                raise tasks.TaskSetupError(f"{tasks.TASKS_ENV} must be `celery` (or unset when serving)")
+            celery, declared = tasks.register(app, os.environ.get("AGENT_NAME", "agent"), dict(os.environ))
+            if mode == "worker":
+                tasks.run_worker(celery, declared, dict(os.environ))
+                return 0
+        except tasks.TaskSetupError as exc:
+            print(f"agent_launcher: {exc}", file=sys.stderr)
+            return 2
     drop_unsafe_routes(app)
     run(host=os.environ.get("HOST", "0.0.0.0"), port=int(os.environ.get("PORT", "8080")))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
