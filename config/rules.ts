@@ -317,6 +317,12 @@ const agentSources: Rule = (c) => {
       v.push({ path: ["agents", i, "source", "framework"], message: "agentscope2 needs modelApiKey (pulumi config set --secret modelApiKey <key>): its launcher refuses to start without a model key" });
     }
     v.push(...workspaceViolations(c, a, i));
+    if (a.tasks !== undefined && (a.source.kind === "builtin" || isAgentscope2(a.source))) {
+      v.push({ path: ["agents", i, "tasks"], message: "applies only to an agent with source directory or image and framework agentscope-runtime (its @agent_app.task functions run on the workers)" });
+    }
+    if (a.tasks !== undefined && c.acs.enabled && !isAcsSize(a.tasks.cpu, a.tasks.memoryGiB)) {
+      v.push({ path: ["agents", i, "tasks"], message: `cpu ${a.tasks.cpu} / memoryGiB ${a.tasks.memoryGiB} is not an ACS size (0.5 vCPU and 1 GiB steps)` });
+    }
   });
   if (!c.images.build && c.agents.some((a) => podWorkspacesOn(a)) && !c.images.workspace) {
     v.push({ path: ["images", "workspace"], message: "is required when images.build is false and an agentscope2 agent's workspaces are pods (the workspace image by digest: scripts/push-images.sh builds it; `npm run local` sets it)" });

@@ -151,6 +151,14 @@ const workspacesSchema = z.strictObject({
   idleMinutes: num(z.number().int().min(1).max(10_080)).default(60),
 });
 
+/** An AgentApp's `@agent_app.task`s on a worker Deployment (components/workload/agent-task-worker.ts). */
+const tasksSchema = z.strictObject({
+  workers: num(z.number().int().min(1).max(50)).default(1),
+  concurrency: num(z.number().int().min(1).max(64)).default(2),
+  cpu: num(z.number().positive().max(16)).default(0.5),
+  memoryGiB: num(z.number().positive().max(64)).default(1),
+});
+
 export function agentSchema(d: EnvironmentDefaults) {
   return z.strictObject({
     name: dnsLabel,
@@ -172,6 +180,8 @@ export function agentSchema(d: EnvironmentDefaults) {
     userTokensSecret: dnsLabel.optional(),
     /** framework agentscope2 only: where its workspaces run (default pods in the sandbox namespace). */
     workspaces: workspacesSchema.optional(),
+    /** A user's agentscope-runtime 1.0.x AgentApp: run its `@agent_app.task`s on workers, with the stack's Redis as the broker. */
+    tasks: tasksSchema.optional(),
   });
 }
 

@@ -189,6 +189,7 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
       source: agentSource(a.name, a.source, c),
       ...(a.userTokensSecret ? { userTokensSecret: a.userTokensSecret } : {}),
       ...(isAgentscope2(a.source) ? { workspaces: agentWorkspaces(a.workspaces, c) } : {}),
+      ...(a.tasks ? { tasks: { ...a.tasks } } : {}),
     })),
     ...(c.standInModel ? { standInModel: true } : {}),
     secrets: {

@@ -219,3 +219,36 @@ describe("agents[].workspaces (framework agentscope2)", () => {
     expect(problems({ ...shippedStackConfig("local"), [ns("images")]: JSON.stringify({ workspace: given.workspace }) }).join("\n")).toContain(`${ns("images.workspace")}: applies only with images.build false`);
   });
 });
+
+describe("agents[].tasks (an AgentApp's @agent_app.task workers)", () => {
+  const withTasks = (stack: "local" | "prod", tasks: unknown, source: unknown = { kind: "image", image: DIGEST, framework: "agentscope-runtime" }): FlatConfig => {
+    const base = shippedStackConfig(stack);
+    const agents = JSON.parse(base[ns("agents")]!) as unknown[];
+    return { ...base, [ns("agents")]: JSON.stringify([...agents, { name: "seed", source, tasks }]) };
+  };
+  const seedOf = (stack: "local" | "prod", config: FlatConfig) =>
+    workloadArgs(parseStackConfig({ values: config, project: PROJECT, stack }), {}, undefined).agents.find((a) => a.name === "seed")!;
+
+  it("defaults to one worker of two threads, 0.5 vCPU and 1 GiB, and reaches the workload layer", () => {
+    const config = withTasks("local", {}, SEED);
+    expect(problems(config)).toEqual([]);
+    expect(seedOf("local", config).tasks).toEqual({ workers: 1, concurrency: 2, cpu: 0.5, memoryGiB: 1 });
+    const prod = withTasks("prod", { workers: 3, concurrency: 8 });
+    expect(configProblems(prod, "prod")).toEqual([]);
+    expect(seedOf("prod", prod).tasks).toEqual({ workers: 3, concurrency: 8, cpu: 0.5, memoryGiB: 1 });
+    // An agent without the key keeps the runtime's own in-process tasks.
+    expect(seedOf("local", local(SEED)).tasks).toBeUndefined();
+  });
+
+  it.each([
+    ["the builtin agent", "local", {}, { kind: "builtin" }, "agents[1].tasks: applies only to an agent with source directory or image and framework agentscope-runtime"],
+    ["an agentscope2 agent", "local", {}, AS2, "agents[1].tasks: applies only to an agent with source directory or image and framework agentscope-runtime"],
+    ["no workers", "local", { workers: 0 }, SEED, "agents[1].tasks.workers: "],
+    ["a fractional concurrency", "local", { concurrency: 1.5 }, SEED, "agents[1].tasks.concurrency: "],
+    ["an unknown key", "local", { replicas: 2 }, SEED, "agents[1].tasks.replicas: is not a known key"],
+    ["a size ACS cannot run", "prod", { cpu: 0.25, memoryGiB: 0.5 }, undefined, "agents[2].tasks: cpu 0.25 / memoryGiB 0.5 is not an ACS size"],
+  ] as const)("refuses %s, naming the key", (_, stack, tasks, source, message) => {
+    const found = configProblems(withTasks(stack, tasks, source), stack).join("\n");
+    expect(found).toContain(ns(message.split(":")[0]!) + message.slice(message.indexOf(":")));
+  });
+});

@@ -32,6 +32,7 @@ const VALUES = [
   "zoneSpreadWhenUnsatisfiable", "SERVICE_ACCOUNT_DIR", "WORKSPACE_GATEWAY_VENV", "WORKSPACE_IMAGE_TARGET", "WORKSPACE_ISOLATIONS",
   "WORKSPACE_SETTINGS_DIR", "WORKSPACE_SETTINGS_ENV", "WORKSPACE_SETTINGS_FILE", "podWorkspaces", "resolveAgentWorkspacesArgs",
   "serviceAccountTokenVolume", "workspacePodSettings", "workspaceRoleRules",
+  "AgentTaskWorker", "TASKS_ENV", "TASK_CONCURRENCY_ENV", "TASK_WORKER_STOP_SECONDS", "TASK_WORKER_HEALTH_PORT", "resolveAgentTaskWorkerArgs",
 ];
 
 const TYPES = [
@@ -47,6 +48,7 @@ const TYPES = [
   "SandboxPodSettings", "SandboxPoolArgs", "SandboxType", "SlsLogCollectionArgs", "StandInModelArgs", "TelemetryPolicyArgs", "TraceClient", "TraceViewerArgs", "TracingArgs", "Weekday", "WorkloadIdentity", "WorkloadTelemetry",
   "ZoneSubnets", "AgentWorkspacesArgs", "AgentWorkspacesBinding", "AgentWorkspacesSpec", "ResolvedAgentWorkspacesArgs",
   "WorkspaceIsolation", "WorkspacePodSettingsJson", "WorkspaceStorage",
+  "AgentTaskWorkerArgs", "AgentTasksSpec", "ResolvedAgentTaskWorkerArgs",
 ];
 
 /** Every name components/index.ts exports, types included, as the TypeScript checker sees them. */

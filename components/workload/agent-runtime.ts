@@ -17,6 +17,8 @@ import type { AgentSource } from "./agent-source";
 import type { AgentWorkspacesBinding, WorkspaceIsolation, WorkspaceStorage } from "./agent-workspaces";
 import { WORKSPACE_SETTINGS_DIR, WORKSPACE_SETTINGS_ENV, WORKSPACE_SETTINGS_FILE } from "./agent-workspaces";
 import { BUILTIN_SOURCE, isAgentscope2, requireAgentSource } from "./agent-source";
+import type { AgentTasksSpec } from "./agent-task-worker";
+import { AgentTaskWorker, TASKS_ENV } from "./agent-task-worker";
 
 /** One agent of the stack's list. */
 export interface AgentSpec {
@@ -53,6 +55,12 @@ export interface AgentSpec {
    * Default `{ kind: "pods" }`: hardened pods in the sandbox namespace (AgentWorkspaces).
    */
   workspaces?: AgentWorkspacesSpec;
+  /**
+   * An agentscope-runtime 1.0.x app's `@agent_app.task`s (source directory or image): the app
+   * submits them to the stack's Redis and a worker Deployment `agent-<name>-tasks` runs them
+   * (AgentTaskWorker). Default none: 1.0.x runs them in the app process, status per process.
+   */
+  tasks?: AgentTasksSpec;
 }
 
 /**
@@ -228,6 +236,10 @@ export function resolveAgentRuntimeArgs(args: AgentRuntimeArgs): ResolvedAgentRu
     if (args.secrets.modelApiKey === undefined) throw new Error(`${C}: agent.source framework agentscope2 needs secrets.modelApiKey: agentscope2_launcher refuses to start without MODEL_API_KEY`);
   } else if (args.workspaces) {
     throw new Error(`${C}: workspaces applies only to agent.source framework agentscope2 (an AgentApp runs code in the sandbox pool)`);
+  }
+  if (a.tasks) {
+    if (source.kind === "builtin" || isAgentscope2(source)) throw new Error(`${C}: agent.tasks applies only to an AgentApp of the user's (source directory or image, framework agentscope-runtime): it runs the app's @agent_app.task functions`);
+    if (!args.redis) throw new Error(`${C}: agent.tasks needs redis: it is the tasks' broker and result store`);
   }
   const lb = args.loadBalancer;
   if (lb) {
@@ -414,6 +426,8 @@ export class AgentRuntime extends pulumi.ComponentResource {
 
     const redisUrl = r.redis ? pulumi.interpolate`${r.redis.tls ? "rediss" : "redis"}://${r.redis.host}:${r.redis.port}/${r.redis.db}` : undefined;
     const ws = r.workspaces;
+    // agent_launcher/tasks.py: the app submits its tasks to Redis; the worker below runs them.
+    const tasksEnv = a.tasks ? [{ name: TASKS_ENV, value: "celery" }] : [];
     const env: k8s.types.input.core.v1.EnvVar[] = agentscope2
       ? [
         ...agentscope2Env(a, r.logLevel, redisUrl!, secretKeys.filter((k) => k !== "AGENT_API_TOKEN" && k !== OTLP_HEADERS_ENV).map(fromSecret),
@@ -449,6 +463,7 @@ export class AgentRuntime extends pulumi.ComponentResource {
         fromKey ? { name: envName, valueFrom: { secretKeyRef: { name: secret.metadata.name, key: fromKey } } } : { name: envName, value: value! })),
       ...otelEnv(OTEL_SERVICE_NAMES.agent, tracing, secret.metadata.name, { "agentscope.agent.name": a.name }),
       ...(metrics ? [{ name: "METRICS_PORT", value: String(METRICS_PORT) }] : []),
+      ...tasksEnv,
     ];
 
     let gatewayConfig: k8s.core.v1.ConfigMap | undefined;
@@ -590,6 +605,21 @@ export class AgentRuntime extends pulumi.ComponentResource {
       // ACS pods each start a MicroVM and pull their image, so a surge rollout can take longer.
       ...(p.enabled ? { customTimeouts: { create: "20m", update: "20m" } } : {}),
     });
+
+    if (a.tasks) {
+      new AgentTaskWorker(`${name}-tasks`, {
+        namespace: r.namespace,
+        partOf: r.identity.partOf,
+        agentName: a.name,
+        image: r.image,
+        env,
+        tasks: a.tasks,
+        placement: p,
+        ...(args.acsNetwork ? { acsNetwork: args.acsNetwork } : {}),
+        imagePullSecrets: r.imagePullSecrets,
+        podAnnotations: { "agentscope.io/secret-sha256": secretHash },
+      }, parent);
+    }
 
     const targetPort = r.gateway ? "gateway" : "app";
     const service = new k8s.core.v1.Service(`${name}-service`, {

@@ -2,7 +2,8 @@
 // their directories by scripts/test-e2e.sh (scripts/push-images.sh, as `npm run local` builds
 // them) and deployed by `pulumi up` by digest:
 // - the seed article's own AgentApp (examples/seed-agent, agentscope-runtime 1.0.1), answering its
-//   custom endpoints through the gateway, which checks the callers' token;
+//   custom endpoints through the gateway, which checks the callers' token, and running its two
+//   `@agent_app.task`s on its worker Deployment (agent_launcher/tasks.py), Redis the broker;
 // - a minimal AgentScope 2.x agent (examples/agentscope2-agent), started by agentscope2_launcher:
 //   a session and a streamed chat turn on the stand-in model, the user taken from the token; the
 //   seed's demo run through its Bash tool in a workspace pod of the sandbox namespace, hardened
@@ -33,7 +34,11 @@ const config = {
   sandbox: { ...(base["sandbox"] as Record<string, unknown>), poolSize: 0 },
   images: { ...(base["images"] as Record<string, unknown>), userAgents: { seed: env.seedAgentImage, helper: env.agentscope2AgentImage }, workspace: env.workspaceImage },
   agents: [
-    { ...user, name: "seed", source: { kind: "directory", path: join(REPO, "examples/seed-agent"), app: "app:agent_app", framework: "agentscope-runtime" } },
+    {
+      ...user, name: "seed", source: { kind: "directory", path: join(REPO, "examples/seed-agent"), app: "app:agent_app", framework: "agentscope-runtime" },
+      // Its two @agent_app.task functions on a worker, Redis the broker; small, for the 2-vCPU node.
+      tasks: { cpu: 0.2, memoryGiB: 0.5 },
+    },
     {
       ...user, name: "helper", source: { kind: "directory", path: join(REPO, "examples/agentscope2-agent"), app: "agent_hooks", framework: "agentscope2" },
       // Pods in byo-sandboxes (the default for a 2.x agent), small enough to fit beside a rollout's surge pod.
@@ -88,9 +93,9 @@ describe.sequential("users' own agents on real pods", () => {
     const up = ok(stack.pulumi(["up", "--yes", "--skip-preview"]), "pulumi up");
     recordTime("users' agents: pulumi up", up.seconds);
     await settled("both agents Available", () => {
-      for (const agent of ["seed", "helper"]) {
-        const d = getJson<{ status: { availableReplicas?: number } }>(["deployment", `agent-${agent}`, "-n", AGENTS_NS]);
-        expect(d.status.availableReplicas ?? 0, `agent-${agent}`).toBe(1);
+      for (const deployment of ["agent-seed", "agent-seed-tasks", "agent-helper"]) {
+        const d = getJson<{ status: { availableReplicas?: number } }>(["deployment", deployment, "-n", AGENTS_NS]);
+        expect(d.status.availableReplicas ?? 0, deployment).toBe(1);
       }
     }, 600);
     const images = { seed: env.seedAgentImage, helper: env.agentscope2AgentImage };
@@ -103,6 +108,10 @@ describe.sequential("users' own agents on real pods", () => {
         expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
       }
     }
+    const worker = getJson<{ spec: { template: { spec: PodSpec } } }>(["deployment", "agent-seed-tasks", "-n", AGENTS_NS]).spec.template.spec;
+    expect(worker.automountServiceAccountToken).toBe(false);
+    expect(worker.containers.map((c) => [c.name, c.image])).toEqual([["worker", env.seedAgentImage]]);
+    expect(worker.containers[0]!.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
   });
 
   it("the seed's AgentApp answers its custom endpoints through the gateway, only with the token", async () => {
@@ -119,6 +128,37 @@ describe.sequential("users' own agents on real pods", () => {
     for (let i = 0; i < 5; i++) expect(stream).toContain(`async chunk ${i}`);
     // The runtime's unauthenticated admin route stays behind the gateway.
     expect((await post("/shutdown", bearer)).status).toBe(404);
+  });
+
+  it("the seed's two tasks run on its worker: submitted through the gateway, finished with what they yield", async () => {
+    const body = { input: [{ role: "user", content: [{ type: "text", text: "Hello, how are you?" }] }], session_id: "123" };
+    const call = async (method: string, path: string, headers: Record<string, string> = bearer) =>
+      fetch(`${url("seed")}${path}`, { method, headers: { "Content-Type": "application/json", ...headers }, ...(method === "POST" ? { body: JSON.stringify(body) } : {}), signal: AbortSignal.timeout(30_000) });
+    expect((await call("POST", "/atask", {})).status).toBe(401);
+    const submitted: Record<string, { task_id: string; status: string; queue: string }> = {};
+    for (const path of ["/task", "/atask"]) {
+      const res = await call("POST", path);
+      const answer = await res.json() as { task_id: string; status: string; queue: string };
+      expect(res.status).toBe(200);
+      expect(answer.status, JSON.stringify(answer)).toBe("submitted");
+      submitted[path] = answer;
+    }
+    expect(Object.values(submitted).map((t) => t.queue).sort()).toEqual(["celery1", "default"]);
+    // The sample's tasks sleep 30 s and 15 s; the worker runs both at once.
+    const results: Record<string, unknown> = {};
+    const deadline = Date.now() + 180_000;
+    while (Object.keys(results).length < 2 && Date.now() < deadline) {
+      for (const [path, task] of Object.entries(submitted)) {
+        if (path in results) continue;
+        const status = await (await call("GET", `${path}/${task.task_id}`)).json() as { status: string; result: unknown };
+        expect(["pending", "finished"], `${path}: ${JSON.stringify(status)}`).toContain(status.status);
+        if (status.status === "finished") results[path] = status.result;
+      }
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    expect(results).toEqual({ "/task": [{ status: "ok", payload: body }], "/atask": [{ status: "ok", payload: body }] });
+    const logs = run("kubectl", ["logs", "deployment/agent-seed-tasks", "-n", AGENTS_NS]);
+    expect(logs.stdout + logs.stderr).toMatch(/agent_tasks\.app\.atask_handler\[[0-9a-f-]+\] succeeded/);
   });
 
   it("the AgentScope 2.x agent: a session and a streamed chat turn, as the token's user, whatever X-User-ID the client sends", async () => {
@@ -237,6 +277,7 @@ describe.sequential("users' own agents on real pods", () => {
       const deployments = list(["deployments", "-n", AGENTS_NS]).map((d) => d.metadata.name);
       expect(deployments).toContain("agent-helper");
       expect(deployments).not.toContain("agent-seed");
+      expect(deployments).not.toContain("agent-seed-tasks");
     });
     expect(helperPods()).toEqual(before);
   });
