@@ -28,10 +28,12 @@ def podman(*args: str, check: bool = True, timeout: float = 1800) -> str:
 
 
 def build(context: Path, tag: str, target: str | None = None, dockerfile: Path | None = None,
-          build_args: dict[str, str] | None = None) -> float:
-    """Builds an image and returns the seconds it took."""
+          build_args: dict[str, str] | None = None, no_cache: bool = False) -> float:
+    """Builds an image and returns the seconds it took (no_cache: every step again)."""
     args = ["build", "--secret", f"id=pip-ca,src={CA_BUNDLE}", "--build-arg", f"BASE_IMAGE={BASE_IMAGE}",
             "-t", tag]
+    if no_cache:
+        args.append("--no-cache")
     for name, value in (build_args or {}).items():
         args += ["--build-arg", f"{name}={value}"]
     if target:
