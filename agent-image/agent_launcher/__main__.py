@@ -46,6 +46,18 @@ def main(argv: list[str]) -> int:
     if mode not in ("serve", "worker"):
         print(f"agent_launcher: unknown mode {mode!r}: serve (the default) or worker", file=sys.stderr)
         return 2
+    with_tasks = mode == "worker" or bool(os.environ.get("AGENT_TASKS"))
+    agent_name = os.environ.get("AGENT_NAME", "agent")
+    if with_tasks:
+        from agent_launcher import tasks
+
+        try:
+            if not tasks.enabled():
+                raise tasks.TaskSetupError(f"{tasks.TASKS_ENV} must be `celery` (or unset when serving)")
+            tasks.prepare(agent_name, dict(os.environ))
+        except tasks.TaskSetupError as exc:
+            print(f"agent_launcher: {exc}", file=sys.stderr)
+            return 2
     spec = os.environ.get("AGENT_APP", "")
     try:
         app = load(spec)
@@ -56,15 +68,11 @@ def main(argv: list[str]) -> int:
     if not callable(run):
         print(f"agent_launcher: {spec} has no run(host=, port=): not an AgentApp", file=sys.stderr)
         return 2
-    if mode == "worker" or os.environ.get("AGENT_TASKS"):
-        from agent_launcher import tasks
-
+    if with_tasks:
         try:
-            if not tasks.enabled():
-                raise tasks.TaskSetupError(f"{tasks.TASKS_ENV} must be `celery` (or unset when serving)")
-            celery, declared = tasks.register(app, os.environ.get("AGENT_NAME", "agent"), dict(os.environ))
+            celery, queues = tasks.register(app, agent_name, dict(os.environ))
             if mode == "worker":
-                tasks.run_worker(celery, declared, dict(os.environ))
+                tasks.run_worker(celery, queues, dict(os.environ))
                 return 0
         except tasks.TaskSetupError as exc:
             print(f"agent_launcher: {exc}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""`@agent_app.task` on Celery with the stack's Redis, for agentscope-runtime 1.0.x.
+"""`@agent_app.task` on Celery with the stack's Redis, for agentscope-runtime 1.0.x and 1.1.x.
 
 What 1.0.1 does with a broker (engine/app/celery_mixin.py, and
 FastAPIAppFactory._create_task_handler) fails three ways, all seen with the
@@ -15,12 +15,16 @@ generator yields are its result, as a list. 1.0.1's handler then finds
 `celery_task` already set on the function, submits it, and reads its status
 through the same Celery app.
 
-1.1.x decides at decoration time, before any launcher code runs, whether a
-task goes to Celery (unified_routing_mixin.task): not supported here.
+1.1.x fixed all three (routing/task_engine_mixin.py), but picks Celery or the
+app process when a task is decorated, and Celery only if the AgentApp was
+constructed with broker_url and backend_url: `prepare` gives them to the
+AgentApp constructor before the app's module is imported (unless the app
+passes its own), and the worker runs the app's own Celery app.
 """
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import os
 import threading
@@ -94,14 +98,20 @@ async def _drain(agen: Any) -> list[Any]:
     return [item async for item in agen]
 
 
-def celery_app(agent_name: str, url: str) -> Celery:
-    """One Celery app on the stack's Redis, its keys under the agent's own prefix: agents sharing
-    the Redis never take each other's queues (two apps may both call theirs `default`)."""
-    from celery import Celery  # 1.0.x's own dependency; only task-running apps import it
+def runtime_line() -> str:
+    """`1.0` or `1.1`: the agentscope-runtime the app runs on; anything else is refused."""
+    version = metadata.version("agentscope-runtime")
+    line = ".".join(version.split(".")[:2])
+    if line not in ("1.0", "1.1"):
+        raise TaskSetupError(f"{TASKS_ENV}=celery supports agentscope-runtime 1.0.x and 1.1.x, this app has {version}")
+    return line
 
+
+def celery_settings(agent_name: str) -> dict[str, Any]:
+    """Keys under the agent's own prefix: agents sharing the Redis never take each other's
+    queues (two apps may both call theirs `default`)."""
     prefix = {"global_keyprefix": f"agent-tasks:{agent_name}:"}
-    app = Celery(f"agent-tasks-{agent_name}", broker=url, backend=url)
-    app.conf.update(
+    return dict(
         broker_transport_options=prefix,
         result_backend_transport_options=prefix,
         task_serializer="json",
@@ -113,14 +123,50 @@ def celery_app(agent_name: str, url: str) -> Celery:
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
     )
+
+
+def celery_app(agent_name: str, url: str) -> Celery:
+    """1.0.x: one Celery app on the stack's Redis."""
+    from celery import Celery  # 1.0.x's own dependency; only task-running apps import it
+
+    app = Celery(f"agent-tasks-{agent_name}", broker=url, backend=url)
+    app.conf.update(celery_settings(agent_name))
     return app
 
 
-def register(app: object, agent_name: str, environ: dict[str, str]) -> tuple[Celery, list[DeclaredTask]]:
-    """Registers the app's tasks on the stack's broker and points 1.0.x's routes at them."""
-    version = metadata.version("agentscope-runtime")
-    if not version.startswith("1.0."):
-        raise TaskSetupError(f"{TASKS_ENV}=celery supports agentscope-runtime 1.0.x, this app has {version}")
+def prepare(agent_name: str, environ: dict[str, str]) -> None:
+    """Before the app's module is imported. 1.1.x: every AgentApp constructed without broker URLs
+    gets the stack's Redis, so its tasks go to Celery when decorated."""
+    if runtime_line() != "1.1":
+        return
+    from agentscope_runtime.engine.app.agent_app import AgentApp
+
+    url = broker_url(environ)
+    original = AgentApp.__init__
+
+    @functools.wraps(original)
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        # 1.1.x's AgentApp takes keywords only.
+        if not kwargs.get("broker_url") and not kwargs.get("backend_url"):
+            kwargs["broker_url"] = kwargs["backend_url"] = url
+        original(self, *args, **kwargs)
+        if getattr(self, "celery_app", None) is not None:
+            self.celery_app.conf.update(celery_settings(agent_name))
+
+    AgentApp.__init__ = init  # type: ignore[method-assign]
+
+
+def register(app: object, agent_name: str, environ: dict[str, str]) -> tuple[Celery, list[str]]:
+    """The app's Celery app and queues. 1.0.x: its tasks registered here, its routes pointed at
+    them; 1.1.x: what it registered itself when its tasks were decorated."""
+    if runtime_line() == "1.1":
+        celery = getattr(app, "celery_app", None)
+        if celery is None:
+            raise TaskSetupError(f"{TASKS_ENV}=celery, but the app has no Celery: add celery to its requirements")
+        queues = sorted(getattr(app, "_registered_queues", set()))
+        if not queues:
+            raise TaskSetupError(f"{TASKS_ENV}=celery, but the app declares no @agent_app.task")
+        return celery, queues
     tasks = declared_tasks(app)
     if not tasks:
         raise TaskSetupError(f"{TASKS_ENV}=celery, but the app declares no @agent_app.task")
@@ -141,7 +187,7 @@ def register(app: object, agent_name: str, environ: dict[str, str]) -> tuple[Cel
     celery_mixin.Celery = lambda *_args, **_kwargs: celery  # type: ignore[attr-defined]
     setattr(app, "broker_url", url)
     setattr(app, "backend_url", url)
-    return celery, tasks
+    return celery, sorted({t.queue for t in tasks})
 
 
 def serve_health(host: str, port: int) -> ThreadingHTTPServer:
@@ -171,14 +217,13 @@ def serve_health(host: str, port: int) -> ThreadingHTTPServer:
     return server
 
 
-def run_worker(celery: Celery, tasks: list[DeclaredTask], environ: dict[str, str]) -> None:
+def run_worker(celery: Celery, queues: list[str], environ: dict[str, str]) -> None:
     """Consumes the app's queues, with its health route on HOST:PORT. Threads, not prefork: the
     tasks of an agent wait on I/O, and no child processes means SIGTERM's warm shutdown reaches
     every running task."""
     concurrency = environ.get(CONCURRENCY_ENV, "2")
     if not concurrency.isdigit() or int(concurrency) < 1:
         raise TaskSetupError(f"{CONCURRENCY_ENV} must be a whole number of at least 1, got {concurrency!r}")
-    queues = sorted({t.queue for t in tasks})
     serve_health(environ.get("HOST", "0.0.0.0"), int(environ.get("PORT", "8080")))
     celery.worker_main(["worker", "--loglevel=INFO", "--pool=threads", f"--concurrency={concurrency}",
                         "--without-gossip", "--without-mingle", "-Q", ",".join(queues)])

@@ -1,7 +1,8 @@
 """agent_launcher/tasks.py without a broker: the broker URL it builds from the
 stack's settings, what a task's result becomes, which tasks it finds, and the
 launcher refusing what it cannot run (this venv's runtime is 1.1.6.post2).
-The seed's tasks on Redis with a real worker: test_user_agent_image.py."""
+Tasks on Redis with a real worker, 1.0.1 (the seed's) and 1.1.x:
+test_user_agent_image.py."""
 from __future__ import annotations
 
 import asyncio
@@ -81,10 +82,15 @@ def run_launcher(user_dir: Path, *args: str, **env: str) -> subprocess.Completed
                           text=True, timeout=120, env={**launcher_env(user_dir, "mine:agent_app", free_port()), **env})
 
 
-def test_tasks_on_runtime_1_1_are_refused(user_dir: Path) -> None:  # noqa: F811
+def test_a_1_1_app_without_celery_is_refused_saying_so(user_dir: Path) -> None:  # noqa: F811
+    """This venv's 1.1.6.post2 has no celery (not one of its dependencies): given the broker, its
+    AgentApp falls back to the app process, so the launcher stops instead."""
     result = run_launcher(user_dir, AGENT_TASKS="celery", REDIS_URL="redis://127.0.0.1:1/0")
     assert result.returncode == 2, result.stderr[-2000:]
-    assert "supports agentscope-runtime 1.0.x, this app has 1.1.6.post2" in result.stderr
+    assert "the app has no Celery: add celery to its requirements" in result.stderr
+    result = run_launcher(user_dir, "worker", AGENT_TASKS="celery")
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "needs REDIS_URL" in result.stderr
 
 
 @pytest.mark.parametrize("args, env, says", [

@@ -30,11 +30,14 @@ AGENT_DIR = REPO / "agent-image"
 DOCKERFILE = AGENT_DIR / "user-agent.Dockerfile"
 SEED_DIR = REPO / "examples" / "seed-agent"
 AS2_DIR = REPO / "examples" / "agentscope2-agent"
+# An AgentApp on agentscope-runtime 1.1.x with tasks, its own lock with celery.
+RUNTIME11_DIR = Path(__file__).resolve().parent / "runtime11_tasks_app"
 PROBE = Path(__file__).resolve().parent / "http_probe.py"
 TAG = "test-" + hashlib.sha256(str(AGENT_DIR).encode()).hexdigest()[:10]
 SEED = f"localhost/user-agent-seed:{TAG}"
 KIT = f"localhost/user-agent-kit:{TAG}"
 AS2 = f"localhost/user-agent-as2:{TAG}"
+RUNTIME11 = f"localhost/user-agent-runtime11:{TAG}"
 # The request body of the seed article's own curl examples.
 SEED_BODY = {"input": [{"role": "user", "content": [{"type": "text", "text": "Hello, how are you?"}]}],
              "session_id": "123"}
@@ -154,50 +157,72 @@ def test_seed_process_turn_against_a_fake_dashscope_keeps_the_session(seed_image
     assert "Hello, how are you?" in json.dumps(second) and "".join(ANSWER) in json.dumps(second)
 
 
-def test_seed_tasks_run_in_a_separate_worker_on_redis(seed_image: None, redis_url: str) -> None:
-    """AGENT_TASKS=celery, as the stack sets it with `tasks`: the app submits the seed's two
-    `@agent_app.task`s to Redis and a second container (`worker`) runs them. Both tasks in one
-    worker (1.0.1 alone gives them one Celery name), and their `yield`ed items are the result."""
+def run_tasks_on_a_worker(image: str, agent: str, redis_url: str, body: object,
+                          queues: dict[str, str], task_names: list[str], seconds: float) -> None:
+    """AGENT_TASKS=celery, as the stack sets it with `tasks`: the app submits its tasks to Redis,
+    where they wait until a second container of the same image (`worker`) runs them; what they
+    yield is their result. `queues`: path -> queue."""
     port = free_port()
     env = ["-e", "AGENT_TASKS=celery", "-e", f"REDIS_URL={redis_url}", "-e", "REDIS_PASSWORD=redis-secret",
-           "-e", "AGENT_NAME=seed"]
+           "-e", f"AGENT_NAME={agent}"]
     _, api = seconds_to_healthy(["--network", "host", *K8S_LIKE, *env, "-e", "HOST=127.0.0.1",
-                                 "-e", f"PORT={port}", SEED], f"http://127.0.0.1:{port}/health")
+                                 "-e", f"PORT={port}", image], f"http://127.0.0.1:{port}/health")
     worker = None
     try:
         submitted = {}
-        for path in ("/task", "/atask"):
-            answer = httpx.post(f"http://127.0.0.1:{port}{path}", json=SEED_BODY, timeout=30).json()
+        for path in queues:
+            answer = httpx.post(f"http://127.0.0.1:{port}{path}", json=body, timeout=30).json()
             assert answer["status"] == "submitted", answer
             submitted[path] = answer
-        assert {a["queue"] for a in submitted.values()} == {"celery1", "default"}
+        assert {path: a["queue"] for path, a in submitted.items()} == queues
         # No worker yet: the app process itself runs nothing.
         time.sleep(2)
         for path, answer in submitted.items():
             assert httpx.get(f"http://127.0.0.1:{port}{path}/{answer['task_id']}").json()["status"] == "pending"
         health_port = free_port()
-        seconds, worker = seconds_to_healthy(["--network", "host", *K8S_LIKE, *env, "-e", "HOST=127.0.0.1",
-                                              "-e", f"PORT={health_port}", SEED, "worker"],
-                                             f"http://127.0.0.1:{health_port}/health")
-        print(f"\nworker ready {seconds:.1f}s after start")
-        # The seed's tasks sleep 30 s and 15 s; the worker runs both at once.
-        deadline = time.monotonic() + 120
+        ready, worker = seconds_to_healthy(["--network", "host", *K8S_LIKE, *env, "-e", "HOST=127.0.0.1",
+                                            "-e", f"PORT={health_port}", image, "worker"],
+                                           f"http://127.0.0.1:{health_port}/health")
+        print(f"\n{agent} worker ready {ready:.1f}s after start")
+        deadline = time.monotonic() + seconds
         results: dict[str, object] = {}
-        while len(results) < 2 and time.monotonic() < deadline:
+        while len(results) < len(queues) and time.monotonic() < deadline:
             for path, answer in submitted.items():
                 status = httpx.get(f"http://127.0.0.1:{port}{path}/{answer['task_id']}").json()
                 assert status["status"] in ("pending", "STARTED", "finished"), status
                 if status["status"] == "finished":
                     results[path] = status["result"]
             time.sleep(1)
-        assert results == {path: [{"status": "ok", "payload": SEED_BODY}] for path in ("/task", "/atask")}, \
-            podman("logs", worker)
+        assert results == {path: [{"status": "ok", "payload": body}] for path in queues}, podman("logs", worker)
         logs = subprocess.run(["podman", "logs", worker], capture_output=True, text=True)
-        assert "agent_tasks.app.task_handler" in logs.stderr and "agent_tasks.app.atask_handler" in logs.stderr
+        for name in task_names:
+            assert f"{name}[" in logs.stderr, logs.stderr[-3000:]
     finally:
         podman("rm", "-f", "-t", "2", api, check=False)
         if worker:
             podman("rm", "-f", "-t", "2", worker, check=False)
+
+
+def test_seed_tasks_run_in_a_separate_worker_on_redis(seed_image: None, redis_url: str) -> None:
+    """1.0.1: both tasks in one worker (1.0.1 alone gives them one Celery name); the seed's
+    tasks sleep 30 s and 15 s, and the worker runs both at once."""
+    run_tasks_on_a_worker(SEED, "seed", redis_url, SEED_BODY, {"/task": "celery1", "/atask": "default"},
+                          ["agent_tasks.app.task_handler", "agent_tasks.app.atask_handler"], 120)
+
+
+def test_runtime_1_1_tasks_run_in_a_separate_worker_on_redis(tmp_path: Path, redis_url: str) -> None:
+    """1.1.x: the AgentApp gets the stack's Redis at construction (it names no broker), so its
+    own Celery registration (names `tasks.<module>.<function>`) sends both tasks to the worker."""
+    build(AGENT_DIR, KIT, target="user-agent-kit")
+    context = tmp_path / "runtime11"
+    shutil.copytree(RUNTIME11_DIR, context, ignore=shutil.ignore_patterns("__pycache__"))
+    seconds = build_user_agent(context, RUNTIME11)
+    print(f"\n1.1.x tasks image built in {seconds:.0f}s")
+    try:
+        run_tasks_on_a_worker(RUNTIME11, "tasks11", redis_url, {"n": 11}, {"/task": "celery1", "/atask": "celery"},
+                              ["tasks.app.task_handler", "tasks.app.atask_handler"], 60)
+    finally:
+        podman("rmi", RUNTIME11, check=False)
 
 
 def test_a_worker_without_the_stacks_broker_exits_2_and_says_why(seed_image: None) -> None:
