@@ -180,7 +180,7 @@ export function agentSchema(d: EnvironmentDefaults) {
     userTokensSecret: dnsLabel.optional(),
     /** framework agentscope2 only: where its workspaces run (default pods in the sandbox namespace). */
     workspaces: workspacesSchema.optional(),
-    /** A user's agentscope-runtime 1.0.x AgentApp: run its `@agent_app.task`s on workers, with the stack's Redis as the broker. */
+    /** A user's AgentApp (agentscope-runtime 1.0.x or 1.1.x): run its `@agent_app.task`s on workers, with the stack's Redis as the broker. */
     tasks: tasksSchema.optional(),
   });
 }

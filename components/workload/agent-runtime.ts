@@ -56,9 +56,10 @@ export interface AgentSpec {
    */
   workspaces?: AgentWorkspacesSpec;
   /**
-   * An agentscope-runtime 1.0.x app's `@agent_app.task`s (source directory or image): the app
-   * submits them to the stack's Redis and a worker Deployment `agent-<name>-tasks` runs them
-   * (AgentTaskWorker). Default none: 1.0.x runs them in the app process, status per process.
+   * A user's AgentApp's `@agent_app.task`s (agentscope-runtime 1.0.x or 1.1.x; source directory
+   * or image): the app submits them to the stack's Redis and a worker Deployment
+   * `agent-<name>-tasks` runs them (AgentTaskWorker). Default none: the runtime runs them in the
+   * app process, status per process.
    */
   tasks?: AgentTasksSpec;
 }
