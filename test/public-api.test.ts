@@ -33,6 +33,7 @@ const VALUES = [
   "WORKSPACE_SETTINGS_DIR", "WORKSPACE_SETTINGS_ENV", "WORKSPACE_SETTINGS_FILE", "podWorkspaces", "resolveAgentWorkspacesArgs",
   "serviceAccountTokenVolume", "workspacePodSettings", "workspaceRoleRules",
   "AgentTaskWorker", "TASKS_ENV", "TASK_CONCURRENCY_ENV", "TASK_WORKER_STOP_SECONDS", "TASK_WORKER_HEALTH_PORT", "resolveAgentTaskWorkerArgs",
+  "requireAcsSize", "resolveAgentTasks",
 ];
 
 const TYPES = [
@@ -48,7 +49,7 @@ const TYPES = [
   "SandboxPodSettings", "SandboxPoolArgs", "SandboxType", "SlsLogCollectionArgs", "StandInModelArgs", "TelemetryPolicyArgs", "TraceClient", "TraceViewerArgs", "TracingArgs", "Weekday", "WorkloadIdentity", "WorkloadTelemetry",
   "ZoneSubnets", "AgentWorkspacesArgs", "AgentWorkspacesBinding", "AgentWorkspacesSpec", "ResolvedAgentWorkspacesArgs",
   "WorkspaceIsolation", "WorkspacePodSettingsJson", "WorkspaceStorage",
-  "AgentTaskWorkerArgs", "AgentTasksSpec", "ResolvedAgentTaskWorkerArgs",
+  "AgentTaskWorkerArgs", "AgentTasksSpec", "ResolvedAgentTaskWorkerArgs", "ResolvedAgentTasks",
 ];
 
 /** Every name components/index.ts exports, types included, as the TypeScript checker sees them. */

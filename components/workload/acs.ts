@@ -66,6 +66,13 @@ export function isAcsSize(cpu: number, memoryGiB: number): boolean {
   return isMultiple(cpu, ACS_CPU_STEP) && isMultiple(memoryGiB, ACS_MEMORY_STEP_GIB);
 }
 
+/** Throws, naming `component` and the keys (`<prefix>cpu`, `<prefix>memoryGiB`), unless ACS serves the size. */
+export function requireAcsSize(component: string, prefix: string, cpu: number, memoryGiB: number): void {
+  if (!isAcsSize(cpu, memoryGiB)) {
+    throw new Error(`${component}: ${prefix}cpu ${cpu} / ${prefix}memoryGiB ${memoryGiB} is not an ACS size (0.5 vCPU and 1 GiB steps)`);
+  }
+}
+
 function isMultiple(value: number, step: number): boolean {
   const ratio = value / step;
   return value > 0 && Math.abs(ratio - Math.round(ratio)) < 1e-9;

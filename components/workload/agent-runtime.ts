@@ -4,7 +4,7 @@ import { join } from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { AcsNetwork, AcsPlacement } from "./acs";
-import { NO_ACS, acsNetworkAnnotations, acsPodAnnotations, acsPodLabels, acsTolerations, isAcsSize, zoneSpreadWhenUnsatisfiable } from "./acs";
+import { NO_ACS, acsNetworkAnnotations, acsPodAnnotations, acsPodLabels, acsTolerations, requireAcsSize, zoneSpreadWhenUnsatisfiable } from "./acs";
 import type { WorkloadIdentity } from "./labels";
 import { recommendedLabels, selectorLabels } from "./labels";
 import { guaranteedResources } from "./resources";
@@ -18,7 +18,7 @@ import type { AgentWorkspacesBinding, WorkspaceIsolation, WorkspaceStorage } fro
 import { WORKSPACE_SETTINGS_DIR, WORKSPACE_SETTINGS_ENV, WORKSPACE_SETTINGS_FILE } from "./agent-workspaces";
 import { BUILTIN_SOURCE, isAgentscope2, requireAgentSource } from "./agent-source";
 import type { AgentTasksSpec } from "./agent-task-worker";
-import { AgentTaskWorker, TASKS_ENV } from "./agent-task-worker";
+import { AgentTaskWorker, TASKS_ENV, resolveAgentTasks } from "./agent-task-worker";
 
 /** One agent of the stack's list. */
 export interface AgentSpec {
@@ -216,9 +216,7 @@ export function resolveAgentRuntimeArgs(args: AgentRuntimeArgs): ResolvedAgentRu
   const source = a.source ?? BUILTIN_SOURCE;
   requireAgentSource(C, "agent.source", source);
   const placement = args.placement ?? NO_ACS;
-  if (placement.enabled && !isAcsSize(a.cpu, a.memoryGiB)) {
-    throw new Error(`${C}: agent.cpu ${a.cpu} / agent.memoryGiB ${a.memoryGiB} is not an ACS size (0.5 vCPU and 1 GiB steps)`);
-  }
+  if (placement.enabled) requireAcsSize(C, "agent.", a.cpu, a.memoryGiB);
   const gateway = args.gateway ?? true;
   if (a.userTokensSecret !== undefined) {
     if (source.kind === "builtin") throw new Error(`${C}: agent.userTokensSecret applies only to a user's app (source directory or image): the builtin agent checks the one agentApiToken itself`);
@@ -241,6 +239,7 @@ export function resolveAgentRuntimeArgs(args: AgentRuntimeArgs): ResolvedAgentRu
   if (a.tasks) {
     if (source.kind === "builtin" || isAgentscope2(source)) throw new Error(`${C}: agent.tasks applies only to an AgentApp of the user's (source directory or image, framework agentscope-runtime): it runs the app's @agent_app.task functions`);
     if (!args.redis) throw new Error(`${C}: agent.tasks needs redis: it is the tasks' broker and result store`);
+    resolveAgentTasks(C, a.tasks, placement);
   }
   const lb = args.loadBalancer;
   if (lb) {

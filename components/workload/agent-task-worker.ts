@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { AcsNetwork, AcsPlacement } from "./acs";
-import { NO_ACS, acsNetworkAnnotations, acsPodAnnotations, acsPodLabels, acsTolerations, isAcsSize } from "./acs";
+import { NO_ACS, acsNetworkAnnotations, acsPodAnnotations, acsPodLabels, acsTolerations, requireAcsSize } from "./acs";
 import type { WorkloadIdentity } from "./labels";
 import { recommendedLabels, selectorLabels } from "./labels";
 import { guaranteedResources } from "./resources";
@@ -49,41 +49,39 @@ export interface AgentTaskWorkerArgs {
   podAnnotations?: Record<string, pulumi.Input<string>>;
 }
 
-export interface ResolvedAgentTaskWorkerArgs {
+/** `AgentTasksSpec` with its defaults, checked. */
+export type ResolvedAgentTasks = Required<AgentTasksSpec>;
+
+/**
+ * The defaults and checks of `tasks`, named after `component`: AgentRuntime runs them before it
+ * registers any resource, AgentTaskWorker for a stack that uses it alone.
+ */
+export function resolveAgentTasks(component: string, tasks: AgentTasksSpec, placement: AcsPlacement): ResolvedAgentTasks {
+  const resolved = { workers: tasks.workers ?? 1, concurrency: tasks.concurrency ?? 2, cpu: tasks.cpu ?? 0.5, memoryGiB: tasks.memoryGiB ?? 1 };
+  requireInt(component, "tasks.workers", resolved.workers, 1, 50);
+  requireInt(component, "tasks.concurrency", resolved.concurrency, 1, 64);
+  requirePositive(component, "tasks.cpu", resolved.cpu);
+  requirePositive(component, "tasks.memoryGiB", resolved.memoryGiB);
+  if (placement.enabled) requireAcsSize(component, "tasks.", resolved.cpu, resolved.memoryGiB);
+  return resolved;
+}
+
+export interface ResolvedAgentTaskWorkerArgs extends ResolvedAgentTasks {
   readonly identity: WorkloadIdentity;
   readonly resourceName: string;
-  readonly workers: number;
-  readonly concurrency: number;
-  readonly cpu: number;
-  readonly memoryGiB: number;
   readonly placement: AcsPlacement;
 }
 
 export function resolveAgentTaskWorkerArgs(args: AgentTaskWorkerArgs): ResolvedAgentTaskWorkerArgs {
   const C = "AgentTaskWorker";
   requireDnsLabel(C, "agentName", args.agentName, 30);
-  const t = args.tasks;
-  const workers = t.workers ?? 1;
-  const concurrency = t.concurrency ?? 2;
-  const cpu = t.cpu ?? 0.5;
-  const memoryGiB = t.memoryGiB ?? 1;
-  requireInt(C, "tasks.workers", workers, 1, 50);
-  requireInt(C, "tasks.concurrency", concurrency, 1, 64);
-  requirePositive(C, "tasks.cpu", cpu);
-  requirePositive(C, "tasks.memoryGiB", memoryGiB);
   const placement = args.placement ?? NO_ACS;
-  if (placement.enabled && !isAcsSize(cpu, memoryGiB)) {
-    throw new Error(`${C}: tasks.cpu ${cpu} / tasks.memoryGiB ${memoryGiB} is not an ACS size (0.5 vCPU and 1 GiB steps)`);
-  }
   return {
+    ...resolveAgentTasks(C, args.tasks, placement),
     // Name agentscope-agent: the agents' NetworkPolicies (egress to Redis, the model, the sandbox
     // manager; Redis's ingress) select it. Its own instance: the agent's Service, HPA and PDB do not.
     identity: { name: "agentscope-agent", instance: `${args.partOf}-${args.agentName}-tasks`, component: "agent-task-worker", partOf: args.partOf },
     resourceName: `agent-${args.agentName}-tasks`,
-    workers,
-    concurrency,
-    cpu,
-    memoryGiB,
     placement,
   };
 }

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { AcsNetwork } from "./acs";
-import { NO_ACS, acsNetworkAnnotations, acsPodAnnotations, acsPodLabels, acsTolerations, isAcsSize } from "./acs";
+import { NO_ACS, acsNetworkAnnotations, acsPodAnnotations, acsPodLabels, acsTolerations, requireAcsSize } from "./acs";
 import { recommendedLabels } from "./labels";
 import type { WorkloadIdentity } from "./labels";
 import { guaranteedResources } from "./resources";
@@ -128,9 +128,7 @@ export function resolveAgentWorkspacesArgs(args: AgentWorkspacesArgs): ResolvedA
   const memoryGiB = args.memoryGiB ?? 2;
   requirePositive(C, "cpu", cpu);
   requirePositive(C, "memoryGiB", memoryGiB);
-  if (args.isolation.kind === "acs" && !isAcsSize(cpu, memoryGiB)) {
-    throw new Error(`${C}: cpu ${cpu} / memoryGiB ${memoryGiB} is not an ACS size (0.5 vCPU and 1 GiB steps)`);
-  }
+  if (args.isolation.kind === "acs") requireAcsSize(C, "", cpu, memoryGiB);
   const storage = args.storage ?? { kind: "emptyDir", sizeGiB: 1 };
   requireInt(C, "storage.sizeGiB", storage.sizeGiB, 1, 2048);
   if (storage.kind === "persistentVolumeClaim" && storage.storageClassName !== undefined) requireDnsLabel(C, "storage.storageClassName", storage.storageClassName, 253);

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { AcsNetwork, AcsPlacement } from "./acs";
-import { NO_ACS, acsNetworkAnnotations, acsPodAnnotations, acsPodLabels, acsTolerations, isAcsSize } from "./acs";
+import { NO_ACS, acsNetworkAnnotations, acsPodAnnotations, acsPodLabels, acsTolerations, requireAcsSize } from "./acs";
 import type { WorkloadIdentity } from "./labels";
 import { recommendedLabels, selectorLabels } from "./labels";
 import { guaranteedResources } from "./resources";
@@ -67,9 +67,7 @@ export function resolveStandInModelArgs(args: StandInModelArgs): ResolvedStandIn
   const memoryGiB = args.memoryGiB ?? (placement.enabled ? 1 : 0.125);
   requirePositive(C, "cpu", cpu);
   requirePositive(C, "memoryGiB", memoryGiB);
-  if (placement.enabled && !isAcsSize(cpu, memoryGiB)) {
-    throw new Error(`${C}: cpu ${cpu} / memoryGiB ${memoryGiB} is not an ACS size (0.5 vCPU and 1 GiB steps)`);
-  }
+  if (placement.enabled) requireAcsSize(C, "", cpu, memoryGiB);
   return {
     namespace: args.namespace,
     identity: { name: "stand-in-model", instance: `${args.partOf}-stand-in-model`, component: "model", partOf: args.partOf },
