@@ -7,11 +7,13 @@
  * Who is who, from the components: callers are pods of any namespace but the stack's two, plus a
  * load balancer's allow-listed CIDRs; they reach an agent through its Service port 8080, whose
  * target is the path-filtering gateway (8081), never the AgentApp's own 8080 with its
- * unauthenticated /admin routes. Agents call the sandbox manager (8000), Redis, the model API
- * (public internet, 443) and sandboxes (80); the manager calls the API server and sandboxes.
+ * unauthenticated /admin routes. Agents call the sandbox manager (8000), Redis and the model API
+ * (public internet, 443), never a sandbox; the manager calls the API server and sandboxes (8090).
  * Sandboxes run untrusted code: they reach DNS and the public internet, nothing private. Where the
  * stand-in model runs (local without a model API key), agents reach it on 8080 and it reaches
- * nothing but DNS.
+ * nothing but DNS. Where users' agents run, an AgentApp's task worker egresses as agents do and
+ * takes no traffic but the kubelet's; a 2.x agent alone reaches the API server (its workspace pods,
+ * by exec), and those pods, in the sandbox namespace, are as cut off as sandboxes.
  *
  * Every row is judged twice, because whether ipBlock rules also match pod IPs is left to the
  * implementation (Calico: yes, Cilium: no; Terway enforces through either); a row passes only if
@@ -27,10 +29,11 @@ import type { Flow, World } from "./support/flow-table";
 import { FLOWS, flowTitle, judge } from "./support/flow-table";
 import type { Endpoint, Labels, PodEndpoint } from "./support/netpol";
 import { policiesFor } from "./support/netpol";
-import { programObjects, renderedCluster, renderedSandboxPod, renderedWorkloadPods } from "./support/netpol-cluster";
+import { programObjects, renderedCluster, renderedSandboxPod, renderedWorkloadPods, renderedWorkspacePod } from "./support/netpol-cluster";
 import { runProgram } from "./support/program";
 import type { ShippedStack } from "./support/stack-config";
 import { PROJECT, shippedStackConfig } from "./support/stack-config";
+import type { AgentSpec } from "../components/workload/agent-runtime";
 import type { AgentScopeWorkloadsArgs } from "../components/workload/workloads";
 import type { Env } from "./support/workloads-fixtures";
 import { runWorkloads, workloadsArgs } from "./support/workloads-fixtures";
@@ -74,6 +77,8 @@ interface Setting {
   readonly acs: boolean;
   /** The stand-in model replaces the agents' model. */
   readonly standInModel: boolean;
+  /** Users' agents run beside ours: an AgentApp with a task worker, a 2.x agent with workspace pods. */
+  readonly userAgents: boolean;
   readonly render: () => Promise<K8sObject[]>;
 }
 
@@ -82,16 +87,38 @@ const FIXTURE_POD_CIDR = "10.0.0.0/19";
 /** Managed Redis of the prod fixture: an address inside the block it gives the NetworkPolicies. */
 const FIXTURE_MANAGED_REDIS_IP = "10.0.64.10";
 
-function fixtureSetting(env: Env, standInModel = false): Setting {
+/** The users' agents of a setting: `seed` (an AgentApp with tasks) and `helper` (2.x, workspaces as pods), both prebuilt. */
+const USER_AGENTS = { app: "agent-seed", taskWorker: "agent-seed-tasks", agentscope2: "agent-helper", workspaceSettings: "agent-helper-workspaces" } as const;
+
+function withUserAgents(args: AgentScopeWorkloadsArgs): AgentScopeWorkloadsArgs {
+  const common: Omit<AgentSpec, "name"> = { model: { provider: "openai", name: "qwen-plus", baseUrl: "https://models.example.com/v1" }, replicas: { min: 1, max: 2 }, cpu: 1, memoryGiB: 2, sandboxTypes: ["base"] };
+  const workspace = `registry.example.com/agentscope/agentscope2-workspace@sha256:${"7".repeat(64)}`;
+  return {
+    ...args,
+    images: args.images.build
+      ? { ...args.images, build: { ...args.images.build, workspaceRepository: "localhost:5000/agentscope/agentscope2-workspace" } }
+      : { ...args.images, workspace },
+    agents: [
+      ...args.agents,
+      { ...common, name: "seed", source: { kind: "image", image: `registry.example.com/team/seed@sha256:${"5".repeat(64)}`, framework: "agentscope-runtime" }, tasks: {} },
+      { ...common, name: "helper", source: { kind: "image", image: `registry.example.com/team/helper@sha256:${"6".repeat(64)}`, framework: "agentscope2" }, workspaces: { kind: "pods" } },
+    ],
+  };
+}
+
+function fixtureSetting(env: Env, variant: "plain" | "stand-in model" | "users' agents" = "plain"): Setting {
   const fixture = workloadsArgs(env);
-  const args: AgentScopeWorkloadsArgs = standInModel && fixture.images.build
-    ? { ...fixture, standInModel: true, images: { ...fixture.images, build: { ...fixture.images.build, standInModelRepository: "localhost:5000/agentscope/stand-in-model" } } }
-    : fixture;
+  const standInModel = variant === "stand-in model";
+  const args: AgentScopeWorkloadsArgs = variant === "users' agents"
+    ? withUserAgents(fixture)
+    : standInModel && fixture.images.build
+      ? { ...fixture, standInModel: true, images: { ...fixture.images, build: { ...fixture.images.build, standInModelRepository: "localhost:5000/agentscope/stand-in-model" } } }
+      : fixture;
   const exposure = args.exposure ?? { type: "cluster" };
   const given = args.network?.apiServer?.cidrs[0];
   const lbAllowedCidr = exposure.type === "cluster" ? undefined : exposure.allowedCidrs?.[0];
   return {
-    title: `AgentScopeWorkloads fixture ${env}${standInModel ? " with the stand-in model" : ""}`,
+    title: `AgentScopeWorkloads fixture ${env}${variant === "plain" ? "" : ` with ${variant === "stand-in model" ? "the stand-in model" : "users' agents"}`}`,
     agents: args.agents.map((a) => `agent-${a.name}`),
     podCidr: env === "local" ? KIND_POD_CIDR : FIXTURE_POD_CIDR,
     apiServerIp: typeof given === "string" ? given.replace(/\/32$/, "") : MOCK_API_SERVER.address,
@@ -100,6 +127,7 @@ function fixtureSetting(env: Env, standInModel = false): Setting {
     ...(lbAllowedCidr !== undefined ? { lbAllowedCidr } : {}),
     acs: args.acs?.enabled ?? false,
     standInModel: args.standInModel ?? false,
+    userAgents: variant === "users' agents",
     render: async () => (await runWorkloads(args)).k8sObjects(),
   };
 }
@@ -125,13 +153,16 @@ function programSetting(stack: ShippedStack, withSecrets = true): Setting {
     ...(lbAllowedCidr !== undefined ? { lbAllowedCidr } : {}),
     acs: c.acs.enabled,
     standInModel: c.standInModel,
+    userAgents: false,
     render: async () => programObjects((await runProgram(values, stack)).resources),
   };
 }
 
 const SETTINGS: readonly Setting[] = [
   ...(["local", "dev", "prod"] as const).map((env) => fixtureSetting(env)),
-  fixtureSetting("local", true),
+  fixtureSetting("local", "stand-in model"),
+  fixtureSetting("local", "users' agents"),
+  fixtureSetting("prod", "users' agents"),
   ...(["local", "dev", "prod"] as const).map((stack) => programSetting(stack)),
   // No model API key: the stand-in model replaces the model.
   programSetting("local", false),
@@ -179,6 +210,11 @@ function buildWorld(s: Setting, objects: readonly K8sObject[]): World {
     endpoints.set("LB caller", { kind: "external", name: "LB caller", ip: subnet(s.lbAllowedCidr, 32, size - 7).replace(/\/32$/, "") });
   }
   if (s.managedRedisIp !== undefined) endpoints.set("redis", { kind: "external", name: "managed Redis", ip: s.managedRedisIp });
+  if (s.userAgents) {
+    endpoints.set("task worker", required(pods, USER_AGENTS.taskWorker));
+    endpoints.set("2.x agent", required(pods, USER_AGENTS.agentscope2));
+    endpoints.set("workspace", renderedWorkspacePod(objects, USER_AGENTS.workspaceSettings, { name: "agentscope-ws-4f2a9c", workspaceId: "4f2a9c", ip: nextIp() }));
+  }
   return { cluster: renderedCluster(objects, OTHER_NAMESPACES), endpoints, objects };
 }
 
@@ -187,6 +223,7 @@ function applies(f: Flow, s: Setting): boolean {
   if (f.needs === "in-cluster redis") return s.inClusterRedis;
   if (f.needs === "load balancer") return s.lbAllowedCidr !== undefined;
   if (f.needs === "stand-in model") return s.standInModel;
+  if (f.needs === "users' agents") return s.userAgents;
   return true;
 }
 

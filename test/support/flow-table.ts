@@ -26,8 +26,12 @@ export interface Flow {
   readonly via?: "service" | "lb";
   readonly expect: "allow" | "deny";
   readonly why: string;
-  /** Only where Redis runs in the cluster, where agents have a load balancer, or where the stand-in model runs. */
-  readonly needs?: "in-cluster redis" | "load balancer" | "stand-in model";
+  /**
+   * Only where Redis runs in the cluster, where agents have a load balancer, where the stand-in
+   * model runs, or where users' agents run (an AgentApp with a task worker, a 2.x agent whose
+   * workspaces are pods).
+   */
+  readonly needs?: "in-cluster redis" | "load balancer" | "stand-in model" | "users' agents";
 }
 
 export const FLOWS: readonly Flow[] = [
@@ -100,6 +104,33 @@ export const FLOWS: readonly Flow[] = [
   { from: "stand-in-model", to: "sandbox A", port: 80, expect: "deny", why: "it reaches nothing", needs: "stand-in model" },
   { from: "stand-in-model", to: "redis", port: 6379, expect: "deny", why: "it reaches nothing", needs: "stand-in model" },
   { from: "stand-in-model", to: "API server", port: 6443, expect: "deny", why: "it reaches nothing", needs: "stand-in model" },
+  // users' agents: an AgentApp's task worker, a 2.x agent and its workspace pods
+  { from: "task worker", to: "redis", port: 6379, expect: "allow", why: "Redis is the tasks' broker", needs: "users' agents" },
+  { from: "task worker", to: "model API (public)", port: 443, expect: "allow", why: "tasks call the model as the app does", needs: "users' agents" },
+  { from: "task worker", to: "sandbox-manager", port: 8000, expect: "allow", why: "tasks lease sandboxes as the app does", needs: "users' agents" },
+  { from: "task worker", to: "metadata 100.100.100.200", port: 80, expect: "deny", why: "node RAM credentials", needs: "users' agents" },
+  { from: "task worker", to: "API server", port: 6443, expect: "deny", why: "an AgentApp's worker has no business with the API server", needs: "users' agents" },
+  { from: "caller pod (ns frontend)", to: "task worker", port: 8080, expect: "deny", why: "its port is for the kubelet's probes; callers submit tasks through the agent's gateway", needs: "users' agents" },
+  { from: "sandbox A", to: "task worker", port: 8080, expect: "deny", why: "untrusted code never reaches an agent's pods", needs: "users' agents" },
+  { from: "2.x agent", to: "API server", port: 6443, expect: "allow", why: "creates its workspace pods and execs into them", needs: "users' agents" },
+  { from: "2.x agent", to: "redis", port: 6379, expect: "allow", why: "RedisStorage and RedisMessageBus", needs: "users' agents" },
+  { from: "2.x agent", to: "workspace", port: 8080, expect: "deny", why: "it reaches its workspace only through exec on the API server", needs: "users' agents" },
+  { from: "2.x agent", to: "metadata 100.100.100.200", port: 80, expect: "deny", why: "node RAM credentials", needs: "users' agents" },
+  { from: "workspace", to: "metadata 100.100.100.200", port: 80, expect: "deny", why: "the model's commands run here: node RAM credentials", needs: "users' agents" },
+  { from: "workspace", to: "API server", port: 6443, expect: "deny", why: "cluster control plane", needs: "users' agents" },
+  { from: "workspace", to: "redis", port: 6379, expect: "deny", why: "the agents' state and message bus", needs: "users' agents" },
+  { from: "workspace", to: "2.x agent", port: 8081, expect: "deny", why: "its own agent's gateway", needs: "users' agents" },
+  { from: "workspace", to: "task worker", port: 8080, expect: "deny", why: "an agent's pods", needs: "users' agents" },
+  { from: "workspace", to: "sandbox-manager", port: 8000, expect: "deny", why: "the manager", needs: "users' agents" },
+  { from: "workspace", to: "sandbox A", port: 8090, expect: "deny", why: "sessions are isolated from each other", needs: "users' agents" },
+  { from: "workspace", to: "private 10.1.2.3", port: 443, expect: "deny", why: "VPC / RFC 1918", needs: "users' agents" },
+  { from: "workspace", to: "public web", port: 443, expect: "allow", why: "pip install, web access, as from a sandbox", needs: "users' agents" },
+  { from: "sandbox A", to: "workspace", port: 8080, expect: "deny", why: "sandboxes and workspaces are isolated from each other", needs: "users' agents" },
+  { from: "pod in unrelated ns team-x", to: "workspace", port: 8080, expect: "deny", why: "no ingress but the manager's sandbox port", needs: "users' agents" },
+  // The namespace's sandbox rule admits the manager on the sandbox port to every pod there. It never
+  // calls a workspace, and its Role already deletes pods in that namespace: no more than it has.
+  { from: "sandbox-manager", to: "workspace", port: 8090, expect: "allow", why: "the sandbox namespace's one ingress rule", needs: "users' agents" },
+  { from: "sandbox-manager", to: "workspace", port: 8080, expect: "deny", why: "only the sandbox port", needs: "users' agents" },
 ];
 
 /** A row as a test name: who, where, the expected verdict and why. */

@@ -29,6 +29,7 @@ const workloadSchema = z.object({
 });
 
 const sandboxSettingsSchema = z.object({ labels });
+const workspaceSettingsSchema = z.object({ namespace: z.string().min(1), labels });
 const managerEnvSecretSchema = z.object({ stringData: z.record(z.string(), z.string()) });
 
 const POD_KINDS = new Set(["Deployment", "StatefulSet"]);
@@ -93,6 +94,27 @@ export function renderedSandboxPod(objects: readonly K8sObject[], podName: strin
     labels: { "created-by": "kubernetes-client", app: podName, ...settings.labels },
     ip,
     ports: [{ containerPort: 80, protocol: "TCP" }],
+  };
+}
+
+/** Labels agentscope2_launcher/workspace_settings.py (UPSTREAM_LABELS) adds to every workspace pod. */
+const WORKSPACE_UPSTREAM_LABELS = { "app.kubernetes.io/managed-by": "agentscope", "agentscope.workspace": "true" };
+
+/**
+ * A 2.x agent's workspace pod as its launcher makes it (workspace_settings.py `workspace_pod`): the
+ * settings ConfigMap's namespace and labels, upstream's labels and the workspace id; no ports.
+ */
+export function renderedWorkspacePod(objects: readonly K8sObject[], settingsConfigMap: string, pod: { name: string; workspaceId: string; ip: string }): PodEndpoint {
+  const map = objects.find((o) => o.kind === "ConfigMap" && o.metadata?.name === settingsConfigMap && hasDataKey(o, "workspace-pods.json"));
+  if (map === undefined) throw new Error(`no workspace settings ConfigMap ${settingsConfigMap} was rendered`);
+  const settings = workspaceSettingsSchema.parse(JSON.parse((map["data"] as Record<string, string>)["workspace-pods.json"] ?? "{}"));
+  return {
+    kind: "pod",
+    name: pod.name,
+    namespace: settings.namespace,
+    labels: { ...settings.labels, ...WORKSPACE_UPSTREAM_LABELS, "agentscope.workspace.id": pod.workspaceId },
+    ip: pod.ip,
+    ports: [],
   };
 }
 
