@@ -112,6 +112,13 @@ export interface AgentRuntimeArgs {
   agent: AgentSpec;
   /** Agent image pinned by digest (target `agent` of agent-image/, or the user's image for another source). */
   image: pulumi.Input<string>;
+  /**
+   * Image the gateway container runs, by digest (default `image`). For a user's app, pass our agent
+   * image (target `agent`): it ships agent-image/observability, so that gateway exports traces and
+   * serves metrics as the builtin agent's does. From the user's own image the gateway runs without
+   * either, and no gateway metrics port is opened.
+   */
+  gatewayImage?: pulumi.Input<string>;
   secrets: AgentSecrets;
   /** `SANDBOX_MANAGER_URL`, e.g. `http://sandbox-manager.<ns>.svc.cluster.local:8000`. */
   sandboxManagerUrl: pulumi.Input<string>;
@@ -190,6 +197,9 @@ export interface ResolvedAgentRuntimeArgs {
   readonly zoneSpread: "required" | "preferred";
   readonly loadBalancer?: { allowedCidrs: string[]; annotations: Record<string, pulumi.Input<string>> };
   readonly gateway: boolean;
+  readonly gatewayImage: pulumi.Input<string>;
+  /** The gateway's image ships agent-image/observability (ours: the builtin agent's, or `gatewayImage`). */
+  readonly gatewayObservability: boolean;
   readonly logLevel: "DEBUG" | "INFO" | "WARNING" | "ERROR";
   readonly maxRequestBytes: number;
   readonly targetCpuUtilization: number;
@@ -206,6 +216,7 @@ export function resolveAgentRuntimeArgs(args: AgentRuntimeArgs): ResolvedAgentRu
   const a = args.agent;
   requireDnsLabel(C, "agent.name", a.name, 30);
   if (typeof args.image === "string") requireDigestRef(C, "image", args.image);
+  if (typeof args.gatewayImage === "string") requireDigestRef(C, "gatewayImage", args.gatewayImage);
   requireInt(C, "agent.replicas.min", a.replicas.min, 1, 100);
   requireInt(C, "agent.replicas.max", a.replicas.max, 1, 500);
   if (a.replicas.min > a.replicas.max) throw new Error(`${C}: agent.replicas.min (${a.replicas.min}) must not exceed agent.replicas.max (${a.replicas.max})`);
@@ -224,6 +235,7 @@ export function resolveAgentRuntimeArgs(args: AgentRuntimeArgs): ResolvedAgentRu
   }
   // Friday checks the bearer token itself; a user's app does not, so its gateway does.
   if (!gateway && source.kind !== "builtin") throw new Error(`${C}: gateway cannot be off for agent.source ${source.kind}: the gateway is what checks callers' bearer token in front of the user's app`);
+  if (!gateway && args.gatewayImage !== undefined) throw new Error(`${C}: gatewayImage is set but gateway is off`);
   const appCpu = gateway ? a.cpu - GATEWAY_CPU : a.cpu;
   const appMemoryGiB = gateway ? a.memoryGiB - GATEWAY_MEMORY_GIB : a.memoryGiB;
   if (appCpu < 0.25 || appMemoryGiB < 0.25) {
@@ -266,6 +278,8 @@ export function resolveAgentRuntimeArgs(args: AgentRuntimeArgs): ResolvedAgentRu
     zoneSpread: args.zoneSpread ?? "preferred",
     ...(lb ? { loadBalancer: { allowedCidrs: [...lb.allowedCidrs], annotations: lb.annotations ?? {} } } : {}),
     gateway,
+    gatewayImage: args.gatewayImage ?? args.image,
+    gatewayObservability: source.kind === "builtin" || args.gatewayImage !== undefined,
     logLevel: args.logLevel ?? "INFO",
     maxRequestBytes,
     targetCpuUtilization,
@@ -421,8 +435,10 @@ export class AgentRuntime extends pulumi.ComponentResource {
 
     const tracing = r.telemetry.tracing;
     // The listeners live in agent-image/observability, which only our agent image ships (a user's
-    // image, gateway included, runs without it): no port that nothing would answer on.
+    // app runs without it; its gateway has it when it runs from our image): no port that nothing
+    // would answer on.
     const metrics = r.telemetry.metrics === true && builtin;
+    const gatewayMetrics = r.telemetry.metrics === true && r.gateway && r.gatewayObservability;
 
     const redisUrl = r.redis ? pulumi.interpolate`${r.redis.tls ? "rediss" : "redis"}://${r.redis.host}:${r.redis.port}/${r.redis.db}` : undefined;
     const ws = r.workspaces;
@@ -513,11 +529,11 @@ export class AgentRuntime extends pulumi.ComponentResource {
     if (gatewayConfig) {
       containers.push({
         name: "gateway",
-        image: r.image,
+        image: r.gatewayImage,
         command: ["python", `${GATEWAY_DIR}/gateway.py`],
         ports: [
           { name: "gateway", containerPort: GATEWAY_PORT, protocol: "TCP" },
-          ...(metrics ? [{ name: GATEWAY_METRICS_PORT_NAME, containerPort: GATEWAY_METRICS_PORT, protocol: "TCP" }] : []),
+          ...(gatewayMetrics ? [{ name: GATEWAY_METRICS_PORT_NAME, containerPort: GATEWAY_METRICS_PORT, protocol: "TCP" }] : []),
         ],
         env: [
           { name: "GATEWAY_UPSTREAM", value: `http://127.0.0.1:${AGENT_PORT}` },
@@ -534,7 +550,7 @@ export class AgentRuntime extends pulumi.ComponentResource {
           ...(a.userTokensSecret !== undefined ? [{ name: "GATEWAY_USER_TOKENS_FILE", value: `${USER_TOKENS_DIR}/${USER_TOKENS_KEY}` }] : []),
           { name: "PYTHONDONTWRITEBYTECODE", value: "1" },
           ...otelEnv(OTEL_SERVICE_NAMES.gateway, tracing, secret.metadata.name, { "agentscope.agent.name": a.name }),
-          ...(metrics ? [{ name: "GATEWAY_METRICS_PORT", value: String(GATEWAY_METRICS_PORT) }] : []),
+          ...(gatewayMetrics ? [{ name: "GATEWAY_METRICS_PORT", value: String(GATEWAY_METRICS_PORT) }] : []),
         ],
         resources: guaranteedResources(GATEWAY_CPU, GATEWAY_MEMORY_GIB),
         securityContext: restrictedContainerSecurityContext(),
@@ -634,7 +650,7 @@ export class AgentRuntime extends pulumi.ComponentResource {
     // Metrics go on their own ClusterIP Service, never on the callers' Services (ClusterIP or LoadBalancer).
     const metricsPorts = [
       ...(metrics ? [{ name: METRICS_PORT_NAME, port: METRICS_PORT, targetPort: METRICS_PORT_NAME, protocol: "TCP" }] : []),
-      ...(metrics && r.gateway ? [{ name: GATEWAY_METRICS_PORT_NAME, port: GATEWAY_METRICS_PORT, targetPort: GATEWAY_METRICS_PORT_NAME, protocol: "TCP" }] : []),
+      ...(gatewayMetrics ? [{ name: GATEWAY_METRICS_PORT_NAME, port: GATEWAY_METRICS_PORT, targetPort: GATEWAY_METRICS_PORT_NAME, protocol: "TCP" }] : []),
     ];
     if (metricsPorts.length) {
       new k8s.core.v1.Service(`${name}-metrics`, {

@@ -526,6 +526,8 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
         partOf: r.prefix,
         agent: standIn ? { ...agent, model: { provider: "openai", name: STAND_IN_MODEL_NAME, baseUrl: standIn.baseUrl } } : agent,
         image: agentRef,
+        // A user's app gets its gateway from our agent image, which carries the gateway's traces and metrics.
+        ...(agent.source !== undefined && agent.source.kind !== "builtin" ? { gatewayImage: agentImage.imageRef } : {}),
         secrets: {
           ...(modelApiKey !== undefined ? { modelApiKey } : {}),
           agentApiToken,

@@ -103,7 +103,8 @@ describe.sequential("users' own agents on real pods", () => {
       const spec = getJson<{ spec: { template: { spec: PodSpec } } }>(["deployment", `agent-${agent}`, "-n", AGENTS_NS]).spec.template.spec;
       expect(spec.automountServiceAccountToken).toBe(false);
       expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
-      expect(spec.containers.map((c) => [c.name, c.image])).toEqual([["agent", image], ["gateway", image]]);
+      // The gateway runs from our agent image: it carries the gateway's traces and metrics.
+      expect(spec.containers.map((c) => [c.name, c.image])).toEqual([["agent", image], ["gateway", env.agentImage]]);
       for (const c of spec.containers) {
         expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
       }
@@ -128,6 +129,16 @@ describe.sequential("users' own agents on real pods", () => {
     for (let i = 0; i < 5; i++) expect(stream).toContain(`async chunk ${i}`);
     // The runtime's unauthenticated admin route stays behind the gateway.
     expect((await post("/shutdown", bearer)).status).toBe(404);
+  });
+
+  it("the seed's gateway counted those requests on its metrics port, as Friday's does", () => {
+    // From inside the gateway container: the port admits scrapers of the monitoring namespace only.
+    const read = ok(kubectl(["exec", "deployment/agent-seed", "-n", AGENTS_NS, "-c", "gateway", "--", "python", "-c",
+      "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:9465/metrics', timeout=10).read().decode())"]), "read the gateway's metrics");
+    const count = (code: string) => Number(new RegExp(`^agentscope_gateway_requests_total\\{code="${code}",route="other"\\} (\\S+)$`, "m").exec(read.stdout)?.[1] ?? 0);
+    expect(count("401"), read.stdout).toBeGreaterThanOrEqual(2);
+    expect(count("200"), read.stdout).toBeGreaterThanOrEqual(2);
+    expect(count("404"), read.stdout).toBeGreaterThanOrEqual(1);
   });
 
   it("the seed's two tasks run on its worker: submitted through the gateway, finished with what they yield", async () => {

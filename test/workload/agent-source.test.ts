@@ -80,8 +80,11 @@ describe("a directory agent (the stack builds it)", () => {
     });
     expect(String(seed.inputs["imageName"])).toMatch(/^push\.example\.com\/agentscope\/agent-seed:src-[0-9a-f]{16}$/);
     expect(container(deployment(run, "agent-seed"), "agent")["image"]).toBe(`pull.example.com/agentscope/agent-seed@sha256:${MOCK_DIGEST}`);
-    // The gateway runs the user's own image (its Python has uvicorn and httpx from agentscope-runtime).
-    expect(container(deployment(run, "agent-seed"), "gateway")["image"]).toBe(`pull.example.com/agentscope/agent-seed@sha256:${MOCK_DIGEST}`);
+    // The gateway runs from our agent image, Friday's: it carries the gateway's tracing and metrics,
+    // and the user's lock need not hold httpx and uvicorn.
+    const fridayImage = container(deployment(run, "agent-friday"), "agent")["image"];
+    expect(fridayImage).toMatch(/@sha256:/);
+    expect(container(deployment(run, "agent-seed"), "gateway")["image"]).toBe(fridayImage);
   });
 });
 
@@ -93,9 +96,10 @@ describe.each(["local", "prod"] as const)("user agents beside Friday (%s)", (env
     expect(await schemaProblems(run().k8sObjects())).toEqual([]);
   });
 
-  it("runs an image agent by the digest given", () => {
+  it("runs an image agent by the digest given, its gateway from our agent image", () => {
     const d = deployment(run(), "agent-byo");
     expect(container(d, "agent")["image"]).toBe(USER_IMAGE);
+    expect(container(d, "gateway")["image"]).toBe(container(deployment(run(), "agent-friday"), "gateway")["image"]);
   });
 
   it.each(users)("gives %s Friday's pod spec but its image and env: hardening, probes, gateway, placement", (name) => {
@@ -179,5 +183,16 @@ describe("bad sources are refused, naming the agent and the key", () => {
       namespace: "ns", partOf: "agentscope", agent, image: USER_IMAGE, gateway: false,
       secrets: { agentApiToken: "t".repeat(32), sandboxManagerToken: "s".repeat(32) }, sandboxManagerUrl: "http://m:8000",
     })).toThrow("gateway cannot be off for agent.source image");
+  });
+
+  it("refuses a gateway image that is not pinned by digest, or one with the gateway off", () => {
+    const agent = { ...workloadsArgs("local").agents[0]! };
+    const common = { namespace: "ns", partOf: "agentscope", agent, image: USER_IMAGE, secrets: { agentApiToken: "t".repeat(32), sandboxManagerToken: "s".repeat(32) }, sandboxManagerUrl: "http://m:8000" };
+    expect(() => resolveAgentRuntimeArgs({ ...common, gatewayImage: "registry.example.com/agentscope/agent:latest" })).toThrow(/AgentRuntime: gatewayImage must be pinned by digest/);
+    expect(() => resolveAgentRuntimeArgs({ ...common, gatewayImage: USER_IMAGE, gateway: false })).toThrow("AgentRuntime: gatewayImage is set but gateway is off");
+    // Without a gateway image of ours, a user's app's gateway has no observability to serve.
+    const byo = { ...agent, source: { kind: "image", image: USER_IMAGE, framework: "agentscope-runtime" } } as const;
+    expect(resolveAgentRuntimeArgs({ ...common, agent: byo })).toMatchObject({ gatewayImage: USER_IMAGE, gatewayObservability: false });
+    expect(resolveAgentRuntimeArgs({ ...common, agent: byo, gatewayImage: `registry.example.com/agentscope/agent@sha256:${"1".repeat(64)}` })).toMatchObject({ gatewayObservability: true });
   });
 });

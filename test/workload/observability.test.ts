@@ -179,6 +179,41 @@ describe("observability on in prod: external receiver, secret headers, trace con
   });
 });
 
+describe("observability on, with a user's app beside Friday", () => {
+  const USER_IMAGE = `registry.example.com/team/byo@sha256:${"9".repeat(64)}`;
+  let run: MockRun;
+  beforeAll(async () => {
+    const base = workloadsArgs("local");
+    run = await runWorkloads(withObservability({
+      ...base,
+      agents: [...base.agents, { ...base.agents[0]!, name: "byo", source: { kind: "image", image: USER_IMAGE, framework: "agentscope-runtime" } }],
+    }, {
+      tracing: { endpoint: JAEGER, egress: { kind: "in-cluster", namespace: "agentscope-observability", podSelector: { "app.kubernetes.io/name": "jaeger" }, port: 4318 } },
+      metrics: { scrapeNamespaces: ["monitoring"], prometheusOperator: true },
+    }));
+  });
+  const byo = () => deployments(run).find((d) => d.metadata?.name === "agent-byo")!;
+  const containerOf = (name: string) => containersOf(byo()).find((c) => c["name"] === name)!;
+
+  it("runs its gateway from our agent image, which serves the gateway's metrics and exports its spans", async () => {
+    const friday = deployments(run).find((d) => d.metadata?.name === "agent-friday")!;
+    expect(containerOf("gateway")["image"]).toBe(containersOf(friday).find((c) => c["name"] === "gateway")!["image"]);
+    expect(containerOf("agent")["image"]).toBe(USER_IMAGE);
+    expect(arr(containerOf("gateway")["ports"])).toContainEqual({ name: "gateway-metrics", containerPort: 9465, protocol: "TCP" });
+    expect(envValue(containerOf("gateway"), "GATEWAY_METRICS_PORT")).toBe("9465");
+    expect(envValue(containerOf("gateway"), "OTEL_SERVICE_NAME")).toBe("agentscope-gateway");
+    expect(await schemaProblems(run.k8sObjects())).toEqual([]);
+  });
+
+  it("opens no metrics port on the user's app, which has no listener", () => {
+    const agent = containerOf("agent");
+    expect(arr(agent["ports"]).map((p) => p["containerPort"])).toEqual([8080]);
+    expect(envOf(agent).map((e) => String(e["name"]))).not.toContain("METRICS_PORT");
+    const metrics = services(run).find((x) => x.metadata?.name === "agent-byo-metrics");
+    expect(arr(o(metrics?.["spec"])["ports"])).toEqual([{ name: "gateway-metrics", port: 9465, targetPort: "gateway-metrics", protocol: "TCP" }]);
+  });
+});
+
 describe("observability off (the default)", () => {
   let run: MockRun;
   beforeAll(async () => { run = await runWorkloads(workloadsArgs("dev")); });
