@@ -12,5 +12,5 @@ scripts/setup-podman.sh
 scripts/make-base-image.sh
 # The fast script prepares the virtualenv; run nothing from it.
 AGENT_TEST_PREPARE_ONLY=1 scripts/test-python.sh
-exec .venv/agent-tests/bin/python -m pytest test/python/test_image.py \
-  test/python/test_user_agent_image.py test/python/test_workspace_image.py test/python/test_jaeger.py -p no:cacheprovider -ra -s "$@"
+mapfile -t suites < <(grep -v '^#' test/python/image-suites.txt)
+exec .venv/agent-tests/bin/python -m pytest "${suites[@]}" -p no:cacheprovider -ra -s "$@"
