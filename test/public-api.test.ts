@@ -29,7 +29,7 @@ const VALUES = [
   "restrictedContainerSecurityContext", "restrictedPodSecurityContext", "sandboxPodLabels",
   "sandboxPodSettings", "selectorLabels", "settingBySchema", "subnet", "tmpVolume", "traceViewerIdentity", "tmpVolumeMount", "USER_AGENT_DOCKERFILE", "USER_AGENT_KIT_REPOSITORY",
   "USER_AGENT_KIT_TARGET", "USER_AGENT_TARGET", "USER_AGENT_TARGETS", "upstreamSandboxImage", "userAgentRepositoryName",
-  "zoneSpreadWhenUnsatisfiable", "SERVICE_ACCOUNT_DIR", "WORKSPACE_GATEWAY_VENV", "WORKSPACE_IMAGE_TARGET", "WORKSPACE_ISOLATIONS",
+  "zoneSpreadWhenUnsatisfiable", "SERVICE_ACCOUNT_DIR", "WORKSPACE_GATEWAY_VENV", "WORKSPACE_IMAGE_TARGET", "WORKSPACE_ISOLATIONS", "WORKSPACE_POD_LABEL",
   "WORKSPACE_SETTINGS_DIR", "WORKSPACE_SETTINGS_ENV", "WORKSPACE_SETTINGS_FILE", "podWorkspaces", "resolveAgentWorkspacesArgs",
   "serviceAccountTokenVolume", "workspacePodSettings", "workspaceRoleRules",
   "AgentTaskWorker", "TASKS_ENV", "TASK_CONCURRENCY_ENV", "TASK_WORKER_STOP_SECONDS", "TASK_WORKER_HEALTH_PORT", "resolveAgentTaskWorkerArgs",

@@ -59,6 +59,9 @@ export interface AgentWorkspacesArgs {
   imagePullSecrets?: string[];
 }
 
+/** The label that tells workspace pods from sandbox pods in the sandbox namespace (their identity's name). */
+export const WORKSPACE_POD_LABEL = { key: "app.kubernetes.io/name", value: "agentscope-workspace" } as const;
+
 /** The agent-image/Dockerfile target of the workspace image. */
 export const WORKSPACE_IMAGE_TARGET = "agentscope2-workspace";
 /** The venv the workspace image's gateway runs from (agent-image/install-deps.sh makes /opt/venv). */
@@ -144,7 +147,7 @@ export function resolveAgentWorkspacesArgs(args: AgentWorkspacesArgs): ResolvedA
     agentName: args.agentName,
     resourceName: `agent-${args.agentName}-workspaces`,
     sandboxNamespace: args.sandboxNamespace,
-    identity: { name: "agentscope-workspace", instance: `${args.partOf}-${args.agentName}-workspace`, component: "workspace", partOf: args.partOf },
+    identity: { name: WORKSPACE_POD_LABEL.value, instance: `${args.partOf}-${args.agentName}-workspace`, component: "workspace", partOf: args.partOf },
     isolation: args.isolation,
     cpu,
     memoryGiB,

@@ -87,6 +87,13 @@ export interface NetworkPoliciesArgs {
   serviceCidr?: string;
   /** More blocks sandboxes must not reach, e.g. the API server's public address (default none). */
   sandboxDeniedCidrs?: string[];
+  /**
+   * One label every AgentScope 2.x workspace pod of the sandbox namespace carries and no sandbox pod
+   * does (default none: the sandbox namespace holds sandboxes only). Workspaces get the sandboxes'
+   * egress and no ingress at all (their agent reaches them by exec through the API server); the
+   * sandboxes' policy, which admits the manager, leaves them out.
+   */
+  workspacePodLabel?: { key: string; value: string };
   /** Cluster DNS: namespace and pod labels (default `kube-system`, `k8s-app: kube-dns`). */
   dns?: { namespace: string; podSelector: Record<string, string> };
   /** Telemetry flows (default none: no egress to a trace receiver, metrics ports closed). */
@@ -133,6 +140,8 @@ export function resolveNetworkPoliciesArgs(args: NetworkPoliciesArgs): ResolvedN
       if (c.endsWith("/0")) throw new Error(`${C}: agents[${a.name}].callerCidrs entry ${c} would admit everyone`);
     }
   }
+  const ws = args.workspacePodLabel;
+  if (ws && (ws.key === "" || ws.value === "")) throw new Error(`${C}: workspacePodLabel needs a key and a value, got ${JSON.stringify(ws)}`);
   if (args.callerNamespaces?.some((n) => n === args.sandboxNamespace)) {
     throw new Error(`${C}: callerNamespaces must not include the sandbox namespace: sandboxes run untrusted code`);
   }
@@ -187,13 +196,13 @@ export class NetworkPolicies extends pulumi.ComponentResource {
     const policy = (
       nsRole: "agents" | "sandboxes",
       policyName: string,
-      podSelector: Record<string, string>,
+      podSelector: k8s.types.input.meta.v1.LabelSelector,
       rules: { ingress?: Rule[]; egress?: Rule[] },
     ) => {
       new k8s.networking.v1.NetworkPolicy(`${name}-${nsRole}-${policyName}`, {
         metadata: { name: policyName, namespace: nsRole === "agents" ? r.agentsNamespace : r.sandboxNamespace, labels },
         spec: {
-          podSelector: { matchLabels: podSelector },
+          podSelector,
           policyTypes: [...(rules.ingress ? ["Ingress"] : []), ...(rules.egress ? ["Egress"] : [])],
           ...(rules.ingress?.length ? { ingress: rules.ingress } : {}),
           ...(rules.egress?.length ? { egress: rules.egress } : {}),
@@ -224,8 +233,8 @@ export class NetworkPolicies extends pulumi.ComponentResource {
 
     // ---------- both namespaces: deny all, then DNS ----------
     for (const nsRole of ["agents", "sandboxes"] as const) {
-      policy(nsRole, "default-deny", {}, { ingress: [], egress: [] });
-      policy(nsRole, "allow-dns", {}, { egress: [dnsRule] });
+      policy(nsRole, "default-deny", { matchLabels: {} }, { ingress: [], egress: [] });
+      policy(nsRole, "allow-dns", { matchLabels: {} }, { egress: [dnsRule] });
     }
 
     // ---------- agents ----------
@@ -238,11 +247,11 @@ export class NetworkPolicies extends pulumi.ComponentResource {
       };
     for (const a of r.agents) {
       // Only the caller port (the gateway); the AgentApp's own port gets no ingress rule at all.
-      policy("agents", `agent-${a.name}`, a.podSelector, {
+      policy("agents", `agent-${a.name}`, { matchLabels: a.podSelector }, {
         ingress: [{ from: [callerNamespaces, ...cidrPeers(a.callerCidrs ?? [])], ports: [tcp(a.callerPort)] }],
       });
     }
-    policy("agents", "agents-egress", r.allAgentsSelector, {
+    policy("agents", "agents-egress", { matchLabels: r.allAgentsSelector }, {
       egress: [
         // Agents use sandboxes through the manager (create_from_pool, call_tool), never directly.
         { to: [managerPods], ports: [tcp(r.managerPort)] },
@@ -256,11 +265,11 @@ export class NetworkPolicies extends pulumi.ComponentResource {
       ? { to: r.apiServer.cidrs.map((cidr) => ({ ipBlock: { cidr } })), ...(r.apiServer.ports ? { ports: r.apiServer.ports.map(tcp) } : {}) }
       : this.apiServerFromCluster(name);
     for (const a of r.agents.filter((agent) => agent.apiServerEgress)) {
-      policy("agents", `agent-${a.name}-api-server`, a.podSelector, { egress: [apiServerRule] });
+      policy("agents", `agent-${a.name}-api-server`, { matchLabels: a.podSelector }, { egress: [apiServerRule] });
     }
 
     // ---------- sandbox manager ----------
-    policy("agents", "sandbox-manager", r.managerSelector, {
+    policy("agents", "sandbox-manager", { matchLabels: r.managerSelector }, {
       ingress: [{ from: [agentPods], ports: [tcp(r.managerPort)] }],
       egress: [
         apiServerRule,
@@ -271,7 +280,7 @@ export class NetworkPolicies extends pulumi.ComponentResource {
 
     // ---------- in-cluster Redis ----------
     if (r.redis && "podSelector" in r.redis) {
-      policy("agents", "redis", r.redis.podSelector, { ingress: [{ from: [agentPods, managerPods], ports: [tcp(r.redis.port)] }] });
+      policy("agents", "redis", { matchLabels: r.redis.podSelector }, { ingress: [{ from: [agentPods, managerPods], ports: [tcp(r.redis.port)] }] });
     }
 
     // ---------- telemetry: trace export out, scrapes in; each its own policy, only when configured ----------
@@ -281,8 +290,8 @@ export class NetworkPolicies extends pulumi.ComponentResource {
         ? [{ namespaceSelector: nsSelector(otlp.namespace), podSelector: { matchLabels: otlp.podSelector ?? {} } }]
         : otlp.cidrs.map((cidr) => ({ ipBlock: { cidr } }));
       const rule: Rule = { to, ports: [tcp(otlp.port)] };
-      policy("agents", "agents-otlp-egress", r.allAgentsSelector, { egress: [rule] });
-      policy("agents", "sandbox-manager-otlp-egress", r.managerSelector, { egress: [rule] });
+      policy("agents", "agents-otlp-egress", { matchLabels: r.allAgentsSelector }, { egress: [rule] });
+      policy("agents", "sandbox-manager-otlp-egress", { matchLabels: r.managerSelector }, { egress: [rule] });
     }
     const scrape = r.telemetry?.scrape;
     if (scrape) {
@@ -290,19 +299,23 @@ export class NetworkPolicies extends pulumi.ComponentResource {
         namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: scrape.namespaces }] },
         ...(scrape.podSelector ? { podSelector: { matchLabels: scrape.podSelector } } : {}),
       }];
-      if (scrape.agentPorts.length) policy("agents", "agents-metrics-scrape", r.allAgentsSelector, { ingress: [{ from, ports: scrape.agentPorts.map(tcp) }] });
-      if (scrape.managerPorts.length) policy("agents", "sandbox-manager-metrics-scrape", r.managerSelector, { ingress: [{ from, ports: scrape.managerPorts.map(tcp) }] });
+      if (scrape.agentPorts.length) policy("agents", "agents-metrics-scrape", { matchLabels: r.allAgentsSelector }, { ingress: [{ from, ports: scrape.agentPorts.map(tcp) }] });
+      if (scrape.managerPorts.length) policy("agents", "sandbox-manager-metrics-scrape", { matchLabels: r.managerSelector }, { ingress: [{ from, ports: scrape.managerPorts.map(tcp) }] });
     }
 
     // ---------- sandboxes: reached by the manager only; reach only the public internet ----------
     // (upstream routes agents' tool calls through the manager: sandbox_manager.py call_tool)
-    policy("sandboxes", "sandboxes", {}, {
+    const sandboxEgress: Rule = { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: r.sandboxExcept } }] };
+    const ws = r.workspacePodLabel;
+    policy("sandboxes", "sandboxes", ws ? { matchExpressions: [{ key: ws.key, operator: "NotIn", values: [ws.value] }] } : { matchLabels: {} }, {
       ingress: [{
         from: [{ namespaceSelector: nsSelector(r.agentsNamespace), podSelector: { matchLabels: r.managerSelector } }],
         ports: [tcp(r.sandboxPort)],
       }],
-      egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0", except: r.sandboxExcept } }] }],
+      egress: [sandboxEgress],
     });
+    // ---------- 2.x workspaces: what sandboxes reach, and nothing reaches them ----------
+    if (ws) policy("sandboxes", "workspaces", { matchLabels: { [ws.key]: ws.value } }, { egress: [sandboxEgress] });
 
     this.policyNames = names;
     this.registerOutputs({ policyNames: this.policyNames });

@@ -5,7 +5,7 @@ import type { AcsNetwork, AcsPlacement } from "./acs";
 import { NO_ACS } from "./acs";
 import type { AgentSpec } from "./agent-runtime";
 import { USER_AGENT_DOCKERFILE, USER_AGENT_KIT_TARGET, USER_AGENT_TARGETS, isAgentscope2, requireAgentSource } from "./agent-source";
-import { AgentWorkspaces, WORKSPACE_IMAGE_TARGET } from "./agent-workspaces";
+import { AgentWorkspaces, WORKSPACE_IMAGE_TARGET, WORKSPACE_POD_LABEL } from "./agent-workspaces";
 import { AgentRuntime } from "./agent-runtime";
 import type { RegistryCredentials } from "./container-image";
 import { ContainerImage } from "./container-image";
@@ -562,6 +562,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
         ...(r.policyCallerCidrs.length ? { callerCidrs: r.policyCallerCidrs } : {}),
       })),
       managerSelector: pool.managerPodSelector,
+      ...(runtimes.some(({ workspaces }) => workspaces !== undefined) ? { workspacePodLabel: WORKSPACE_POD_LABEL } : {}),
       managerPort: SANDBOX_MANAGER_PORT,
       sandboxPort: SANDBOX_PORT,
       redis: redisPolicy,

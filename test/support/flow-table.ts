@@ -126,11 +126,9 @@ export const FLOWS: readonly Flow[] = [
   { from: "workspace", to: "private 10.1.2.3", port: 443, expect: "deny", why: "VPC / RFC 1918", needs: "users' agents" },
   { from: "workspace", to: "public web", port: 443, expect: "allow", why: "pip install, web access, as from a sandbox", needs: "users' agents" },
   { from: "sandbox A", to: "workspace", port: 8080, expect: "deny", why: "sandboxes and workspaces are isolated from each other", needs: "users' agents" },
-  { from: "pod in unrelated ns team-x", to: "workspace", port: 8080, expect: "deny", why: "no ingress but the manager's sandbox port", needs: "users' agents" },
-  // The namespace's sandbox rule admits the manager on the sandbox port to every pod there. It never
-  // calls a workspace, and its Role already deletes pods in that namespace: no more than it has.
-  { from: "sandbox-manager", to: "workspace", port: 8090, expect: "allow", why: "the sandbox namespace's one ingress rule", needs: "users' agents" },
-  { from: "sandbox-manager", to: "workspace", port: 8080, expect: "deny", why: "only the sandbox port", needs: "users' agents" },
+  { from: "pod in unrelated ns team-x", to: "workspace", port: 8080, expect: "deny", why: "no ingress at all", needs: "users' agents" },
+  { from: "sandbox-manager", to: "workspace", port: 8090, expect: "deny", why: "the sandboxes' ingress rule leaves workspaces out", needs: "users' agents" },
+  { from: "sandbox-manager", to: "sandbox A", port: 8090, expect: "allow", why: "still reaches the sandboxes beside the workspaces", needs: "users' agents" },
 ];
 
 /** A row as a test name: who, where, the expected verdict and why. */

@@ -142,6 +142,31 @@ describe.each(["local", "prod"])("an agentscope2 agent whose workspaces are pods
     expect(arr(spec["egress"])).toHaveLength(1);
     expect(run().k8sObjects().filter((x) => x.kind === "NetworkPolicy" && /^agent-(friday|scout)-api-server$/.test(x.metadata?.name ?? ""))).toEqual([]);
   });
+
+  it("gives workspace pods the sandboxes' egress and no ingress: the sandboxes' policy, which admits the manager, leaves them out", () => {
+    const inSandboxNs = (name: string) => {
+      const p = one(run(), "NetworkPolicy", name);
+      expect(p.metadata?.namespace).toBe("agentscope-sandboxes");
+      return o(p["spec"]);
+    };
+    const workspaces = inSandboxNs("workspaces");
+    const sandboxes = inSandboxNs("sandboxes");
+    expect(workspaces["podSelector"]).toEqual({ matchLabels: { "app.kubernetes.io/name": "agentscope-workspace" } });
+    expect(settingsOf(run()).labels["app.kubernetes.io/name"]).toBe("agentscope-workspace");
+    expect(workspaces["policyTypes"]).toEqual(["Egress"]);
+    expect(workspaces["egress"]).toEqual(sandboxes["egress"]);
+    expect(JSON.stringify(workspaces["egress"])).toContain("100.64.0.0/10"); // the metadata address folded into its /10
+    expect(sandboxes["podSelector"]).toEqual({ matchExpressions: [{ key: "app.kubernetes.io/name", operator: "NotIn", values: ["agentscope-workspace"] }] });
+    expect(arr(sandboxes["ingress"])).toHaveLength(1);
+  });
+});
+
+describe("a stack without 2.x workspace pods", () => {
+  it("keeps the sandboxes' policy on every pod of the sandbox namespace, and makes no workspaces policy", () => {
+    const run = runs.get("local-workspaces")!;
+    expect(o(one(run, "NetworkPolicy", "sandboxes")["spec"])["podSelector"]).toEqual({ matchLabels: {} });
+    expect(named(run, "NetworkPolicy", "workspaces")).toEqual([]);
+  });
 });
 
 describe("an agentscope2 agent with local workspaces", () => {

@@ -130,6 +130,7 @@ describe("NetworkPolicies args", () => {
     expect(() => resolveNetworkPoliciesArgs({ ...base, agents: [{ name: "x", podSelector: {}, callerPort: 1, callerCidrs: ["0.0.0.0/0"] }] })).toThrow(/would admit everyone/);
     expect(() => resolveNetworkPoliciesArgs({ ...base, callerNamespaces: ["s"] })).toThrow(/must not include the sandbox namespace/);
     expect(() => resolveNetworkPoliciesArgs({ ...base, redis: { cidrs: [], port: 6379 } })).toThrow(/redis\.cidrs must list/);
+    expect(() => resolveNetworkPoliciesArgs({ ...base, workspacePodLabel: { key: "", value: "w" } })).toThrow(/workspacePodLabel needs a key and a value/);
   });
 });
 
