@@ -88,7 +88,7 @@ const FIXTURE_POD_CIDR = "10.0.0.0/19";
 const FIXTURE_MANAGED_REDIS_IP = "10.0.64.10";
 
 /** The users' agents of a setting: `seed` (an AgentApp with tasks) and `helper` (2.x, workspaces as pods), both prebuilt. */
-const USER_AGENTS = { app: "agent-seed", taskWorker: "agent-seed-tasks", agentscope2: "agent-helper", workspaceSettings: "agent-helper-workspaces" } as const;
+const USER_AGENTS = { taskWorker: "agent-seed-tasks", agentscope2: "agent-helper", workspaceSettings: "agent-helper-workspaces" } as const;
 
 function withUserAgents(args: AgentScopeWorkloadsArgs): AgentScopeWorkloadsArgs {
   const common: Omit<AgentSpec, "name"> = { model: { provider: "openai", name: "qwen-plus", baseUrl: "https://models.example.com/v1" }, replicas: { min: 1, max: 2 }, cpu: 1, memoryGiB: 2, sandboxTypes: ["base"] };
