@@ -52,6 +52,26 @@ pulumi_setup() {
   [[ -d node_modules/@pulumi/pulumi ]] || die "node_modules is missing: run scripts/setup.sh first"
 }
 
+# The embedded path's Debian packages (node, registry, podman and its base image) take minutes on a
+# fresh machine, as the toolchain's Go build does: they install alongside it, and are waited for
+# before the cluster starts.
+start_package_install() {
+  [[ -z "${AGENTSCOPE_KUBE_CONTEXT:-}" ]] || return 0
+  (
+    # shellcheck source=scripts/lib/debian-packages.sh
+    source scripts/lib/debian-packages.sh
+    install_missing_debian_packages "${embedded_node_packages[@]}" "${registry_packages[@]}"
+    scripts/setup-podman.sh
+    scripts/make-base-image.sh
+  ) >"$state/debian-packages.log" 2>&1 &
+  packages_pid=$!
+}
+wait_package_install() {
+  [[ -n "${packages_pid:-}" ]] || return 0
+  wait "$packages_pid" || { tail -n 20 "$state/debian-packages.log" >&2; die "installing the Debian packages failed (log: $state/debian-packages.log)"; }
+  packages_pid=""
+}
+
 toolchain_bin() {
   [[ -n "${bin:-}" ]] && return
   bin="$(e2e/toolchain/build.sh | sed -n 's/^E2E_BIN_DIR=//p')"
@@ -80,6 +100,7 @@ cfg_secret_once() { # key value: set once, so that later runs keep the value and
 # ---------- where to deploy
 target_embedded() {
   toolchain_bin
+  wait_package_install
   export PATH="$bin:$PATH"
   if ! E2E_BIN_DIR="$bin" e2e/cluster/cluster.sh status >/dev/null 2>&1; then
     E2E_BIN_DIR="$bin" E2E_CLUSTER_DIR="$E2E_CLUSTER_DIR" e2e/cluster/cluster.sh stop >/dev/null 2>&1 || true
@@ -102,6 +123,7 @@ target_named_context() {
 
 cmd_up() {
   local t0=$SECONDS kubeconfig registry_auth
+  start_package_install
   pulumi_setup
   if [[ -n "${AGENTSCOPE_KUBE_CONTEXT:-}" ]]; then
     target_named_context "$AGENTSCOPE_KUBE_CONTEXT"

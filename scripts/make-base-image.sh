@@ -13,10 +13,9 @@ if [[ "$(podman image inspect --format '{{index .Labels "base-recipe"}}' "$image
   echo "$image exists"
   exit 0
 fi
-command -v debootstrap >/dev/null || {
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
-}
+# shellcheck source=scripts/lib/debian-packages.sh
+source "$(dirname "$0")/lib/debian-packages.sh"
+install_missing_debian_packages debootstrap
 
 root=$(mktemp -d /var/tmp/bookworm-root.XXXXXX)
 trap 'rm -rf "$root"' EXIT

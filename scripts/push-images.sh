@@ -27,6 +27,10 @@ shift
 : "${E2E_REGISTRY:?start e2e/registry/registry.sh first}" "${E2E_REGISTRY_USER:?}" "${E2E_REGISTRY_PASSWORD:?}"
 log() { echo "[push-images] $*" >&2; }
 
+# Neither engine on a Debian machine (a fresh one): podman is installed, as the embedded node does.
+if ! command -v podman >/dev/null && ! command -v docker >/dev/null && command -v apt-get >/dev/null; then
+  scripts/setup-podman.sh
+fi
 if command -v podman >/dev/null; then
   engine=podman
   base=${BASE_IMAGE:-localhost/bookworm-python:3.11}

@@ -7,7 +7,7 @@ set -euo pipefail
 
 # shellcheck source=scripts/lib/debian-packages.sh
 source "$(dirname "$0")/lib/debian-packages.sh"
-install_missing_debian_packages podman buildah skopeo runc
+install_missing_debian_packages "${podman_packages[@]}"
 
 conf=/etc/containers/containers.conf
 want='[containers]

@@ -33,12 +33,13 @@ source "$repo/scripts/lib/debian-packages.sh"
 ctr_() { ctr --address "$dir/containerd/containerd.sock" --namespace k8s.io "$@"; }
 
 node_requirements() {
-  install_missing_debian_packages containerd runc containernetworking-plugins iptables ipset conntrack
+  install_missing_debian_packages "${embedded_node_packages[@]}"
+  # podman packs the node's pause and CoreDNS images (and builds the stack's images after).
+  "$repo/scripts/setup-podman.sh"
   local b
   for b in kubelet kube-proxy kube-router coredns pause; do
     [[ -x "$bin/$b" ]] || die "$bin/$b is missing: run e2e/toolchain/build.sh"
   done
-  command -v podman >/dev/null || die "podman is needed to pack the node's pause and CoreDNS images (scripts/setup-podman.sh)"
   [[ -d /proc/sys/net/bridge ]] || modprobe br_netfilter 2>/dev/null || true
   [[ -f /proc/sys/net/bridge/bridge-nf-call-iptables ]] || die "the kernel has no bridge netfilter: NetworkPolicies could not be enforced"
   return 0

@@ -33,7 +33,7 @@ print_env() {
 
 cmd_start() {
   if running_pid >/dev/null; then log "already running at $(cat "$dir/address")"; print_env; return; fi
-  install_missing_debian_packages docker-registry apache2-utils openssl curl
+  install_missing_debian_packages "${registry_packages[@]}"
   mkdir -p "$dir/data" && chmod 700 "$dir"
   [[ -s $dir/password ]] || (umask 077 && openssl rand -hex 16 >"$dir/password")
   htpasswd -Bbn "$user" "$(cat "$dir/password")" >"$dir/htpasswd"
