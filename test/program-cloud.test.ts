@@ -92,7 +92,7 @@ describe("prod on Alibaba Cloud", async () => {
     expect(run.one(T.acrNamespace).inputs).toMatchObject({ defaultVisibility: "PRIVATE", autoCreate: false });
     const repos = run.ofType(T.acrRepo).map((r) => r.inputs);
     // One repository per configured sandbox type, so mirrored sandbox images have somewhere to go.
-    expect(repos.map((r) => r["name"]).sort()).toEqual(["agent", "runtime-sandbox-base", "runtime-sandbox-browser", "sandbox-manager"]);
+    expect(repos.map((r) => r["name"]).sort()).toEqual(["agent", "runtime-sandbox-base", "sandbox-manager"]);
     expect(repos.every((r) => r["repoType"] === "PRIVATE" && r["tagImmutability"] === true)).toBe(true);
     expect(run.one(T.vpcLink).inputs).toMatchObject({ moduleName: "Registry", vpcId: "agentscope-network-vpc-id" });
   });
@@ -296,11 +296,12 @@ describe("dev's in-cluster Redis on ACK", async () => {
     expect((k8s("core/v1:Service", "redis-headless") as { spec: { clusterIP: string } }).spec.clusterIP).toBe("None");
   });
 
-  it("claims a disk from ACK's topology-aware StorageClass and pulls Redis from the team's ACR over the VPC", () => {
+  it("claims a disk the CSI driver provisions (20 GiB on ACK's default disk class) and pulls Redis from the team's ACR over the VPC", () => {
     const sts = k8s("apps/v1:StatefulSet", "redis") as {
-      spec: { volumeClaimTemplates: { spec: { storageClassName: string } }[]; template: { spec: { containers: { image: string }[] } } };
+      spec: { volumeClaimTemplates: { spec: { storageClassName: string; resources: { requests: { storage: string } } } }[]; template: { spec: { containers: { image: string }[] } } };
     };
-    expect(sts.spec.volumeClaimTemplates[0]!.spec.storageClassName).toBe("alicloud-disk-topology");
+    // kubernetes-sigs/alibaba-cloud-csi-driver pkg/disk MinimumDiskSizeInGB = 20; ACK's StorageClass list.
+    expect(sts.spec.volumeClaimTemplates[0]!.spec).toMatchObject({ storageClassName: "alicloud-disk-topology-alltype", resources: { requests: { storage: "20Gi" } } });
     expect(sts.spec.template.spec.containers[0]!.image).toMatch(/^cri-agentscopedev7k2p-registry-vpc\.cn-hangzhou\.cr\.aliyuncs\.com\/agentscope-dev\/redis@sha256:[0-9a-f]{64}$/);
     expect(run.ofType(T.acrRepo).map((r) => r.inputs["name"])).toContain("redis");
   });
