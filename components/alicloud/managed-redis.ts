@@ -26,6 +26,8 @@ export interface ManagedRedisArgs {
   /** Refuse release through the API (default true). */
   releaseProtection?: boolean;
   tags?: Record<string, string>;
+  /** Pulumi `protect` on the instance (default false). */
+  protect?: boolean;
 }
 
 export class ManagedRedis extends pulumi.ComponentResource {
@@ -58,7 +60,7 @@ export class ManagedRedis extends pulumi.ComponentResource {
       securityIps: args.allowedCidrs,
       instanceReleaseProtection: args.releaseProtection ?? true,
       tags: args.tags ?? {},
-    }, { parent: this, additionalSecretOutputs: ["password"] });
+    }, { parent: this, protect: args.protect ?? false, additionalSecretOutputs: ["password"] });
     this.host = instance.connectionDomain;
     this.port = instance.port.apply((p) => p ?? 6379);
     this.privateIp = instance.privateIp;
