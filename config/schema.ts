@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { isIpv4Cidr, parseIpv4Cidr } from "../components/shared/cidr";
 import { MAX_ZONES } from "../components/alicloud/network-layout";
+import { DEFAULT_TAIR_INSTANCE_CLASS } from "../components/alicloud/tair-classes";
 import { ACS_COMPUTE_CLASSES, ACS_COMPUTE_QOS } from "../components/workload/acs";
 import { SANDBOX_TYPES } from "../components/workload/sandbox-types";
 import { WORKSPACE_ISOLATIONS } from "../components/workload/agent-workspaces";
@@ -222,7 +223,8 @@ export function redisSchema(d: EnvironmentDefaults) {
       storageClassName: z.string().min(1).optional(),
       /** In-cluster Redis image by digest, e.g. a mirror in ACR (default: the official image). */
       image: imageByDigest.optional(),
-      instanceClass: z.string().regex(/^redis\.[\w.]+$/, "must be a Tair/Redis instance class such as redis.master.small.default").default("redis.master.small.default"),
+      /** Managed Redis's class; the default pairs with engine 6.0/7.0 (components/alicloud/managed-redis.ts). */
+      instanceClass: z.string().regex(/^redis\.[\w.]+$/, "must be a Tair/Redis instance class such as redis.shard.small.2.ce").default(DEFAULT_TAIR_INSTANCE_CLASS),
       engineVersion: z.enum(["6.0", "7.0"]).default("7.0"),
     })
     .prefault({});

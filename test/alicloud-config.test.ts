@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { describe, expect, it } from "vitest";
 import { parseStackConfig } from "../config";
+import { alicloudPlatformArgs } from "../config/cloud-args";
 import { inClusterRedisStorage, observabilityArgs } from "../config/workload-args";
 import { configProblems } from "./support/config-problems";
 import type { FlatConfig, ShippedStack } from "./support/stack-config";
@@ -90,5 +91,14 @@ describe("K: sandbox images are pinned in every cloud environment", () => {
     expect(parse(shippedStackConfig("local"), "local").sandbox.imageTag).toBe("latest");
     const given = parse(edit("dev", "sandbox", (s) => ({ ...s, imageTag: "1.0.3" })), "dev");
     expect(given.sandbox.imageTag).toBe("1.0.3");
+  });
+});
+
+describe("Tair: managed Redis asks for an engine and class pair Alibaba sells", () => {
+  it("defaults to the 1 GB cloud-native standard class with engine 7.0, not a classic local-disk class", () => {
+    const prod = parse(shippedStackConfig("prod"), "prod");
+    // Instance types for Redis Open-Source Edition cloud native instances: 1 GB standard = redis.shard.small.2.ce;
+    // the provider's examples and tests pair 6.0/7.0 with `.ce` classes only, `*.default` with 4.0/5.0.
+    expect(alicloudPlatformArgs(prod, {}).redis).toMatchObject({ instanceClass: "redis.shard.small.2.ce", engineVersion: "7.0" });
   });
 });

@@ -1,6 +1,7 @@
 import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { DEFAULT_TAIR_INSTANCE_CLASS } from "./tair-classes";
 
 /** Alibaba Cloud Tair/Redis in the cluster's VPC, reachable only from the pod vSwitches. */
 export interface ManagedRedisArgs {
@@ -17,7 +18,12 @@ export interface ManagedRedisArgs {
   allowedCidrs: pulumi.Input<pulumi.Input<string>[]>;
   /** Password (a secret; default: generated). Authentication is always required. */
   password?: pulumi.Input<string>;
-  /** Instance class (default redis.master.small.default). */
+  /**
+   * Instance class (default DEFAULT_TAIR_INSTANCE_CLASS). Engines 6.0 and 7.0 run on cloud-native
+   * (`.ce`) classes: the provider's own 7.0 example and acceptance tests use `redis.shard.*.ce`, and pair
+   * the classic local-disk `*.default` classes only with 4.0/5.0 (terraform-provider-alicloud
+   * website/docs/r/kvstore_instance.html.markdown, alicloud/resource_alicloud_kvstore_instance_test.go).
+   */
   instanceClass?: string;
   /** Redis engine version (default 7.0). */
   engineVersion?: "6.0" | "7.0";
@@ -48,7 +54,7 @@ export class ManagedRedis extends pulumi.ComponentResource {
     const instance = new alicloud.kvstore.Instance(`${name}-instance`, {
       dbInstanceName: args.instanceName ?? name,
       instanceType: "Redis",
-      instanceClass: args.instanceClass ?? "redis.master.small.default",
+      instanceClass: args.instanceClass ?? DEFAULT_TAIR_INSTANCE_CLASS,
       engineVersion: args.engineVersion ?? "7.0",
       paymentType: "PostPaid",
       vswitchId: args.vswitchId,
