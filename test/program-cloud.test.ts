@@ -303,6 +303,17 @@ describe("dev's in-cluster Redis on ACK", async () => {
     expect(sts.spec.template.spec.containers[0]!.image).toMatch(/^cri-agentscopedev7k2p-registry-vpc\.cn-hangzhou\.cr\.aliyuncs\.com\/agentscope-dev\/redis@sha256:[0-9a-f]{64}$/);
     expect(run.ofType(T.acrRepo).map((r) => r.inputs["name"])).toContain("redis");
   });
+
+  it("runs Redis on ACS like every other pod of the stack, so no pod needs pull credentials on an ECS node", () => {
+    // Pods on ECS nodes pull from ACR EE only through the credential helper, which dev and prod leave
+    // unconfigured (cluster.acrCredentialHelperConfig); on ACS they pull as the agents do.
+    const sts = k8s("apps/v1:StatefulSet", "redis") as {
+      spec: { template: { metadata: { labels: Record<string, string>; annotations: Record<string, string> }; spec: { tolerations: { key: string }[] } } };
+    };
+    expect(sts.spec.template.metadata.labels).toMatchObject({ "alibabacloud.com/acs": "true" });
+    expect(sts.spec.template.metadata.annotations).toMatchObject({ "alibabacloud.com/enable-network-policy-agent": "true" });
+    expect(sts.spec.template.spec.tolerations.map((t) => t.key)).toContain("virtual-kubelet.io/provider");
+  });
 });
 
 describe("agent pods roll when the gateway changes", async () => {
