@@ -146,6 +146,14 @@ describe("dev on Alibaba Cloud", async () => {
     expect(run.resources.filter(isProtected)).toEqual([]);
   });
 
+  it("admits scrapes from arms-prom, where ACK's managed Prometheus agent runs", () => {
+    const scrape = run.ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+      .map((p) => p.inputs as { metadata: { name: string }; spec: { ingress?: { from?: { namespaceSelector?: { matchExpressions?: { values: string[] }[] } }[] }[] } })
+      .filter((p) => p.metadata.name.endsWith("-metrics-scrape"));
+    expect(scrape.length).toBeGreaterThan(0);
+    for (const p of scrape) expect(p.spec.ingress![0]!.from![0]!.namespaceSelector!.matchExpressions![0]!.values).toEqual(["arms-prom"]);
+  });
+
   it("uses in-cluster Redis, not a managed instance", () => {
     expect(run.ofType(T.redis)).toHaveLength(0);
   });
