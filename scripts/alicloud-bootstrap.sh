@@ -106,32 +106,42 @@ close_api_server() {
   run aliyun slb DeleteAccessControlList --RegionId "$region" --AclId "$api_acl"
 }
 
-push_sandbox_image() {
-  say "build the sandbox image, push it over ACR's internet endpoint, pin its digest"
-  local login ns digest oci=${TMPDIR:-/tmp}/alicloud-bootstrap-sandbox-$stack
-  login=$([[ $dry == 1 ]] && echo '<registryLoginServer>' || out registryLoginServer)
-  ns=$(cfg --path registry.namespace); ns=${ns:-agentscope}
+sandbox_oci=${TMPDIR:-/tmp}/alicloud-bootstrap-sandbox-$stack
+sandbox_digest='sha256:<digest>'
+ns=$(cfg --path registry.namespace); ns=${ns:-agentscope}
+
+# Before phase 1: the stack refuses an Alibaba Cloud config without sandbox.imageDigests.base, so the
+# digest is fixed first (an OCI layout copy; --preserve-digests keeps it on the push) and pinned under
+# a provisional repository; phase 1 creates no pod, and the real repository replaces it before phase 2.
+build_sandbox_image() {
+  say "build the sandbox image and fix its digest; pin it provisionally (phase 1 runs no pod)"
   run podman build --target sandbox -t localhost/agentscope-bootstrap/sandbox agent-image
-  # An OCI copy fixes the manifest digest; --preserve-digests keeps it on the push.
-  run skopeo copy --digestfile "$oci.digest" containers-storage:localhost/agentscope-bootstrap/sandbox "oci:$oci"
-  digest=$([[ $dry == 1 ]] && echo 'sha256:<digest>' || cat "$oci.digest")
-  local creds=('--dest-creds' "\$(pulumi stack output registryPushUsername --show-secrets):<password>")
-  [[ $dry == 0 ]] && creds=(--dest-creds "$(out registryPushUsername --show-secrets):$(out registryPushPassword --show-secrets)")
-  run skopeo copy --preserve-digests "${creds[@]}" "oci:$oci" "docker://$login/$ns/runtime-sandbox-base:bootstrap-${digest:7:12}"
+  run skopeo copy --digestfile "$sandbox_oci.digest" containers-storage:localhost/agentscope-bootstrap/sandbox "oci:$sandbox_oci"
+  [[ $dry == 1 ]] || sandbox_digest=$(cat "$sandbox_oci.digest")
+  run pulumi config set --stack "$stack" --path sandbox.imageDigests.base "bootstrap.invalid/$ns/runtime-sandbox-base@$sandbox_digest"
+}
+
+push_images() {
+  say "push the sandbox image$([[ $redis_mode == in-cluster ]] && echo " and Redis") over ACR's internet endpoint, pin the pulled repository"
+  local login vpc creds=(--dest-creds '$(pulumi stack output registryPushUsername --show-secrets):<password>')
+  login=$([[ $dry == 1 ]] && echo '<registryLoginServer>' || out registryLoginServer)
+  vpc=$([[ $dry == 1 ]] && echo '<registryVpcLoginServer>' || out registryVpcLoginServer)
+  [[ $dry == 1 ]] || creds=(--dest-creds "$(out registryPushUsername --show-secrets):$(out registryPushPassword --show-secrets)")
+  run skopeo copy --preserve-digests "${creds[@]}" "oci:$sandbox_oci" "docker://$login/$ns/runtime-sandbox-base:bootstrap-${sandbox_digest:7:12}"
   if [[ $redis_mode == in-cluster ]]; then
     local redis; redis=$(sed -n 's/^export const DEFAULT_REDIS_IMAGE = "\(.*\)";/\1/p' components/workload/redis.ts)
     run skopeo copy --all --preserve-digests "${creds[@]}" "docker://$redis" "docker://$login/$ns/redis:bootstrap-${redis##*:}"
   fi
-  local vpc; vpc=$([[ $dry == 1 ]] && echo '<registryVpcLoginServer>' || out registryVpcLoginServer)
-  run pulumi config set --stack "$stack" --path sandbox.imageDigests.base "$vpc/$ns/runtime-sandbox-base@$digest"
+  run pulumi config set --stack "$stack" --path sandbox.imageDigests.base "$vpc/$ns/runtime-sandbox-base@$sandbox_digest"
 }
 
 plan
 if [[ $action == up ]]; then
+  build_sandbox_image
   say "phase 1: open ACR's internet endpoint to $runner/32 only, create the cloud layer"
   run pulumi config set --stack "$stack" --path 'registry.pushFromCidrs[0]' "$runner/32"
   run pulumi up --stack "$stack" --yes "${cloud_only[@]}"
-  push_sandbox_image
+  push_images
   say "phase 2: deploy the workloads through the temporarily opened API server"
   open_api_server
   trap close_api_server EXIT

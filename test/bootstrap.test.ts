@@ -42,10 +42,12 @@ describe("alicloud-bootstrap.sh up", () => {
     const r = bootstrap(["up", "smoke-1", RUNNER]);
     expect(r.status, r.stdout).toBe(0);
     expect(changes(r.calls)).toEqual([
-      `pulumi config set --stack smoke-1 --path registry.pushFromCidrs[0] ${RUNNER}/32`,
-      `pulumi up --stack smoke-1 --yes --exclude ${WORKLOADS_URN} --exclude-dependents`,
+      // The stack refuses a cloud config without a pinned sandbox digest: it is fixed before phase 1.
       "podman build --target sandbox -t localhost/agentscope-bootstrap/sandbox agent-image",
       expect.stringMatching(/^skopeo copy --digestfile \S+ containers-storage:localhost\/agentscope-bootstrap\/sandbox oci:/),
+      `pulumi config set --stack smoke-1 --path sandbox.imageDigests.base bootstrap.invalid/smoke/runtime-sandbox-base@${DIGEST}`,
+      `pulumi config set --stack smoke-1 --path registry.pushFromCidrs[0] ${RUNNER}/32`,
+      `pulumi up --stack smoke-1 --yes --exclude ${WORKLOADS_URN} --exclude-dependents`,
       expect.stringMatching(new RegExp(`^skopeo copy --preserve-digests --dest-creds secret:secret oci:\\S+ docker://cri-shared-registry.cn-hangzhou.cr.aliyuncs.com/smoke/runtime-sandbox-base:bootstrap-${"ab".repeat(6)}$`)),
       expect.stringMatching(/^skopeo copy --all --preserve-digests --dest-creds secret:secret docker:\/\/docker.io\/library\/redis:7.4-alpine@sha256:[0-9a-f]{64} docker:\/\/cri-shared-registry.cn-hangzhou.cr.aliyuncs.com\/smoke\/redis:bootstrap-[0-9a-f]{64}$/),
       `pulumi config set --stack smoke-1 --path sandbox.imageDigests.base cri-shared-registry-vpc.cn-hangzhou.cr.aliyuncs.com/smoke/runtime-sandbox-base@${DIGEST}`,
