@@ -9,7 +9,7 @@ import { AgentScopeWorkloads, AlicloudPlatform, KubernetesCluster, SlsLogCollect
 const { config, secrets } = loadStackConfig();
 
 const cloud = config.platform === "alicloud"
-  ? new AlicloudPlatform(config.namePrefix, alicloudPlatformArgs(config, secrets), { protect: config.protect })
+  ? new AlicloudPlatform(config.namePrefix, alicloudPlatformArgs(config, secrets))
   : undefined;
 const local = cloud
   ? undefined

@@ -37,6 +37,7 @@ export function alicloudPlatformArgs(c: StackConfig, secrets: StackSecrets): Ali
   return {
     namePrefix: c.namePrefix,
     tags: c.tags,
+    protect: c.protect,
     imageCache: c.imageCache,
     ...(c.exposure.type !== "cluster" ? { loadBalancerAllowedCidrs: c.exposure.allowedCidrs } : {}),
     network: network.existingVpcId

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { Environment } from "./defaults";
 import { ENVIRONMENT_DEFAULTS, ENVIRONMENTS } from "./defaults";
@@ -5,9 +6,10 @@ import type { ParsedStackConfig, SecretKey } from "./schema";
 import { SECRET_KEYS, STRING_KEYS, stackSchema } from "./schema";
 import type { RuleViolation } from "./rules";
 import { checkRules, standInModelOn } from "./rules";
+import { scrapeNamespacesFor } from "./observability";
 
 /** The validated config, with every default and derived choice resolved. */
-export type StackConfig = Omit<ParsedStackConfig, "sandbox" | "imageCache" | "standInModel"> & {
+export type StackConfig = Omit<ParsedStackConfig, "sandbox" | "imageCache" | "standInModel" | "observability"> & {
   readonly region?: string;
   readonly imageCache: boolean;
   /** The stand-in model replaces every agent's model (config/rules.ts standInModelOn). */
@@ -15,7 +17,9 @@ export type StackConfig = Omit<ParsedStackConfig, "sandbox" | "imageCache" | "st
   readonly sandbox: ParsedStackConfig["sandbox"] & {
     readonly isolation: "acs" | "runtime-class" | "none";
     readonly managerReplicas: number;
+    readonly imageTag: string;
   };
+  readonly observability: ParsedStackConfig["observability"] & { readonly scrapeNamespaces: string[] };
 };
 
 /** Raised with every problem at once; each line names the full Pulumi key. */
@@ -83,8 +87,21 @@ function resolve(c: ParsedStackConfig, region: string | undefined) {
     ...(region ? { region } : {}),
     imageCache: c.imageCache ?? c.platform === "alicloud",
     standInModel: standInModelOn(c),
-    sandbox: { ...c.sandbox, isolation, managerReplicas: c.sandbox.managerReplicas ?? 1 },
+    sandbox: { ...c.sandbox, isolation, managerReplicas: c.sandbox.managerReplicas ?? 1, imageTag: sandboxImageTag(c) },
+    observability: { ...c.observability, scrapeNamespaces: scrapeNamespacesFor(c) },
   };
+}
+
+/**
+ * The tag the sandbox manager names its images by. On Alibaba Cloud every type is pinned by digest
+ * (config/rules.ts) and pods run the digest, so the default tag is derived from the digests: it
+ * changes exactly when they do and never moves on a push. Elsewhere `latest`, as upstream names it.
+ */
+export function sandboxImageTag(c: ParsedStackConfig): string {
+  if (c.sandbox.imageTag !== undefined) return c.sandbox.imageTag;
+  if (c.platform !== "alicloud") return "latest";
+  const digests = Object.entries(c.sandbox.imageDigests ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  return `pinned-${createHash("sha256").update(JSON.stringify(digests)).digest("hex").slice(0, 12)}`;
 }
 
 function checkRegion(c: ParsedStackConfig, region: string | undefined): RuleViolation[] {

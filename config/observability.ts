@@ -64,3 +64,18 @@ export function prometheusOperatorOn(c: ParsedStackConfig): boolean {
 export function slsLogsOn(c: ParsedStackConfig): boolean {
   return c.platform === "alicloud" && (c.observability.logs.enabled ?? true);
 }
+
+/**
+ * Where ACK's managed Prometheus agent (ack-arms-prometheus) runs: namespace `arms-prom`, pods labelled
+ * `app: arms-prometheus-ack-arms-prometheus`. Source: @pulumi/alicloud 3.108.0 arms/envServiceMonitor.d.ts
+ * and arms/envPodMonitor.d.ts (the provider's own ServiceMonitor/PodMonitor examples live in `arms-prom`
+ * and select the agent by that label); terraform-provider-alicloud docs arms_env_service_monitor.
+ */
+export const MANAGED_PROMETHEUS_NAMESPACE = "arms-prom";
+/** Where a self-run Prometheus conventionally runs (kube-prometheus; ACK's open-source Prometheus chart too). */
+export const SELF_RUN_PROMETHEUS_NAMESPACE = "monitoring";
+
+/** The namespaces admitted to scrape: as configured, else the one the platform's Prometheus runs in. */
+export function scrapeNamespacesFor(c: ParsedStackConfig): string[] {
+  return c.observability.scrapeNamespaces ?? [managedPrometheusOn(c) ? MANAGED_PROMETHEUS_NAMESPACE : SELF_RUN_PROMETHEUS_NAMESPACE];
+}

@@ -189,12 +189,46 @@ const prodSafety: Rule = (c) => {
   if (c.registry && !c.registry.tagImmutability) {
     v.push({ path: ["registry", "tagImmutability"], message: "must stay true in prod (a pushed tag must never be overwritten)" });
   }
-  // Sandbox pods run untrusted code; in prod they run exactly the image that was reviewed.
-  const pinned = c.sandbox.imageDigests ?? {};
-  c.sandbox.types.filter((t) => pinned[t] === undefined).forEach((t) => {
-    v.push({ path: ["sandbox", "imageDigests", t], message: `is required in prod: pin the ${t} sandbox image by digest (<repository>@sha256:...), never a tag` });
-  });
   return v;
+};
+
+/**
+ * Sandbox types whose image this project builds (agent-image/Dockerfile target `sandbox`: non-root,
+ * no nginx, per-sandbox token). Upstream's other images run nginx as root on port 80, which the
+ * sandbox namespace's PSA `restricted` level refuses, so a warm pool of them would never start.
+ */
+export const BUILT_SANDBOX_TYPES: readonly string[] = ["base"];
+
+const sandboxImages: Rule = (c) => {
+  const v: RuleViolation[] = [];
+  const s = c.sandbox;
+  s.types.forEach((t, i) => {
+    if (!BUILT_SANDBOX_TYPES.includes(t)) {
+      v.push({ path: ["sandbox", "types", i], message: `"${t}" has no image this project builds (only ${BUILT_SANDBOX_TYPES.join(", ")}): upstream's runs nginx as root, which the sandbox namespace's PSA restricted level refuses, so its pods would never start; remove it until a non-root ${t} image exists` });
+    }
+  });
+  if (c.platform !== "alicloud") return v;
+  // Sandbox pods run untrusted code; in the cloud they run exactly the image that was reviewed: a
+  // re-pushed tag would change it with no diff in the stack.
+  const pinned = s.imageDigests ?? {};
+  s.types.filter((t) => BUILT_SANDBOX_TYPES.includes(t) && pinned[t] === undefined).forEach((t) => {
+    const message = c.environment === "prod"
+      ? `is required in prod: pin the ${t} sandbox image by digest (<repository>@sha256:...), never a tag`
+      : `is required on Alibaba Cloud: pin the ${t} sandbox image by digest (<repository>@sha256:...); a re-pushed tag would change what new sandboxes run with no diff in the stack`;
+    v.push({ path: ["sandbox", "imageDigests", t], message });
+  });
+  if (s.imageTag === "latest") {
+    v.push({ path: ["sandbox", "imageTag"], message: '"latest" is refused on Alibaba Cloud: it moves on every push; leave imageTag out (a tag is derived from the pinned digests) or name a fixed release tag' });
+  }
+  return v;
+};
+
+/** In-cluster Redis's claim must be one the CSI disk driver provisions (ALIBABA_MIN_DISK_GIB). */
+const redisStorage: Rule = (c) => {
+  const r = c.redis;
+  if (c.platform !== "alicloud" || r.mode !== "in-cluster" || r.storageClassName !== undefined || c.kubernetes.storageClassName !== undefined) return [];
+  if (r.storageGiB === undefined || r.storageGiB >= ALIBABA_MIN_DISK_GIB) return [];
+  return [{ path: ["redis", "storageGiB"], message: `must be at least ${ALIBABA_MIN_DISK_GIB} on Alibaba Cloud: the CSI disk driver provisions no smaller disk, so the claim would stay Pending and Redis would never start; or set redis.storageClassName to a class of smaller volumes` }];
 };
 
 const images: Rule = (c) => {
@@ -347,7 +381,9 @@ export function podWorkspacesOn(a: AgentConfig): boolean {
 /**
  * The smallest disk of ACK's default disk StorageClasses (ESSD PL1 first): "容量大小最低为20 GiB" (ACK
  * "使用云盘动态存储卷", help.aliyun.com/document_detail/134859.html); ACS's default class tries
- * cloud_essd first too (ACS "Cloud disk storage volume overview").
+ * cloud_essd first too (ACS "Cloud disk storage volume overview"). The CSI driver refuses a smaller
+ * request unless the class sets volumeSizeAutoAvailable: kubernetes-sigs/alibaba-cloud-csi-driver
+ * pkg/disk (`MinimumDiskSizeInGB = 20`, checked in CreateVolume).
  */
 export const ALIBABA_MIN_DISK_GIB = 20;
 
@@ -377,7 +413,7 @@ function workspaceViolations(c: ParsedStackConfig, a: AgentConfig, i: number): R
   return v;
 }
 
-const RULES: readonly Rule[] = [platformKeys, network, cluster, prodSafety, registry, agents, agentSources, standInModel, sandbox, images, exposure, managedRedisPassword, observability, traceViewer];
+const RULES: readonly Rule[] = [platformKeys, network, cluster, prodSafety, sandboxImages, redisStorage, registry, agents, agentSources, standInModel, sandbox, images, exposure, managedRedisPassword, observability, traceViewer];
 
 /** Every cross-key rule broken by a config that already passed the schema. */
 export function checkRules(config: ParsedStackConfig): RuleViolation[] {

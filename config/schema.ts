@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { isIpv4Cidr, parseIpv4Cidr } from "../components/shared/cidr";
 import { MAX_ZONES } from "../components/alicloud/network-layout";
+import { DEFAULT_TAIR_INSTANCE_CLASS } from "../components/alicloud/tair-classes";
 import { ACS_COMPUTE_CLASSES, ACS_COMPUTE_QOS } from "../components/workload/acs";
 import { SANDBOX_TYPES } from "../components/workload/sandbox-types";
 import { WORKSPACE_ISOLATIONS } from "../components/workload/agent-workspaces";
@@ -199,7 +200,12 @@ export function sandboxSchema(d: EnvironmentDefaults) {
       memoryGiB: num(z.number().positive().max(64)).default(2),
       /** vCPU of the sandbox manager (default 0.5; 0.25 in local). */
       managerCpu: num(z.number().min(0.1).max(8)).default(d.supportCpu),
-      imageTag: str(z.string().regex(/^[\w][\w.-]{0,127}$/, "must be an image tag")).default("latest"),
+      /**
+       * The tag the manager names `runtime-sandbox-<type>` images by; pods run the digest of
+       * imageDigests. Default: `latest` on platform kubernetes, on Alibaba Cloud a tag derived from the
+       * digests (config/load.ts sandboxImageTag), where `latest` is refused (config/rules.ts).
+       */
+      imageTag: str(z.string().regex(/^[\w][\w.-]{0,127}$/, "must be an image tag")).optional(),
       /** Pin the mirrored runtime-sandbox images: type → `<repository>@sha256:...` (default: by tag). */
       imageDigests: z.partialRecord(z.enum(SANDBOX_TYPES), imageByDigest).optional(),
     })
@@ -210,13 +216,15 @@ export function redisSchema(d: EnvironmentDefaults) {
   return z
     .strictObject({
       mode: z.enum(["in-cluster", "managed"]).default(d.redisMode),
-      storageGiB: num(z.number().int().min(1).max(1024)).default(5),
+      /** In-cluster Redis's disk (default 5; 20 on Alibaba Cloud, the CSI disk driver's minimum: config/rules.ts). */
+      storageGiB: num(z.number().int().min(1).max(1024)).optional(),
       /** vCPU of in-cluster Redis (default 0.5; 0.25 in local). */
       cpu: num(z.number().min(0.1).max(8)).default(d.supportCpu),
       storageClassName: z.string().min(1).optional(),
       /** In-cluster Redis image by digest, e.g. a mirror in ACR (default: the official image). */
       image: imageByDigest.optional(),
-      instanceClass: z.string().regex(/^redis\.[\w.]+$/, "must be a Tair/Redis instance class such as redis.master.small.default").default("redis.master.small.default"),
+      /** Managed Redis's class; the default pairs with engine 6.0/7.0 (components/alicloud/managed-redis.ts). */
+      instanceClass: z.string().regex(/^redis\.[\w.]+$/, "must be a Tair/Redis instance class such as redis.shard.small.2.ce").default(DEFAULT_TAIR_INSTANCE_CLASS),
       engineVersion: z.enum(["6.0", "7.0"]).default("7.0"),
     })
     .prefault({});
@@ -273,8 +281,11 @@ export function observabilitySchema() {
       traceContent: z.boolean().default(false),
       /** Metrics listeners, `<name>-metrics` Services and the scrape NetworkPolicy. */
       metrics: z.boolean().default(true),
-      /** Namespaces whose pods may scrape the metrics ports. */
-      scrapeNamespaces: z.array(k8sName).min(1).default(["monitoring"]),
+      /**
+       * Namespaces whose pods may scrape the metrics ports (default: where the platform's Prometheus
+       * runs, config/observability.ts defaultScrapeNamespaces).
+       */
+      scrapeNamespaces: z.array(k8sName).min(1).optional(),
       /** Narrow the scrapers to pods with these labels (default: any pod of scrapeNamespaces). */
       scrapePodLabels: labelMap.optional(),
       /** ServiceMonitors and the PrometheusRule: `auto` creates them where the stack installs the managed Prometheus add-on. */

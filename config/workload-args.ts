@@ -38,7 +38,7 @@ export function observabilityArgs(c: StackConfig, secrets: StackSecrets, otlp?: 
     ...(o.metrics
       ? {
         metrics: {
-          scrapeNamespaces: o.scrapeNamespaces,
+          scrapeNamespaces: c.observability.scrapeNamespaces,
           ...(o.scrapePodLabels ? { scrapePodSelector: o.scrapePodLabels } : {}),
           prometheusOperator: prometheusOperatorOn(c),
           alerts: o.alerts,
@@ -227,10 +227,9 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
       }
       : {
         mode: "in-cluster",
-        storageGiB: c.redis.storageGiB,
+        ...inClusterRedisStorage(c),
         cpu: c.redis.cpu,
         ...(c.redis.image ? { image: c.redis.image } : cloud ? { image: mirroredRedisImage(cloud) } : {}),
-        ...(inClusterStorageClass(c) ? { storageClassName: inClusterStorageClass(c) } : {}),
       },
     exposure: { ...c.exposure, ...(cloud?.loadBalancerAclId ? { clbAclId: cloud.loadBalancerAclId } : {}) },
     observability: observabilityArgs(c, secrets, otlp),
@@ -286,14 +285,14 @@ function mirroredRedisImage(cloud: AlicloudPlatform): pulumi.Output<string> {
 }
 
 /**
- * ACK's docs have you configure a default StorageClass yourself, so a PVC without one may stay Pending
- * (whether a fresh cluster has a default is unverified). `alicloud-disk-topology`
- * creates the disk in the pod's zone (WaitForFirstConsumer). Source: ACK "StorageClass" docs
- * (alibabacloud.com/help/doc-detail/159971.htm): "alicloud-disk-topology: create a cloud disk in
- * WaitForFirstConsumer mode ... suitable for multi-zone clusters".
+ * In-cluster Redis's claim. On Alibaba Cloud: ACK's and ACS's default disk class
+ * (ALIBABA_WORKSPACE_STORAGE_CLASS: the StorageClass list of ACK "存储类(StorageClass)",
+ * alibabacloud.com/help/zh/ack/ack-managed-and-ack-dedicated/user-guide/storage-class, has no
+ * `alicloud-disk-topology` any more) at the CSI disk driver's minimum size (ALIBABA_MIN_DISK_GIB):
+ * a smaller claim stays Pending. Elsewhere 5 GiB on the cluster's default class.
  */
-export const ACK_DEFAULT_STORAGE_CLASS = "alicloud-disk-topology";
-
-function inClusterStorageClass(c: StackConfig): string | undefined {
-  return c.redis.storageClassName ?? c.kubernetes.storageClassName ?? (c.platform === "alicloud" ? ACK_DEFAULT_STORAGE_CLASS : undefined);
+export function inClusterRedisStorage(c: StackConfig): { storageGiB: number; storageClassName?: string } {
+  const storageClassName = c.redis.storageClassName ?? c.kubernetes.storageClassName ?? (c.platform === "alicloud" ? ALIBABA_WORKSPACE_STORAGE_CLASS : undefined);
+  const storageGiB = c.redis.storageGiB ?? (c.platform === "alicloud" ? ALIBABA_MIN_DISK_GIB : 5);
+  return { storageGiB, ...(storageClassName ? { storageClassName } : {}) };
 }

@@ -72,7 +72,6 @@ describe("prod safety settings cannot be switched off", () => {
     const config = edit("prod", "sandbox", (s) => ({ ...s, imageDigests: undefined }));
     expect(problems(config, "prod")).toEqual([
       `${ns("sandbox")}.imageDigests.base: is required in prod: pin the base sandbox image by digest (<repository>@sha256:...), never a tag`,
-      `${ns("sandbox")}.imageDigests.browser: is required in prod: pin the browser sandbox image by digest (<repository>@sha256:...), never a tag`,
     ]);
   });
 });

@@ -92,7 +92,7 @@ describe("prod on Alibaba Cloud", async () => {
     expect(run.one(T.acrNamespace).inputs).toMatchObject({ defaultVisibility: "PRIVATE", autoCreate: false });
     const repos = run.ofType(T.acrRepo).map((r) => r.inputs);
     // One repository per configured sandbox type, so mirrored sandbox images have somewhere to go.
-    expect(repos.map((r) => r["name"]).sort()).toEqual(["agent", "runtime-sandbox-base", "runtime-sandbox-browser", "sandbox-manager"]);
+    expect(repos.map((r) => r["name"]).sort()).toEqual(["agent", "runtime-sandbox-base", "sandbox-manager"]);
     expect(repos.every((r) => r["repoType"] === "PRIVATE" && r["tagImmutability"] === true)).toBe(true);
     expect(run.one(T.vpcLink).inputs).toMatchObject({ moduleName: "Registry", vpcId: "agentscope-network-vpc-id" });
   });
@@ -107,10 +107,8 @@ describe("prod on Alibaba Cloud", async () => {
     expect(run.one(T.redis).inputs).toMatchObject({ zoneId: "cn-hangzhou-i", secondaryZoneId: "cn-hangzhou-j" });
   });
 
-  it("protects every cloud resource against pulumi destroy", () => {
-    const cloud = run.resources.filter((r) => r.type.startsWith("alicloud:"));
-    expect(cloud.length).toBeGreaterThan(15);
-    expect(cloud.filter((r) => !isProtected(r)).map((r) => r.name)).toEqual([]);
+  it("protects the cloud resources that hold data against pulumi destroy (test/prod-protect.test.ts: only those)", () => {
+    expect(run.resources.filter(isProtected).map((r) => r.type).sort()).toEqual([T.acr, T.cluster, T.redis, T.vpc].sort());
   });
 
   it("exports the kubeconfig and push credentials as secrets", async () => {
@@ -146,6 +144,14 @@ describe("dev on Alibaba Cloud", async () => {
     expect(c["deletionProtection"]).toBe(false);
     expect(c["deleteOptions"]).toContainEqual({ resourceType: "SLS_Data", deleteMode: "delete" });
     expect(run.resources.filter(isProtected)).toEqual([]);
+  });
+
+  it("admits scrapes from arms-prom, where ACK's managed Prometheus agent runs", () => {
+    const scrape = run.ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+      .map((p) => p.inputs as { metadata: { name: string }; spec: { ingress?: { from?: { namespaceSelector?: { matchExpressions?: { values: string[] }[] } }[] }[] } })
+      .filter((p) => p.metadata.name.endsWith("-metrics-scrape"));
+    expect(scrape.length).toBeGreaterThan(0);
+    for (const p of scrape) expect(p.spec.ingress![0]!.from![0]!.namespaceSelector!.matchExpressions![0]!.values).toEqual(["arms-prom"]);
   });
 
   it("uses in-cluster Redis, not a managed instance", () => {
@@ -296,13 +302,25 @@ describe("dev's in-cluster Redis on ACK", async () => {
     expect((k8s("core/v1:Service", "redis-headless") as { spec: { clusterIP: string } }).spec.clusterIP).toBe("None");
   });
 
-  it("claims a disk from ACK's topology-aware StorageClass and pulls Redis from the team's ACR over the VPC", () => {
+  it("claims a disk the CSI driver provisions (20 GiB on ACK's default disk class) and pulls Redis from the team's ACR over the VPC", () => {
     const sts = k8s("apps/v1:StatefulSet", "redis") as {
-      spec: { volumeClaimTemplates: { spec: { storageClassName: string } }[]; template: { spec: { containers: { image: string }[] } } };
+      spec: { volumeClaimTemplates: { spec: { storageClassName: string; resources: { requests: { storage: string } } } }[]; template: { spec: { containers: { image: string }[] } } };
     };
-    expect(sts.spec.volumeClaimTemplates[0]!.spec.storageClassName).toBe("alicloud-disk-topology");
+    // kubernetes-sigs/alibaba-cloud-csi-driver pkg/disk MinimumDiskSizeInGB = 20; ACK's StorageClass list.
+    expect(sts.spec.volumeClaimTemplates[0]!.spec).toMatchObject({ storageClassName: "alicloud-disk-topology-alltype", resources: { requests: { storage: "20Gi" } } });
     expect(sts.spec.template.spec.containers[0]!.image).toMatch(/^cri-agentscopedev7k2p-registry-vpc\.cn-hangzhou\.cr\.aliyuncs\.com\/agentscope-dev\/redis@sha256:[0-9a-f]{64}$/);
     expect(run.ofType(T.acrRepo).map((r) => r.inputs["name"])).toContain("redis");
+  });
+
+  it("runs Redis on ACS like every other pod of the stack, so no pod needs pull credentials on an ECS node", () => {
+    // Pods on ECS nodes pull from ACR EE only through the credential helper, which dev and prod leave
+    // unconfigured (cluster.acrCredentialHelperConfig); on ACS they pull as the agents do.
+    const sts = k8s("apps/v1:StatefulSet", "redis") as {
+      spec: { template: { metadata: { labels: Record<string, string>; annotations: Record<string, string> }; spec: { tolerations: { key: string }[] } } };
+    };
+    expect(sts.spec.template.metadata.labels).toMatchObject({ "alibabacloud.com/acs": "true" });
+    expect(sts.spec.template.metadata.annotations).toMatchObject({ "alibabacloud.com/enable-network-policy-agent": "true" });
+    expect(sts.spec.template.spec.tolerations.map((t) => t.key)).toContain("virtual-kubelet.io/provider");
   });
 });
 

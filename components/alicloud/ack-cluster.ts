@@ -68,6 +68,8 @@ export interface AckClusterArgs {
    */
   managedPrometheus?: boolean;
   tags?: Record<string, string>;
+  /** Pulumi `protect` on a new cluster itself (default false); node pool and add-ons stay unprotected. */
+  protect?: boolean;
 }
 
 /**
@@ -285,7 +287,7 @@ export class AckCluster extends pulumi.ComponentResource {
       },
       deleteOptions: ["SLB", "ALB", "SLS_Data", "SLS_ControlPlane"].map((resourceType) => ({ resourceType, deleteMode })),
       tags: r.tags,
-    }, { parent: this, ignoreChanges: r.autoUpgradeChannel === "none" ? ["addons"] : ["addons", "version"] });
+    }, { parent: this, protect: args.protect ?? false, ignoreChanges: r.autoUpgradeChannel === "none" ? ["addons"] : ["addons", "version"] });
 
     const pool = args.systemNodePool;
     if (pool) {

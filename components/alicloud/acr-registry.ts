@@ -30,6 +30,8 @@ export interface AcrRegistryArgs {
    */
   pushFromCidrs?: string[];
   tags?: Record<string, string>;
+  /** Pulumi `protect` on a new instance (default false); namespace, repositories and ACL entries stay unprotected. */
+  protect?: boolean;
 }
 
 export function resolveAcrRegistryArgs(args: AcrRegistryArgs) {
@@ -83,7 +85,7 @@ export class AcrRegistry extends pulumi.ComponentResource {
         password: args.password,
         imageScanner: "ACR",
         tags: r.tags,
-      }, parent).id;
+      }, { ...parent, protect: args.protect ?? false }).id;
 
     const namespace = new alicloud.cs.RegistryEnterpriseNamespace(`${name}-namespace`, {
       instanceId: this.instanceId,

@@ -13,11 +13,11 @@ import { Network } from "./network";
 
 /** The whole Alibaba Cloud layer: VPC, ACK Pro with the ACS virtual node, ACR EE and optionally Tair/Redis. */
 export interface AlicloudPlatformArgs {
-  network: Omit<NetworkArgs, "namePrefix" | "tags">;
-  cluster: Omit<AckClusterArgs, "vswitchIds" | "podVswitchIds" | "tags">;
-  registry: Omit<AcrRegistryArgs, "vpcId" | "vswitchId" | "tags">;
+  network: Omit<NetworkArgs, "namePrefix" | "tags" | "protect">;
+  cluster: Omit<AckClusterArgs, "vswitchIds" | "podVswitchIds" | "tags" | "protect">;
+  registry: Omit<AcrRegistryArgs, "vpcId" | "vswitchId" | "tags" | "protect">;
   /** Managed Redis in the VPC, allow-listed to the pod vSwitches; omit for in-cluster Redis. */
-  redis?: Omit<ManagedRedisArgs, "vswitchId" | "zoneId" | "secondaryZoneId" | "allowedCidrs" | "tags">;
+  redis?: Omit<ManagedRedisArgs, "vswitchId" | "zoneId" | "secondaryZoneId" | "allowedCidrs" | "tags" | "protect">;
   /**
    * Callers allowed through the agents' CLB: a white-list `slb.Acl` the Services attach through CCM's
    * ACL annotations (omit when agents are not behind a load balancer).
@@ -29,6 +29,13 @@ export interface AlicloudPlatformArgs {
   namePrefix: string;
   /** Tags on every cloud resource. */
   tags?: Record<string, string>;
+  /**
+   * Pulumi `protect` on what holds data or is costly to recreate: the VPC, the cluster, a new registry
+   * instance and Tair (default false). Never on the component itself: children inherit `protect`
+   * (@pulumi/pulumi resource.ts), and ForceNew children (ACL entries, add-ons) would then block every
+   * edit that replaces them.
+   */
+  protect?: boolean;
 }
 
 export class AlicloudPlatform extends pulumi.ComponentResource {
@@ -51,9 +58,11 @@ export class AlicloudPlatform extends pulumi.ComponentResource {
     const parent = { parent: this };
     const tags = { "app.kubernetes.io/part-of": "agentscope", "managed-by": "pulumi", ...args.tags };
 
-    this.network = new Network(`${name}-network`, { ...args.network, namePrefix: args.namePrefix, tags }, parent);
+    const protect = args.protect ?? false;
+    this.network = new Network(`${name}-network`, { ...args.network, namePrefix: args.namePrefix, tags, protect }, parent);
     this.cluster = new AckCluster(`${name}-ack`, {
       ...args.cluster,
+      protect,
       vswitchIds: this.network.nodeVswitchIds,
       podVswitchIds: this.network.podVswitchIds,
       tags,
@@ -62,6 +71,7 @@ export class AlicloudPlatform extends pulumi.ComponentResource {
     if (args.imageCache ?? true) this.imageCache = new AcsImageCache(`${name}-image-cache`, { clusterId: this.cluster.clusterId }, parent);
     this.registry = new AcrRegistry(`${name}-acr`, {
       ...args.registry,
+      protect,
       vpcId: this.network.vpcId,
       vswitchId: this.network.nodeVswitchIds.apply((ids) => ids[0]!),
       tags,
@@ -89,6 +99,7 @@ export class AlicloudPlatform extends pulumi.ComponentResource {
         secondaryZoneId: podSwitches.apply((list) => list[1]?.zoneId),
         allowedCidrs: this.podCidrs,
         tags,
+        protect,
       }, parent);
     }
     this.registerOutputs({ podCidrs: this.podCidrs });

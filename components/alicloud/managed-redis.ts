@@ -1,6 +1,7 @@
 import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { DEFAULT_TAIR_INSTANCE_CLASS } from "./tair-classes";
 
 /** Alibaba Cloud Tair/Redis in the cluster's VPC, reachable only from the pod vSwitches. */
 export interface ManagedRedisArgs {
@@ -17,7 +18,12 @@ export interface ManagedRedisArgs {
   allowedCidrs: pulumi.Input<pulumi.Input<string>[]>;
   /** Password (a secret; default: generated). Authentication is always required. */
   password?: pulumi.Input<string>;
-  /** Instance class (default redis.master.small.default). */
+  /**
+   * Instance class (default DEFAULT_TAIR_INSTANCE_CLASS). Engines 6.0 and 7.0 run on cloud-native
+   * (`.ce`) classes: the provider's own 7.0 example and acceptance tests use `redis.shard.*.ce`, and pair
+   * the classic local-disk `*.default` classes only with 4.0/5.0 (terraform-provider-alicloud
+   * website/docs/r/kvstore_instance.html.markdown, alicloud/resource_alicloud_kvstore_instance_test.go).
+   */
   instanceClass?: string;
   /** Redis engine version (default 7.0). */
   engineVersion?: "6.0" | "7.0";
@@ -26,6 +32,8 @@ export interface ManagedRedisArgs {
   /** Refuse release through the API (default true). */
   releaseProtection?: boolean;
   tags?: Record<string, string>;
+  /** Pulumi `protect` on the instance (default false). */
+  protect?: boolean;
 }
 
 export class ManagedRedis extends pulumi.ComponentResource {
@@ -46,7 +54,7 @@ export class ManagedRedis extends pulumi.ComponentResource {
     const instance = new alicloud.kvstore.Instance(`${name}-instance`, {
       dbInstanceName: args.instanceName ?? name,
       instanceType: "Redis",
-      instanceClass: args.instanceClass ?? "redis.master.small.default",
+      instanceClass: args.instanceClass ?? DEFAULT_TAIR_INSTANCE_CLASS,
       engineVersion: args.engineVersion ?? "7.0",
       paymentType: "PostPaid",
       vswitchId: args.vswitchId,
@@ -58,7 +66,7 @@ export class ManagedRedis extends pulumi.ComponentResource {
       securityIps: args.allowedCidrs,
       instanceReleaseProtection: args.releaseProtection ?? true,
       tags: args.tags ?? {},
-    }, { parent: this, additionalSecretOutputs: ["password"] });
+    }, { parent: this, protect: args.protect ?? false, additionalSecretOutputs: ["password"] });
     this.host = instance.connectionDomain;
     this.port = instance.port.apply((p) => p ?? 6379);
     this.privateIp = instance.privateIp;

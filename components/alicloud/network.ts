@@ -19,6 +19,8 @@ export interface NetworkArgs {
   /** Prefix of resource names (default: the component name). */
   namePrefix?: string;
   tags?: Record<string, string>;
+  /** Pulumi `protect` on a new VPC (default false); its vSwitches, NAT and EIP stay unprotected. */
+  protect?: boolean;
 }
 
 interface ResolvedNetworkArgs {
@@ -27,6 +29,7 @@ interface ResolvedNetworkArgs {
   readonly natBandwidthMbps: number;
   readonly namePrefix: string;
   readonly tags: Record<string, string>;
+  readonly protect: boolean;
 }
 
 export function resolveNetworkArgs(name: string, args: NetworkArgs): ResolvedNetworkArgs {
@@ -44,6 +47,7 @@ export function resolveNetworkArgs(name: string, args: NetworkArgs): ResolvedNet
     natBandwidthMbps: args.natBandwidthMbps ?? 100,
     namePrefix: args.namePrefix ?? name,
     tags: args.tags ?? {},
+    protect: args.protect ?? false,
   };
 }
 
@@ -86,7 +90,7 @@ export class Network extends pulumi.ComponentResource {
 
   private createVpc(name: string, r: ResolvedNetworkArgs) {
     const parent = { parent: this };
-    const vpc = new alicloud.vpc.Network(`${name}-vpc`, { vpcName: r.namePrefix, cidrBlock: r.vpcCidr, tags: r.tags }, parent);
+    const vpc = new alicloud.vpc.Network(`${name}-vpc`, { vpcName: r.namePrefix, cidrBlock: r.vpcCidr, tags: r.tags }, { ...parent, protect: r.protect });
     const layout = layoutZoneSubnets(r.vpcCidr, r.zones);
     // Named by zone, so adding a zone never renames (and replaces) an existing vSwitch.
     const switchIn = (role: "nodes" | "pods", zoneId: string, cidrBlock: string) =>

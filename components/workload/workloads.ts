@@ -440,6 +440,8 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
         ...(args.redis.storageClassName ? { storageClassName: args.redis.storageClassName } : {}),
         ...(args.redis.image ? { image: args.redis.image } : {}),
         ...(args.redis.cpu !== undefined ? { cpu: args.redis.cpu } : {}),
+        // On ACS with the other pods: on an ECS node its pull from ACR EE would need the credential helper.
+        acs: r.acs,
       }, inNs);
       redisEndpoint = { host: redis.host, port: REDIS_PORT, password };
       redisPolicy = { podSelector: redis.podSelector, port: REDIS_PORT };

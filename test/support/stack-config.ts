@@ -40,13 +40,13 @@ export function shippedStackConfig(stack: ShippedStack, withSecrets = true): Fla
   return { ...cfg, ...secrets };
 }
 
-/** Test-only digests: prod refuses sandbox images by tag, and the shipped file leaves them for the team to pin. */
+/** Test-only digests: the cloud stacks refuse sandbox images by tag, and the shipped files leave them for the team to pin. */
 export const TEST_SANDBOX_DIGEST = `sha256:${"cd".repeat(32)}`;
 
 function withTestSandboxDigests(stack: ShippedStack, config: Record<string, unknown>): Record<string, unknown> {
   const key = `${PROJECT}:sandbox`;
   const sandbox = (config[key] ?? {}) as { types?: string[]; imageDigests?: Record<string, string> };
-  if (stack !== "prod" || sandbox.imageDigests) return config;
+  if (stack === "local" || sandbox.imageDigests) return config;
   const types = sandbox.types ?? ["base"];
   const imageDigests = Object.fromEntries(types.map((t) => [t, `registry.example.com/agentscope/runtime-sandbox-${t}@${TEST_SANDBOX_DIGEST}`]));
   return { ...config, [key]: { ...sandbox, imageDigests } };
