@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { AlicloudDouble } from "./support/canned";
+import { providerIdOf } from "./support/canned";
 import type { ProgramRun, RecordedResource } from "./support/program";
 import { promiseOf, runProgram } from "./support/program";
 import { PROJECT, shippedStackConfig } from "./support/stack-config";
@@ -24,8 +24,7 @@ const T = {
   k8sProvider: "pulumi:providers:kubernetes",
 } as const;
 
-/** The id the provider (and so the double) gives a resource: ids are pure functions of name and inputs. */
-const idOf = (r: RecordedResource) => new AlicloudDouble().id(r.type, r.name, r.inputs)!;
+const idOf = providerIdOf;
 const isProtected = (r: RecordedResource) => (r.resource as unknown as { __protect?: boolean }).__protect === true;
 const addon = (run: ProgramRun, name: string) =>
   (run.one(T.cluster).inputs["addons"] as { name: string; config?: string }[]).find((a) => a.name === name);

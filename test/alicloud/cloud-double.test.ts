@@ -155,6 +155,19 @@ describe("the double refuses what the provider refuses", () => {
     ]);
   });
 
+  it("reports a system disk below 20 GiB and vSwitch or VPC masks outside the documented ranges", () => {
+    const double = new AlicloudDouble();
+    double.state("alicloud:cs/nodePool:NodePool", "p", { clusterId: CLUSTER, systemDiskCategory: "cloud_essd", systemDiskSize: 10 });
+    double.state("alicloud:cs/nodePool:NodePool", "q", { clusterId: CLUSTER, systemDiskCategory: "cloud_auto", systemDiskSize: 10 });
+    double.state("alicloud:vpc/network:Network", "v", { cidrBlock: "10.0.0.0/29" });
+    double.state("alicloud:vpc/switch:Switch", "s", { vpcId: "vpc-bp1team", zoneId: "cn-hangzhou-i", cidrBlock: "10.99.200.0/30" });
+    expect(double.problems).toEqual([
+      expect.stringContaining("systemDiskSize 10 outside 20..2048 GiB"),
+      expect.stringContaining("the mask must be 8 to 28 bits"),
+      expect.stringContaining("the mask must be 16 to 29 bits"),
+    ]);
+  });
+
   it("computes a cluster's outputs instead of echoing inputs: no RRSA ARN without enableRrsa", () => {
     const double = new AlicloudDouble();
     expect(double.state("alicloud:cs/managedKubernetes:ManagedKubernetes", "a", { enableRrsa: false })["rrsaMetadata"]).toMatchObject({ ramOidcProviderArn: "" });

@@ -350,6 +350,13 @@ export class AlicloudDouble {
         if (sc?.minSize !== undefined && (sc.minSize < 0 || sc.minSize > 1000)) report(`scalingConfig.minSize ${sc.minSize} outside 0..1000`);
         if (sc?.maxSize !== undefined && (sc.maxSize < 0 || sc.maxSize > 2000)) report(`scalingConfig.maxSize ${sc.maxSize} outside 0..2000`);
         if (sc?.minSize !== undefined && sc.maxSize !== undefined && sc.maxSize <= sc.minSize) report("scalingConfig.maxSize has to be greater than minSize");
+        // typings cs/nodePool.d.ts systemDiskSize: basic disk 20 to 500; ESSD PL1 (the default level) 20 to 2048,
+        // PL0 1 to 2048; cloud_auto 1 to 2048; other categories 20 to 2048.
+        const disk = inputs["systemDiskSize"] as number | undefined;
+        const category = inputs["systemDiskCategory"];
+        const pl0 = category === "cloud_essd" && inputs["systemDiskPerformanceLevel"] === "PL0";
+        const [diskMin, diskMax] = category === "cloud" ? [20, 500] : category === "cloud_auto" || pl0 ? [1, 2048] : [20, 2048];
+        if (disk !== undefined && (disk < diskMin || disk > diskMax)) report(`systemDiskSize ${disk} outside ${diskMin}..${diskMax} GiB`);
         const tokens = (inputs["instanceMetadataOptions"] as { httpTokens?: string } | undefined)?.httpTokens;
         if (tokens !== undefined && !["optional", "required"].includes(tokens)) report(`instanceMetadataOptions.httpTokens ${tokens} is not optional or required`);
         break;
@@ -368,7 +375,17 @@ export class AlicloudDouble {
           report(`vSwitch ${String(inputs["vswitchId"])} is not in VPC ${String(inputs["vpcId"])}`);
         }
         break;
+      case "alicloud:vpc/network:Network": {
+        // typings vpc/network.d.ts cidrBlock: "The subnet mask must be 8 to 28 bits in length."
+        const cidr = str(inputs["cidrBlock"]);
+        const bits = Number(cidr.split("/")[1]);
+        if (cidr !== "" && !(bits >= 8 && bits <= 28)) report(`cidrBlock ${cidr}: the mask must be 8 to 28 bits`);
+        break;
+      }
       case "alicloud:vpc/switch:Switch": {
+        // typings vpc/switch.d.ts cidrBlock: "The subnet mask must be `16` to `29` bits in length."
+        const bits = Number(String(inputs["cidrBlock"]).split("/")[1]);
+        if (!(bits >= 16 && bits <= 29)) report(`cidrBlock ${String(inputs["cidrBlock"])}: the mask must be 16 to 29 bits`);
         const vpc = [...this.account.vpcs, ...[...this.held.values()].filter((h) => h.type === "alicloud:vpc/network:Network").map((h) => ({ id: h.id, cidrBlock: String(h.inputs["cidrBlock"]) }))]
           .find((v) => v.id === inputs["vpcId"]);
         if (!vpc) report(`VPC ${String(inputs["vpcId"])} not found`);
@@ -396,6 +413,13 @@ function cidrWithin(inner: string, outer: string): boolean {
   if (a.bits < b.bits) return false;
   const size = 2 ** (32 - b.bits);
   return Math.floor(a.n / size) === Math.floor(b.n / size);
+}
+
+/** The id the provider (and so the double) gives a registered resource: a pure function of its type, name and inputs. */
+export function providerIdOf(r: { type: string; name: string; inputs: Inputs }): string {
+  const id = new AlicloudDouble().id(r.type, r.name, r.inputs);
+  if (id === undefined) throw new Error(`the Alibaba Cloud double assigns no id to ${r.type}`);
+  return id;
 }
 
 /** runWithMocks options that put a double (a fresh one by default) behind every Alibaba Cloud call. */
