@@ -64,6 +64,17 @@ describe("cs.getKubernetesAddonMetadata double", () => {
   });
 });
 
+describe("cs.getClusterCredential double", () => {
+  const CREDENTIAL = "alicloud:cs/getClusterCredential:getClusterCredential";
+
+  it("computes a kubeconfig for a known cluster and refuses a lifetime outside 15..4320 minutes or an unknown cluster", () => {
+    const double = new AlicloudDouble();
+    expect(String(double.call(CREDENTIAL, { clusterId: CLUSTER, temporaryDurationMinutes: 1440 })["kubeConfig"])).toContain("server: 'https://10.99.192.10:6443'");
+    expect(() => double.call(CREDENTIAL, { clusterId: CLUSTER, temporaryDurationMinutes: 10 })).toThrow(/TemporaryDurationMinutes 10 outside 15..4320/);
+    expect(() => double.call(CREDENTIAL, { clusterId: "c-nope" })).toThrow(/ErrorClusterNotFound c-nope/);
+  });
+});
+
 describe("A: the add-on lookup", () => {
   it("finds the image-cache operator's schema through the double by its <clusterId>:<name> id", async () => {
     let schema: Promise<string> | undefined;

@@ -166,6 +166,11 @@ export class AlicloudDouble {
     const cluster = this.clusters().find((c) => c.id === clusterId);
     if (!cluster) this.fail(`DescribeClusterDetail: ErrorClusterNotFound ${clusterId}`);
     const minutes = inputs["temporaryDurationMinutes"] as number | undefined;
+    // ACK API DescribeClusterUserKubeconfig TemporaryDurationMinutes: "Valid values: 15 to 4320".
+    if (minutes !== undefined && (minutes < 15 || minutes > 4320)) this.fail(`DescribeClusterUserKubeconfig: TemporaryDurationMinutes ${minutes} outside 15..4320`);
+    // The provider asks for the internet kubeconfig (service_alicloud_cs.go DescribeClusterKubeConfigWithExpiration,
+    // PrivateIpAddress false); what ACK returns for a cluster without an internet endpoint is unsettled
+    // (docs/first-real-up.md): the double answers with the intranet server.
     return {
       id: hex(clusterId, 8),
       clusterId,
