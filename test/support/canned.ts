@@ -263,7 +263,8 @@ export class AlicloudDouble {
    * data_source_alicloud_cr_ee_instances.go: filter by `ids` (instance id) and `nameRegex` (instance
    * name), oldest first; public/VPC domains only of endpoints that are enabled; temp_username and
    * authorization_token only with enable_details. Domains `<instance name>-registry[-vpc].<region>.cr.aliyuncs.com`
-   * (ACR EE docs, instance domain names).
+   * (ACR API examples: GetInstanceEndpoint `shanghai-instance1-registry.cn-shanghai.cr.aliyuncs.com`,
+   * RouteItem `test-instance-registry-vpc.cn-hangzhou.cr.aliyuncs.com`).
    */
   private registryInstances(inputs: Inputs): Inputs {
     const ids = inputs["ids"] === undefined ? undefined : list(inputs["ids"]);
