@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { AUTOSCALER_ROLE, requireAutoscalerRole } from "../../components/alicloud/ack-cluster";
 import { addonConfigSchema, checkedAddonConfig, schemaKeys, settingBySchema } from "../../components/alicloud/addon-config";
 import { ACS_NETWORK_POLICY_ANNOTATIONS } from "../../components/workload/acs";
-import { defaultAccount, replaces } from "../support/alicloud-facts";
+import { ADDON_CATALOGUE, defaultAccount, replaces } from "../support/alicloud-facts";
 import { AlicloudDouble, doubleOptions } from "../support/canned";
 import { runWithMocks, valueOf } from "../support/mocks";
 import { runProgram } from "../support/program";
@@ -97,6 +97,15 @@ describe("D: an empty add-on config schema", () => {
     expect(checkedAddonConfig("poseidon", "", {})).toBe("{}");
     expect(() => checkedAddonConfig("poseidon", "", { a: 1 })).toThrow("poseidon config has key(s) a that its schema does not define (known: none)");
     expect(settingBySchema("image-cache-operator", "", "rbac.secret", true)).toBeUndefined();
+  });
+});
+
+describe("D: the whole program with an empty image-cache schema", async () => {
+  const catalogue = { ...ADDON_CATALOGUE, "image-cache-operator": { ...ADDON_CATALOGUE["image-cache-operator"]!, schema: "" } };
+  const run = await runProgram(shippedStackConfig("dev"), "dev", false, undefined, new AlicloudDouble(defaultAccount(), catalogue));
+
+  it("installs the operator without custom configuration instead of stopping the up", () => {
+    expect(run.one("alicloud:cs/kubernetesAddon:KubernetesAddon", "-image-cache-operator").inputs).not.toHaveProperty("config");
   });
 });
 

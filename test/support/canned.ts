@@ -43,8 +43,12 @@ export class AlicloudDouble {
   private readonly internetOn = new Set<string>();
   private readonly snatTables = new Set<string>();
 
-  constructor(account: Account = defaultAccount()) {
+  /** The add-ons ACK offers (a test may swap in other schemas). */
+  readonly catalogue: typeof ADDON_CATALOGUE;
+
+  constructor(account: Account = defaultAccount(), catalogue: typeof ADDON_CATALOGUE = ADDON_CATALOGUE) {
     this.account = account;
+    this.catalogue = catalogue;
   }
 
   /**
@@ -101,7 +105,7 @@ export class AlicloudDouble {
       case "alicloud:cs/kubernetesAddon:KubernetesAddon": {
         // version and config are Optional+Computed (resource_alicloud_cs_kubernetes_addon.go): unset means
         // ACK's default version and the add-on's own config, never the input echoed.
-        const meta = ADDON_CATALOGUE[String(inputs["name"])];
+        const meta = this.catalogue[String(inputs["name"])];
         return { version: inputs["version"] ?? meta?.version ?? "", config: inputs["config"] ?? "", nextVersion: "", canUpgrade: false, required: meta?.installByDefault ?? false };
       }
       case "alicloud:cs/autoscalingConfig:AutoscalingConfig":
@@ -186,11 +190,11 @@ export class AlicloudDouble {
   /** Add-ons installed on a cluster: at creation (`addons`) or as cs.KubernetesAddon resources. */
   private installed(clusterId: string): Map<string, string> {
     const out = new Map<string, string>();
-    for (const name of this.clusters().find((c) => c.id === clusterId)?.addons ?? []) out.set(name, ADDON_CATALOGUE[name]?.version ?? "");
+    for (const name of this.clusters().find((c) => c.id === clusterId)?.addons ?? []) out.set(name, this.catalogue[name]?.version ?? "");
     for (const h of this.held.values()) {
       if (h.type === "alicloud:cs/kubernetesAddon:KubernetesAddon" && h.inputs["clusterId"] === clusterId) {
         const name = String(h.inputs["name"]);
-        out.set(name, str(h.inputs["version"], ADDON_CATALOGUE[name]?.version));
+        out.set(name, str(h.inputs["version"], this.catalogue[name]?.version));
       }
     }
     return out;
@@ -209,7 +213,7 @@ export class AlicloudDouble {
     const installed = this.installed(clusterId);
     const ids = inputs["ids"] === undefined ? undefined : list(inputs["ids"]);
     const nameRegex = regexOf(inputs["nameRegex"]);
-    const kept = Object.entries(ADDON_CATALOGUE).filter(([name]) =>
+    const kept = Object.entries(this.catalogue).filter(([name]) =>
       (nameRegex === undefined || nameRegex.test(name)) && (ids === undefined || ids.length === 0 || ids.includes(`${clusterId}:${name}`)));
     const addons = kept
       .map(([name, meta]) => {
@@ -244,7 +248,7 @@ export class AlicloudDouble {
     const name = String(inputs["name"]);
     const version = str(inputs["version"]);
     if (!this.clusters().some((c) => c.id === clusterId)) this.fail(`DescribeAddon: ErrorClusterNotFound ${clusterId}`);
-    const meta = ADDON_CATALOGUE[name];
+    const meta = this.catalogue[name];
     if (!meta || (version !== "" && version !== meta.version)) this.fail(`DescribeAddon: AddonNotFound ${name}@${version}`);
     const strip = (node: unknown): unknown => node !== null && typeof node === "object" && !Array.isArray(node)
       ? Object.fromEntries(Object.entries(node as Inputs).filter(([k]) => !k.startsWith("x-ui")).map(([k, v]) => [k, strip(v)]))
@@ -370,7 +374,7 @@ export class AlicloudDouble {
       case "alicloud:cs/kubernetesAddon:KubernetesAddon":
       case "alicloud:cs/autoscalingConfig:AutoscalingConfig":
         if (!clusterKnown()) report(`cluster ${String(inputs["clusterId"])} not found`);
-        if (type.endsWith("KubernetesAddon") && !(String(inputs["name"]) in ADDON_CATALOGUE)) report(`add-on ${String(inputs["name"])} is not offered (AddonNotFound)`);
+        if (type.endsWith("KubernetesAddon") && !(String(inputs["name"]) in this.catalogue)) report(`add-on ${String(inputs["name"])} is not offered (AddonNotFound)`);
         break;
       case "alicloud:cs/registryEnterpriseNamespace:RegistryEnterpriseNamespace":
       case "alicloud:cs/registryEnterpriseRepo:RegistryEnterpriseRepo":
