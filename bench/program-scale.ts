@@ -4,7 +4,7 @@
 //   node <built>/bench/program-scale.js --agents 10    one case, as JSON
 import { execFileSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
-import { cannedCall, cannedState } from "../test/support/canned";
+import { doubleOptions } from "../test/support/canned";
 import { runWithMocks } from "../test/support/mocks";
 import { PROJECT, shippedStackConfig } from "../test/support/stack-config";
 
@@ -28,7 +28,7 @@ async function runCase(agents: number): Promise<CaseResult> {
   const config = prodWithAgents(agents);
   pulumi.runtime.setAllConfig(config, Object.keys(config).filter((k) => /ApiKey|Password|Token/.test(k)));
   const started = process.hrtime.bigint();
-  const run = await runWithMocks(() => import("../index"), { project: PROJECT, stack: "prod", state: cannedState, call: cannedCall });
+  const run = await runWithMocks(() => import("../index"), { project: PROJECT, stack: "prod", ...doubleOptions() });
   // runWithMocks waits until registrations have been still for 100 ms; that wait is not the program's.
   const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9 - 0.1;
   const resources = run.resources.filter((r) => !r.read).length;

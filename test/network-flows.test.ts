@@ -22,7 +22,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { subnet } from "../components/shared/cidr";
 import { parseStackConfig } from "../config/load";
-import { cannedState } from "./support/canned";
+import { DOUBLE_API_SERVER_INTRANET, DOUBLE_REDIS_PRIVATE_IP } from "./support/canned";
 import type { K8sObject } from "./support/mocks";
 import { MOCK_API_SERVER } from "./support/mocks";
 import type { Flow, World } from "./support/flow-table";
@@ -136,9 +136,7 @@ function programSetting(stack: ShippedStack, withSecrets = true): Setting {
   const values = shippedStackConfig(stack, withSecrets);
   const c = parseStackConfig({ values, project: PROJECT, stack });
   const cloud = c.platform === "alicloud";
-  const cluster = cannedState("alicloud:cs/managedKubernetes:ManagedKubernetes") as { connections: { apiServerIntranet: string } };
   const slice = { endpoints: [{ addresses: [MOCK_API_SERVER.address] }] };
-  const redis = cannedState("alicloud:kvstore/instance:Instance") as { privateIp: string };
   const vpc = c.network?.vpcCidr;
   const managedRedis = cloud && c.redis.mode === "managed";
   const lbAllowedCidr = c.exposure.type === "cluster" ? undefined : c.exposure.allowedCidrs[0];
@@ -147,9 +145,9 @@ function programSetting(stack: ShippedStack, withSecrets = true): Setting {
     agents: c.agents.map((a) => `agent-${a.name}`),
     // Terway gives pods addresses from the first zone's pod vSwitch: the VPC's first /(p+3).
     podCidr: cloud && vpc !== undefined ? subnet(vpc, Number(vpc.split("/")[1]) + 3, 0) : KIND_POD_CIDR,
-    apiServerIp: cloud ? new URL(cluster.connections.apiServerIntranet).hostname : (slice.endpoints[0]?.addresses[0] ?? ""),
+    apiServerIp: cloud ? new URL(DOUBLE_API_SERVER_INTRANET).hostname : (slice.endpoints[0]?.addresses[0] ?? ""),
     inClusterRedis: !managedRedis,
-    ...(managedRedis ? { managedRedisIp: redis.privateIp } : {}),
+    ...(managedRedis ? { managedRedisIp: DOUBLE_REDIS_PRIVATE_IP } : {}),
     ...(lbAllowedCidr !== undefined ? { lbAllowedCidr } : {}),
     acs: c.acs.enabled,
     standInModel: c.standInModel,

@@ -9,6 +9,7 @@ import { parseStackConfig } from "../config";
 import { configProblems } from "./support/config-problems";
 import type { FlatConfig, ShippedStack } from "./support/stack-config";
 import { PROJECT, shippedStackConfig } from "./support/stack-config";
+import { providerIdOf } from "./support/canned";
 
 const ns = (key: string) => `${PROJECT}:${key}`;
 const CANARY = "x-sls-otel-project=obs,x-sls-otel-instance-id=obs,x-sls-otel-ak-id=AKID,x-sls-otel-ak-secret=CANARY-ak-secret-91c2";
@@ -108,7 +109,7 @@ describe("the program with observability (dev: SLS trace endpoint, secret header
     const cr = run.one("kubernetes:telemetry.alibabacloud.com/v1alpha1:ClusterAliyunPipelineConfig");
     const spec = cr.inputs["spec"] as Record<string, unknown>;
     expect(spec).toEqual(pipelineConfigSpec({
-      project: "k8s-log-agentscope-ack-cluster-id",
+      project: `k8s-log-${providerIdOf(run.one("alicloud:cs/managedKubernetes:ManagedKubernetes"))}`,
       logstore: "agentscope",
       region: "cn-hangzhou",
       endpoint: "cn-hangzhou-intranet.log.aliyuncs.com",

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
+import { providerIdOf } from "./support/canned";
 import type { ProgramRun, RecordedResource } from "./support/program";
 import { promiseOf, runProgram } from "./support/program";
 import { PROJECT, shippedStackConfig } from "./support/stack-config";
@@ -23,6 +24,7 @@ const T = {
   k8sProvider: "pulumi:providers:kubernetes",
 } as const;
 
+const idOf = providerIdOf;
 const isProtected = (r: RecordedResource) => (r.resource as unknown as { __protect?: boolean }).__protect === true;
 const addon = (run: ProgramRun, name: string) =>
   (run.one(T.cluster).inputs["addons"] as { name: string; config?: string }[]).find((a) => a.name === name);
@@ -55,11 +57,12 @@ describe("prod on Alibaba Cloud", async () => {
 
   it("installs the ACS image-cache operator on the cluster", () => {
     // rbac.secret: true (ACS docs recommend it), spelt as the add-on's schema spells it.
-    expect(run.one(T.addon, "-image-cache-operator").inputs).toEqual({ clusterId: "agentscope-ack-cluster-id", name: "image-cache-operator", config: JSON.stringify({ rbac: { secret: true } }) });
+    expect(run.one(T.addon, "-image-cache-operator").inputs).toEqual({ clusterId: idOf(run.one(T.cluster)), name: "image-cache-operator", config: JSON.stringify({ rbac: { secret: true } }) });
   });
 
   it("installs Poseidon as a managed add-on, so NetworkPolicies bind ACS pods on new and existing clusters", () => {
-    expect(run.one(T.addon, "-poseidon").inputs).toEqual({ clusterId: "agentscope-ack-cluster-id", name: "poseidon" });
+    // Its schema is read first (the double's is empty: no custom configuration), so it installs at its defaults.
+    expect(run.one(T.addon, "-poseidon").inputs).toEqual({ clusterId: idOf(run.one(T.cluster)), name: "poseidon" });
   });
 
   it("puts node and pod vSwitches in distinct zones, three of each", () => {
@@ -94,7 +97,7 @@ describe("prod on Alibaba Cloud", async () => {
     // One repository per configured sandbox type, so mirrored sandbox images have somewhere to go.
     expect(repos.map((r) => r["name"]).sort()).toEqual(["agent", "runtime-sandbox-base", "sandbox-manager"]);
     expect(repos.every((r) => r["repoType"] === "PRIVATE" && r["tagImmutability"] === true)).toBe(true);
-    expect(run.one(T.vpcLink).inputs).toMatchObject({ moduleName: "Registry", vpcId: "agentscope-network-vpc-id" });
+    expect(run.one(T.vpcLink).inputs).toMatchObject({ moduleName: "Registry", vpcId: idOf(run.one(T.vpc)) });
   });
 
   it("runs managed Redis in the VPC, allow-listed to the pod vSwitches only", () => {
@@ -117,8 +120,9 @@ describe("prod on Alibaba Cloud", async () => {
       expect(await pulumi.isSecret(output), key).toBe(true);
     }
     // No pushFromCidrs: the internet endpoint stays off and images are pushed over the VPC endpoint.
-    expect(await promiseOf(run.outputs["registryLoginServer"] as pulumi.Output<string>)).toBe("agentscope-acr-instance-id-registry-vpc.cn-hangzhou.cr.aliyuncs.com");
-    expect(run.ofType("alicloud:cr/endpointAclPolicy:EndpointAclPolicy")).toEqual([]);
+    // ACR names its domains after the instance name.
+    expect(await promiseOf(run.outputs["registryLoginServer"] as pulumi.Output<string>)).toBe("agentscope-prod-registry-vpc.cn-hangzhou.cr.aliyuncs.com");
+    expect(run.ofType("alicloud:cr/internetEndpoint:InternetEndpoint")).toEqual([]);
   });
 
   it("feeds the workload provider the secret kubeconfig", async () => {
@@ -195,7 +199,7 @@ describe("image caches switched off", async () => {
 
   it("installs no image-cache operator", () => {
     // Poseidon, and the managed Prometheus agent that observability.metrics turns on by default.
-    expect(run.ofType(T.addon).map((a) => a.inputs["name"])).toEqual(["poseidon", "ack-arms-prometheus"]);
+    expect(run.ofType(T.addon).map((a) => a.inputs["name"]).sort()).toEqual(["ack-arms-prometheus", "poseidon"]);
   });
 });
 
@@ -225,11 +229,16 @@ describe("pushing from outside the VPC", async () => {
   const registry = { ...(JSON.parse(dev[`${PROJECT}:registry`]!) as object), pushFromCidrs: ["203.0.113.7/32"] };
   const run = await runProgram({ ...dev, [`${PROJECT}:registry`]: JSON.stringify(registry) }, "dev");
 
-  it("enables ACR's internet endpoint and allow-lists only the pusher", async () => {
-    expect(run.ofType("alicloud:cr/endpointAclPolicy:EndpointAclPolicy").map((p) => p.inputs)).toEqual([
-      { instanceId: "cri-agentscopedev7k2p", entry: "203.0.113.7/32", endpointType: "internet", moduleName: "Registry", description: "pulumi image push" },
+  it("enables ACR's internet endpoint as a resource, allow-listing only the pusher, so destroy switches it off", async () => {
+    // cr.InternetEndpoint: Create enables the endpoint, Delete disables it (resource_alicloud_cr_internet_endpoint.go).
+    expect(run.ofType("alicloud:cr/internetEndpoint:InternetEndpoint").map((p) => p.inputs)).toEqual([
+      { instanceId: "cri-agentscopedev7k2p", entries: [{ entry: "203.0.113.7/32", comment: "pulumi image push" }] },
     ]);
-    expect(await promiseOf(run.outputs["registryLoginServer"] as pulumi.Output<string>)).toBe("cri-agentscopedev7k2p-registry.cn-hangzhou.cr.aliyuncs.com");
+    // No data-source read switches it on behind the stack's back (and leaves it on after destroy).
+    expect(run.calls).not.toContain("alicloud:cr/getEndpointAclService:getEndpointAclService");
+    expect(run.ofType("alicloud:cr/endpointAclPolicy:EndpointAclPolicy")).toEqual([]);
+    // The double lists a public domain only while the internet endpoint is on.
+    expect(await promiseOf(run.outputs["registryLoginServer"] as pulumi.Output<string>)).toBe("agentscope-shared-registry.cn-hangzhou.cr.aliyuncs.com");
   });
 });
 
@@ -243,7 +252,7 @@ describe("an ACR credential helper config", () => {
   it("is managed as a KubernetesAddon, so it reaches existing clusters", async () => {
     const run = await withHelper({ ExampleKey: "cri-agentscopedev7k2p" });
     expect(run.one(T.addon, "-acr-helper").inputs).toEqual({
-      clusterId: "agentscope-ack-cluster-id",
+      clusterId: idOf(run.one(T.cluster)),
       name: "managed-aliyun-acr-credential-helper",
       config: JSON.stringify({ ExampleKey: "cri-agentscopedev7k2p" }),
     });
@@ -252,6 +261,7 @@ describe("an ACR credential helper config", () => {
 
 describe("prod agents on ACS behind an internal CLB", async () => {
   const run = await runProgram(shippedStackConfig("prod"), "prod");
+  const podVswitchIds = () => ["i", "j", "k"].map((z) => idOf(run.one(T.vswitch, `-pods-cn-hangzhou-${z}`))).join(",");
   const agent = () => run.ofType("kubernetes:apps/v1:Deployment").find((d) => (d.inputs["metadata"] as { name: string }).name === "agent-friday")!.inputs as {
     spec: { template: { metadata: { annotations: Record<string, string> }; spec: { topologySpreadConstraints: { whenUnsatisfiable: string }[] } } };
   };
@@ -260,12 +270,12 @@ describe("prod agents on ACS behind an internal CLB", async () => {
     const acl = run.one("alicloud:slb/acl:Acl");
     expect(acl.inputs).toMatchObject({ name: "agentscope-agents", ipVersion: "ipv4" });
     expect(run.ofType("alicloud:slb/aclEntryAttachment:AclEntryAttachment").map((e) => e.inputs)).toEqual([
-      { aclId: `${acl.name}-id`, entry: "172.20.0.0/16", comment: "agent callers" },
+      { aclId: idOf(acl), entry: "172.20.0.0/16", comment: "agent callers" },
     ]);
     const lb = run.ofType("kubernetes:core/v1:Service").find((s) => (s.inputs["metadata"] as { name: string }).name === "agent-friday-lb")!.inputs as { metadata: { annotations: Record<string, string> }; spec: { loadBalancerSourceRanges: string[] } };
     expect(lb.metadata.annotations).toMatchObject({
       "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-acl-status": "on",
-      "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-acl-id": `${acl.name}-id`,
+      "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-acl-id": idOf(acl),
       "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-acl-type": "white",
     });
     expect(lb.spec.loadBalancerSourceRanges).toEqual(["172.20.0.0/16"]);
@@ -273,14 +283,12 @@ describe("prod agents on ACS behind an internal CLB", async () => {
 
   it("stamps agent pods with the pod vSwitches and spreads them with ScheduleAnyway on ACS", () => {
     const t = agent().spec.template;
-    expect(t.metadata.annotations["network.alibabacloud.com/vswitch-ids"]).toBe(
-      ["i", "j", "k"].map((z) => `agentscope-network-pods-cn-hangzhou-${z}-id`).join(","),
-    );
+    expect(t.metadata.annotations["network.alibabacloud.com/vswitch-ids"]).toBe(podVswitchIds());
     expect(t.spec.topologySpreadConstraints.map((c) => c.whenUnsatisfiable)).toEqual(["ScheduleAnyway"]);
   });
 
   it("stamps the sandbox manager's pods and the sandboxes it creates with the same pod vSwitches", () => {
-    const vswitches = ["i", "j", "k"].map((z) => `agentscope-network-pods-cn-hangzhou-${z}-id`).join(",");
+    const vswitches = podVswitchIds();
     const manager = run.ofType("kubernetes:apps/v1:Deployment").find((d) => (d.inputs["metadata"] as { name: string }).name === "sandbox-manager")!.inputs as {
       spec: { template: { metadata: { annotations: Record<string, string> } } };
     };
@@ -308,7 +316,7 @@ describe("dev's in-cluster Redis on ACK", async () => {
     };
     // kubernetes-sigs/alibaba-cloud-csi-driver pkg/disk MinimumDiskSizeInGB = 20; ACK's StorageClass list.
     expect(sts.spec.volumeClaimTemplates[0]!.spec).toMatchObject({ storageClassName: "alicloud-disk-topology-alltype", resources: { requests: { storage: "20Gi" } } });
-    expect(sts.spec.template.spec.containers[0]!.image).toMatch(/^cri-agentscopedev7k2p-registry-vpc\.cn-hangzhou\.cr\.aliyuncs\.com\/agentscope-dev\/redis@sha256:[0-9a-f]{64}$/);
+    expect(sts.spec.template.spec.containers[0]!.image).toMatch(/^agentscope-shared-registry-vpc\.cn-hangzhou\.cr\.aliyuncs\.com\/agentscope-dev\/redis@sha256:[0-9a-f]{64}$/);
     expect(run.ofType(T.acrRepo).map((r) => r.inputs["name"])).toContain("redis");
   });
 

@@ -34,6 +34,7 @@ const VALUES = [
   "serviceAccountTokenVolume", "workspacePodSettings", "workspaceRoleRules",
   "AgentTaskWorker", "TASKS_ENV", "TASK_CONCURRENCY_ENV", "TASK_WORKER_STOP_SECONDS", "TASK_WORKER_HEALTH_PORT", "resolveAgentTaskWorkerArgs",
   "requireAcsSize", "resolveAgentTasks",
+  "ACS_NETWORK_POLICY_ANNOTATIONS", "AUTOSCALER_ROLE", "AUTOSCALER_ROLE_CONSOLE", "requireAutoscalerRole", "schemaKeys",
 ];
 
 const TYPES = [

@@ -1,7 +1,7 @@
 import * as alicloud from "@pulumi/alicloud";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { addonConfigSchema, checkedAddonConfig } from "./addon-config";
+import { addonConfigSchema, checkedAddonConfig, schemaKeys } from "./addon-config";
 
 export type AckClusterSpec = "ack.pro.small" | "ack.pro.xlarge" | "ack.standard";
 export type Weekday = "Monday" | "Tuesday" | "Wednesday" | "Thursday" | "Friday" | "Saturday" | "Sunday";
@@ -182,6 +182,23 @@ export function resolveAckClusterArgs(name: string, args: AckClusterArgs): Resol
   };
 }
 
+/** The RAM role ACK's console authorisation creates for auto-scaling node pools (cs/nodePool.d.ts). */
+export const AUTOSCALER_ROLE = "AliyunCSManagedAutoScalerRole";
+export const AUTOSCALER_ROLE_CONSOLE = "https://ram.console.aliyun.com/role/authorization?request=%7B%22Services%22%3A%5B%7B%22Service%22%3A%22CS%22%2C%22Roles%22%3A%5B%7B%22RoleName%22%3A%22AliyunCSManagedAutoScalerRole%22%2C%22TemplateId%22%3A%22AliyunCSManagedAutoScalerRole%22%7D%5D%7D%5D%2C%22ReturnUrl%22%3A%22https%3A%2F%2Fcs.console.aliyun.com%2F%22%7D";
+
+/** True when the account's role names include AUTOSCALER_ROLE; throws with the console link otherwise. */
+export function requireAutoscalerRole(roleNames: readonly string[]): true {
+  if (!roleNames.includes(AUTOSCALER_ROLE)) {
+    throw new Error(`AckCluster: the system node pool auto-scales, which needs the RAM role ${AUTOSCALER_ROLE}: authorise it once per account at ${AUTOSCALER_ROLE_CONSOLE}`);
+  }
+  return true;
+}
+
+/** Resolves once the account has AUTOSCALER_ROLE (ram.getRoles matches nameRegex on RoleName); fails the `up` and preview otherwise. */
+function autoscalerRoleAuthorised(parent: pulumi.Resource): pulumi.Output<true> {
+  return alicloud.ram.getRolesOutput({ nameRegex: `^${AUTOSCALER_ROLE}$` }, { parent }).names.apply(requireAutoscalerRole);
+}
+
 export class AckCluster extends pulumi.ComponentResource {
   public readonly clusterId: pulumi.Output<string>;
   /** Temporary kubeconfig (a secret), re-read on every run. */
@@ -239,7 +256,17 @@ export class AckCluster extends pulumi.ComponentResource {
   private manageAddons(name: string, args: AckClusterArgs, r: ResolvedAckClusterArgs): void {
     const parent = { parent: this };
     if (r.acsNetworkPolicy) {
-      new alicloud.cs.KubernetesAddon(`${name}-poseidon`, { clusterId: this.clusterId, name: POSEIDON_ADDON }, parent);
+      // Read first, so a cluster that does not offer Poseidon stops the `up` with the add-on named.
+      const schema = addonConfigSchema(this.clusterId, POSEIDON_ADDON, parent);
+      new alicloud.cs.KubernetesAddon(`${name}-poseidon`, {
+        clusterId: this.clusterId,
+        name: POSEIDON_ADDON,
+        config: schema.apply((text) => {
+          const keys = schemaKeys(POSEIDON_ADDON, text);
+          if (keys.length > 0) void pulumi.log.info(`${POSEIDON_ADDON}: installed at its defaults; its config schema offers ${keys.join(", ")}`, this);
+          return undefined;
+        }),
+      }, parent);
     }
     if (args.managedPrometheus) {
       new alicloud.cs.KubernetesAddon(`${name}-managed-prometheus`, { clusterId: this.clusterId, name: MANAGED_PROMETHEUS_ADDON }, parent);
@@ -291,6 +318,17 @@ export class AckCluster extends pulumi.ComponentResource {
 
     const pool = args.systemNodePool;
     if (pool) {
+      // An auto-scaling pool scales only with ACK's autoscaler authorised and configured (cs/nodePool.d.ts:
+      // "ACK adds a new RamRole (AliyunCSManagedAutoScalerRole) for the permission control of the node pool
+      // with auto-scaling enabled"); the pool waits for both.
+      const authorised = autoscalerRoleAuthorised(this);
+      const autoscaler = new alicloud.cs.AutoscalingConfig(`${name}-autoscaler`, {
+        clusterId: pulumi.all([cluster.id, authorised]).apply(([id]) => id),
+        // The provider's defaults (resource_alicloud_cs_autoscaling_config.go), stated so a diff shows them.
+        scalerType: "cluster-autoscaler",
+        expander: "least-waste",
+        scaleDownEnabled: true,
+      }, { parent: this });
       new alicloud.cs.NodePool(`${name}-system`, {
         clusterId: cluster.id,
         nodePoolName: "system",
@@ -304,7 +342,7 @@ export class AckCluster extends pulumi.ComponentResource {
         instanceMetadataOptions: { httpTokens: "required" },
         labels: [{ key: "agentscope.io/pool", value: "system" }],
         tags: r.tags,
-      }, { parent: this });
+      }, { parent: this, dependsOn: [autoscaler] });
     }
     return cluster;
   }

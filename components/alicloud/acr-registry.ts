@@ -113,28 +113,25 @@ export class AcrRegistry extends pulumi.ComponentResource {
       enableCreateDnsRecordInPvzt: true,
     }, parent);
 
-    // A new EE instance has no network access. Pushing from outside the VPC needs its internet endpoint
-    // on and an explicit allow-list: after enabling, only 127.0.0.1/32 is listed (provider docs,
-    // alicloud_cr_endpoint_acl_service: "the CIDR block 127.0.0.1/32 is automatically added to the whitelist").
-    const aclPolicies: pulumi.Resource[] = [];
+    // A new EE instance has no internet access. Pushing from outside the VPC turns the internet endpoint
+    // on with an allow-list, as a resource: cr.InternetEndpoint enables it on create
+    // (UpdateInstanceEndpointStatus Enable=true), keeps `entries` in place on update, and disables it on
+    // delete (resource_alicloud_cr_internet_endpoint.go Create/Update/Delete), so removing pushFromCidrs
+    // or `pulumi destroy` switches it off. A data-source read (cr.getEndpointAclService) would switch it
+    // on and leave it on. Caution: on an adopted instance, destroy switches it off for its other users too.
+    const endpoints: pulumi.Resource[] = [];
     if (r.pushFromCidrs.length > 0) {
-      const service = alicloud.cr.getEndpointAclServiceOutput(
-        { instanceId: this.instanceId, enable: true, endpointType: "internet", moduleName: "Registry" },
-        parent,
-      );
-      r.pushFromCidrs.forEach((entry, i) => aclPolicies.push(new alicloud.cr.EndpointAclPolicy(`${name}-push-acl-${i}`, {
-        instanceId: service.instanceId,
-        entry,
-        endpointType: "internet",
-        moduleName: "Registry",
-        description: "pulumi image push",
-      }, parent)));
+      endpoints.push(new alicloud.cr.InternetEndpoint(`${name}-internet`, {
+        instanceId: this.instanceId,
+        entries: r.pushFromCidrs.map((entry) => ({ entry, comment: "pulumi image push" })),
+      }, parent));
     }
 
-    // Read the endpoints only after the VPC link (and ACLs) exist: a first run would see none.
+    // Read the endpoints only after the VPC link (and the internet endpoint) exist: the data source lists
+    // only enabled endpoints (data_source_alicloud_cr_ee_instances.go), so a first run would see none.
     const details = alicloud.cs.getRegistryEnterpriseInstancesOutput(
       { ids: [this.instanceId], enableDetails: true },
-      { parent: this, dependsOn: [vpcLink, ...aclPolicies] },
+      { parent: this, dependsOn: [vpcLink, ...endpoints] },
     ).instances.apply((list) => {
       const instance = list[0];
       if (!instance) throw new Error("AcrRegistry: the registry instance was not found");

@@ -1,5 +1,5 @@
 import * as alicloud from "@pulumi/alicloud";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 
 /**
  * Managed add-on config is JSON whose keys only the add-on's own schema names: ACK serves it through
@@ -7,7 +7,10 @@ import type * as pulumi from "@pulumi/pulumi";
  * often do not list it. These helpers read that schema at deploy time instead of guessing keys.
  */
 export function addonConfigSchema(clusterId: pulumi.Input<string>, addon: string, opts: pulumi.InvokeOptions): pulumi.Output<string> {
-  const installed = alicloud.cs.getKubernetesAddonsOutput({ clusterId, ids: [addon] }, opts).addons;
+  // The data source keeps an add-on only when `ids` holds `<cluster id>:<name>` (its typings,
+  // cs/getKubernetesAddons.d.ts; terraform-provider-alicloud data_source_alicloud_cs_kubernetes_addons.go).
+  const ids = [pulumi.interpolate`${clusterId}:${addon}`];
+  const installed = alicloud.cs.getKubernetesAddonsOutput({ clusterId, ids }, opts).addons;
   return installed.apply((list) => {
     const found = list.find((a) => a.name === addon);
     if (!found) throw new Error(`add-on ${addon} is not offered by this cluster`);
@@ -15,12 +18,23 @@ export function addonConfigSchema(clusterId: pulumi.Input<string>, addon: string
   });
 }
 
+/**
+ * The top-level keys of an add-on's config schema. An empty schema means the add-on takes no custom
+ * configuration: the provider passes an empty DescribeAddon schema on as "" (data source
+ * cs_kubernetes_addon_metadata, fetchJsonSchema).
+ */
 function schemaProperties(addon: string, schemaText: string): Record<string, unknown> {
+  if (schemaText.trim() === "") return {};
   try {
     return (JSON.parse(schemaText) as { properties?: Record<string, unknown> }).properties ?? {};
   } catch {
     throw new Error(`the ${addon} add-on's config schema is not JSON`);
   }
+}
+
+/** The top-level keys an add-on's config schema defines (none for an empty schema). */
+export function schemaKeys(addon: string, schemaText: string): string[] {
+  return Object.keys(schemaProperties(addon, schemaText));
 }
 
 /**

@@ -78,7 +78,14 @@ export class AlicloudPlatform extends pulumi.ComponentResource {
     }, parent);
 
     // Read the pod vSwitches back: the same answer for a new VPC and an adopted one.
-    const podSwitches = alicloud.vpc.getSwitchesOutput({ ids: this.network.podVswitchIds }, parent).vswitches;
+    // The data source answers in the API's order, not in the order of `ids` (data_source_alicloud_vswitches.go):
+    // put them back in zone order, so the first zone stays the first.
+    const podSwitches = pulumi.all([this.network.podVswitchIds, alicloud.vpc.getSwitchesOutput({ ids: this.network.podVswitchIds }, parent).vswitches])
+      .apply(([ids, found]) => ids.map((id) => {
+        const vswitch = found.find((s) => s.id === id);
+        if (!vswitch) throw new Error(`AlicloudPlatform: pod vSwitch ${id} was not found in the region`);
+        return vswitch;
+      }));
     this.podCidrs = podSwitches.apply((list) => list.map((s) => s.cidrBlock));
     this.podVswitchIds = pulumi.output(this.network.podVswitchIds);
     const lbCidrs = args.loadBalancerAllowedCidrs ?? [];

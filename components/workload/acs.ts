@@ -34,8 +34,16 @@ export function acsPodLabels(p: AcsPlacement): Record<string, string> {
 }
 
 /**
+ * The ACS pod annotations that switch the network-policy agent on, under both keys current docs name:
+ * ACS "Pod annotation reference" (doc-detail/2584701, Jan 2026) spells `alibabacloud.com/...`;
+ * "Manage agent network access with TrafficPolicy" (Apr 2026, Poseidon >= v0.7.0) spells
+ * `network.alibabacloud.com/...`. Which one a given Poseidon reads is unsettled: docs/first-real-up.md.
+ */
+export const ACS_NETWORK_POLICY_ANNOTATIONS = ["alibabacloud.com/enable-network-policy-agent", "network.alibabacloud.com/enable-network-policy-agent"] as const;
+
+/**
  * Pod-template annotations for ACS: the network-policy agent (off by default on ACS pods, so our
- * NetworkPolicies would not apply without it; ACS "Pod annotation reference", doc-detail/2584701) and,
+ * NetworkPolicies would not apply without it; ACS_NETWORK_POLICY_ANNOTATIONS) and,
  * when chosen, the image-cache opt-in. The annotation only opts the pod in: the cluster must also run
  * the Poseidon add-on (AckCluster installs it), because Terway enforces policies on ECS nodes only. The cache
  * itself is made in the ACS console (no @pulumi/alicloud resource exists for ACS caches, and the
@@ -44,7 +52,7 @@ export function acsPodLabels(p: AcsPlacement): Record<string, string> {
 export function acsPodAnnotations(p: AcsPlacement): Record<string, string> {
   if (!p.enabled) return {};
   return {
-    "alibabacloud.com/enable-network-policy-agent": "true",
+    ...Object.fromEntries(ACS_NETWORK_POLICY_ANNOTATIONS.map((key) => [key, "true"])),
     ...(p.imageCache ? { "image.alibabacloud.com/enable-image-cache": "true" } : {}),
   };
 }

@@ -114,6 +114,8 @@ export interface RunOptions {
   preview?: boolean;
   /** More provider-computed outputs (e.g. a cloud's), merged over the defaults above. */
   state?: (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown>;
+  /** The id a provider would assign a new resource (default `<name>-id`). */
+  id?: (type: string, name: string, inputs: Record<string, unknown>) => string | undefined;
   /** Answers for invoke tokens beyond addMockCall's; `inputsById` finds a registered resource's inputs. */
   call?: (token: string, inputs: Record<string, unknown>, inputsById: (id: string) => Record<string, unknown> | undefined) => Record<string, unknown> | undefined;
 }
@@ -129,7 +131,8 @@ export async function runWithMocks(build: () => unknown, options: RunOptions = {
     newResource(args) {
       const secretPaths: string[] = [];
       const inputs = unwrapSecrets(args.inputs, "", secretPaths) as Record<string, unknown>;
-      const id = args.id || `${args.name}-id`;  // "" for a new resource: give it an id, or its outputs stay unknown
+      // "" for a new resource: give it an id, or its outputs stay unknown.
+      const id = args.id || options.id?.(args.type, args.name, inputs) || `${args.name}-id`;
       const state = {
         ...(args.inputs as Record<string, unknown>),
         ...computedState(args.type, args.name, inputs, args.id),
@@ -143,7 +146,7 @@ export async function runWithMocks(build: () => unknown, options: RunOptions = {
       const inputs = args.inputs as Record<string, unknown>;
       const handler = CALLS[args.token];
       if (handler) return handler(inputs);
-      const answer = options.call?.(args.token, inputs, (id) => resources.find((r) => `${r.name}-id` === id)?.inputs);
+      const answer = options.call?.(args.token, inputs, (id) => resources.find((r) => (options.id?.(r.type, r.name, r.inputs) ?? `${r.name}-id`) === id)?.inputs);
       if (!answer) throw new Error(`unexpected invoke ${args.token}: add a canned answer with addMockCall()`);
       return answer;
     },
@@ -159,7 +162,8 @@ export async function runWithMocks(build: () => unknown, options: RunOptions = {
     return {};
   });
   if (failure !== undefined) throw failure instanceof Error ? failure : new Error(JSON.stringify(failure));
-  await settle(() => resources.length);
+  // Invokes made inside applies count too: a late one would otherwise reach the next run's mocks.
+  await settle(() => resources.length + calls.length);
 
   const live = () => resources.filter((r) => r.custom && !r.read);
   return {

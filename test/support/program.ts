@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { vi } from "vitest";
-import { cannedCall, cannedState } from "./canned";
+import { AlicloudDouble, doubleOptions } from "./canned";
 import type { MockResource, RunOptions } from "./mocks";
 import { runWithMocks } from "./mocks";
 import type { FlatConfig } from "./stack-config";
@@ -31,9 +31,10 @@ export interface ProgramRun {
 
 /**
  * Runs index.ts under Pulumi mocks with `config` as the stack's config, the way the engine would
- * (inside a root Stack), with canned cloud answers (or `state`'s). Throws what the program throws.
+ * (inside a root Stack), with the Alibaba Cloud double (canned.ts) behind every cloud call, or
+ * `state`'s outputs. Throws what the program throws, and what the double found a provider would refuse.
  */
-export async function runProgram(config: FlatConfig, stack: string, preview = false, state: RunOptions["state"] = cannedState): Promise<ProgramRun> {
+export async function runProgram(config: FlatConfig, stack: string, preview = false, state?: RunOptions["state"], double = new AlicloudDouble()): Promise<ProgramRun> {
   pulumi.runtime.setAllConfig(config, secretKeysOf(config));
   const created = new Map<string, { resource: pulumi.Resource; props: pulumi.Inputs | undefined; opts: pulumi.ResourceOptions }>();
   let outputs: Record<string, unknown> = {};
@@ -45,7 +46,8 @@ export async function runProgram(config: FlatConfig, stack: string, preview = fa
     });
     vi.resetModules();
     outputs = { ...(await import("../../index")) };
-  }, { project: PROJECT, stack, preview, state, call: cannedCall });
+  }, { project: PROJECT, stack, preview, ...doubleOptions(double), ...(state ? { state } : {}) });
+  if (double.problems.length > 0) throw new Error(`the Alibaba Cloud double refused: ${double.problems.join("; ")}`);
 
   const resources = run.resources
     .filter((r) => r.custom && !r.read)
