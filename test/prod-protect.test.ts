@@ -58,7 +58,7 @@ describe("prod protects only what holds data or is costly to recreate", async ()
 
   it("leaves ForceNew children and add-ons unprotected", async () => {
     const run = await runProgram(prodWith("registry", (r) => ({ ...r, pushFromCidrs: ["203.0.113.7/32"] })), "prod");
-    for (const type of ["alicloud:slb/aclEntryAttachment:AclEntryAttachment", "alicloud:cr/endpointAclPolicy:EndpointAclPolicy", "alicloud:cs/kubernetesAddon:KubernetesAddon"]) {
+    for (const type of ["alicloud:slb/aclEntryAttachment:AclEntryAttachment", "alicloud:cr/internetEndpoint:InternetEndpoint", "alicloud:cs/autoscalingConfig:AutoscalingConfig", "alicloud:cs/kubernetesAddon:KubernetesAddon"]) {
       expect(run.ofType(type).length, type).toBeGreaterThan(0);
       expect(run.ofType(type).filter(isProtected).map((r) => r.name), type).toEqual([]);
     }
