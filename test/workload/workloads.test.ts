@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { TURNS_PER_CPU } from "../../components/workload/agent-runtime";
 import { SANDBOX_MANAGER_CLUSTER_RULES, SANDBOX_MANAGER_ROLE_RULES } from "../../components/workload/sandbox-pool";
 import { schemaProblems, validateK8sObject } from "../support/k8s-schema";
 import type { K8sObject, MockRun } from "../support/mocks";
@@ -143,6 +144,13 @@ describe.each(["local", "dev", "prod"] as const)("AgentScopeWorkloads (%s)", (en
       expect(gatewayTimeout).toBeGreaterThan(drain + 15);
       expect(preStop(gateway!) + gatewayTimeout).toBeLessThan(grace);
     }
+  });
+
+  it("admits as many turns as the app container carries (MAX_CONCURRENT_TURNS), beyond which the agent answers 429", () => {
+    const envOf = (c: Obj, name: string) => arr(c["env"]).find((e) => e["name"] === name)?.["value"];
+    // friday: 1 vCPU / 2 GiB pod, 0.75 / 1.75 for the app; scout: 0.5 / 1, so 0.25 / 0.75.
+    expect(envOf(containers(named(run(env), "Deployment", "agent-friday"))[0]!, "MAX_CONCURRENT_TURNS")).toBe(String(Math.floor(0.75 * TURNS_PER_CPU)));
+    expect(envOf(containers(named(run(env), "Deployment", "agent-scout"))[0]!, "MAX_CONCURRENT_TURNS")).toBe(String(Math.floor(0.25 * TURNS_PER_CPU)));
   });
 
   it("keeps secret values out of everything but Secrets, and feeds env from secretKeyRef", () => {
