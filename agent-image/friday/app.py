@@ -196,11 +196,13 @@ def create_app(settings: Settings) -> TurnApp:
         await session.load_session_state(**ids, agent=agent)
         log.info("turn started", extra={"history": await agent.memory.size()})
         reply = asyncio.ensure_future(agent(msgs))
+        stopped = False
         try:
             async for msg, last in stream_printing_messages(agents=[agent], coroutine_task=_wait(reply)):
                 yield msg, last
         except asyncio.CancelledError:
             log.info("turn interrupted")
+            stopped = True
             await _interrupt(agent, reply)
             raise
         finally:
@@ -208,7 +210,14 @@ def create_app(settings: Settings) -> TurnApp:
                 reply.cancel()
             # Shielded: a second cancellation (shutdown) must not cut the
             # release (which ends the sandbox's code) or the save.
-            await asyncio.shield(_end(session, ids, agent, lease))
+            try:
+                await asyncio.shield(_end(session, ids, agent, lease))
+            except Exception:
+                if not stopped:
+                    raise  # the runner reports it as the turn's failure
+                # A stopped turn stays stopped (its reason is the last event): e.g. its lease was
+                # lost because Redis is gone, and so the save failed too.
+                log.exception("the stopped turn could not be saved")
 
     @app.post("/stop")
     async def stop(req: StopRequest) -> Response:

@@ -55,7 +55,7 @@ LEASE_LOST = "lease_lost"
 _STOP_MESSAGES = {
     SHUTTING_DOWN: "the server is shutting down; the turn so far is saved",
     LEASE_LOST: "the turn lost its hold on the session (Redis unreachable, or the lease expired and "
-                "another turn took it) and was stopped; the turn so far is saved",
+                "another turn took it) and was stopped; the turn so far is saved if the store is reachable",
 }
 # A renewal that failed is retried this often until the lease would expire.
 RENEW_RETRY_S = 1.0

@@ -110,3 +110,17 @@ def test_a_turn_that_lost_its_lease_ends_at_the_next_renewal_and_leaves_the_sess
     with agent.client() as c:
         assert ask(c, "me too", session_id="lease-1")[-1]["error"]["code"] == "session_busy"
     assert httpx.get(agent.url + "/health").status_code == 200
+
+
+def test_a_turn_that_cannot_renew_its_lease_ends_with_lease_lost(
+    start_agent: Callable[..., Agent], private_redis: PrivateRedis,
+) -> None:
+    agent = start_agent(**redis_env(private_redis.url), TURN_LEASE_SECONDS="3")
+    turn = BackgroundTurn(agent, "count slowly", "lease-2")
+    turn.wait_started()
+    private_redis.stop()  # renewals fail from now on; the lease expires within 3 s
+    turn.join(20)
+    last = turn.events[-1]
+    assert (last["object"], last["status"]) == ("response", "canceled"), last
+    assert last["error"]["code"] == "lease_lost"
+    agent.wait_log(lambda e: e["msg"] == "turn lease lost: stopping the turn")
