@@ -54,7 +54,6 @@ from typing import Any
 
 import httpx
 import uvicorn
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 try:
     from opentelemetry import trace
@@ -352,10 +351,12 @@ async def until_client_gone(forwarding: Awaitable[None], receive: Receive) -> No
         work.result()  # its error, if any
 
 
-def deadline_protocol(header_s: float, body_s: float) -> type[HttpToolsProtocol]:
+def deadline_protocol(header_s: float, body_s: float) -> type:
     """uvicorn's protocol with deadlines for a request's headers and body, which uvicorn lacks;
     the same as the agent's (agent-image/friday/http_deadlines.py), kept here so that this file
-    runs from any image."""
+    runs from any image. Needs httptools (in the agent image); ImportError without it."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
     body = b'{"error": "request_timeout", "detail": "the request was not sent in time"}'
     timeout = (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
                b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body))
@@ -404,6 +405,15 @@ def deadline_protocol(header_s: float, body_s: float) -> type[HttpToolsProtocol]
     return DeadlineProtocol
 
 
+def http_protocol() -> Any:
+    try:
+        return deadline_protocol(HEADER_TIMEOUT_S, BODY_TIMEOUT_S)
+    except ImportError:
+        print('{"level": "WARNING", "logger": "gateway", "msg": "httptools is missing: no header or body '
+              'timeouts (run the gateway from the agent image)"}', flush=True)
+        return "auto"
+
+
 def observe() -> None:
     if obs_tracing is None:
         if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("GATEWAY_METRICS_PORT"):
@@ -419,5 +429,5 @@ if __name__ == "__main__":
     uvicorn.run(
         app, host="0.0.0.0", port=PORT, log_level="warning", server_header=False, proxy_headers=False,
         timeout_graceful_shutdown=SHUTDOWN_TIMEOUT_S,
-        http=deadline_protocol(HEADER_TIMEOUT_S, BODY_TIMEOUT_S), limit_concurrency=MAX_CONNECTIONS,
+        http=http_protocol(), limit_concurrency=MAX_CONNECTIONS,
     )

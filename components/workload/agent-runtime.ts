@@ -194,11 +194,11 @@ const TERMINATION_GRACE_SECONDS = PRE_STOP_SECONDS + GATEWAY_SHUTDOWN_SECONDS + 
  * 0.05 CPU-seconds plus its model's streaming, and holds a few MiB while it waits on the model
  * (docs/agent-service.md, "Admission"): CPU is what runs out first.
  */
-export const TURNS_PER_CPU = 32;
-export const TURNS_PER_GIB = 64;
+const TURNS_PER_CPU = 32;
+const TURNS_PER_GIB = 64;
 
 /** `MAX_CONCURRENT_TURNS` for an app container of this size: what its CPU and its memory both carry, at least 4. */
-export function defaultMaxConcurrentTurns(appCpu: number, appMemoryGiB: number): number {
+function defaultMaxConcurrentTurns(appCpu: number, appMemoryGiB: number): number {
   return Math.max(4, Math.floor(Math.min(appCpu * TURNS_PER_CPU, appMemoryGiB * TURNS_PER_GIB)));
 }
 

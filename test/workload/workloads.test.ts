@@ -1,5 +1,4 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { TURNS_PER_CPU } from "../../components/workload/agent-runtime";
 import { SANDBOX_MANAGER_CLUSTER_RULES, SANDBOX_MANAGER_ROLE_RULES } from "../../components/workload/sandbox-pool";
 import { schemaProblems, validateK8sObject } from "../support/k8s-schema";
 import type { K8sObject, MockRun } from "../support/mocks";
@@ -148,9 +147,10 @@ describe.each(["local", "dev", "prod"] as const)("AgentScopeWorkloads (%s)", (en
 
   it("admits as many turns as the app container carries (MAX_CONCURRENT_TURNS), beyond which the agent answers 429", () => {
     const envOf = (c: Obj, name: string) => arr(c["env"]).find((e) => e["name"] === name)?.["value"];
-    // friday: 1 vCPU / 2 GiB pod, 0.75 / 1.75 for the app; scout: 0.5 / 1, so 0.25 / 0.75.
-    expect(envOf(containers(named(run(env), "Deployment", "agent-friday"))[0]!, "MAX_CONCURRENT_TURNS")).toBe(String(Math.floor(0.75 * TURNS_PER_CPU)));
-    expect(envOf(containers(named(run(env), "Deployment", "agent-scout"))[0]!, "MAX_CONCURRENT_TURNS")).toBe(String(Math.floor(0.25 * TURNS_PER_CPU)));
+    // 32 per vCPU, 64 per GiB of the app container. friday: 1 vCPU / 2 GiB pod, 0.75 / 1.75 for the
+    // app; scout: 0.5 / 1, so 0.25 / 0.75.
+    expect(envOf(containers(named(run(env), "Deployment", "agent-friday"))[0]!, "MAX_CONCURRENT_TURNS")).toBe("24");
+    expect(envOf(containers(named(run(env), "Deployment", "agent-scout"))[0]!, "MAX_CONCURRENT_TURNS")).toBe("8");
   });
 
   it("keeps secret values out of everything but Secrets, and feeds env from secretKeyRef", () => {
