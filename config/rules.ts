@@ -347,6 +347,9 @@ const agentSources: Rule = (c) => {
     if (a.source.kind === "builtin" && a.userTokensSecret !== undefined) {
       v.push({ path: ["agents", i, "userTokensSecret"], message: "applies only to an agent with source directory or image: the builtin agent checks the one agentApiToken itself" });
     }
+    if (a.source.kind !== "builtin" && a.maxConcurrentTurns !== undefined) {
+      v.push({ path: ["agents", i, "maxConcurrentTurns"], message: "applies only to the builtin agent (its MAX_CONCURRENT_TURNS); a user's app has its own limits" });
+    }
     if (isAgentscope2(a.source) && !c.modelApiKey && !standInModelOn(c)) {
       v.push({ path: ["agents", i, "source", "framework"], message: "agentscope2 needs modelApiKey (pulumi config set --secret modelApiKey <key>): its launcher refuses to start without a model key" });
     }

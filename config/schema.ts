@@ -179,6 +179,12 @@ export function agentSchema(d: EnvironmentDefaults) {
      * one (components/assets/gateway.py GATEWAY_USER_TOKENS_FILE). Not for the builtin agent.
      */
     userTokensSecret: dnsLabel.optional(),
+    /**
+     * Builtin agent only: turns one pod runs at once, past which a turn gets 429 with Retry-After
+     * (MAX_CONCURRENT_TURNS). Default: sized from the pod's cpu and memoryGiB
+     * (components/workload/agent-runtime.ts defaultMaxConcurrentTurns).
+     */
+    maxConcurrentTurns: num(z.number().int().min(1).max(10_000)).optional(),
     /** framework agentscope2 only: where its workspaces run (default pods in the sandbox namespace). */
     workspaces: workspacesSchema.optional(),
     /** A user's AgentApp (agentscope-runtime 1.0.x or 1.1.x): run its `@agent_app.task`s on workers, with the stack's Redis as the broker. */

@@ -188,6 +188,7 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
       sandboxTypes: a.sandboxTypes,
       source: agentSource(a.name, a.source, c),
       ...(a.userTokensSecret ? { userTokensSecret: a.userTokensSecret } : {}),
+      ...(a.maxConcurrentTurns !== undefined ? { maxConcurrentTurns: a.maxConcurrentTurns } : {}),
       ...(isAgentscope2(a.source) ? { workspaces: agentWorkspaces(a.workspaces, c) } : {}),
       ...(a.tasks ? { tasks: { ...a.tasks } } : {}),
     })),

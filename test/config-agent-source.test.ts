@@ -155,6 +155,25 @@ describe("agents[].userTokensSecret", () => {
   });
 });
 
+describe("agents[].maxConcurrentTurns", () => {
+  it("reaches the workload layer for the builtin agent, and defaults to the pod's size there", () => {
+    const base = shippedStackConfig("local");
+    const agents = JSON.parse(base[ns("agents")]!) as Record<string, unknown>[];
+    const config = { ...base, [ns("agents")]: JSON.stringify(agents.map((a) => ({ ...a, maxConcurrentTurns: 12 }))) };
+    expect(workloadArgs(parse(config), {}, undefined).agents[0]!.maxConcurrentTurns).toBe(12);
+    expect(workloadArgs(parse(base), {}, undefined).agents[0]!.maxConcurrentTurns).toBeUndefined();
+    expect(problems({ ...base, [ns("agents")]: JSON.stringify(agents.map((a) => ({ ...a, maxConcurrentTurns: 0 }))) }).join("\n"))
+      .toContain(`${ns("agents[0].maxConcurrentTurns")}`);
+  });
+
+  it("is refused on a user's agent, naming the key", () => {
+    const config = local({ ...SEED });
+    const agents = JSON.parse(config[ns("agents")]!) as Record<string, unknown>[];
+    const withLimit = { ...config, [ns("agents")]: JSON.stringify(agents.map((a) => (a["name"] === "seed" ? { ...a, maxConcurrentTurns: 8 } : a))) };
+    expect(problems(withLimit).join("\n")).toContain(`${ns("agents[1].maxConcurrentTurns")}: applies only to the builtin agent`);
+  });
+});
+
 describe("unhashedRequirements", () => {
   it("reads pip's format: continuations, comments and options", () => {
     expect(unhashedRequirements(`# top\n--index-url https://pypi.org/simple\na==1 \\\n    ${HASH} \\\n    ${HASH}\n    # via b\nb==2\n-r other.txt\n`)).toEqual(["b==2"]);

@@ -52,7 +52,7 @@ def main() -> int:
     logs.configure(settings.log_level)
     if settings.auth_disabled:
         logging.getLogger("friday").warning("AUTH_DISABLED=true: every route is open")
-    serve(app, settings.host, settings.port, settings.shutdown_drain_seconds)
+    serve(app, settings)
     return 0
 
 

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from http import HTTPStatus
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
-from urllib.parse import quote, urlsplit, urlunsplit
 
 from agentscope.pipeline import stream_printing_messages
 from agentscope_runtime.engine.schemas.agent_schemas import AgentRequest, Message
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+import redis.asyncio as redis
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
@@ -21,17 +22,20 @@ from starlette.middleware.cors import CORSMiddleware
 import observability.tracing
 
 from .agent import build_agent, build_model
+from .admission import RETRY_AFTER_S, Admission
 from .guard import Guard
+from .keys import IDENT
+from .lease import PooledRedisInterruptBackend
 from .local_code import confinement_probe, protect_agent_process
-from .sessions import make_session, redis_pool
+from .sessions import POOL_HEADROOM, make_session, redis_pool
 from .settings import Settings
 from .tools import SandboxLease, local_limits, make_toolkit
 from .turns import TurnApp
 
 log = logging.getLogger(__name__)
 
-# Ids become Redis keys and log fields: keep them short and plain.
-Ident = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:@-]{1,128}$")]
+# Ids become Redis keys (keys.py) and log fields: keep them short and plain.
+Ident = Annotated[str, StringConstraints(pattern=IDENT)]
 
 # What GET / and 404 bodies tell a client.
 _ENDPOINTS = {
@@ -74,7 +78,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         return JSONResponse({"error": "not_found", "detail": _NOT_FOUND, "endpoints": _ENDPOINTS},
                             status_code=404)
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    # The error schema's key: "method_not_allowed" for 405, and so on.
+    error = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_").replace("-", "_")
+    return JSONResponse({"error": error, "detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    """Whatever escaped a route: the error schema, not Starlette's plain-text 500."""
+    return JSONResponse({"error": "internal_error", "detail": "internal error"}, status_code=500)
 
 
 def _normalize(path: str, parsed: BaseModel) -> dict[str, Any]:
@@ -122,22 +133,17 @@ def _new_id() -> str:
     return uuid.uuid4().hex
 
 
-def _redis_url_with_password(settings: Settings) -> str | None:
-    """The runtime's interrupt backend takes only a URL, so the password from
-    its Secret is put into it here (in memory, never logged)."""
-    if not settings.redis_url or not settings.redis_password:
-        return settings.redis_url
-    parts = urlsplit(settings.redis_url)
-    netloc = f":{quote(settings.redis_password.get_secret_value(), safe='')}@{parts.hostname}"
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc))
+def _interrupt_backend(settings: Settings) -> PooledRedisInterruptBackend | None:
+    """The runtime's interrupt backend on a pool sized to the turn limit: its listener holds one
+    connection per running turn (redis-py's default pool stops at 100 and then fails)."""
+    pool = redis_pool(settings, settings.max_concurrent_turns + POOL_HEADROOM)
+    return None if pool is None else PooledRedisInterruptBackend(redis.Redis(connection_pool=pool))
 
 
 def create_app(settings: Settings) -> TurnApp:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = redis_pool(settings)
+        pool = redis_pool(settings, settings.max_concurrent_turns + POOL_HEADROOM)
         app.state.session = make_session(settings, pool)
         if settings.code_execution == "local":
             protect_agent_process()
@@ -171,7 +177,7 @@ def create_app(settings: Settings) -> TurnApp:
         app_name=settings.agent_name,
         app_description="A helpful assistant",
         lifespan=lifespan,
-        interrupt_redis_url=_redis_url_with_password(settings),
+        interrupt_backend=_interrupt_backend(settings),
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
@@ -190,11 +196,13 @@ def create_app(settings: Settings) -> TurnApp:
         await session.load_session_state(**ids, agent=agent)
         log.info("turn started", extra={"history": await agent.memory.size()})
         reply = asyncio.ensure_future(agent(msgs))
+        stopped = False
         try:
             async for msg, last in stream_printing_messages(agents=[agent], coroutine_task=_wait(reply)):
                 yield msg, last
         except asyncio.CancelledError:
             log.info("turn interrupted")
+            stopped = True
             await _interrupt(agent, reply)
             raise
         finally:
@@ -202,13 +210,25 @@ def create_app(settings: Settings) -> TurnApp:
                 reply.cancel()
             # Shielded: a second cancellation (shutdown) must not cut the
             # release (which ends the sandbox's code) or the save.
-            await asyncio.shield(_end(session, ids, agent, lease))
+            try:
+                await asyncio.shield(_end(session, ids, agent, lease))
+            except Exception:
+                if not stopped:
+                    raise  # the runner reports it as the turn's failure
+                # A stopped turn stays stopped (its reason is the last event): e.g. its lease was
+                # lost because Redis is gone, and so the save failed too.
+                log.exception("the stopped turn could not be saved")
 
     @app.post("/stop")
-    async def stop(req: StopRequest) -> dict[str, str]:
+    async def stop(req: StopRequest) -> Response:
         """Interrupts the running turn of a session, on whichever replica runs it."""
-        await app.stop_chat(user_id=req.user_id or req.session_id, session_id=req.session_id)
-        return {"status": "stop requested"}
+        try:
+            await app.stop_turn(user_id=req.user_id or req.session_id, session_id=req.session_id)
+        except Exception:
+            log.warning("could not send the stop signal", exc_info=True)
+            return JSONResponse({"error": "unavailable", "detail": "the session store is unreachable; retry"},
+                                status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})
+        return JSONResponse({"status": "stop requested"})
 
     app.router.routes = [
         r for r in app.router.routes
@@ -227,12 +247,15 @@ def create_app(settings: Settings) -> TurnApp:
         return Response(status_code=200)
 
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _server_error)
     # No CORS: the bearer token must not live in a browser, so no browser
     # origin is allowed (the runtime allows every origin, with credentials).
     app.user_middleware = [m for m in app.user_middleware if m.cls is not CORSMiddleware]
     # A2A, Responses API and AG-UI endpoints: not part of this service's API.
     app.protocol_adapters = []
 
+    # Inside the Guard: only authenticated, well-formed turns take a place.
+    app.add_middleware(Admission, limit=settings.max_concurrent_turns)
     token = settings.agent_api_token.get_secret_value() if settings.agent_api_token else None
     app.add_middleware(
         Guard,

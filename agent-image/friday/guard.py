@@ -130,10 +130,7 @@ class Guard:
         raw = await self._read(receive)
         if not raw.strip():
             raise RequestRejected(400, "bad_request", "empty body")
-        try:
-            data = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise RequestRejected(400, "malformed_json", str(exc)) from None
+        data = _parse_json(raw)
         if not isinstance(data, dict):
             raise RequestRejected(422, "invalid_request", "body must be a JSON object")
         try:
@@ -162,6 +159,23 @@ class Guard:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
+
+
+def _parse_json(raw: bytes) -> Any:
+    """The body as JSON, refusing what JSON can carry but the agent cannot use: nesting past
+    Python's recursion limit, and lone surrogates ("\\ud800"), which are not text and would fail
+    the turn later, when its reply is encoded or saved."""
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RequestRejected(400, "malformed_json", str(exc)) from None
+    except RecursionError:
+        raise RequestRejected(400, "malformed_json", "nested too deeply") from None
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise RequestRejected(400, "invalid_text", "strings must be valid Unicode (no lone surrogates)") from None
+    return data
 
 
 def _replay(body: bytes, upstream: Receive) -> Receive:

@@ -9,6 +9,8 @@ import socket
 
 import uvicorn
 
+from .http_deadlines import deadline_protocol
+from .settings import Settings
 from .turns import END_OF_TURN_BUDGET_S, SHUTTING_DOWN, TurnApp
 
 log = logging.getLogger(__name__)
@@ -36,10 +38,14 @@ class DrainingServer(uvicorn.Server):
             log.warning("drain period over: stopping open turns", extra={"stopped": stopped})
 
 
-def serve(app: TurnApp, host: str, port: int, drain_s: int) -> None:
+def serve(app: TurnApp, settings: Settings) -> None:
+    drain_s = settings.shutdown_drain_seconds
     config = uvicorn.Config(
-        app, host=host, port=port, log_config=None, access_log=False,
+        app, host=settings.host, port=settings.port, log_config=None, access_log=False,
         # Past the drain, stopped turns still save and send their last event.
         timeout_graceful_shutdown=drain_s + int(END_OF_TURN_BUDGET_S) + 5,
+        http=deadline_protocol(settings.request_header_timeout_seconds, settings.request_body_timeout_seconds),
+        # uvicorn's own cap: past it, every new request gets 503 until connections close.
+        limit_concurrency=settings.max_connections,
     )
     DrainingServer(config, app, drain_s).run()

@@ -6,8 +6,9 @@ import logging
 
 from agentscope.module import StateModule
 from agentscope.session import RedisSession, SessionBase
-from redis.asyncio import ConnectionPool
+from redis.asyncio import BlockingConnectionPool, ConnectionPool
 
+from .keys import session_key
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,14 +49,30 @@ class InMemorySession(SessionBase):
         self._states.clear()
 
 
-def redis_pool(settings: Settings) -> ConnectionPool | None:
+class EncodedKeyRedisSession(RedisSession):
+    """agentscope's RedisSession with key parts that cannot spell another pair's key (keys.py)."""
+
+    def _get_session_key(self, session_id: str, user_id: str) -> str:
+        return self.key_prefix + session_key(user_id, session_id)
+
+
+# Connections beyond one per running turn: short commands (CAS, lease renewals, /stop's publish).
+POOL_HEADROOM = 16
+# How long a command waits for a free connection before it fails.
+POOL_WAIT_S = 5
+
+
+def redis_pool(settings: Settings, connections: int) -> ConnectionPool | None:
+    """A pool of at most `connections` connections whose callers wait (up to POOL_WAIT_S) for a
+    free one, instead of failing at once as redis-py's default pool does past its cap of 100."""
     if not settings.redis_url:
         return None
     password = settings.redis_password.get_secret_value() if settings.redis_password else None
     # The password comes from its own Secret, never from the URL.
-    return ConnectionPool.from_url(
+    return BlockingConnectionPool.from_url(
         settings.redis_url, password=password, decode_responses=True,
         health_check_interval=30, socket_connect_timeout=5,
+        max_connections=connections, timeout=POOL_WAIT_S,
     )
 
 
@@ -63,7 +80,7 @@ def make_session(settings: Settings, pool: ConnectionPool | None) -> SessionBase
     if pool is None:
         log.warning("REDIS_URL is not set: sessions live in this process only")
         return InMemorySession()
-    return RedisSession(
+    return EncodedKeyRedisSession(
         connection_pool=pool,
         key_prefix="friday:",
         key_ttl=settings.session_ttl_seconds or None,

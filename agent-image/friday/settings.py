@@ -48,15 +48,31 @@ class Settings(BaseSettings):
     # On SIGTERM: how long open turns may go on before they are stopped and saved.
     shutdown_drain_seconds: int = Field(30, ge=0)
 
+    # Turns this process runs at once; past it /process answers 429 (admission.py). Redis
+    # connection pools are sized to it. The stack sets it from the pod's size.
+    max_concurrent_turns: int = Field(64, ge=1, le=10_000)
+    # A client must send its request line and headers, then its body, within these (server.py).
+    request_header_timeout_seconds: float = Field(10, gt=0)
+    request_body_timeout_seconds: float = Field(30, gt=0)
+    # Open connections (and requests in progress) past which uvicorn answers 503; default
+    # twice the turn limit plus room for /stop and probes.
+    request_max_connections: int | None = Field(None, ge=2)
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if not self.auth_disabled and not self.agent_api_token:
             raise ValueError(
                 "AGENT_API_TOKEN is required (set AUTH_DISABLED=true only for local use)",
             )
+        if self.request_max_connections is not None and self.request_max_connections <= self.max_concurrent_turns:
+            raise ValueError("REQUEST_MAX_CONNECTIONS must exceed MAX_CONCURRENT_TURNS (each turn holds a connection)")
         if self.model_provider == "openai" and not self.model_base_url:
             raise ValueError("MODEL_BASE_URL is required when MODEL_PROVIDER=openai")
         return self
+
+    @property
+    def max_connections(self) -> int:
+        return self.request_max_connections or 2 * self.max_concurrent_turns + 64
 
     @property
     def code_execution(self) -> Literal["sandbox", "local", "off"]:

@@ -9,6 +9,10 @@ replicas still interoperate), but:
 - RUNNING is a lease of `lease_seconds`, renewed while the turn runs, so a turn
   whose process died is free again within one lease;
 - the end of a turn runs shielded from the request's cancellation;
+- the lease has an owner (lease.py): a turn that finds at a renewal that its lease expired and
+  was taken, or that cannot renew it before it expires, ends (`lease_lost`) rather than run
+  beside another turn of its session;
+- key parts are encoded (keys.py), so no ids can spell another session's keys;
 - every ending is a final event in the runtime's response schema: `completed`,
   `canceled` (stopped, client gone, server shutting down) or `failed`.
 """
@@ -30,6 +34,8 @@ from agentscope_runtime.engine.schemas.agent_schemas import (
     RunStatus,
 )
 
+from .keys import interrupt_key
+from .lease import Lease, make_lease
 from .telemetry import Turn, track_active_sessions
 
 log = logging.getLogger(__name__)
@@ -45,6 +51,14 @@ INTERRUPTED = "interrupted"
 SHUTTING_DOWN = "server_shutdown"
 SESSION_BUSY = "session_busy"
 INTERNAL = "internal_error"
+LEASE_LOST = "lease_lost"
+_STOP_MESSAGES = {
+    SHUTTING_DOWN: "the server is shutting down; the turn so far is saved",
+    LEASE_LOST: "the turn lost its hold on the session (Redis unreachable, or the lease expired and "
+                "another turn took it) and was stopped; the turn so far is saved if the store is reachable",
+}
+# A renewal that failed is retried this often until the lease would expire.
+RENEW_RETRY_S = 1.0
 
 
 class SessionBusy(RuntimeError):
@@ -69,7 +83,7 @@ class TurnApp(AgentApp):
         super().__init__(*args, **kwargs)
         self.lease_seconds = lease_seconds
         self.agent_name = agent_name
-        self._stop_reasons: dict[str, str] = {}
+        self._stop_reasons: dict[asyncio.Task, str] = {}
         track_active_sessions(agent_name, lambda: self.open_turns)
 
     # The runtime picks one of two generators; both go through ours.
@@ -99,12 +113,8 @@ class TurnApp(AgentApp):
         **kwargs: Any,
     ) -> AsyncGenerator[Any, None]:
         key = self._get_interrupt_key(user_id, session_id)
-        backend = self._interrupt_backend
-        acquired = await backend.compare_and_set_state(
-            key=key, new_state=TaskState.RUNNING, expected_state=TaskState.RUNNING,
-            negate=True, ttl=self.lease_seconds,
-        )
-        if not acquired:
+        lease = make_lease(self._interrupt_backend, key, self.lease_seconds)
+        if not await lease.acquire():
             raise SessionBusy(f"session {session_id} of user {user_id} has a turn running; "
                               "wait for it or POST /stop")
 
@@ -129,7 +139,7 @@ class TurnApp(AgentApp):
         worker = turn.run(lambda: asyncio.create_task(pump()))
         self._local_tasks[key] = worker
         listener = asyncio.create_task(self._interrupt_signal_listener(f"chan:{key}", worker))
-        heartbeat = asyncio.create_task(self._keep_lease(key))
+        heartbeat = asyncio.create_task(self._keep_lease(key, lease, worker))
         ending = TaskState.ERROR
         seq, response_id, last = 0, None, None
         try:
@@ -146,9 +156,8 @@ class TurnApp(AgentApp):
                     break
                 elif kind == "cancelled":
                     ending = TaskState.STOPPED
-                    code = self._stop_reasons.pop(key, INTERRUPTED)
-                    message = ("the server is shutting down; the turn so far is saved"
-                               if code == SHUTTING_DOWN else "the turn was stopped; the turn so far is saved")
+                    code = self._stop_reasons.pop(worker, INTERRUPTED)
+                    message = _STOP_MESSAGES.get(code, "the turn was stopped; the turn so far is saved")
                     yield final_event(response_id, session_id, seq, RunStatus.Canceled, code, message)
                     break
                 else:
@@ -157,21 +166,41 @@ class TurnApp(AgentApp):
             # A hung-up client cancels this generator's scope: without the
             # shield, every await below would be cancelled too.
             with anyio.CancelScope(shield=True):
-                await self._end_turn(key, worker, listener, heartbeat, ending)
+                await self._end_turn(key, lease, worker, listener, heartbeat, ending)
             status = _field(last, "status") or ("canceled" if ending == TaskState.STOPPED else "failed")
             turn.end(ok=ending == TaskState.STOPPED or (ending == TaskState.FINISHED and status != RunStatus.Failed),
                      status=status)
 
-    async def _keep_lease(self, key: str) -> None:
+    def _get_interrupt_key(self, user_id: str, session_id: str) -> str:
+        return interrupt_key(user_id, session_id)
+
+    async def _keep_lease(self, key: str, lease: Lease, worker: asyncio.Task) -> None:
+        """Renews every third of the lease; a renewal that fails is retried until the lease would
+        expire. A lease found taken, or about to expire unrenewed, stops the turn (`lease_lost`)."""
+        loop = asyncio.get_running_loop()
+        expires = loop.time() + self.lease_seconds
+        wait = self.lease_seconds / 3
         while True:
-            await asyncio.sleep(self.lease_seconds / 3)
+            await asyncio.sleep(wait)
+            started = loop.time()
             try:
-                await self._interrupt_backend.set_task_state(key, TaskState.RUNNING, ttl=self.lease_seconds)
+                # No use waiting for an answer past the lease's end.
+                with anyio.fail_after(max(0.5, expires - started - RENEW_RETRY_S)):
+                    held = await lease.renew()
             except Exception:
                 log.warning("could not renew the turn lease", exc_info=True)
+                held = loop.time() + RENEW_RETRY_S < expires
+                wait = RENEW_RETRY_S
+            else:
+                expires, wait = started + self.lease_seconds, self.lease_seconds / 3
+            if not held:
+                log.error("turn lease lost: stopping the turn", extra={"key": key})
+                self._stop_reasons[worker] = LEASE_LOST
+                worker.cancel()
+                return
 
     async def _end_turn(
-        self, key: str, worker: asyncio.Task, listener: asyncio.Task, heartbeat: asyncio.Task,
+        self, key: str, lease: Lease, worker: asyncio.Task, listener: asyncio.Task, heartbeat: asyncio.Task,
         ending: TaskState,
     ) -> None:
         listener.cancel()
@@ -185,14 +214,25 @@ class TurnApp(AgentApp):
             log.warning("turn did not end in time", extra={"pending": len(pending)})
         if ending == TaskState.ERROR and worker.done() and worker.cancelled():
             ending = TaskState.STOPPED
-        self._local_tasks.pop(key, None)
-        self._stop_reasons.pop(key, None)
+        if self._local_tasks.get(key) is worker:
+            del self._local_tasks[key]
+        self._stop_reasons.pop(worker, None)
         try:
             with anyio.fail_after(5):
-                await self._interrupt_backend.set_task_state(key, ending, ttl=FINAL_STATE_TTL_S)
+                # Only if still ours: a turn that lost its lease must not free another turn's session.
+                await lease.release(ending, FINAL_STATE_TTL_S)
         except Exception:
             # The lease expires on its own within lease_seconds.
             log.warning("could not release the turn lease", exc_info=True)
+
+    async def stop_turn(self, user_id: str, session_id: str) -> None:
+        """Stops a session's running turn: at once when it runs in this process (no Redis
+        needed), else through the interrupt channel, on whichever replica runs it."""
+        worker = self._local_tasks.get(self._get_interrupt_key(user_id, session_id))
+        if worker is not None:
+            worker.cancel()
+            return
+        await self.stop_chat(user_id=user_id, session_id=session_id)
 
     @property
     def open_turns(self) -> int:
@@ -201,9 +241,9 @@ class TurnApp(AgentApp):
     async def interrupt_all(self, reason: str) -> int:
         """Stops every turn this process runs; each saves itself and ends its
         stream with a final `canceled` event carrying `reason`."""
-        tasks = list(self._local_tasks.items())
-        for key, task in tasks:
-            self._stop_reasons[key] = reason
+        tasks = list(self._local_tasks.values())
+        for task in tasks:
+            self._stop_reasons[task] = reason
             task.cancel()
         return len(tasks)
 

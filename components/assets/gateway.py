@@ -24,13 +24,22 @@ idle connections, and keeps forwarding the open streams until they end: the app 
 on SIGTERM too and ends each with a final event, which must get through. Streams still open after
 GATEWAY_SHUTDOWN_TIMEOUT_SECONDS are cut, so the gateway exits within the pod's grace period.
 
+Clients that misbehave (issue 22): a client that hangs up mid-stream closes the upstream
+connection at once, so the app stops the turn as it does for a direct client; a connection must
+send its headers within GATEWAY_HEADER_TIMEOUT_SECONDS (default 10) and then its body within
+GATEWAY_BODY_TIMEOUT_SECONDS (default 30), else it is answered 408 and closed; past
+GATEWAY_MAX_CONNECTIONS (default 1000) open connections, uvicorn answers 503.
+
 Observability (issue 13), from the agent image's `observability` package (PYTHONPATH=/app): a
 `gateway.request` span per request, child of the caller's W3C traceparent and parent of the
 upstream call's, when OTEL_EXPORTER_OTLP_ENDPOINT is set; Prometheus metrics on
 GATEWAY_METRICS_PORT when set. An image without that package gets neither, and a warning.
+Probes (GET/HEAD on GATEWAY_UNTRACED_PATHS, default "/health") are counted but not traced: the
+kubelet's would be most of the traces.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -67,6 +76,10 @@ DENIED = tuple(
     for p in os.environ.get("GATEWAY_DENY_PREFIXES", "/shutdown,/admin").split(",")
     if p.strip()
 )
+HEADER_TIMEOUT_S = float(os.environ.get("GATEWAY_HEADER_TIMEOUT_SECONDS", "10"))
+BODY_TIMEOUT_S = float(os.environ.get("GATEWAY_BODY_TIMEOUT_SECONDS", "30"))
+MAX_CONNECTIONS = int(os.environ.get("GATEWAY_MAX_CONNECTIONS", "1000"))
+UNTRACED = frozenset(p.strip() for p in os.environ.get("GATEWAY_UNTRACED_PATHS", "/health").split(",") if p.strip())
 AUTH = os.environ.get("GATEWAY_AUTH", "off")
 OPEN_PATHS = frozenset(p.strip() for p in os.environ.get("GATEWAY_OPEN_PATHS", "/health").split(",") if p.strip())
 USER_ID = re.compile(r"[A-Za-z0-9_.@-]{1,128}")
@@ -183,7 +196,10 @@ try:
 except (OSError, ValueError) as e:
     sys.exit(f"gateway: {e}")
 
-client = httpx.AsyncClient(base_url=UPSTREAM, timeout=httpx.Timeout(None, connect=5.0))
+# One upstream connection per client connection at most: httpx's default pool (100) would queue
+# the streams past it, unanswered, instead of letting the app admit or refuse them.
+client = httpx.AsyncClient(base_url=UPSTREAM, timeout=httpx.Timeout(None, connect=5.0),
+                           limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=100))
 
 
 async def respond(send: Send, status: int) -> None:
@@ -232,6 +248,10 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     await observed(scope, receive, send)
 
 
+def traced(scope: Scope) -> bool:
+    return not (scope["method"] in ("GET", "HEAD") and scope["path"] in UNTRACED)
+
+
 async def observed(scope: Scope, receive: Receive, send: Send) -> None:
     """proxy() inside a `gateway.request` span, counted and timed."""
     route = scope["path"] if scope["path"] in ROUTES else "other"
@@ -240,7 +260,7 @@ async def observed(scope: Scope, receive: Receive, send: Send) -> None:
     span = obs_tracing.tracer().start_span(
         "gateway.request", context=obs_tracing.extract_asgi(scope["headers"]), kind=trace.SpanKind.SERVER,
         attributes={"http.request.method": scope["method"], "url.path": scope["path"]},
-    )
+    ) if traced(scope) else trace.INVALID_SPAN
 
     async def counting_send(message: Message) -> None:
         nonlocal code
@@ -249,6 +269,7 @@ async def observed(scope: Scope, receive: Receive, send: Send) -> None:
         await send(message)
 
     carrier: dict[str, str] = {}
+    # An untraced probe injects nothing: the upstream starts no trace for it either.
     obs_tracing.inject(carrier, trace.set_span_in_context(span))
     try:
         await proxy(scope, receive, counting_send, [(k.encode(), v.encode()) for k, v in carrier.items()])
@@ -293,16 +314,104 @@ async def proxy(scope: Scope, receive: Receive, send: Send, trace_headers: list[
         await respond(send, 502)
         return
     try:
-        await send({
-            "type": "http.response.start",
-            "status": response.status_code,
-            "headers": [(k, v) for k, v in response.headers.raw if k.decode("latin-1").lower() not in HOP_BY_HOP],
-        })
-        async for chunk in response.aiter_raw():
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        await until_client_gone(forward(response, send), receive)
     finally:
+        # Unread, the response's connection is closed, not pooled: the app sees its client gone.
         await response.aclose()
+
+
+async def forward(response: httpx.Response, send: Send) -> None:
+    await send({
+        "type": "http.response.start",
+        "status": response.status_code,
+        "headers": [(k, v) for k, v in response.headers.raw if k.decode("latin-1").lower() not in HOP_BY_HOP],
+    })
+    async for chunk in response.aiter_raw():
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def client_gone(receive: Receive) -> None:
+    # The request body is sent by now (httpx sends it whole before reading the response).
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def until_client_gone(forwarding: Awaitable[None], receive: Receive) -> None:
+    """Runs `forwarding` until it ends or the client hangs up. uvicorn's send() after a hang-up
+    returns without a word, so without this a dropped stream went on upstream to its end."""
+    work, gone = asyncio.ensure_future(forwarding), asyncio.ensure_future(client_gone(receive))
+    try:
+        await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (work, gone):
+            task.cancel()
+        await asyncio.gather(work, gone, return_exceptions=True)
+    if not work.cancelled():
+        work.result()  # its error, if any
+
+
+def deadline_protocol(header_s: float, body_s: float) -> type:
+    """uvicorn's protocol with deadlines for a request's headers and body, which uvicorn lacks;
+    the same as the agent's (agent-image/friday/http_deadlines.py), kept here so that this file
+    runs from any image. Needs httptools (in the agent image); ImportError without it."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    body = b'{"error": "request_timeout", "detail": "the request was not sent in time"}'
+    timeout = (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
+               b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body))
+
+    class DeadlineProtocol(HttpToolsProtocol):
+        _deadline: asyncio.TimerHandle | None = None
+
+        def _arm(self, seconds: float) -> None:
+            self._disarm()
+            self._deadline = self.loop.call_later(seconds, self._expire)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _expire(self) -> None:
+            self._deadline = None
+            if self.transport.is_closing():
+                return
+            if self.cycle is None or self.cycle.response_complete:
+                self.transport.write(timeout)
+            self.transport.close()
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._arm(header_s)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._arm(header_s + self.timeout_keep_alive)
+
+        def on_headers_complete(self) -> None:
+            super().on_headers_complete()
+            self._arm(body_s)
+
+        def on_message_complete(self) -> None:
+            super().on_message_complete()
+            self._disarm()
+
+    return DeadlineProtocol
+
+
+def http_protocol() -> Any:
+    try:
+        return deadline_protocol(HEADER_TIMEOUT_S, BODY_TIMEOUT_S)
+    except ImportError:
+        print('{"level": "WARNING", "logger": "gateway", "msg": "httptools is missing: no header or body '
+              'timeouts (run the gateway from the agent image)"}', flush=True)
+        return "auto"
 
 
 def observe() -> None:
@@ -320,4 +429,5 @@ if __name__ == "__main__":
     uvicorn.run(
         app, host="0.0.0.0", port=PORT, log_level="warning", server_header=False, proxy_headers=False,
         timeout_graceful_shutdown=SHUTDOWN_TIMEOUT_S,
+        http=http_protocol(), limit_concurrency=MAX_CONNECTIONS,
     )

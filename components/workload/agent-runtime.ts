@@ -44,6 +44,12 @@ export interface AgentSpec {
   /** Where its code comes from (default `{ kind: "builtin" }`: our Friday image). */
   source?: AgentSource;
   /**
+   * Builtin agent only: turns one pod runs at once (`MAX_CONCURRENT_TURNS`); past it a turn gets
+   * 429 with Retry-After, and the pod's Redis connection pools are sized to it. Default
+   * `defaultMaxConcurrentTurns` of the app container's CPU and memory.
+   */
+  maxConcurrentTurns?: number;
+  /**
    * Per-user tokens for the gateway (not for the builtin agent): the name of a Secret in the
    * namespace, managed outside the stack, whose key `tokens.json` maps the SHA-256 (hex) of each
    * user's token to the user's id. Callers with those tokens reach the app as that user
@@ -183,6 +189,19 @@ const APP_SHUTDOWN_SECONDS = APP_DRAIN_SECONDS + 15;
 const GATEWAY_SHUTDOWN_SECONDS = APP_SHUTDOWN_SECONDS + 5;
 const TERMINATION_GRACE_SECONDS = PRE_STOP_SECONDS + GATEWAY_SHUTDOWN_SECONDS + 5;
 
+/**
+ * Concurrent turns one vCPU and one GiB of the app container carry. A turn costs the agent about
+ * 0.05 CPU-seconds plus its model's streaming, and holds a few MiB while it waits on the model
+ * (docs/agent-service.md, "Admission"): CPU is what runs out first.
+ */
+const TURNS_PER_CPU = 32;
+const TURNS_PER_GIB = 64;
+
+/** `MAX_CONCURRENT_TURNS` for an app container of this size: what its CPU and its memory both carry, at least 4. */
+function defaultMaxConcurrentTurns(appCpu: number, appMemoryGiB: number): number {
+  return Math.max(4, Math.floor(Math.min(appCpu * TURNS_PER_CPU, appMemoryGiB * TURNS_PER_GIB)));
+}
+
 export interface ResolvedAgentRuntimeArgs {
   readonly namespace: pulumi.Input<string>;
   readonly identity: WorkloadIdentity;
@@ -202,6 +221,8 @@ export interface ResolvedAgentRuntimeArgs {
   readonly gatewayObservability: boolean;
   readonly logLevel: "DEBUG" | "INFO" | "WARNING" | "ERROR";
   readonly maxRequestBytes: number;
+  /** `MAX_CONCURRENT_TURNS` of the builtin agent. */
+  readonly maxConcurrentTurns: number;
   readonly targetCpuUtilization: number;
   readonly imagePullSecrets: string[];
   readonly telemetry: WorkloadTelemetry;
@@ -262,6 +283,11 @@ export function resolveAgentRuntimeArgs(args: AgentRuntimeArgs): ResolvedAgentRu
   }
   const maxRequestBytes = args.maxRequestBytes ?? 1_048_576;
   requireInt(C, "maxRequestBytes", maxRequestBytes, 1024, 104_857_600);
+  if (a.maxConcurrentTurns !== undefined) {
+    if (source.kind !== "builtin") throw new Error(`${C}: agent.maxConcurrentTurns applies only to the builtin agent (MAX_CONCURRENT_TURNS of Friday); a user's app has its own limits`);
+    requireInt(C, "agent.maxConcurrentTurns", a.maxConcurrentTurns, 1, 10_000);
+  }
+  const maxConcurrentTurns = a.maxConcurrentTurns ?? defaultMaxConcurrentTurns(appCpu, appMemoryGiB);
   const targetCpuUtilization = args.targetCpuUtilization ?? 70;
   requireInt(C, "targetCpuUtilization", targetCpuUtilization, 10, 100);
   return {
@@ -282,6 +308,7 @@ export function resolveAgentRuntimeArgs(args: AgentRuntimeArgs): ResolvedAgentRu
     gatewayObservability: source.kind === "builtin" || args.gatewayImage !== undefined,
     logLevel: args.logLevel ?? "INFO",
     maxRequestBytes,
+    maxConcurrentTurns,
     targetCpuUtilization,
     imagePullSecrets: args.imagePullSecrets ?? [],
     telemetry: args.telemetry ?? {},
@@ -467,6 +494,7 @@ export class AgentRuntime extends pulumi.ComponentResource {
           { name: "SANDBOX_TYPES", value: a.sandboxTypes.join(",") },
           { name: "ALLOW_LOCAL_CODE_EXECUTION", value: "false" },
           { name: "MAX_REQUEST_BYTES", value: String(r.maxRequestBytes) },
+          { name: "MAX_CONCURRENT_TURNS", value: String(r.maxConcurrentTurns) },
           { name: "SHUTDOWN_DRAIN_SECONDS", value: String(APP_DRAIN_SECONDS) },
         ]
         : []),

@@ -7,6 +7,8 @@ with the same seed script, plus what only tests need:
 - A user turn containing "RUN-CODE:" gets a call to `execute_python_code`
   with the text after that marker as the code.
 - A user turn mentioning "slowly" streams one token every 0.2 s for a minute.
+- A user turn containing "WAIT-SECONDS:<n>" streams one token every 0.2 s for n seconds (the
+  bench's stand-in for a real model's answer time).
 - Anything else gets "echo: " and every user text the model was sent, so a
   test can see the conversation history that reached the model.
 Every request body is kept in `requests` for assertions.
@@ -31,6 +33,7 @@ from stand_in_model.script import (  # noqa: E402
 __all__ = ["BUBBLE_OUTPUT", "BUBBLE_SORT", "FINAL_PREFIX", "RUN_CODE", "FakeModel", "fake_reply"]
 
 RUN_CODE = "RUN-CODE:"
+WAIT = "WAIT-SECONDS:"
 
 
 def fake_reply(messages: Sequence[Mapping[str, Any]], tools: Sequence[str] = ()) -> Iterator[Piece]:
@@ -43,6 +46,12 @@ def fake_reply(messages: Sequence[Mapping[str, Any]], tools: Sequence[str] = ())
     seeded = seed_reply(messages, tools)
     if seeded is not None:
         yield from seeded
+        return
+    if WAIT in user_text:
+        seconds = float(user_text.split(WAIT, 1)[1].split()[0])
+        for i in range(int(seconds * 5)):
+            yield Text(f"tick{i} ")
+            time.sleep(0.2)
         return
     if "slowly" in text_of(messages[-1].get("content")).lower():
         for i in range(300):

@@ -77,7 +77,8 @@ beforeAll(async () => {
   const PYTHON = lockedVenv({
     name: "agent-gateway",
     lockFile: "agent-image/requirements.txt",
-    packages: ["httpx", "httpcore", "h11", "anyio", "idna", "certifi", "typing-extensions", "uvicorn", "click"],
+    // httptools: the gateway's header and body deadlines are on uvicorn's httptools protocol.
+    packages: ["httpx", "httpcore", "h11", "anyio", "idna", "certifi", "typing-extensions", "uvicorn", "click", "httptools"],
   });
   const dir = mkdtempSync(join(tmpdir(), "gateway-live-"));
   writeFileSync(join(dir, "upstream.py"), UPSTREAM);

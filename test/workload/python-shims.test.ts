@@ -18,7 +18,7 @@ function python(script: string, dir: string, env: Record<string, string> = {}): 
 describe("agent gateway (python3)", () => {
   const dir = mkdtempSync(join(tmpdir(), "gateway-"));
   // Stand-ins: refusal() needs neither library; the module imports both at load.
-  writeFileSync(join(dir, "httpx.py"), "class AsyncClient:\n    def __init__(self, **kw): pass\nclass Timeout:\n    def __init__(self, *a, **kw): pass\nclass HTTPError(Exception): pass\n");
+  writeFileSync(join(dir, "httpx.py"), "class AsyncClient:\n    def __init__(self, **kw): pass\nclass Timeout:\n    def __init__(self, *a, **kw): pass\nclass Limits:\n    def __init__(self, **kw): pass\nclass HTTPError(Exception): pass\n");
   writeFileSync(join(dir, "uvicorn.py"), "def run(*a, **kw): raise AssertionError('not in tests')\n");
   writeFileSync(join(dir, "gateway.py"), readGatewayPy());
 

@@ -145,6 +145,14 @@ describe.each(["local", "dev", "prod"] as const)("AgentScopeWorkloads (%s)", (en
     }
   });
 
+  it("admits as many turns as the app container carries (MAX_CONCURRENT_TURNS), beyond which the agent answers 429", () => {
+    const envOf = (c: Obj, name: string) => arr(c["env"]).find((e) => e["name"] === name)?.["value"];
+    // 32 per vCPU, 64 per GiB of the app container. friday: 1 vCPU / 2 GiB pod, 0.75 / 1.75 for the
+    // app; scout: 0.5 / 1, so 0.25 / 0.75.
+    expect(envOf(containers(named(run(env), "Deployment", "agent-friday"))[0]!, "MAX_CONCURRENT_TURNS")).toBe("24");
+    expect(envOf(containers(named(run(env), "Deployment", "agent-scout"))[0]!, "MAX_CONCURRENT_TURNS")).toBe("8");
+  });
+
   it("keeps secret values out of everything but Secrets, and feeds env from secretKeyRef", () => {
     const secretValues = Object.values(SECRETS);
     for (const obj of run(env).k8sObjects().filter((x) => x.kind !== "Secret")) {
