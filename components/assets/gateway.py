@@ -49,6 +49,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import uvicorn
@@ -164,7 +165,8 @@ class JwtVerifier:
             raise ValueError("JWTs need exactly one of GATEWAY_JWT_JWKS_URL and GATEWAY_JWT_JWKS_FILE")
         if not self.algorithms or not set(self.algorithms) <= JWT_ALGORITHMS:
             raise ValueError(f"GATEWAY_JWT_ALGORITHMS: each must be one of {', '.join(sorted(JWT_ALGORITHMS))}")
-        if url and not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+        parts = urlsplit(url)
+        if url and not (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost"))):
             raise ValueError("GATEWAY_JWT_JWKS_URL must be https:// (plain http only on loopback)")
         self.client = jwt.PyJWKClient(url, lifespan=JWKS_CACHE_S, timeout=5,
                                       cooldown_duration=JWKS_REFETCH_COOLDOWN_S) if url else None

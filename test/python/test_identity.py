@@ -203,6 +203,7 @@ def test_the_jwks_may_come_from_a_mounted_secret_file(
     ({"GATEWAY_JWT_ISSUER": ISSUER, "GATEWAY_JWT_JWKS_URL": "https://idp.example.test/jwks"}, "GATEWAY_JWT_AUDIENCE are both required"),
     ({"GATEWAY_JWT_ISSUER": ISSUER, "GATEWAY_JWT_AUDIENCE": AUDIENCE}, "exactly one of GATEWAY_JWT_JWKS_URL"),
     ({"GATEWAY_JWT_ISSUER": ISSUER, "GATEWAY_JWT_AUDIENCE": AUDIENCE, "GATEWAY_JWT_JWKS_URL": "http://idp.example.test/jwks"}, "must be https://"),
+    ({"GATEWAY_JWT_ISSUER": ISSUER, "GATEWAY_JWT_AUDIENCE": AUDIENCE, "GATEWAY_JWT_JWKS_URL": "http://localhost.example.test/jwks"}, "must be https://"),
     ({"GATEWAY_JWT_ISSUER": ISSUER, "GATEWAY_JWT_AUDIENCE": AUDIENCE, "GATEWAY_JWT_JWKS_URL": "https://idp.example.test/jwks",
       "GATEWAY_JWT_ALGORITHMS": "RS256,HS256"}, "GATEWAY_JWT_ALGORITHMS: each must be one of"),
 ])
