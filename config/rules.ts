@@ -344,8 +344,8 @@ const agentSources: Rule = (c) => {
     if (a.source.kind === "directory" && !c.images.build && prebuilt[a.name] === undefined) {
       v.push({ path: ["agents", i, "source"], message: `is a directory, and images.build is false: set images.userAgents.${a.name} to its image by digest (scripts/local.sh builds it), or let the stack build it` });
     }
-    if (a.source.kind === "builtin" && a.userTokensSecret !== undefined) {
-      v.push({ path: ["agents", i, "userTokensSecret"], message: "applies only to an agent with source directory or image: the builtin agent checks the one agentApiToken itself" });
+    if (a.userTokensSecret !== undefined && a.identity !== undefined) {
+      v.push({ path: ["agents", i, "userTokensSecret"], message: "conflicts with identity: move it to identity.userTokensSecret (with identity.mode per-user)" });
     }
     if (a.source.kind !== "builtin" && a.maxConcurrentTurns !== undefined) {
       v.push({ path: ["agents", i, "maxConcurrentTurns"], message: "applies only to the builtin agent (its MAX_CONCURRENT_TURNS); a user's app has its own limits" });

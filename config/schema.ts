@@ -8,6 +8,7 @@ import { WORKSPACE_ISOLATIONS } from "../components/workload/agent-workspaces";
 import type { EnvironmentDefaults } from "./defaults";
 import { ENVIRONMENTS } from "./defaults";
 import { agentSourceSchema } from "./agent-source";
+import { identitySchema } from "./identity";
 
 // `pulumi config set --path` stores integers as numbers and everything else as strings ("0.5", "1.10"):
 // convert leaves where the schema expects the other type, never by blanket coercion ("" would become 0).
@@ -176,7 +177,8 @@ export function agentSchema(d: EnvironmentDefaults) {
     /**
      * A Secret in the agents namespace, managed outside the stack, whose key `tokens.json` maps the
      * SHA-256 (hex) of each user's token to that user's id; its gateway then knows callers one by
-     * one (components/assets/gateway.py GATEWAY_USER_TOKENS_FILE). Not for the builtin agent.
+     * one (components/assets/gateway.py GATEWAY_USER_TOKENS_FILE). The same as
+     * `identity: { mode: per-user, userTokensSecret }`, which is the key to use.
      */
     userTokensSecret: dnsLabel.optional(),
     /**
@@ -185,6 +187,8 @@ export function agentSchema(d: EnvironmentDefaults) {
      * (components/workload/agent-runtime.ts defaultMaxConcurrentTurns).
      */
     maxConcurrentTurns: num(z.number().int().min(1).max(10_000)).optional(),
+    /** Who is calling: shared-token (default, the caller names the user) or per-user (docs/identity.md). */
+    identity: identitySchema.optional(),
     /** framework agentscope2 only: where its workspaces run (default pods in the sandbox namespace). */
     workspaces: workspacesSchema.optional(),
     /** A user's AgentApp (agentscope-runtime 1.0.x or 1.1.x): run its `@agent_app.task`s on workers, with the stack's Redis as the broker. */

@@ -147,11 +147,11 @@ describe("agents[].userTokensSecret", () => {
     expect(workloadArgs(parse(withTokens), {}, undefined).agents[1]!.userTokensSecret).toBe("seed-tokens");
   });
 
-  it("is refused on the builtin agent, naming the key", () => {
+  it("is refused beside identity, naming the key (identity.userTokensSecret replaces it)", () => {
     const base = shippedStackConfig("local");
     const agents = JSON.parse(base[ns("agents")]!) as Record<string, unknown>[];
-    const config = { ...base, [ns("agents")]: JSON.stringify(agents.map((a) => ({ ...a, userTokensSecret: "tokens" }))) };
-    expect(problems(config).join("\n")).toContain(`${ns("agents[0].userTokensSecret")}: applies only to an agent with source directory or image`);
+    const config = { ...base, [ns("agents")]: JSON.stringify(agents.map((a) => ({ ...a, userTokensSecret: "tokens", identity: { mode: "per-user", userTokensSecret: "tokens" } }))) };
+    expect(problems(config).join("\n")).toContain(`${ns("agents[0].userTokensSecret")}: conflicts with identity: move it to identity.userTokensSecret`);
   });
 });
 

@@ -17,7 +17,7 @@ const VALUES = [
   "SANDBOX_MANAGER_PORT", "SANDBOX_MANAGER_ROLE_RULES", "SANDBOX_PORT", "SANDBOX_SERVICE_ACCOUNT",
   "SANDBOX_TYPES", "CONTRACT_METRICS", "STAND_IN_MODEL_API_KEY", "STAND_IN_MODEL_NAME", "STAND_IN_MODEL_PORT", "SandboxPool",
   "SlsLogCollection", "StandInModel", "TMP_VOLUME_NAME", "TRACE_VIEWER_COLLECTOR_SERVICE", "TRACE_VIEWER_HEALTH_PORT",
-  "TRACE_VIEWER_OTLP_HTTP_PORT", "TRACE_VIEWER_QUERY_PORT", "TRACE_VIEWER_QUERY_SERVICE", "TraceViewer", "UPSTREAM_SANDBOX_PORT", "USER_TOKENS_KEY", "VIRTUAL_NODE_ADDON", "VIRTUAL_NODE_MIN_VERSION",
+  "JWT_ALGORITHMS", "TRACE_VIEWER_OTLP_HTTP_PORT", "TRACE_VIEWER_QUERY_PORT", "TRACE_VIEWER_QUERY_SERVICE", "TraceViewer", "UPSTREAM_SANDBOX_PORT", "USER_TOKENS_KEY", "VIRTUAL_NODE_ADDON", "VIRTUAL_NODE_MIN_VERSION",
   "VIRTUAL_NODE_TOLERATION", "acsNetworkAnnotations", "acsPodAnnotations", "acsPodLabels", "acsTolerations",
   "addonConfigSchema", "alertRules", "appModuleFiles", "checkedAddonConfig", "isAgentscope2", "cidrsOverlap", "contentTag", "coversPublicInternet", "cpuQuantity", "defaultScrapeTargets", "dotenvQuote",
   "guaranteedResources", "isAcsSize", "isDigestRef", "isIpv4Cidr", "layoutZoneSubnets", "memoryQuantity",
@@ -51,6 +51,7 @@ const TYPES = [
   "ZoneSubnets", "AgentWorkspacesArgs", "AgentWorkspacesBinding", "AgentWorkspacesSpec", "ResolvedAgentWorkspacesArgs",
   "WorkspaceIsolation", "WorkspacePodSettingsJson", "WorkspaceStorage",
   "AgentTaskWorkerArgs", "AgentTasksSpec", "ResolvedAgentTaskWorkerArgs", "ResolvedAgentTasks",
+  "AgentJwtIdentity", "JwtAlgorithm",
 ];
 
 /** Every name components/index.ts exports, types included, as the TypeScript checker sees them. */

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from observability.tracing import extract_asgi
 
+from .identity import IdentityRefused, bind_user, vouched_user
 from .logs import request_id_var, session_id_var
 
 log = logging.getLogger("friday.access")
@@ -141,6 +142,12 @@ class Guard:
                 for e in exc.errors(include_url=False, include_input=False)
             ]
             raise RequestRejected(422, "invalid_request", detail) from None
+        try:
+            user = vouched_user(headers)
+            if user is not None:
+                bind_user(parsed, user)
+        except IdentityRefused as exc:
+            raise RequestRejected(exc.status, exc.error, exc.detail) from None
         normalized = self.normalize(path, parsed)
         session_id_var.set(normalized.get("session_id"))
         return json.dumps(normalized).encode()

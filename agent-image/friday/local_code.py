@@ -3,8 +3,11 @@
 Replaces agentscope's `execute_python_code`, which passes the agent's whole
 environment (tokens, keys, Redis password) to the code and leaves the process
 running when the turn is stopped. Here each run gets an empty environment, a
-fresh scratch directory, CPU, memory and wall-time limits, its own process
-group (killed on stop or timeout), and Landlock confinement where available.
+fresh scratch directory, CPU, memory, process-count and wall-time limits, and
+Landlock confinement where available. Its child (code_child.py) is a child
+subreaper that kills everything the code started, `setsid` or not, when the
+code ends or the run is stopped; the agent itself is a subreaper too, so what
+escapes a killed reaper is swept here (docs/code-confinement.md).
 """
 from __future__ import annotations
 
@@ -29,6 +32,14 @@ log = logging.getLogger(__name__)
 _CHILD = str(Path(__file__).with_name("code_child.py"))
 _MAX_OUTPUT = 64 * 1024
 _PR_SET_DUMPABLE = 4
+_PR_SET_CHILD_SUBREAPER = 36
+# How long a reaper gets to kill its run's processes after SIGTERM before its group is SIGKILLed.
+_REAPER_GRACE_S = 3.0
+_SWEEP_ROUNDS = 200
+# The reapers of the runs in progress: the agent's only legitimate children in local mode.
+_reapers: set[int] = set()
+# Runs between fork and registration: their reaper is a child not yet in _reapers.
+_spawning = 0
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,7 @@ class Limits:
     timeout_s: int
     cpu_s: int
     memory_mb: int
+    max_processes: int = 64
 
 
 def _read_only_dirs() -> list[str]:
@@ -55,29 +67,99 @@ def protect_agent_process() -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
         log.warning("could not make the agent process non-dumpable")
+    # Processes orphaned by a killed reaper become the agent's, so that sweep_orphans finds them.
+    if libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        log.warning("could not make the agent process a child subreaper")
 
 
 async def run_python(code: str, limits: Limits) -> tuple[int, str, str]:
     scratch = tempfile.mkdtemp(prefix="code-")
     env = {"PATH": "/usr/bin:/bin", "HOME": scratch, "TMPDIR": scratch, "LANG": "C.UTF-8",
            "PYTHONUTF8": "1", "PYTHONIOENCODING": "utf-8", "PYTHONUNBUFFERED": "1"}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-I", _CHILD, str(limits.cpu_s), str(limits.memory_mb * 1024 * 1024),
-        *_read_only_dirs(),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env=env, cwd=scratch, start_new_session=True,
-    )
+    global _spawning
+    _spawning += 1
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-I", _CHILD, str(limits.cpu_s), str(limits.memory_mb * 1024 * 1024),
+            str(limits.max_processes), *_read_only_dirs(),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            env=env, cwd=scratch, start_new_session=True,
+        )
+        _reapers.add(proc.pid)
+    finally:
+        _spawning -= 1
     try:
         out, err = await asyncio.wait_for(proc.communicate(code.encode()), timeout=limits.timeout_s)
         return proc.returncode or 0, _clip(out), _clip(err)
     except asyncio.TimeoutError:
-        _kill_group(proc)
+        await _end_run(proc)
         out, err = await proc.communicate()
         return -1, _clip(out), _clip(err) + f"\nTimeoutError: the code ran for more than {limits.timeout_s} s"
     finally:
-        # Stop, client gone, timeout: whatever the code started dies with it.
-        _kill_group(proc)
-        shutil.rmtree(scratch, ignore_errors=True)
+        # Stop, client gone, timeout: whatever the code started dies with it. Shielded: a
+        # second cancellation must not cut the end short.
+        try:
+            await asyncio.shield(_end_run(proc))
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+async def _end_run(proc: asyncio.subprocess.Process) -> None:
+    """SIGTERM to the reaper, which kills every process of the run; its group is SIGKILLed if
+    it has not exited in time; then orphans of a reaper the code killed are swept."""
+    if proc.returncode is None:
+        try:
+            os.kill(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            await asyncio.wait_for(proc.wait(), timeout=_REAPER_GRACE_S)
+        except asyncio.TimeoutError:
+            log.warning("a code run's reaper did not exit in time; killing its process group")
+            _kill_group(proc)
+            await proc.wait()
+    _reapers.discard(proc.pid)
+    killed = sweep_orphans()
+    if killed:
+        log.warning("killed processes that escaped their code run", extra={"killed": killed})
+
+
+def _children_of(parent: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_bytes()
+            except OSError:
+                continue
+            if int(stat[stat.rindex(b")") + 2:].split()[1]) == parent:
+                found.append(int(entry))
+    return found
+
+
+def sweep_orphans() -> int:
+    """Kills the agent's children that are not the reaper of a run in progress: in local mode
+    those can only be code processes orphaned by a reaper that was killed (the agent is their
+    subreaper). Reaps them by pid, never waitpid(-1), which would take asyncio's children."""
+    me, killed = os.getpid(), 0
+    if _spawning:
+        return 0  # a new reaper may not be registered yet; the next run's end sweeps
+    for _ in range(_SWEEP_ROUNDS):
+        strays = [pid for pid in _children_of(me) if pid not in _reapers]
+        if not strays:
+            break
+        for pid in strays:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except ProcessLookupError:
+                pass
+        for pid in strays:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+    return killed
 
 
 def _kill_group(proc: asyncio.subprocess.Process) -> None:

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     local_code_timeout_seconds: int = Field(60, ge=1)
     local_code_cpu_seconds: int = Field(30, ge=1)
     local_code_memory_mb: int = Field(512, ge=64)
+    # Processes and threads one run may add (RLIMIT_NPROC over what the uid runs at its start).
+    local_code_max_processes: int = Field(64, ge=1, le=4096)
 
     redis_url: str | None = None
     redis_password: SecretStr | None = None

@@ -97,6 +97,7 @@ def local_limits(settings: Settings) -> Limits:
         timeout_s=settings.local_code_timeout_seconds,
         cpu_s=settings.local_code_cpu_seconds,
         memory_mb=settings.local_code_memory_mb,
+        max_processes=settings.local_code_max_processes,
     )
 
 

@@ -14,6 +14,12 @@ checks the bearer token itself, as Friday does, and no `X-User-ID` is set. In `b
   (hex, of the token's UTF-8 bytes) of each user's token to that user's id, e.g.
   {"9f86d081...": "alice"}. Re-read when the file changes (Kubernetes updates mounted Secrets).
   User ids: 1-128 of [A-Za-z0-9_.@-] (no ":", which would reach the app's Redis key names).
+- GATEWAY_JWT_ISSUER, GATEWAY_JWT_AUDIENCE and one of GATEWAY_JWT_JWKS_URL / GATEWAY_JWT_JWKS_FILE:
+  bearer JWTs signed by the team's identity provider (JwtVerifier below); the user id is the claim
+  GATEWAY_JWT_USER_CLAIM (default "sub"). GATEWAY_JWT_ALGORITHMS: asymmetric only (default RS256,ES256).
+- GATEWAY_UPSTREAM_TOKEN: sent upstream as `Authorization: Bearer` (Friday checks its own token).
+- GATEWAY_BODY_USER_PATHS (e.g. "/process,/stop", for agentscope-runtime apps, which take the user
+  from the body): a JSON body's `user_id` must be the caller's (403 otherwise) and is set when absent.
 - GATEWAY_OPEN_PATHS (default "/health"): exact paths served without a token, as
   GATEWAY_ANONYMOUS_USER_ID (default "anonymous") unless a valid token comes with them: the
   kubelet's probes carry no token, and 2.x's /health requires the header.
@@ -51,6 +57,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import uvicorn
@@ -83,6 +90,9 @@ UNTRACED = frozenset(p.strip() for p in os.environ.get("GATEWAY_UNTRACED_PATHS",
 AUTH = os.environ.get("GATEWAY_AUTH", "off")
 OPEN_PATHS = frozenset(p.strip() for p in os.environ.get("GATEWAY_OPEN_PATHS", "/health").split(",") if p.strip())
 USER_ID = re.compile(r"[A-Za-z0-9_.@-]{1,128}")
+UPSTREAM_TOKEN = os.environ.get("GATEWAY_UPSTREAM_TOKEN", "")
+BODY_USER_PATHS = frozenset(p.strip() for p in os.environ.get("GATEWAY_BODY_USER_PATHS", "").split(",") if p.strip())
+MAX_BODY_BYTES = int(os.environ.get("GATEWAY_MAX_BODY_BYTES", "1048576"))
 log = logging.getLogger("gateway")
 HOP_BY_HOP = {
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
@@ -137,8 +147,98 @@ def read_user_tokens(path: str) -> dict[str, str]:
     return data
 
 
+# Asymmetric only: with a shared (HMAC) secret, whoever verifies tokens could also mint them.
+JWT_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"})
+JWT_LEEWAY_S = 30
+# PyJWKClient refetches the JWKS for an unknown `kid` (a rotated key) at most this often, so
+# tokens with random kids cannot turn the gateway into a flood of requests to the identity provider.
+JWKS_REFETCH_COOLDOWN_S = 60.0
+JWKS_CACHE_S = 300.0
+
+
+class JwtVerifier:
+    """Bearer JWTs signed by the identity provider (PyJWT): a key of its JWKS picked by the token's
+    `kid`, an allowed asymmetric `alg` (so never `none`), `iss`, `aud` and an unexpired `exp`
+    required. The JWKS comes from GATEWAY_JWT_JWKS_URL (fetched lazily, cached, with PyJWKClient)
+    or from GATEWAY_JWT_JWKS_FILE (a mounted Secret, re-read when it changes)."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        import jwt  # PyJWT: in the agent image's lock (agent-image/requirements.txt)
+
+        self.jwt = jwt
+        self.issuer = env.get("GATEWAY_JWT_ISSUER", "")
+        self.audience = env.get("GATEWAY_JWT_AUDIENCE", "")
+        self.claim = env.get("GATEWAY_JWT_USER_CLAIM", "sub") or "sub"
+        self.algorithms = [a.strip() for a in env.get("GATEWAY_JWT_ALGORITHMS", "RS256,ES256").split(",") if a.strip()]
+        url, self.path = env.get("GATEWAY_JWT_JWKS_URL", ""), env.get("GATEWAY_JWT_JWKS_FILE", "")
+        if not self.issuer or not self.audience:
+            raise ValueError("GATEWAY_JWT_ISSUER and GATEWAY_JWT_AUDIENCE are both required for JWTs")
+        if bool(url) == bool(self.path):
+            raise ValueError("JWTs need exactly one of GATEWAY_JWT_JWKS_URL and GATEWAY_JWT_JWKS_FILE")
+        if not self.algorithms or not set(self.algorithms) <= JWT_ALGORITHMS:
+            raise ValueError(f"GATEWAY_JWT_ALGORITHMS: each must be one of {', '.join(sorted(JWT_ALGORITHMS))}")
+        parts = urlsplit(url)
+        if url and not (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost"))):
+            raise ValueError("GATEWAY_JWT_JWKS_URL must be https:// (plain http only on loopback)")
+        self.client = jwt.PyJWKClient(url, lifespan=JWKS_CACHE_S, timeout=5,
+                                      cooldown_duration=JWKS_REFETCH_COOLDOWN_S) if url else None
+        self.keys: dict[str, Any] = {}
+        self.version: tuple[int, int, int] | None = None
+        if self.path:
+            self.reload_file(strict=True)
+
+    def _key_set(self, data: Any) -> dict[str, Any]:
+        # PyJWKSet skips keys it cannot use (e.g. an HMAC "oct" key is still parsed: filter below).
+        keys = self.jwt.PyJWKSet.from_dict(data).keys
+        return {k.key_id: k for k in keys if k.key_id and k.key_type != "oct"}
+
+    def reload_file(self, strict: bool = False) -> None:
+        try:
+            st = os.stat(self.path)
+            version = (st.st_ino, st.st_mtime_ns, st.st_size)
+            if version != self.version:
+                with open(self.path, "rb") as f:
+                    self.keys, self.version = self._key_set(json.load(f)), version
+        except (OSError, ValueError, self.jwt.PyJWTError) as e:
+            if strict:
+                raise ValueError(f"{self.path}: not a usable JWKS ({type(e).__name__})") from None
+            log.error("gateway: keeping the previous JWKS: %s", type(e).__name__)
+
+    def _signing_key(self, token: str, kid: str) -> Any:
+        if self.client is not None:
+            return self.client.get_signing_key_from_jwt(token)  # PyJWKClientError when unknown
+        self.reload_file()
+        return self.keys.get(kid)
+
+    def user(self, token: str) -> str | None:
+        """The user id the token vouches for, or None (logged by reason, never the token)."""
+        jwt = self.jwt
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+            key = self._signing_key(token, kid) if isinstance(kid, str) else None
+            if key is None:
+                log.warning("gateway: JWT refused: no JWKS key for its kid")
+                return None
+            claims = jwt.decode(
+                token, key.key, algorithms=self.algorithms, audience=self.audience, issuer=self.issuer,
+                leeway=JWT_LEEWAY_S, options={"require": ["exp", "iss", "aud", self.claim]},
+            )
+        except jwt.PyJWTError as e:
+            log.warning("gateway: JWT refused: %s", type(e).__name__)
+            return None
+        value = claims.get(self.claim)
+        if not isinstance(value, str) or not USER_ID.fullmatch(value):
+            log.warning("gateway: JWT refused: claim %s is not a user id (1-128 of [A-Za-z0-9_.@-])", self.claim)
+            return None
+        return value
+
+
+def looks_like_jwt(token: bytes) -> bool:
+    return token.count(b".") == 2 and token.startswith(b"eyJ")
+
+
 class Identities:
-    """Who a bearer token belongs to: the shared token, then the per-user file."""
+    """Who a bearer token belongs to: the shared token, then the per-user file, then a JWT."""
 
     def __init__(self, env: Mapping[str, str]) -> None:
         token = env.get("GATEWAY_TOKEN", "")
@@ -148,8 +248,10 @@ class Identities:
         self.path = env.get("GATEWAY_USER_TOKENS_FILE", "")
         self.users: dict[str, str] = {}
         self.version: tuple[int, int, int] | None = None
-        if self.shared is None and not self.path:
-            raise ValueError("GATEWAY_AUTH=bearer needs GATEWAY_TOKEN or GATEWAY_USER_TOKENS_FILE")
+        jwt_keys = ("GATEWAY_JWT_ISSUER", "GATEWAY_JWT_AUDIENCE", "GATEWAY_JWT_JWKS_URL", "GATEWAY_JWT_JWKS_FILE")
+        self.jwt = JwtVerifier(env) if any(env.get(k) for k in jwt_keys) else None
+        if self.shared is None and not self.path and self.jwt is None:
+            raise ValueError("GATEWAY_AUTH=bearer needs GATEWAY_TOKEN, GATEWAY_USER_TOKENS_FILE or GATEWAY_JWT_*")
         if self.path:
             self.reload(strict=True)
 
@@ -165,11 +267,17 @@ class Identities:
             # Keep the last good mapping: a half-written file must not lock everyone out.
             log.error("gateway: keeping the previous user tokens: %s", type(e).__name__)
 
-    def user(self, authorization: bytes | None) -> str | None:
+    async def user(self, authorization: bytes | None) -> str | None:
         scheme, _, value = (authorization or b"").partition(b" ")
         token = value.strip()
         if scheme.lower() != b"bearer" or not token:
             return None
+        if self.jwt is not None and looks_like_jwt(token):
+            # A thread: fetching the JWKS (PyJWKClient, urllib) blocks.
+            return await asyncio.to_thread(self.jwt.user, token.decode("latin-1"))
+        return self.token_user(token)
+
+    def token_user(self, token: bytes) -> str | None:
         digest = sha256(token)
         found = None
         if self.shared is not None and hmac.compare_digest(digest, self.shared):
@@ -208,19 +316,63 @@ async def respond(send: Send, status: int) -> None:
     await send({"type": "http.response.body", "body": (b"refused" if status < 500 else b"upstream unavailable")})
 
 
-def identified_headers(scope: Scope) -> list[tuple[bytes, bytes]] | None:
+async def identified_headers(scope: Scope) -> list[tuple[bytes, bytes]] | None:
     """The headers to forward, with X-User-ID set from the caller's identity; None: 401."""
     # X_User_ID too: some servers read underscores as dashes.
     headers = [(k, v) for k, v in scope["headers"]
                if k.decode("latin-1").lower() not in HOP_BY_HOP and k.lower().replace(b"_", b"-") != b"x-user-id"]
     if IDENTITIES is None:
         return headers
-    user = IDENTITIES.user(next((v for k, v in scope["headers"] if k.lower() == b"authorization"), None))
+    user = await IDENTITIES.user(next((v for k, v in scope["headers"] if k.lower() == b"authorization"), None))
     if user is None and scope["path"] in OPEN_PATHS:
         user = IDENTITIES.anonymous
     if user is None:
         return None
-    return [(k, v) for k, v in headers if k.lower() != b"authorization"] + [(b"x-user-id", user.encode())]
+    upstream_auth = [(b"authorization", b"Bearer " + UPSTREAM_TOKEN.encode())] if UPSTREAM_TOKEN else []
+    return [(k, v) for k, v in headers if k.lower() != b"authorization"] + upstream_auth + [(b"x-user-id", user.encode())]
+
+
+async def refuse(send: Send, status: int, error: str, detail: str) -> None:
+    """A refusal in the agent's error schema: {"error": code, "detail": text}."""
+    body = json.dumps({"error": error, "detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyRefused(Exception):
+    def __init__(self, status: int, error: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.error, self.detail = status, error, detail
+
+
+async def user_bound_body(receive: Receive, user: str) -> bytes:
+    """The JSON body with `user_id` bound to the vouched user: re-serialized from what was checked,
+    so the upstream cannot read it differently (duplicate keys, say)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise BodyRefused(400, "bad_request", "client disconnected")
+        size += len(message.get("body", b""))
+        if size > MAX_BODY_BYTES:
+            raise BodyRefused(413, "payload_too_large", f"limit is {MAX_BODY_BYTES} bytes")
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    try:
+        data = json.loads(b"".join(chunks).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise BodyRefused(400, "malformed_json", "the body is not JSON") from None
+    if not isinstance(data, dict):
+        raise BodyRefused(422, "invalid_request", "body must be a JSON object")
+    claimed = data.get("user_id")
+    if claimed is not None and claimed != user:
+        raise BodyRefused(403, "forbidden", f"user_id {str(claimed)[:128]!r} is not the caller: the gateway "
+                          f"authenticated {user!r}; omit user_id or send your own")
+    data["user_id"] = user
+    return json.dumps(data).encode()
 
 
 async def lifespan(receive: Receive, send: Send) -> None:
@@ -284,10 +436,18 @@ async def observed(scope: Scope, receive: Receive, send: Send) -> None:
 
 async def proxy(scope: Scope, receive: Receive, send: Send, trace_headers: list[tuple[bytes, bytes]]) -> None:
     status = refusal(scope["path"])
-    headers = identified_headers(scope) if not status else None
+    headers = await identified_headers(scope) if not status else None
     if status or headers is None:
         await respond(send, status or 401)
         return
+    bound: bytes | None = None
+    if IDENTITIES is not None and scope["method"] == "POST" and scope["path"] in BODY_USER_PATHS:
+        try:
+            bound = await user_bound_body(receive, dict(headers)[b"x-user-id"].decode())
+        except BodyRefused as e:
+            await refuse(send, e.status, e.error, e.detail)
+            return
+        headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
 
     async def body() -> AsyncIterator[bytes]:
         while True:
@@ -307,7 +467,8 @@ async def proxy(scope: Scope, receive: Receive, send: Send, trace_headers: list[
         replaced = {k.lower() for k, _ in trace_headers}
         headers = [(k, v) for k, v in headers if k.lower() not in replaced] + trace_headers
     has_body = any(k.lower() in (b"content-length", b"transfer-encoding") for k, _ in scope["headers"])
-    request = client.build_request(scope["method"], target, headers=headers, content=body() if has_body else None)
+    content = bound if bound is not None else body() if has_body else None
+    request = client.build_request(scope["method"], target, headers=headers, content=content)
     try:
         response = await client.send(request, stream=True)
     except httpx.HTTPError:

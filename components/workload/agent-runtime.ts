@@ -19,6 +19,8 @@ import { WORKSPACE_SETTINGS_DIR, WORKSPACE_SETTINGS_ENV, WORKSPACE_SETTINGS_FILE
 import { BUILTIN_SOURCE, isAgentscope2, requireAgentSource } from "./agent-source";
 import type { AgentTasksSpec } from "./agent-task-worker";
 import { AgentTaskWorker, TASKS_ENV, resolveAgentTasks } from "./agent-task-worker";
+import type { AgentJwtIdentity } from "./gateway-identity";
+import { gatewayIdentity, requireGatewayIdentity } from "./gateway-identity";
 
 /** One agent of the stack's list. */
 export interface AgentSpec {
@@ -50,12 +52,15 @@ export interface AgentSpec {
    */
   maxConcurrentTurns?: number;
   /**
-   * Per-user tokens for the gateway (not for the builtin agent): the name of a Secret in the
-   * namespace, managed outside the stack, whose key `tokens.json` maps the SHA-256 (hex) of each
-   * user's token to the user's id. Callers with those tokens reach the app as that user
-   * (`X-User-ID`); `agentApiToken` still works, as the user `default`. Default none.
+   * Per-user tokens for the gateway: the name of a Secret in the namespace, managed outside the
+   * stack, whose key `tokens.json` maps the SHA-256 (hex) of each user's token to the user's id.
+   * Callers with those tokens reach the app as that user (`X-User-ID`, and the body's `user_id`
+   * for /process and /stop of an AgentApp); `agentApiToken` still works, as the user `default`.
+   * Default none (docs/identity.md).
    */
   userTokensSecret?: string;
+  /** JWTs of the team's identity provider, verified by the gateway, as per-user credentials. Default none. */
+  jwt?: AgentJwtIdentity;
   /**
    * AgentScope 2.x agents only: where their workspaces (and so the commands their tools run) live.
    * Default `{ kind: "pods" }`: hardened pods in the sandbox namespace (AgentWorkspaces).
@@ -176,8 +181,8 @@ export const GATEWAY_CPU = 0.25;
 export const GATEWAY_MEMORY_GIB = 0.25;
 const GATEWAY_DIR = "/etc/agentscope/gateway";
 /** Where the gateway reads the per-user tokens (the Secret's key `tokens.json`). */
-export const USER_TOKENS_KEY = "tokens.json";
-const USER_TOKENS_DIR = "/etc/agentscope/user-tokens";
+export { JWT_ALGORITHMS, USER_TOKENS_KEY } from "./gateway-identity";
+export type { AgentJwtIdentity, JwtAlgorithm } from "./gateway-identity";
 
 // Pod shutdown, in seconds. Both containers sleep in preStop (endpoints go first), then get SIGTERM.
 const PRE_STOP_SECONDS = 5;
@@ -250,10 +255,7 @@ export function resolveAgentRuntimeArgs(args: AgentRuntimeArgs): ResolvedAgentRu
   const placement = args.placement ?? NO_ACS;
   if (placement.enabled) requireAcsSize(C, "agent.", a.cpu, a.memoryGiB);
   const gateway = args.gateway ?? true;
-  if (a.userTokensSecret !== undefined) {
-    if (source.kind === "builtin") throw new Error(`${C}: agent.userTokensSecret applies only to a user's app (source directory or image): the builtin agent checks the one agentApiToken itself`);
-    requireDnsLabel(C, "agent.userTokensSecret", a.userTokensSecret, 63);
-  }
+  requireGatewayIdentity(C, a.userTokensSecret, a.jwt, gateway);
   // Friday checks the bearer token itself; a user's app does not, so its gateway does.
   if (!gateway && source.kind !== "builtin") throw new Error(`${C}: gateway cannot be off for agent.source ${source.kind}: the gateway is what checks callers' bearer token in front of the user's app`);
   if (!gateway && args.gatewayImage !== undefined) throw new Error(`${C}: gatewayImage is set but gateway is off`);
@@ -555,6 +557,9 @@ export class AgentRuntime extends pulumi.ComponentResource {
       volumes.push(serviceAccountTokenVolume("api-access"));
     }
     if (gatewayConfig) {
+      const identity = gatewayIdentity(a.userTokensSecret, a.jwt, {
+        secretName: secret.metadata.name, builtin, bodyUserPaths: !agentscope2,
+      });
       containers.push({
         name: "gateway",
         image: r.gatewayImage,
@@ -574,8 +579,8 @@ export class AgentRuntime extends pulumi.ComponentResource {
             { name: "GATEWAY_AUTH", value: "bearer" },
             { name: "GATEWAY_TOKEN", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "AGENT_API_TOKEN" } } },
           ]),
-          // Re-read by the gateway when the kubelet updates the mounted Secret: no restart needed.
-          ...(a.userTokensSecret !== undefined ? [{ name: "GATEWAY_USER_TOKENS_FILE", value: `${USER_TOKENS_DIR}/${USER_TOKENS_KEY}` }] : []),
+          // Per-user credentials (components/workload/gateway-identity.ts).
+          ...identity.env,
           { name: "PYTHONDONTWRITEBYTECODE", value: "1" },
           ...otelEnv(OTEL_SERVICE_NAMES.gateway, tracing, secret.metadata.name, { "agentscope.agent.name": a.name }),
           ...(gatewayMetrics ? [{ name: "GATEWAY_METRICS_PORT", value: String(GATEWAY_METRICS_PORT) }] : []),
@@ -587,15 +592,11 @@ export class AgentRuntime extends pulumi.ComponentResource {
         lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SECONDS } } },
         volumeMounts: [
           { name: "gateway", mountPath: GATEWAY_DIR, readOnly: true },
-          ...(a.userTokensSecret !== undefined ? [{ name: "user-tokens", mountPath: USER_TOKENS_DIR, readOnly: true }] : []),
+          ...identity.volumeMounts,
           tmpVolumeMount(),
         ],
       });
-      volumes.push({ name: "gateway", configMap: { name: gatewayConfig.metadata.name, defaultMode: 0o444 } });
-      if (a.userTokensSecret !== undefined) {
-        // Group-readable only: the pod's fsGroup is the app's gid (restrictedPodSecurityContext).
-        volumes.push({ name: "user-tokens", secret: { secretName: a.userTokensSecret, items: [{ key: USER_TOKENS_KEY, path: USER_TOKENS_KEY }], defaultMode: 0o440 } });
-      }
+      volumes.push({ name: "gateway", configMap: { name: gatewayConfig.metadata.name, defaultMode: 0o444 } }, ...identity.volumes);
     }
 
     const p = r.placement;

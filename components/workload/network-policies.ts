@@ -52,6 +52,11 @@ export interface AgentPolicySpec {
    * them and execs into them); its own policy `agent-<name>-api-server` (default false).
    */
   apiServerEgress?: boolean;
+  /**
+   * The agent's gateway fetches its identity provider's JWKS (agent.jwt.jwksUrl): its own policy
+   * `agent-<name>-jwks`, only then (default none).
+   */
+  jwksEgress?: CidrEgress;
 }
 
 /** Default-deny NetworkPolicies for both namespaces, then only the flows the system needs. */
@@ -266,6 +271,12 @@ export class NetworkPolicies extends pulumi.ComponentResource {
       : this.apiServerFromCluster(name);
     for (const a of r.agents.filter((agent) => agent.apiServerEgress)) {
       policy("agents", `agent-${a.name}-api-server`, { matchLabels: a.podSelector }, { egress: [apiServerRule] });
+    }
+    for (const a of r.agents) {
+      if (!a.jwksEgress) continue;
+      policy("agents", `agent-${a.name}-jwks`, { matchLabels: a.podSelector }, {
+        egress: [{ to: cidrPeers(a.jwksEgress.cidrs), ...(a.jwksEgress.ports ? { ports: a.jwksEgress.ports.map(tcp) } : {}) }],
+      });
     }
 
     // ---------- sandbox manager ----------

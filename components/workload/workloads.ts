@@ -9,6 +9,7 @@ import { AgentWorkspaces, WORKSPACE_IMAGE_TARGET, WORKSPACE_POD_LABEL } from "./
 import { AgentRuntime } from "./agent-runtime";
 import type { RegistryCredentials } from "./container-image";
 import { ContainerImage } from "./container-image";
+import { jwksPort } from "./gateway-identity";
 import { Namespaces } from "./namespaces";
 import type { CidrEgress } from "./network-policies";
 import { NetworkPolicies } from "./network-policies";
@@ -561,6 +562,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
         podSelector: runtime.podSelector,
         callerPort: runtime.callerPort,
         ...(workspaces ? { apiServerEgress: true } : {}),
+        ...(agent.jwt?.jwksUrl !== undefined && agent.jwt.jwksCidrs ? { jwksEgress: { cidrs: agent.jwt.jwksCidrs, ports: [jwksPort(agent.jwt.jwksUrl)] } } : {}),
         ...(r.policyCallerCidrs.length ? { callerCidrs: r.policyCallerCidrs } : {}),
       })),
       managerSelector: pool.managerPodSelector,

@@ -219,7 +219,7 @@ def test_sse_events_pass_through_as_they_are_sent(gateway: Callable[..., Gateway
 
 
 @pytest.mark.parametrize("env,message", [
-    ({"GATEWAY_AUTH": "bearer"}, "needs GATEWAY_TOKEN or GATEWAY_USER_TOKENS_FILE"),
+    ({"GATEWAY_AUTH": "bearer"}, "needs GATEWAY_TOKEN, GATEWAY_USER_TOKENS_FILE or GATEWAY_JWT_*"),
     ({"GATEWAY_AUTH": "Bearer ", "GATEWAY_TOKEN": SHARED}, "GATEWAY_AUTH must be off or bearer"),
     ({"GATEWAY_AUTH": "bearer", "GATEWAY_TOKEN": SHARED, "GATEWAY_TOKEN_USER_ID": "a:b"}, "user id must be"),
     ({"GATEWAY_AUTH": "bearer", "GATEWAY_USER_TOKENS_FILE": "/nonexistent/tokens.json"}, "No such file"),

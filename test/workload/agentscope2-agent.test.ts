@@ -157,12 +157,12 @@ describe("per-user tokens (userTokensSecret)", () => {
     expect(env(container(d, "gateway"))["GATEWAY_USER_TOKENS_FILE"]).toBeUndefined();
   });
 
-  it("is refused for the builtin agent, which checks the one agentApiToken itself", () => {
+  it("is refused without the gateway, which is what checks them", () => {
     const friday = { ...workloadsArgs("local").agents[0]!, userTokensSecret: "tokens" };
     expect(() => resolveAgentRuntimeArgs({
-      namespace: "ns", partOf: "agentscope", agent: friday, image: AS2_IMAGE, sandboxManagerUrl: "http://m:8000",
+      namespace: "ns", partOf: "agentscope", agent: friday, image: AS2_IMAGE, sandboxManagerUrl: "http://m:8000", gateway: false,
       secrets: { agentApiToken: "t".repeat(32), sandboxManagerToken: "s".repeat(32) },
-    })).toThrow("agent.userTokensSecret applies only to a user's app");
+    })).toThrow("agent.userTokensSecret and agent.jwt need the gateway");
   });
 });
 
