@@ -41,7 +41,7 @@ function linksOf(file: string): Link[] {
   const { tokens, text } = tokensOf(file);
   const found: Link[] = [];
   let from = 0;
-  walkTokens(tokens, (t) => {
+  void walkTokens(tokens, (t) => {
     if (t.type !== "link" && t.type !== "image") return;
     const at = text.indexOf(t.raw, from);
     if (at >= 0) from = at;
@@ -63,7 +63,7 @@ function anchorsOf(file: string): Set<string> {
   if (cached) return cached;
   const slugger = new GithubSlugger();
   const ids = new Set<string>();
-  walkTokens(tokensOf(file).tokens, (t) => {
+  void walkTokens(tokensOf(file).tokens, (t) => {
     if (t.type === "heading") ids.add(slugger.slug(plain((t as Tokens.Heading).tokens, (t as Tokens.Heading).text)));
   });
   anchorCache.set(file, ids);
