@@ -34,6 +34,7 @@ const VALUES = [
   "serviceAccountTokenVolume", "workspacePodSettings", "workspaceRoleRules",
   "AgentTaskWorker", "TASKS_ENV", "TASK_CONCURRENCY_ENV", "TASK_WORKER_STOP_SECONDS", "TASK_WORKER_HEALTH_PORT", "resolveAgentTaskWorkerArgs",
   "requireAcsSize", "resolveAgentTasks",
+  "AGENT_APP_NAME", "ALL_AGENTS_SELECTOR", "SANDBOX_MANAGER_APP_NAME",
 ];
 
 const TYPES = [

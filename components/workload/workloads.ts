@@ -13,7 +13,7 @@ import { ContainerImage } from "./container-image";
 import { Namespaces } from "./namespaces";
 import type { CidrEgress } from "./network-policies";
 import { NetworkPolicies } from "./network-policies";
-import { MANAGED_BY } from "./labels";
+import { ALL_AGENTS_SELECTOR, MANAGED_BY } from "./labels";
 import { requireDnsLabel } from "./validate";
 import type { RedisEndpoint } from "./redis";
 import { InClusterRedis, REDIS_PORT } from "./redis";
@@ -485,7 +485,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
     }, inNs);
 
     // ---------- the stand-in model (demos only): it replaces every agent's model ----------
-    const allAgentsSelector = { "app.kubernetes.io/name": "agentscope-agent" };
+    const allAgentsSelector = { ...ALL_AGENTS_SELECTOR };
     const standIn = standInImage && new StandInModel(`${name}-stand-in-model`, {
       namespace: r.agentsNamespace,
       partOf: r.prefix,
