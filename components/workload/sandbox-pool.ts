@@ -43,7 +43,7 @@ export interface SandboxPoolArgs {
   /** Namespace the manager runs in (the agents namespace). */
   namespace: pulumi.Input<string>;
   /** Namespace sandbox pods are created in; the manager's Role is limited to it. */
-  sandboxNamespace: string;
+  sandboxNamespace: pulumi.Input<string>;
   /** `app.kubernetes.io/part-of` (the stack's name prefix); also prefixes the cluster-scoped RBAC names. */
   partOf: string;
   /**
@@ -127,7 +127,7 @@ const SESSION_ID_LENGTH = 25;
 
 export interface ResolvedSandboxPoolArgs {
   readonly namespace: pulumi.Input<string>;
-  readonly sandboxNamespace: string;
+  readonly sandboxNamespace: pulumi.Input<string>;
   readonly partOf: string;
   readonly image: pulumi.Input<string>;
   readonly bearerToken: pulumi.Input<string>;
@@ -158,7 +158,7 @@ export interface ResolvedSandboxPoolArgs {
 
 export function resolveSandboxPoolArgs(args: SandboxPoolArgs): ResolvedSandboxPoolArgs {
   const C = "SandboxPool";
-  requireDnsLabel(C, "sandboxNamespace", args.sandboxNamespace);
+  if (typeof args.sandboxNamespace === "string") requireDnsLabel(C, "sandboxNamespace", args.sandboxNamespace);
   if (typeof args.image === "string") requireDigestRef(C, "image", args.image);
   const sandboxTypes = args.sandboxTypes ?? ["base"];
   if (sandboxTypes.length === 0) throw new Error(`${C}: sandboxTypes must list at least one type (${SANDBOX_TYPES.join(", ")})`);
@@ -259,6 +259,8 @@ export interface ManagerSecrets {
   readonly bearerToken: string;
   /** RUNTIME_SANDBOX_REGISTRY, resolved. */
   readonly registry: string;
+  /** K8S_NAMESPACE, resolved (default: the pool's sandboxNamespace, when that is a plain string). */
+  readonly sandboxNamespace?: string;
   readonly redis?: { host: string; port: number; password: string; username?: string };
 }
 
@@ -268,6 +270,9 @@ export interface ManagerSecrets {
  * because sandbox/constant.py reads them with os.getenv when the package is imported.
  */
 export function renderManagerEnv(r: ResolvedSandboxPoolArgs, s: ManagerSecrets): string {
+  const sandboxNamespace = s.sandboxNamespace ?? (typeof r.sandboxNamespace === "string" ? r.sandboxNamespace : undefined);
+  if (sandboxNamespace === undefined) throw new Error("SandboxPool: renderManagerEnv needs the resolved sandboxNamespace");
+  requireDnsLabel("SandboxPool", "sandboxNamespace", sandboxNamespace);
   const lines: [string, string][] = [
     ["HOST", "0.0.0.0"],
     ["PORT", String(SANDBOX_MANAGER_PORT)],
@@ -290,7 +295,7 @@ export function renderManagerEnv(r: ResolvedSandboxPoolArgs, s: ManagerSecrets):
     ["DEFAULT_MOUNT_DIR", ""],
     ["ALLOW_MOUNT_DIR", "False"],
     ["FILE_SYSTEM", "local"],
-    ["K8S_NAMESPACE", r.sandboxNamespace],
+    ["K8S_NAMESPACE", sandboxNamespace],
     ["RUNTIME_SANDBOX_REGISTRY", s.registry],
     ["RUNTIME_SANDBOX_IMAGE_NAMESPACE", r.images.namespace],
     ["RUNTIME_SANDBOX_IMAGE_TAG", r.images.tag],
@@ -421,12 +426,14 @@ export class SandboxPool extends pulumi.ComponentResource {
         .all([
           r.bearerToken,
           r.images.registry,
+          r.sandboxNamespace,
           redis ? pulumi.output(redis).apply((e) => [e.host, e.port, e.password, e.username] as const) : undefined,
         ])
-        .apply(([bearerToken, registry, rd]) =>
+        .apply(([bearerToken, registry, sandboxNamespace, rd]) =>
           renderManagerEnv(r, {
             bearerToken,
             registry,
+            sandboxNamespace,
             ...(rd ? { redis: { host: rd[0], port: rd[1], password: rd[2], ...(rd[3] ? { username: rd[3] } : {}) } } : {}),
           }),
         ),

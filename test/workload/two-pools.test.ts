@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { InClusterRedis } from "../../components/workload/redis";
 import { NetworkPolicies } from "../../components/workload/network-policies";
-import { SANDBOX_MANAGER_PORT, SandboxPool, resolveSandboxPoolArgs } from "../../components/workload/sandbox-pool";
+import { SANDBOX_MANAGER_PORT, SandboxPool, renderManagerEnv, resolveSandboxPoolArgs } from "../../components/workload/sandbox-pool";
 import type { SandboxPoolArgs } from "../../components/workload/sandbox-pool";
 import type { K8sObject, MockRun } from "../support/mocks";
 import { runWithMocks } from "../support/mocks";
@@ -109,5 +109,20 @@ describe("two sandbox pools in one namespace pair", () => {
   it("refuses a name prefix that is not a short DNS label", () => {
     expect(() => resolveSandboxPoolArgs(poolArgs({ namePrefix: "B_pool" }))).toThrow(/SandboxPool: namePrefix/);
     expect(() => resolveSandboxPoolArgs(poolArgs({ namePrefix: "a".repeat(21) }))).toThrow(/SandboxPool: namePrefix/);
+  });
+});
+
+describe("a pool whose sandbox namespace is an Output (Namespaces.sandboxNamespace)", () => {
+  it("renders the resolved namespace into the manager's config and places its objects there", async () => {
+    const run = await runWithMocks(() => new SandboxPool("pool", poolArgs({ sandboxNamespace: pulumi.output("team-sandboxes-2") })));
+    const env = String((byName(run, "Secret", "sandbox-manager-config", AGENTS_NS)!.stringData as Record<string, string>)["sandbox-manager.env"]);
+    expect(env).toContain("K8S_NAMESPACE='team-sandboxes-2'");
+    expect(byName(run, "Role", "sandbox-manager", "team-sandboxes-2")).toBeDefined();
+  });
+
+  it("refuses to render without a resolved namespace, or with one that is not a DNS label", () => {
+    const r = resolveSandboxPoolArgs(poolArgs({ sandboxNamespace: pulumi.output("x") }));
+    expect(() => renderManagerEnv(r, { bearerToken: "t", registry: "registry.example" })).toThrow("SandboxPool: renderManagerEnv needs the resolved sandboxNamespace");
+    expect(() => renderManagerEnv(r, { bearerToken: "t", registry: "registry.example", sandboxNamespace: "Bad_NS" })).toThrow(/sandboxNamespace/);
   });
 });
