@@ -23,17 +23,18 @@ function inputSchema(env: Environment): JsonSchema {
  * environment's schema. Objects that are optional as a whole (network, cluster, registry, an
  * agent's workspaces and tasks) are given empty, so their own defaults show.
  */
-function resolvedDefaults(env: Environment): Record<string, unknown> {
+function resolvedDefaults(env: Environment): { top: Record<string, unknown>; nested: Record<string, unknown> } {
   const d = ENVIRONMENT_DEFAULTS[env];
   const top = stackSchema(d).parse({ environment: env }) as Record<string, unknown>;
   const agent = agentSchema(d).parse({ name: "friday", workspaces: {}, tasks: {} });
-  return {
+  const nested = {
     ...top,
     network: networkSchema(d).parse({}),
     cluster: clusterSchema(d).parse({}),
     registry: registrySchema(d).parse({}),
     agents: [agent],
   };
+  return { top, nested };
 }
 
 function at(value: unknown, path: readonly string[]): unknown {
@@ -52,10 +53,13 @@ interface Row {
   readonly type: string;
   readonly allowed: string;
   readonly secret: boolean;
+  /** Its keys have rows of their own (their defaults show there). */
+  readonly nested: boolean;
 }
 
 function typeOf(s: JsonSchema): string {
-  if (Array.isArray(s.anyOf)) return (s.anyOf as JsonSchema[]).map(typeOf).join(" or ");
+  const variants = s.anyOf ?? s.oneOf;
+  if (Array.isArray(variants)) return [...new Set((variants as JsonSchema[]).map(typeOf))].join(" or ");
   if (s.const !== undefined) return JSON.stringify(s.const);
   if (s.type === "array") return `list of ${typeOf((s.items ?? {}) as JsonSchema)}`;
   if (s.type === "object" && s.additionalProperties && typeof s.additionalProperties === "object" && !s.properties) {
@@ -73,6 +77,13 @@ function constraints(s: JsonSchema): string {
   if (Array.isArray(s.enum)) parts.push((s.enum as unknown[]).map(code).join(", "));
   if (Array.isArray(s.anyOf) && (s.anyOf as JsonSchema[]).every((a) => a.const !== undefined)) {
     parts.push((s.anyOf as JsonSchema[]).map((a) => code(a.const)).join(", "));
+  }
+  // A discriminated union (agents[].source): each variant's keys, with the discriminator's value.
+  const variants = (s.oneOf ?? s.anyOf) as JsonSchema[] | undefined;
+  if (Array.isArray(variants) && variants.every((v) => v.properties)) {
+    const shape = (v: JsonSchema) => Object.entries(v.properties as Record<string, JsonSchema>)
+      .map(([k, p]) => (p.const !== undefined ? `${k}: ${String(p.const)}` : k)).join(", ");
+    parts.push(`one of: ${variants.map((v) => `\`{${shape(v)}}\``).join("; ")}`);
   }
   if (s.type === "array" && s.items) {
     const inner = constraints(s.items as JsonSchema);
@@ -104,17 +115,16 @@ function rows(schema: JsonSchema, path: string[] = [], key = ""): Row[] {
   for (const [name, s] of Object.entries(props)) {
     const k = key === "" ? name : `${key}.${name}`;
     const p = [...path, name];
-    out.push({ key: k, path: p, type: typeOf(s), allowed: s.properties ? "" : constraints(s), secret: path.length === 0 && (SECRET_KEYS as readonly string[]).includes(name) });
+    out.push({ key: k, path: p, type: typeOf(s), allowed: s.properties ? "" : constraints(s), secret: path.length === 0 && (SECRET_KEYS as readonly string[]).includes(name), nested: s.properties !== undefined });
     if (s.properties) out.push(...rows(s, p, k));
     else if (s.type === "array" && (s.items as JsonSchema | undefined)?.properties) out.push(...rows(s.items as JsonSchema, p, `${k}[]`));
   }
   return out;
 }
 
-function defaultCell(v: unknown): string {
+function defaultCell(v: unknown, nested: boolean): string {
   if (v === undefined) return "–";
-  if (v !== null && typeof v === "object" && !Array.isArray(v)) return Object.keys(v).length === 0 ? "`{}`" : "";
-  return code(v);
+  return nested ? "" : code(v);
 }
 
 /** Constraints that differ per environment: the shared parts once, then the rest per environment. */
@@ -127,7 +137,7 @@ function perEnvironment(allowed: readonly string[]): string {
 
 /** docs/configuration-reference.md. */
 export function renderConfigReference(): string {
-  const perEnv = Object.fromEntries(ENVIRONMENTS.map((e) => [e, { rows: rows(inputSchema(e)), defaults: resolvedDefaults(e) }])) as Record<Environment, { rows: Row[]; defaults: Record<string, unknown> }>;
+  const perEnv = Object.fromEntries(ENVIRONMENTS.map((e) => [e, { rows: rows(inputSchema(e)), defaults: resolvedDefaults(e) }])) as Record<Environment, { rows: Row[]; defaults: ReturnType<typeof resolvedDefaults> }>;
   const base = perEnv.dev.rows;
   const lines = [
     "# Configuration reference",
@@ -149,7 +159,8 @@ export function renderConfigReference(): string {
   for (const row of base) {
     const allowedPerEnv = ENVIRONMENTS.map((e) => perEnv[e].rows.find((r) => r.key === row.key)?.allowed ?? "");
     const allowed = new Set(allowedPerEnv).size === 1 ? row.allowed : perEnvironment(allowedPerEnv);
-    const defaults = ENVIRONMENTS.map((e) => defaultCell(at(perEnv[e].defaults, row.path)));
+    // A top-level key shows what a stack gets; a nested key what it gets once its parent is set.
+    const defaults = ENVIRONMENTS.map((e) => defaultCell(at(row.path.length === 1 ? perEnv[e].defaults.top : perEnv[e].defaults.nested, row.path), row.nested));
     const type = row.secret ? `${row.type} (**secret**: \`pulumi config set --secret\`)` : row.type;
     lines.push(`| \`${row.key}\` | ${type} | ${allowed} | ${defaults.join(" | ")} |`);
   }

@@ -38,6 +38,13 @@ describe("the configuration reference", () => {
     // A constraint that differs per environment is given per environment.
     expect(row("network.zones")).toContain("prod: at least 2 item(s)");
     expect(row("modelApiKey")).toContain("**secret**");
+    // A top-level key's default is what a stack gets, not the skeleton used for nested defaults.
+    expect(row("agents")).toContain('`[{"name":"friday",');
+    expect(row("agents")).not.toContain("workspaces");
+    expect(row("network")).toMatch(/\| – \| – \| – \|$/);
+    // A discriminated union lists its variants.
+    expect(row("agents[].source")).toContain("one of: `{kind: builtin}`; `{kind: directory, path, app, framework}`; `{kind: image, image, framework}`");
+    expect(row("agents[].source")).toMatch(/\| `\{"kind":"builtin"\}` \| `\{"kind":"builtin"\}` \| `\{"kind":"builtin"\}` \|$/);
   });
 });
 
