@@ -82,7 +82,7 @@ function constraints(s: JsonSchema): string {
   const variants = (s.oneOf ?? s.anyOf) as JsonSchema[] | undefined;
   if (Array.isArray(variants) && variants.every((v) => v.properties)) {
     const shape = (v: JsonSchema) => Object.entries(v.properties as Record<string, JsonSchema>)
-      .map(([k, p]) => (p.const !== undefined ? `${k}: ${String(p.const)}` : k)).join(", ");
+      .map(([k, p]) => (p.const !== undefined ? `${k}: ${typeof p.const === "string" ? p.const : JSON.stringify(p.const)}` : k)).join(", ");
     parts.push(`one of: ${variants.map((v) => `\`{${shape(v)}}\``).join("; ")}`);
   }
   if (s.type === "array" && s.items) {
