@@ -3,7 +3,13 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   // Examples import the package by name, as another stack would; tests resolve it to the source.
-  resolve: { alias: { "@agentscope-ack/components": join(__dirname, "components", "index.ts") } },
+  // Most specific first: the subpath entries (package.json "exports"), then the root.
+  resolve: {
+    alias: [
+      { find: /^@agentscope-ack\/components\/(workload|alicloud)$/, replacement: join(__dirname, "components", "$1", "index.ts") },
+      { find: /^@agentscope-ack\/components$/, replacement: join(__dirname, "components", "index.ts") },
+    ],
+  },
   test: {
     include: ["test/**/*.test.ts"],
     exclude: ["test/e2e/**", "test/package/**", "node_modules/**"],

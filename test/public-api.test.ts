@@ -35,6 +35,7 @@ const VALUES = [
   "AgentTaskWorker", "TASKS_ENV", "TASK_CONCURRENCY_ENV", "TASK_WORKER_STOP_SECONDS", "TASK_WORKER_HEALTH_PORT", "resolveAgentTaskWorkerArgs",
   "requireAcsSize", "resolveAgentTasks",
   "ACS_NETWORK_POLICY_ANNOTATIONS", "AUTOSCALER_ROLE", "AUTOSCALER_ROLE_CONSOLE", "requireAutoscalerRole", "schemaKeys",
+  "AGENT_APP_NAME", "ALL_AGENTS_SELECTOR", "SANDBOX_MANAGER_APP_NAME",
 ];
 
 const TYPES = [

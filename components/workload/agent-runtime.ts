@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AcsNetwork, AcsPlacement } from "./acs";
 import { NO_ACS, acsNetworkAnnotations, acsPodAnnotations, acsPodLabels, acsTolerations, requireAcsSize, zoneSpreadWhenUnsatisfiable } from "./acs";
 import type { WorkloadIdentity } from "./labels";
-import { recommendedLabels, selectorLabels } from "./labels";
+import { AGENT_APP_NAME, recommendedLabels, selectorLabels } from "./labels";
 import { guaranteedResources } from "./resources";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, tmpVolume, tmpVolumeMount } from "./security-context";
 import { requireDigestRef, requireDnsLabel, requireInt, requirePositive } from "./validate";
@@ -294,7 +294,7 @@ export function resolveAgentRuntimeArgs(args: AgentRuntimeArgs): ResolvedAgentRu
   requireInt(C, "targetCpuUtilization", targetCpuUtilization, 10, 100);
   return {
     namespace: args.namespace,
-    identity: { name: "agentscope-agent", instance: `${args.partOf}-${a.name}`, component: "agent-runtime", partOf: args.partOf },
+    identity: { name: AGENT_APP_NAME, instance: `${args.partOf}-${a.name}`, component: "agent-runtime", partOf: args.partOf },
     resourceName: `agent-${a.name}`,
     agent: a,
     source,

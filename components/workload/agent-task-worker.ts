@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AcsNetwork, AcsPlacement } from "./acs";
 import { NO_ACS, acsNetworkAnnotations, acsPodAnnotations, acsPodLabels, acsTolerations, requireAcsSize } from "./acs";
 import type { WorkloadIdentity } from "./labels";
-import { recommendedLabels, selectorLabels } from "./labels";
+import { AGENT_APP_NAME, recommendedLabels, selectorLabels } from "./labels";
 import { guaranteedResources } from "./resources";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, tmpVolume, tmpVolumeMount } from "./security-context";
 import { requireDnsLabel, requireInt, requirePositive } from "./validate";
@@ -80,7 +80,7 @@ export function resolveAgentTaskWorkerArgs(args: AgentTaskWorkerArgs): ResolvedA
     ...resolveAgentTasks(C, args.tasks, placement),
     // Name agentscope-agent: the agents' NetworkPolicies (egress to Redis, the model, the sandbox
     // manager; Redis's ingress) select it. Its own instance: the agent's Service, HPA and PDB do not.
-    identity: { name: "agentscope-agent", instance: `${args.partOf}-${args.agentName}-tasks`, component: "agent-task-worker", partOf: args.partOf },
+    identity: { name: AGENT_APP_NAME, instance: `${args.partOf}-${args.agentName}-tasks`, component: "agent-task-worker", partOf: args.partOf },
     resourceName: `agent-${args.agentName}-tasks`,
     placement,
   };

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import * as docker from "@pulumi/docker";
+import type * as docker from "@pulumi/docker";
+import { requireOptionalPeer } from "../shared/optional-peer";
 import * as pulumi from "@pulumi/pulumi";
 import { requireDigestRef } from "./validate";
 
@@ -109,7 +110,8 @@ export class ContainerImage extends pulumi.ComponentResource {
       const tag = b.tag !== ""
         ? pulumi.output(b.tag)
         : pulumi.all(b.buildArgs).apply((buildArgs) => contentTag({ context: b.context, dockerfile: b.dockerfile, target: b.target, platform: b.platform, buildArgs }));
-      const image = new docker.Image(`${name}-image`, {
+      const { Image } = requireOptionalPeer<typeof docker>("@pulumi/docker", "ContainerImage (a build)");
+      const image = new Image(`${name}-image`, {
         imageName: pulumi.interpolate`${b.repository}:${tag}`,
         build: {
           context: b.context,

@@ -6,6 +6,13 @@
 /** `app.kubernetes.io/managed-by` on every object. */
 export const MANAGED_BY = "pulumi";
 
+/** `app.kubernetes.io/name` of every agent pod (AgentRuntime, AgentTaskWorker). */
+export const AGENT_APP_NAME = "agentscope-agent";
+/** `app.kubernetes.io/name` of the sandbox manager's pods (SandboxPool). */
+export const SANDBOX_MANAGER_APP_NAME = "sandbox-manager";
+/** Selects every agent pod of a namespace (NetworkPoliciesArgs.allAgentsSelector's default). */
+export const ALL_AGENTS_SELECTOR: Readonly<Record<string, string>> = Object.freeze({ "app.kubernetes.io/name": AGENT_APP_NAME });
+
 /** Identity of one workload: the stable labels that selectors use, and the rest of the recommended set. */
 export interface WorkloadIdentity {
   /** `app.kubernetes.io/name`: what the application is (e.g. `agentscope-agent`). */

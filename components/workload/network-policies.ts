@@ -1,7 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { isIpv4Cidr, parseIpv4Cidr } from "../shared/cidr";
-import { MANAGED_BY } from "./labels";
+import { ALL_AGENTS_SELECTOR, MANAGED_BY, SANDBOX_MANAGER_APP_NAME } from "./labels";
+import { SANDBOX_PORT } from "./sandbox-pool";
+import { requireDnsLabel } from "./validate";
 import type { OtlpEgress } from "./telemetry";
 
 type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
@@ -65,15 +67,27 @@ export interface NetworkPoliciesArgs {
   sandboxNamespace: pulumi.Input<string>;
   /** `app.kubernetes.io/part-of` (the stack's name prefix). */
   partOf: string;
-  /** Labels that select every agent pod of the namespace. */
-  allAgentsSelector: Record<string, string>;
+  /**
+   * Prefix of the policies' names (`<namePrefix>-default-deny`, ...), so that a second set, e.g. for
+   * a second SandboxPool in the same namespaces, does not replace the first (default none).
+   */
+  namePrefix?: string;
+  /**
+   * Labels that select every agent pod of the namespace (default ALL_AGENTS_SELECTOR). Refused unless
+   * they hold `app.kubernetes.io/name: agentscope-agent` (AGENT_APP_NAME), which every agent pod carries.
+   */
+  allAgentsSelector?: Record<string, string>;
+  /** Each agent; its `podSelector` must hold allAgentsSelector (AgentRuntime.podSelector does). */
   agents: AgentPolicySpec[];
-  /** Labels selecting the sandbox manager's pods. */
+  /** Labels selecting the sandbox manager's pods (SandboxPool.managerPodSelector). */
   managerSelector: Record<string, string>;
-  /** The manager's port. */
+  /** The manager's port (SANDBOX_MANAGER_PORT). */
   managerPort: number;
-  /** Port of sandbox pods (80). */
-  sandboxPort: number;
+  /**
+   * Port of sandbox pods: SANDBOX_PORT (8090), the port of our sandbox image, which SandboxPool's
+   * extension maps upstream's 80 to. Any other value is refused: it would block manager → sandbox.
+   */
+  sandboxPort?: number;
   /** Redis: its pods (in-cluster) or its addresses (managed); default none. */
   redis?: { podSelector: Record<string, string>; port: pulumi.Input<number> } | { cidrs: pulumi.Input<pulumi.Input<string>[]>; port: pulumi.Input<number> };
   /**
@@ -119,7 +133,11 @@ export interface TelemetryPolicyArgs {
   };
 }
 
-export interface ResolvedNetworkPoliciesArgs extends Omit<NetworkPoliciesArgs, "dns" | "modelApi" | "sandboxDeniedCidrs"> {
+export interface ResolvedNetworkPoliciesArgs extends Omit<NetworkPoliciesArgs, "dns" | "modelApi" | "sandboxDeniedCidrs" | "allAgentsSelector" | "sandboxPort" | "namePrefix"> {
+  readonly allAgentsSelector: Record<string, string>;
+  readonly sandboxPort: number;
+  /** `<namePrefix>-`, or empty. */
+  readonly policyPrefix: string;
   readonly dns: { namespace: string; podSelector: Record<string, string> };
   readonly modelApi: CidrEgress;
   /** Blocks excepted from sandboxes' 0.0.0.0/0, covered blocks removed. */
@@ -136,6 +154,23 @@ export function minimalCidrs(blocks: readonly string[]): string[] {
 
 export function resolveNetworkPoliciesArgs(args: NetworkPoliciesArgs): ResolvedNetworkPoliciesArgs {
   const C = "NetworkPolicies";
+  if (args.sandboxPort !== undefined && args.sandboxPort !== SANDBOX_PORT) {
+    throw new Error(`${C}: sandboxPort must be ${SANDBOX_PORT} (SANDBOX_PORT), the port sandbox pods listen on, got ${args.sandboxPort}: a policy on another port blocks the manager from its sandboxes`);
+  }
+  const allAgentsSelector = args.allAgentsSelector ?? { ...ALL_AGENTS_SELECTOR };
+  if (allAgentsSelector["app.kubernetes.io/name"] !== ALL_AGENTS_SELECTOR["app.kubernetes.io/name"]) {
+    throw new Error(`${C}: allAgentsSelector must hold app.kubernetes.io/name: ${ALL_AGENTS_SELECTOR["app.kubernetes.io/name"]!} (ALL_AGENTS_SELECTOR), which every agent pod carries, got ${JSON.stringify(allAgentsSelector)}`);
+  }
+  for (const a of args.agents) {
+    const missing = Object.entries(allAgentsSelector).filter(([k, v]) => a.podSelector[k] !== v);
+    if (missing.length > 0) {
+      throw new Error(`${C}: agents[${a.name}].podSelector must hold allAgentsSelector's ${missing.map(([k, v]) => `${k}: ${v}`).join(", ")} (pass AgentRuntime.podSelector), or the agent's pods get no egress`);
+    }
+  }
+  if (args.managerSelector["app.kubernetes.io/name"] !== SANDBOX_MANAGER_APP_NAME) {
+    throw new Error(`${C}: managerSelector must hold app.kubernetes.io/name: ${SANDBOX_MANAGER_APP_NAME} (pass SandboxPool.managerPodSelector), got ${JSON.stringify(args.managerSelector)}`);
+  }
+  if (args.namePrefix !== undefined) requireDnsLabel(C, "namePrefix", args.namePrefix);
   for (const block of [...(args.serviceCidr ? [args.serviceCidr] : []), ...(args.sandboxDeniedCidrs ?? [])]) {
     if (!isIpv4Cidr(block)) throw new Error(`${C}: ${JSON.stringify(block)} in serviceCidr/sandboxDeniedCidrs is not an IPv4 CIDR block`);
   }
@@ -163,9 +198,12 @@ export function resolveNetworkPoliciesArgs(args: NetworkPoliciesArgs): ResolvedN
     if (t.scrape.namespaces.length === 0) throw new Error(`${C}: telemetry.scrape.namespaces must name the monitoring namespace(s)`);
     if (t.scrape.namespaces.some((n) => n === args.sandboxNamespace)) throw new Error(`${C}: telemetry.scrape.namespaces must not include the sandbox namespace: sandboxes run untrusted code`);
   }
-  const { dns, modelApi, sandboxDeniedCidrs, ...rest } = args;
+  const { dns, modelApi, sandboxDeniedCidrs, namePrefix, ...rest } = args;
   return {
     ...rest,
+    allAgentsSelector,
+    sandboxPort: SANDBOX_PORT,
+    policyPrefix: namePrefix ? `${namePrefix}-` : "",
     dns: dns ?? { namespace: "kube-system", podSelector: { "k8s-app": "kube-dns" } },
     modelApi: modelApi ?? { cidrs: ["0.0.0.0/0"], ports: [443] },
     sandboxExcept: minimalCidrs([...SANDBOX_DENIED_CIDRS, ...(args.serviceCidr ? [args.serviceCidr] : []), ...(sandboxDeniedCidrs ?? [])]),
@@ -205,7 +243,7 @@ export class NetworkPolicies extends pulumi.ComponentResource {
       rules: { ingress?: Rule[]; egress?: Rule[] },
     ) => {
       new k8s.networking.v1.NetworkPolicy(`${name}-${nsRole}-${policyName}`, {
-        metadata: { name: policyName, namespace: nsRole === "agents" ? r.agentsNamespace : r.sandboxNamespace, labels },
+        metadata: { name: `${r.policyPrefix}${policyName}`, namespace: nsRole === "agents" ? r.agentsNamespace : r.sandboxNamespace, labels },
         spec: {
           podSelector,
           policyTypes: [...(rules.ingress ? ["Ingress"] : []), ...(rules.egress ? ["Egress"] : [])],
@@ -213,7 +251,7 @@ export class NetworkPolicies extends pulumi.ComponentResource {
           ...(rules.egress?.length ? { egress: rules.egress } : {}),
         },
       }, { parent: this, deleteBeforeReplace: true });
-      names.push(`${nsRole}/${policyName}`);
+      names.push(`${nsRole}/${r.policyPrefix}${policyName}`);
     };
 
     const sandboxNs = nsSelector(r.sandboxNamespace);

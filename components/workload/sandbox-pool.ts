@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AcsNetwork, AcsPlacement } from "./acs";
 import { NO_ACS, acsNetworkAnnotations, acsPodAnnotations, acsPodLabels, acsTolerations } from "./acs";
 import type { WorkloadIdentity } from "./labels";
-import { recommendedLabels, selectorLabels } from "./labels";
+import { SANDBOX_MANAGER_APP_NAME, recommendedLabels, selectorLabels } from "./labels";
 import { guaranteedResources } from "./resources";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, tmpVolume, tmpVolumeMount } from "./security-context";
 import { requireDigestRef, requireDnsLabel, requireInt, requirePositive } from "./validate";
@@ -43,9 +43,16 @@ export interface SandboxPoolArgs {
   /** Namespace the manager runs in (the agents namespace). */
   namespace: pulumi.Input<string>;
   /** Namespace sandbox pods are created in; the manager's Role is limited to it. */
-  sandboxNamespace: string;
+  sandboxNamespace: pulumi.Input<string>;
   /** `app.kubernetes.io/part-of` (the stack's name prefix); also prefixes the cluster-scoped RBAC names. */
   partOf: string;
+  /**
+   * Prefix of the pool's object names, its selector's instance label and its sandbox pods' names
+   * (`<namePrefix>-sandbox-manager`, `<namePrefix>-sandbox`, `<namePrefix>-sandbox-<id>`, the ClusterRole
+   * `<partOf>-<namePrefix>-sandbox-manager`), so that two pools can share namespaces and a cluster.
+   * Default none: `sandbox-manager`, `sandbox`, `<partOf>-sandbox-manager`, as before.
+   */
+  namePrefix?: string;
   /** Manager image pinned by digest (target `sandbox-manager` of agent-image/). */
   image: pulumi.Input<string>;
   /** Bearer token agents present (`BEARER_TOKEN`), a Pulumi secret. */
@@ -67,8 +74,9 @@ export interface SandboxPoolArgs {
   /**
    * Redis for the pool and session mapping (default none: in memory). With Redis, live sandboxes and
    * the warm pool survive a manager restart or roll (AUTO_CLEANUP off); without it they cannot.
+   * Takes `InClusterRedis.endpoint` as it is. Two pools sharing a Redis need their own `redisDb`.
    */
-  redis?: RedisEndpoint;
+  redis?: pulumi.Input<RedisEndpoint>;
   /** Redis database the manager uses (default 1; agents use 0). */
   redisDb?: number;
   /** Sandbox images. */
@@ -119,7 +127,7 @@ const SESSION_ID_LENGTH = 25;
 
 export interface ResolvedSandboxPoolArgs {
   readonly namespace: pulumi.Input<string>;
-  readonly sandboxNamespace: string;
+  readonly sandboxNamespace: pulumi.Input<string>;
   readonly partOf: string;
   readonly image: pulumi.Input<string>;
   readonly bearerToken: pulumi.Input<string>;
@@ -128,8 +136,10 @@ export interface ResolvedSandboxPoolArgs {
   readonly maxInstances: number;
   readonly heartbeatTimeoutSeconds: number;
   readonly replicas: number;
-  readonly redis?: RedisEndpoint;
+  readonly redis?: pulumi.Input<RedisEndpoint>;
   readonly redisDb: number;
+  /** Kubernetes names of the pool's objects (namePrefix applied). */
+  readonly names: { readonly manager: string; readonly managerConfig: string; readonly managerExtension: string; readonly managerMetrics: string; readonly sandboxServiceAccount: string; readonly clusterRole: string };
   readonly images: Required<Omit<SandboxImagesArgs, "digests">> & { readonly digests: Partial<Record<SandboxType, string>> };
   readonly isolation: SandboxIsolation;
   readonly sandboxCpu: number;
@@ -148,7 +158,7 @@ export interface ResolvedSandboxPoolArgs {
 
 export function resolveSandboxPoolArgs(args: SandboxPoolArgs): ResolvedSandboxPoolArgs {
   const C = "SandboxPool";
-  requireDnsLabel(C, "sandboxNamespace", args.sandboxNamespace);
+  if (typeof args.sandboxNamespace === "string") requireDnsLabel(C, "sandboxNamespace", args.sandboxNamespace);
   if (typeof args.image === "string") requireDigestRef(C, "image", args.image);
   const sandboxTypes = args.sandboxTypes ?? ["base"];
   if (sandboxTypes.length === 0) throw new Error(`${C}: sandboxTypes must list at least one type (${SANDBOX_TYPES.join(", ")})`);
@@ -184,7 +194,10 @@ export function resolveSandboxPoolArgs(args: SandboxPoolArgs): ResolvedSandboxPo
   for (const [k, v] of Object.entries({ sandboxCpu, sandboxMemoryGiB, managerCpu, managerMemoryGiB })) requirePositive(C, k, v);
   const podReadyTimeoutSeconds = args.podReadyTimeoutSeconds ?? 180;
   requireInt(C, "podReadyTimeoutSeconds", podReadyTimeoutSeconds, 10, 1800);
-  const containerPrefix = args.containerPrefix ?? "sandbox-";
+  if (args.namePrefix !== undefined) requireDnsLabel(C, "namePrefix", args.namePrefix, 20);
+  const pre = args.namePrefix ? `${args.namePrefix}-` : "";
+  const manager = `${pre}${SANDBOX_MANAGER_APP_NAME}`;
+  const containerPrefix = args.containerPrefix ?? `${pre}sandbox-`;
   // Pod `<prefix><25-char id>` and Service `<pod>-service` must both be DNS labels of at most 63 characters.
   const maxPrefix = 63 - SESSION_ID_LENGTH - "-service".length;
   if (!/^[a-z][-a-z0-9]*-$/.test(containerPrefix) || containerPrefix.length > maxPrefix) {
@@ -215,8 +228,16 @@ export function resolveSandboxPoolArgs(args: SandboxPoolArgs): ResolvedSandboxPo
     imagePullSecrets: args.imagePullSecrets ?? [],
     containerPrefix,
     logLevel: args.logLevel ?? "INFO",
-    managerIdentity: { name: "sandbox-manager", instance: `${args.partOf}-sandbox-manager`, component: "sandbox-manager", partOf: args.partOf },
-    sandboxIdentity: { name: "agentscope-sandbox", instance: `${args.partOf}-sandbox`, component: "sandbox", partOf: args.partOf },
+    names: {
+      manager,
+      managerConfig: `${manager}-config`,
+      managerExtension: `${manager}-extension`,
+      managerMetrics: `${manager}-metrics`,
+      sandboxServiceAccount: `${pre}${SANDBOX_SERVICE_ACCOUNT}`,
+      clusterRole: `${args.partOf}-${manager}`,
+    },
+    managerIdentity: { name: SANDBOX_MANAGER_APP_NAME, instance: `${args.partOf}-${manager}`, component: "sandbox-manager", partOf: args.partOf },
+    sandboxIdentity: { name: "agentscope-sandbox", instance: `${args.partOf}-${pre}sandbox`, component: "sandbox", partOf: args.partOf },
   };
 }
 
@@ -238,6 +259,8 @@ export interface ManagerSecrets {
   readonly bearerToken: string;
   /** RUNTIME_SANDBOX_REGISTRY, resolved. */
   readonly registry: string;
+  /** K8S_NAMESPACE, resolved (default: the pool's sandboxNamespace, when that is a plain string). */
+  readonly sandboxNamespace?: string;
   readonly redis?: { host: string; port: number; password: string; username?: string };
 }
 
@@ -247,6 +270,9 @@ export interface ManagerSecrets {
  * because sandbox/constant.py reads them with os.getenv when the package is imported.
  */
 export function renderManagerEnv(r: ResolvedSandboxPoolArgs, s: ManagerSecrets): string {
+  const sandboxNamespace = s.sandboxNamespace ?? (typeof r.sandboxNamespace === "string" ? r.sandboxNamespace : undefined);
+  if (sandboxNamespace === undefined) throw new Error("SandboxPool: renderManagerEnv needs the resolved sandboxNamespace");
+  requireDnsLabel("SandboxPool", "sandboxNamespace", sandboxNamespace);
   const lines: [string, string][] = [
     ["HOST", "0.0.0.0"],
     ["PORT", String(SANDBOX_MANAGER_PORT)],
@@ -269,7 +295,7 @@ export function renderManagerEnv(r: ResolvedSandboxPoolArgs, s: ManagerSecrets):
     ["DEFAULT_MOUNT_DIR", ""],
     ["ALLOW_MOUNT_DIR", "False"],
     ["FILE_SYSTEM", "local"],
-    ["K8S_NAMESPACE", r.sandboxNamespace],
+    ["K8S_NAMESPACE", sandboxNamespace],
     ["RUNTIME_SANDBOX_REGISTRY", s.registry],
     ["RUNTIME_SANDBOX_IMAGE_NAMESPACE", r.images.namespace],
     ["RUNTIME_SANDBOX_IMAGE_TAG", r.images.tag],
@@ -335,7 +361,7 @@ export function sandboxPodSettings(r: ResolvedSandboxPoolArgs, registry: string,
     labels: { ...sandboxPodLabels(r), ...acsPodLabels(acs) },
     annotations: { ...acsPodAnnotations(acs), ...network },
     serviceLabels: sandboxPodLabels(r),
-    serviceAccountName: SANDBOX_SERVICE_ACCOUNT,
+    serviceAccountName: r.names.sandboxServiceAccount,
     ...(r.isolation.kind === "runtime-class" ? { runtimeClassName: r.isolation.runtimeClassName } : {}),
     tolerations: acsTolerations(acs),
     resources: res,
@@ -400,12 +426,14 @@ export class SandboxPool extends pulumi.ComponentResource {
         .all([
           r.bearerToken,
           r.images.registry,
-          redis ? pulumi.all([redis.host, redis.port, redis.password, redis.username]) : undefined,
+          r.sandboxNamespace,
+          redis ? pulumi.output(redis).apply((e) => [e.host, e.port, e.password, e.username] as const) : undefined,
         ])
-        .apply(([bearerToken, registry, rd]) =>
+        .apply(([bearerToken, registry, sandboxNamespace, rd]) =>
           renderManagerEnv(r, {
             bearerToken,
             registry,
+            sandboxNamespace,
             ...(rd ? { redis: { host: rd[0], port: rd[1], password: rd[2], ...(rd[3] ? { username: rd[3] } : {}) } } : {}),
           }),
         ),
@@ -419,43 +447,43 @@ export class SandboxPool extends pulumi.ComponentResource {
     // The OTLP headers (a token) sit in the same Secret as the manager's config, read by secretKeyRef.
     const otlpHeaders = tracing?.headers !== undefined ? pulumi.secret(tracing.headers) : undefined;
     const config = new k8s.core.v1.Secret(`${name}-config`, {
-      metadata: { name: "sandbox-manager-config", namespace: r.namespace, labels },
+      metadata: { name: r.names.managerConfig, namespace: r.namespace, labels },
       type: "Opaque",
       stringData: { "sandbox-manager.env": env, ...(otlpHeaders ? { [OTLP_HEADERS_ENV]: otlpHeaders } : {}) },
     }, { ...parent, deleteBeforeReplace: true });
 
     const extension = new k8s.core.v1.ConfigMap(`${name}-extension`, {
-      metadata: { name: "sandbox-manager-extension", namespace: r.namespace, labels },
+      metadata: { name: r.names.managerExtension, namespace: r.namespace, labels },
       data: { [POD_SETTINGS_FILE]: settingsJson },
     }, { ...parent, deleteBeforeReplace: true });
 
     const managerSa = new k8s.core.v1.ServiceAccount(`${name}-manager-sa`, {
-      metadata: { name: "sandbox-manager", namespace: r.namespace, labels },
+      metadata: { name: r.names.manager, namespace: r.namespace, labels },
       // The manager is the one workload that talks to the API server, so it keeps its token.
       automountServiceAccountToken: true,
     }, { ...parent, deleteBeforeReplace: true });
 
     // Sandbox pods run untrusted code: their ServiceAccount has no token and no bindings.
     new k8s.core.v1.ServiceAccount(`${name}-sandbox-sa`, {
-      metadata: { name: SANDBOX_SERVICE_ACCOUNT, namespace: r.sandboxNamespace, labels: recommendedLabels(r.sandboxIdentity) },
+      metadata: { name: r.names.sandboxServiceAccount, namespace: r.sandboxNamespace, labels: recommendedLabels(r.sandboxIdentity) },
       automountServiceAccountToken: false,
     }, { ...parent, deleteBeforeReplace: true });
 
     const role = new k8s.rbac.v1.Role(`${name}-role`, {
-      metadata: { name: "sandbox-manager", namespace: r.sandboxNamespace, labels },
+      metadata: { name: r.names.manager, namespace: r.sandboxNamespace, labels },
       rules: SANDBOX_MANAGER_ROLE_RULES,
     }, { ...parent, deleteBeforeReplace: true });
     const roleBinding = new k8s.rbac.v1.RoleBinding(`${name}-rolebinding`, {
-      metadata: { name: "sandbox-manager", namespace: r.sandboxNamespace, labels },
+      metadata: { name: r.names.manager, namespace: r.sandboxNamespace, labels },
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
       subjects: [{ kind: "ServiceAccount", name: managerSa.metadata.name, namespace: managerSa.metadata.namespace }],
     }, { ...parent, deleteBeforeReplace: true });
     const clusterRole = new k8s.rbac.v1.ClusterRole(`${name}-clusterrole`, {
-      metadata: { name: `${r.partOf}-sandbox-manager`, labels },
+      metadata: { name: r.names.clusterRole, labels },
       rules: SANDBOX_MANAGER_CLUSTER_RULES,
     }, { ...parent, deleteBeforeReplace: true });
     const clusterRoleBinding = new k8s.rbac.v1.ClusterRoleBinding(`${name}-clusterrolebinding`, {
-      metadata: { name: `${r.partOf}-sandbox-manager`, labels },
+      metadata: { name: r.names.clusterRole, labels },
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: clusterRole.metadata.name },
       subjects: [{ kind: "ServiceAccount", name: managerSa.metadata.name, namespace: managerSa.metadata.namespace }],
     }, { ...parent, deleteBeforeReplace: true });
@@ -466,7 +494,7 @@ export class SandboxPool extends pulumi.ComponentResource {
       createHash("sha256").update(text).update(json).update(headers).digest("hex")));
     const p = r.managerPlacement;
     new k8s.apps.v1.Deployment(`${name}-deployment`, {
-      metadata: { name: "sandbox-manager", namespace: r.namespace, labels },
+      metadata: { name: r.names.manager, namespace: r.namespace, labels },
       spec: {
         replicas: r.replicas,
         selector: { matchLabels: selector },
@@ -528,7 +556,7 @@ export class SandboxPool extends pulumi.ComponentResource {
     }, { ...parent, dependsOn: [roleBinding, clusterRoleBinding], deleteBeforeReplace: true });
 
     const service = new k8s.core.v1.Service(`${name}-service`, {
-      metadata: { name: "sandbox-manager", namespace: r.namespace, labels },
+      metadata: { name: r.names.manager, namespace: r.namespace, labels },
       spec: {
         type: "ClusterIP",
         selector,
@@ -539,7 +567,7 @@ export class SandboxPool extends pulumi.ComponentResource {
     if (metrics) {
       // Its own ClusterIP Service: the agents' port 8000 Service never carries metrics.
       new k8s.core.v1.Service(`${name}-metrics`, {
-        metadata: { name: "sandbox-manager-metrics", namespace: r.namespace, labels: { ...labels, ...METRICS_SERVICE_LABEL } },
+        metadata: { name: r.names.managerMetrics, namespace: r.namespace, labels: { ...labels, ...METRICS_SERVICE_LABEL } },
         spec: { type: "ClusterIP", selector, ports: [{ name: METRICS_PORT_NAME, port: METRICS_PORT, targetPort: METRICS_PORT_NAME, protocol: "TCP" }] },
       }, { ...parent, deleteBeforeReplace: true });
     }

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
+import type * as random from "@pulumi/random";
+import { requireOptionalPeer } from "../shared/optional-peer";
 import type { AcsNetwork, AcsPlacement } from "./acs";
 import { NO_ACS } from "./acs";
 import type { AgentSpec } from "./agent-runtime";
@@ -13,7 +14,7 @@ import { jwksPort } from "./gateway-identity";
 import { Namespaces } from "./namespaces";
 import type { CidrEgress } from "./network-policies";
 import { NetworkPolicies } from "./network-policies";
-import { MANAGED_BY } from "./labels";
+import { ALL_AGENTS_SELECTOR, MANAGED_BY } from "./labels";
 import { requireDnsLabel } from "./validate";
 import type { RedisEndpoint } from "./redis";
 import { InClusterRedis, REDIS_PORT } from "./redis";
@@ -348,10 +349,11 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
     const inNs = { parent: this, dependsOn: [ns] };
 
     // ---------- secrets: given, or generated once and kept in state ----------
-    const token = (role: string, given: pulumi.Input<string> | undefined): pulumi.Output<string> =>
-      given !== undefined
-        ? pulumi.secret(given)
-        : new random.RandomPassword(`${name}-${role}`, { length: 48, special: false }, parent).result;
+    const token = (role: string, given: pulumi.Input<string> | undefined): pulumi.Output<string> => {
+      if (given !== undefined) return pulumi.secret(given);
+      const { RandomPassword } = requireOptionalPeer<typeof random>("@pulumi/random", "AgentScopeWorkloads (a generated secret)");
+      return new RandomPassword(`${name}-${role}`, { length: 48, special: false }, parent).result;
+    };
     const secrets = args.secrets ?? {};
     const agentApiToken = token("agent-api-token", secrets.agentApiToken);
     const sandboxManagerToken = token("sandbox-manager-token", secrets.sandboxManagerToken);
@@ -486,7 +488,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
     }, inNs);
 
     // ---------- the stand-in model (demos only): it replaces every agent's model ----------
-    const allAgentsSelector = { "app.kubernetes.io/name": "agentscope-agent" };
+    const allAgentsSelector = { ...ALL_AGENTS_SELECTOR };
     const standIn = standInImage && new StandInModel(`${name}-stand-in-model`, {
       namespace: r.agentsNamespace,
       partOf: r.prefix,

@@ -2,8 +2,9 @@
 // components, with a Redis and images that already exist.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { AcsPlacement, SandboxIsolation } from "@agentscope-ack/components";
-import { AgentRuntime, Namespaces, NetworkPolicies, SANDBOX_MANAGER_PORT, SANDBOX_PORT, SandboxPool } from "@agentscope-ack/components";
+// The workload layer alone (any cluster): it loads no Alibaba Cloud, Docker or random SDK.
+import type { AcsPlacement, SandboxIsolation } from "@agentscope-ack/components/workload";
+import { ALL_AGENTS_SELECTOR, AgentRuntime, Namespaces, NetworkPolicies, SANDBOX_MANAGER_PORT, SANDBOX_PORT, SandboxPool } from "@agentscope-ack/components/workload";
 
 const config = new pulumi.Config();
 const provider = new k8s.Provider("team-a", { kubeconfig: config.requireSecret("kubeconfig") });
@@ -67,7 +68,7 @@ new NetworkPolicies("team-a", {
   agentsNamespace: "team-a-agents",
   sandboxNamespace: "team-a-sandboxes",
   partOf,
-  allAgentsSelector: { "app.kubernetes.io/name": "agentscope-agent" },
+  allAgentsSelector: ALL_AGENTS_SELECTOR,
   agents: [{ name: "helper", podSelector: agent.podSelector, callerPort: agent.callerPort }],
   managerSelector: pool.managerPodSelector,
   managerPort: SANDBOX_MANAGER_PORT,

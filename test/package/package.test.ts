@@ -30,6 +30,8 @@ import { startPolicyPack } from "../support/policy-pack-server";
 import { REPO_ROOT, TEST_SECRETS } from "../support/stack-config";
 
 const PACKAGE = "@agentscope-ack/components";
+/** Optional peers: only the Alibaba Cloud layer, image builds and generated secrets need them. */
+const OPTIONAL_PEERS = ["@pulumi/alicloud", "@pulumi/docker", "@pulumi/random"];
 const ASSETS_DIR = join(REPO_ROOT, "components", "assets");
 const timings: string[] = [];
 
@@ -122,6 +124,11 @@ beforeAll(() => {
   cpSync(join(REPO_ROOT, "test", "support", "mocks.ts"), join(consumer, "mocks.ts"));
   for (const f of ["tsconfig.json", "run-mocked.ts"]) cpSync(join(__dirname, "consumer", f), join(consumer, f));
   sh(join(consumer, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.json"], consumer, "tsc --strict (consumer)");
+  // The same program under the resolutions that read package.json "exports" (node16, bundler);
+  // the build above, with moduleResolution node, reads "typesVersions" for the subpath.
+  for (const [module, resolution] of [["node16", "node16"], ["esnext", "bundler"]] as const) {
+    sh(join(consumer, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.json", "--noEmit", "--module", module, "--moduleResolution", resolution], consumer, `tsc --strict --moduleResolution ${resolution} (consumer)`);
+  }
 
   const config = exampleConfig();
   const input = { project: EXAMPLE_PROJECT, stack: "example", config, secretKeys: exampleSecretKeys(config) };
@@ -146,8 +153,10 @@ describe("the tarball", () => {
 
   it("holds nothing outside the allow-list, and the entry points it names", () => {
     expect(tarballFiles.filter((f) => !allowed.some((re) => re.test(f)))).toEqual([]);
-    const pkg = JSON.parse(readFileSync(join(extracted, "package", "package.json"), "utf8")) as { main: string; types: string; exports: Record<string, { types: string; default: string }> };
-    for (const entry of [pkg.main, pkg.types, pkg.exports["."]!.types, pkg.exports["."]!.default]) {
+    const pkg = JSON.parse(readFileSync(join(extracted, "package", "package.json"), "utf8")) as { main: string; types: string; exports: Record<string, string | { types: string; default: string }> };
+    const targets = Object.values(pkg.exports).flatMap((t) => (typeof t === "string" ? [t] : [t.types, t.default])).filter((t) => !t.includes("*"));
+    expect(Object.keys(pkg.exports)).toEqual(expect.arrayContaining([".", "./workload", "./alicloud", "./policy"]));
+    for (const entry of [pkg.main, pkg.types, ...targets]) {
       expect(tarballFiles).toContain(entry.replace(/^\.\//, ""));
     }
     // Every source component is there as JavaScript and typings.
@@ -194,6 +203,17 @@ describe("a stack of another team, built from the installed tarball", () => {
     expect(entry).toBe(join(nodeModules, "@agentscope-ack", "components", "bin", "components", "index.js"));
   });
 
+  it("has none of the optional peers installed: the workload-only program needs no Alibaba Cloud, Docker or random SDK", () => {
+    const nodeModules = join(consumer, "node_modules");
+    for (const peer of OPTIONAL_PEERS) expect(copiesOf(nodeModules, peer), peer).toEqual([]);
+    expect(readFileSync(join(consumer, "index.ts"), "utf8")).toContain(`from "${PACKAGE}/workload"`);
+    expect(resolveInConsumer(`${PACKAGE}/workload`)).toBe(join(nodeModules, "@agentscope-ack", "components", "bin", "components", "workload", "index.js"));
+    // The root entry re-exports the Alibaba Cloud layer, so there it needs its optional peer.
+    const root = spawnSync(process.execPath, ["-e", `require(${JSON.stringify(PACKAGE)})`], { cwd: consumer, encoding: "utf8" });
+    expect(root.status).not.toBe(0);
+    expect(root.stderr).toContain("Cannot find module '@pulumi/alicloud'");
+  });
+
   it("finds the runtime assets relative to the compiled module", () => {
     const assets = join(dirname(resolveInConsumer(PACKAGE)), "assets");
     expect(readFileSync(join(assets, probe.name), "utf8")).toBe(probe.text);
@@ -220,7 +240,15 @@ describe("the policy pack, from the installed package", () => {
 
   let pack: RunningPolicyPack | undefined;
   let client: AnalyzerClient | undefined;
-  const packDir = () => join(consumer, "node_modules", "@agentscope-ack", "components", "bin", "policy");
+  // Found by module resolution through package.json "exports" ("./policy"), as docs/package.md says.
+  const packDir = () => dirname(resolveInConsumer(`${PACKAGE}/policy`));
+
+  it("is reachable through the package's exports, with its config files", () => {
+    expect(packDir()).toBe(join(consumer, "node_modules", "@agentscope-ack", "components", "bin", "policy"));
+    expect(existsSync(resolveInConsumer(`${PACKAGE}/policy/config/prod.json`))).toBe(true);
+    expect((JSON.parse(readFileSync(resolveInConsumer(`${PACKAGE}/policy/package.json`), "utf8")) as { version: string }).version)
+      .toBe((JSON.parse(readFileSync(join(extracted, "package", "package.json"), "utf8")) as { version: string }).version);
+  });
 
   beforeAll(async () => {
     // As the engine starts a Node.js pack: the consumer's @pulumi/pulumi runs the pack's directory.

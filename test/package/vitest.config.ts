@@ -6,7 +6,12 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   // The in-repo run of the example that the consumer's run is compared with resolves the package to the source.
-  resolve: { alias: { "@agentscope-ack/components": join(__dirname, "..", "..", "components", "index.ts") } },
+  resolve: {
+    alias: [
+      { find: /^@agentscope-ack\/components\/(workload|alicloud)$/, replacement: join(__dirname, "..", "..", "components", "$1", "index.ts") },
+      { find: /^@agentscope-ack\/components$/, replacement: join(__dirname, "..", "..", "components", "index.ts") },
+    ],
+  },
   test: {
     root: __dirname,
     include: ["package.test.ts"],

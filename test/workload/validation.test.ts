@@ -1,6 +1,7 @@
 /** Argument checks: every component rejects bad args before any resource exists, naming the argument. */
 import { describe, expect, it } from "vitest";
 import { NO_ACS } from "../../components/workload/acs";
+import { ALL_AGENTS_SELECTOR } from "../../components/workload/labels";
 import type { AgentRuntimeArgs } from "../../components/workload/agent-runtime";
 import { resolveAgentRuntimeArgs } from "../../components/workload/agent-runtime";
 import { resolveContainerImageArgs } from "../../components/workload/container-image";
@@ -10,7 +11,7 @@ import { podSecurityLabels } from "../../components/workload/psa";
 import { guaranteedResources } from "../../components/workload/resources";
 import { DEFAULT_REDIS_IMAGE, renderRedisConfig, resolveInClusterRedisArgs } from "../../components/workload/redis";
 import type { SandboxPoolArgs } from "../../components/workload/sandbox-pool";
-import { dotenvQuote, renderManagerEnv, resolveSandboxPoolArgs } from "../../components/workload/sandbox-pool";
+import { SANDBOX_PORT, dotenvQuote, renderManagerEnv, resolveSandboxPoolArgs } from "../../components/workload/sandbox-pool";
 import { resolveWorkloadsArgs } from "../../components/workload/workloads";
 import { workloadsArgs } from "../support/workloads-fixtures";
 
@@ -116,18 +117,30 @@ describe("NetworkPolicies args", () => {
     agentsNamespace: "a",
     sandboxNamespace: "s",
     partOf: "p",
-    allAgentsSelector: { app: "agent" },
+    allAgentsSelector: { ...ALL_AGENTS_SELECTOR },
     agents: [],
-    managerSelector: { app: "m" },
+    managerSelector: { "app.kubernetes.io/name": "sandbox-manager", "app.kubernetes.io/instance": "p-sandbox-manager" },
     managerPort: 8000,
-    sandboxPort: 80,
+    sandboxPort: SANDBOX_PORT,
   };
+  const agent = { name: "x", podSelector: { "app.kubernetes.io/name": "agentscope-agent", "app.kubernetes.io/instance": "p-x" }, callerPort: 1 };
+  it("refuses a sandbox port other than the sandbox image's, and selectors that miss the pods", () => {
+    expect(SANDBOX_PORT).toBe(8090);
+    expect(() => resolveNetworkPoliciesArgs({ ...base, sandboxPort: 80 })).toThrow("NetworkPolicies: sandboxPort must be 8090 (SANDBOX_PORT), the port sandbox pods listen on, got 80");
+    const minimal = { agentsNamespace: "a", sandboxNamespace: "s", partOf: "p", agents: [], managerSelector: base.managerSelector, managerPort: 8000 };
+    expect(resolveNetworkPoliciesArgs(minimal)).toMatchObject({ sandboxPort: 8090, allAgentsSelector: { "app.kubernetes.io/name": "agentscope-agent" }, policyPrefix: "" });
+    expect(() => resolveNetworkPoliciesArgs({ ...base, allAgentsSelector: { "app.kubernetes.io/name": "agentscope-agnet" } })).toThrow(/allAgentsSelector must hold app\.kubernetes\.io\/name: agentscope-agent/);
+    expect(() => resolveNetworkPoliciesArgs({ ...base, agents: [{ ...agent, podSelector: { app: "x" } }] })).toThrow(/agents\[x\]\.podSelector must hold allAgentsSelector's app\.kubernetes\.io\/name: agentscope-agent/);
+    expect(() => resolveNetworkPoliciesArgs({ ...base, managerSelector: { app: "m" } })).toThrow(/managerSelector must hold app\.kubernetes\.io\/name: sandbox-manager/);
+    expect(() => resolveNetworkPoliciesArgs({ ...base, namePrefix: "Team_B" })).toThrow(/namePrefix/);
+    expect(resolveNetworkPoliciesArgs({ ...base, agents: [agent], namePrefix: "team-b" }).policyPrefix).toBe("team-b-");
+  });
   it("folds covered blocks and rejects open or malformed allow-lists", () => {
     expect(minimalCidrs(["10.0.0.0/8", "10.1.0.0/16", "100.64.0.0/10", "100.100.100.200/32", "10.0.0.0/8"])).toEqual(["10.0.0.0/8", "100.64.0.0/10"]);
     expect(resolveNetworkPoliciesArgs({ ...base, serviceCidr: "172.21.0.0/20" }).sandboxExcept).not.toContain("172.21.0.0/20");
     expect(resolveNetworkPoliciesArgs({ ...base, sandboxDeniedCidrs: ["47.96.1.2/32"] }).sandboxExcept).toContain("47.96.1.2/32");
     expect(() => resolveNetworkPoliciesArgs({ ...base, serviceCidr: "10.0.0.1/8" })).toThrow(/not an IPv4 CIDR/);
-    expect(() => resolveNetworkPoliciesArgs({ ...base, agents: [{ name: "x", podSelector: {}, callerPort: 1, callerCidrs: ["0.0.0.0/0"] }] })).toThrow(/would admit everyone/);
+    expect(() => resolveNetworkPoliciesArgs({ ...base, agents: [{ ...agent, callerCidrs: ["0.0.0.0/0"] }] })).toThrow(/would admit everyone/);
     expect(() => resolveNetworkPoliciesArgs({ ...base, callerNamespaces: ["s"] })).toThrow(/must not include the sandbox namespace/);
     expect(() => resolveNetworkPoliciesArgs({ ...base, redis: { cidrs: [], port: 6379 } })).toThrow(/redis\.cidrs must list/);
     expect(() => resolveNetworkPoliciesArgs({ ...base, workspacePodLabel: { key: "", value: "w" } })).toThrow(/workspacePodLabel needs a key and a value/);
