@@ -151,6 +151,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   sandbox_image = "localhost/agentscope-e2e/pause:1"
   # Root here lacks CAP_SYS_RESOURCE: without this, runc fails writing -998 to oom_score_adj.
   restrict_oom_score_adj = true
+  # Pod network namespaces under the CRI state directory ($(netns_dir)), not /var/run/netns: the
+  # first `ip netns add` on the machine bind-mounts /run/netns over itself and hides the mounts
+  # of the pods' namespaces there, which then can never be removed (docs/embedded-node.md).
+  netns_mounts_under_state_dir = true
   disable_apparmor = true
   enable_selinux = false
   stream_server_address = "127.0.0.1"
@@ -297,8 +301,23 @@ nodeStatusReportFrequency: 10s
 EOF
 }
 
+# containerd's CRI plugin keeps its state in <state>/io.containerd.grpc.v1.cri and, with
+# netns_mounts_under_state_dir, bind-mounts the pods' network namespaces in netns/ there.
+netns_dir() { echo "$dir/containerd/state/io.containerd.grpc.v1.cri/netns"; }
+
+# The netns directory is a private mount of its own, made before any namespace is in it: mounts
+# made elsewhere (ip netns, other mount namespaces) neither propagate into it nor out of it.
+private_netns_dir() {
+  local d
+  d="$(netns_dir)"
+  mkdir -p "$d"
+  mount --bind "$d" "$d"
+  mount --make-private "$d"
+}
+
 spawn_node() {
   mkdir -p "$dir/kubelet/root" "$dir/volumes"
+  private_netns_dir
   spawn containerd --config "$dir/containerd/config.toml"
   wait_for "containerd" ctr_ version
   import_node_images
@@ -395,7 +414,8 @@ node_host_cleanup() {
   kill_orphan_containers
   # Mounts under the cluster directory, deepest first.
   while read -r m; do umount -l "$m" 2>/dev/null || true; done < <(awk -v d="$dir/" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r)
-  # Network namespaces that our CNI made (containerd names them cni-<uuid> under /var/run/netns).
+  # (The pods' network namespaces went with the mounts above.) A node started before
+  # netns_mounts_under_state_dir left its cni-<uuid> namespaces in /var/run/netns.
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^cni-' || true); do
     if ip netns exec "$ns" ip -o addr 2>/dev/null | grep -q " ${pod_cidr%.*}\."; then
       ip netns delete "$ns" 2>/dev/null || true
