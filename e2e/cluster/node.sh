@@ -394,6 +394,29 @@ wait_node_ready() {
   wait_for "CoreDNS Available" "${kubectl[@]}" -n kube-system wait --for=condition=Available deployment/coredns --timeout=2s
 }
 
+# ---------------------------------------------------------------- check
+
+# Pods of this node that the kubelet has failed to kill for teardown_grace seconds or more, one
+# line each with the kubelet's error (its FailedKillPod event, which carries containerd's). A
+# pod stuck like this keeps its resources reserved for ever; callers fail at once instead of
+# waiting for whatever needed those resources to time out.
+teardown_grace="${E2E_TEARDOWN_GRACE:-30}"
+stuck_teardowns() {
+  local now uid ns name first since msg pods events
+  declare -A live=()
+  # An API server too busy to answer is no verdict (one that exited is, in cmd_check).
+  pods="$("${kubectl[@]}" get pods -A --field-selector "spec.nodeName=$node_name" -o jsonpath='{.items[*].metadata.uid}')" || return 0
+  for uid in $pods; do live[$uid]=1; done
+  events="$("${kubectl[@]}" get events -A --field-selector reason=FailedKillPod -o go-template \
+    --template '{{range .items}}{{.involvedObject.uid}}{{"\t"}}{{.involvedObject.namespace}}{{"\t"}}{{.involvedObject.name}}{{"\t"}}{{or .firstTimestamp .eventTime}}{{"\t"}}{{.message}}{{"\n"}}{{end}}')" || return 0
+  now="$(date +%s)"
+  while IFS=$'\t' read -r uid ns name first msg; do
+    [[ -n $uid && -n ${live[$uid]:-} ]] || continue
+    since="$(date -d "$first" +%s 2>/dev/null)" && ((now - since >= teardown_grace)) || continue
+    echo "pod $ns/$name cannot be torn down (the kubelet has failed since $first): $msg"
+  done <<<"$events"
+}
+
 # ---------------------------------------------------------------- stop
 
 # Everything the node made outside its processes: pod sandboxes, mounts, network namespaces,
