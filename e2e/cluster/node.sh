@@ -396,25 +396,37 @@ wait_node_ready() {
 
 # ---------------------------------------------------------------- check
 
-# Pods of this node that the kubelet has failed to kill for teardown_grace seconds or more, one
-# line each with the kubelet's error (its FailedKillPod event, which carries containerd's). A
-# pod stuck like this keeps its resources reserved for ever; callers fail at once instead of
-# waiting for whatever needed those resources to time out.
+# Pods of this node being deleted that the kubelet has failed to kill for teardown_grace seconds
+# or more, one line each with the kubelet's error (which carries containerd's). A pod stuck like
+# this keeps its resources reserved for ever; callers fail at once instead of waiting for
+# whatever needed those resources to time out. The kubelet's FailedKillPod events say it; in a
+# namespace being deleted events are refused, and its log says it.
 teardown_grace="${E2E_TEARDOWN_GRACE:-30}"
 stuck_teardowns() {
-  local now uid ns name first since msg pods events
-  declare -A live=()
+  local now uid pod first since msg pods events
+  declare -A deleting=()
   # An API server too busy to answer is no verdict (one that exited is, in cmd_check).
-  pods="$("${kubectl[@]}" get pods -A --field-selector "spec.nodeName=$node_name" -o jsonpath='{.items[*].metadata.uid}')" || return 0
-  for uid in $pods; do live[$uid]=1; done
+  pods="$("${kubectl[@]}" get pods -A --field-selector "spec.nodeName=$node_name" -o jsonpath \
+    --template '{range .items[?(@.metadata.deletionTimestamp)]}{.metadata.uid}{" "}{.metadata.namespace}/{.metadata.name}{"\n"}{end}')" || return 0
+  while read -r uid pod; do [[ -n $uid ]] && deleting[$uid]=$pod; done <<<"$pods"
+  ((${#deleting[@]})) || return 0
   events="$("${kubectl[@]}" get events -A --field-selector reason=FailedKillPod -o go-template \
-    --template '{{range .items}}{{.involvedObject.uid}}{{"\t"}}{{.involvedObject.namespace}}{{"\t"}}{{.involvedObject.name}}{{"\t"}}{{or .firstTimestamp .eventTime}}{{"\t"}}{{.message}}{{"\n"}}{{end}}')" || return 0
+    --template '{{range .items}}{{.involvedObject.uid}}{{"\t"}}{{or .firstTimestamp .eventTime}}{{"\t"}}{{.message}}{{"\n"}}{{end}}')" || return 0
   now="$(date +%s)"
-  while IFS=$'\t' read -r uid ns name first msg; do
-    [[ -n $uid && -n ${live[$uid]:-} ]] || continue
+  while IFS=$'\t' read -r uid first msg; do
+    [[ -n $uid && -n ${deleting[$uid]:-} ]] || continue
     since="$(date -d "$first" +%s 2>/dev/null)" && ((now - since >= teardown_grace)) || continue
-    echo "pod $ns/$name cannot be torn down (the kubelet has failed since $first): $msg"
+    echo "pod ${deleting[$uid]} cannot be torn down (the kubelet has failed since $first): $msg"
+    unset "deleting[$uid]"
   done <<<"$events"
+  # klog lines: "E1207 12:00:00.123456 <pid> <file>] ... podUID=\"<uid>\"" (local time).
+  for uid in "${!deleting[@]}"; do
+    first="$(grep -F "podUID=\"$uid\"" "$dir/logs/kubelet.log" 2>/dev/null | grep -m 1 -E 'KillPodSandbox|error killing' || true)"
+    [[ -n $first ]] || continue
+    since="$(date -d "$(date +%Y)-${first:1:2}-${first:3:2} ${first:6:8}" +%s 2>/dev/null)" && ((now - since >= teardown_grace)) || continue
+    msg="$(grep -F "podUID=\"$uid\"" "$dir/logs/kubelet.log" | grep -E 'KillPodSandbox|error killing' | tail -n 1)"
+    echo "pod ${deleting[$uid]} cannot be torn down (kubelet log since ${first:6:8}): ${msg:0:2000}"
+  done
 }
 
 # ---------------------------------------------------------------- stop
