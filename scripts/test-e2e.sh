@@ -52,6 +52,9 @@ export E2E_REGISTRY_DIR="$work/registry" E2E_CLUSTER_DIR="$work/cluster"
 cleanup() {
   local rc=$?
   set +e
+  # The suite runs in a session of its own (below): an interrupted run stops it too.
+  [[ -n ${suite_pid:-} ]] && kill -TERM -- "-$suite_pid" 2>/dev/null
+  [[ -n ${watchdog_pid:-} ]] && kill "$watchdog_pid" 2>/dev/null
   if [[ -f "$work/cluster/env" ]] || [[ -d "$work/cluster/run" ]]; then
     E2E_BIN_DIR="$bin" e2e/cluster/cluster.sh stop || rc=1
   fi
@@ -112,9 +115,41 @@ export PULUMI_CONFIG_PASSPHRASE="$(openssl rand -hex 16)" PULUMI_SKIP_UPDATE_CHE
 # Nothing can be downloaded here: fail fast instead of trying to fetch plugins.
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 mkdir -p "$work/state" && : >"$E2E_TIMINGS"
+# The watchdog: `cluster.sh check` every 10 s while the suite runs. A pod whose sandbox cannot be
+# torn down, or a cluster component that exited, stops the suite within a minute with the
+# kubelet's error, instead of the test that needed that pod's resources timing out much later.
+watch_node() { # pid of the suite's session
+  local problem pause
+  trap 'kill "$pause" 2>/dev/null; exit 0' TERM
+  while :; do
+    sleep 10 &
+    pause=$!
+    wait "$pause"
+    kill -0 "$1" 2>/dev/null || return 0
+    if ! problem="$(E2E_BIN_DIR="$bin" e2e/cluster/cluster.sh check 2>&1)"; then
+      printf '%s\n' "$problem" >"$work/node-problem"
+      log "stopping the suite: the embedded cluster cannot go on:"
+      printf '  %s\n' "$problem" >&2
+      kill -TERM -- "-$1" 2>/dev/null
+      return 0
+    fi
+  done
+}
 suite_rc=0
 t=$SECONDS
-npx vitest run --config test/e2e/vitest.config.ts "$@" || suite_rc=$?
+setsid npx vitest run --config test/e2e/vitest.config.ts "$@" &
+suite_pid=$!
+watch_node "$suite_pid" &
+watchdog_pid=$!
+wait "$suite_pid" || suite_rc=$?
+suite_pid=""
+kill "$watchdog_pid" 2>/dev/null || true
+wait "$watchdog_pid" 2>/dev/null || true
+watchdog_pid=""
+if [[ -s $work/node-problem ]]; then
+  log "the suite was stopped by the node watchdog: $(head -n 1 "$work/node-problem")"
+  suite_rc=1
+fi
 took["vitest suite"]=$((SECONDS - t))
 order+=("vitest suite")
 

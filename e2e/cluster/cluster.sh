@@ -11,6 +11,10 @@
 #   e2e/cluster/cluster.sh stop      stop every process that start started (PID files)
 #   e2e/cluster/cluster.sh status    say which of them run
 #   e2e/cluster/cluster.sh env       print the shell exports for a running cluster
+#   e2e/cluster/cluster.sh check     exit 1, saying why, if a component has exited or a pod of the
+#                                    real node has failed to be torn down for E2E_TEARDOWN_GRACE
+#                                    seconds (default 30), with the kubelet's error; the e2e
+#                                    harness runs it every few seconds to fail fast
 #
 # Environment (all optional):
 #   E2E_BIN_DIR         directory with the binaries; default: what e2e/toolchain/build.sh
@@ -141,6 +145,23 @@ spawn() { # component args... : start in its own session, log to a file, record 
     sleep 0.05
   done
   log "started $c ($pid)"
+}
+
+# What a caller cannot wait out: a component that exited, a pod whose sandbox cannot be torn
+# down (on the real node). Prints one line per problem; exit 1 if there is one.
+cmd_check() {
+  local c problems=()
+  [[ -d "$dir/run" ]] || die "no cluster state in $dir"
+  for c in "${components[@]}"; do
+    pid_of "$c" >/dev/null || problems+=("$c is not running (log: $dir/logs/$c.log)")
+  done
+  if [[ $real_node == 1 ]]; then
+    local kubectl=("${E2E_BIN_DIR:+$E2E_BIN_DIR/}kubectl" --kubeconfig "$dir/admin.kubeconfig" --request-timeout 10s) line
+    while IFS= read -r line; do problems+=("$line"); done < <(stuck_teardowns)
+  fi
+  ((${#problems[@]} == 0)) && return 0
+  printf '%s\n' "${problems[@]}"
+  return 1
 }
 
 # ---------------------------------------------------------------- waiting
@@ -505,5 +526,6 @@ case "${1:-}" in
   stop) cmd_stop ;;
   status) cmd_status ;;
   env) [[ -f "$dir/env" ]] && cat "$dir/env" || die "no cluster state in $dir" ;;
-  *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
+  check) cmd_check ;;
+  *) echo "usage: $0 start|stop|status|env|check" >&2; exit 2 ;;
 esac

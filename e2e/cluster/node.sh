@@ -152,6 +152,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   sandbox_image = "localhost/agentscope-e2e/pause:1"
   # Root here lacks CAP_SYS_RESOURCE: without this, runc fails writing -998 to oom_score_adj.
   restrict_oom_score_adj = true
+  # Pod network namespaces under the CRI state directory ($(netns_dir)), not /var/run/netns: the
+  # first `ip netns add` on the machine bind-mounts /run/netns over itself and hides the mounts
+  # of the pods' namespaces there, which then can never be removed (docs/embedded-node.md).
+  netns_mounts_under_state_dir = true
   disable_apparmor = true
   enable_selinux = false
   stream_server_address = "127.0.0.1"
@@ -298,8 +302,23 @@ nodeStatusReportFrequency: 10s
 EOF
 }
 
+# containerd's CRI plugin keeps its state in <state>/io.containerd.grpc.v1.cri and, with
+# netns_mounts_under_state_dir, bind-mounts the pods' network namespaces in netns/ there.
+netns_dir() { echo "$dir/containerd/state/io.containerd.grpc.v1.cri/netns"; }
+
+# The netns directory is a private mount of its own, made before any namespace is in it: mounts
+# made elsewhere (ip netns, other mount namespaces) neither propagate into it nor out of it.
+private_netns_dir() {
+  local d
+  d="$(netns_dir)"
+  mkdir -p "$d"
+  mount --bind "$d" "$d"
+  mount --make-private "$d"
+}
+
 spawn_node() {
   mkdir -p "$dir/kubelet/root" "$dir/volumes"
+  private_netns_dir
   spawn containerd --config "$dir/containerd/config.toml"
   wait_for "containerd" ctr_ version
   import_node_images
@@ -376,6 +395,41 @@ wait_node_ready() {
   wait_for "CoreDNS Available" "${kubectl[@]}" -n kube-system wait --for=condition=Available deployment/coredns --timeout=2s
 }
 
+# ---------------------------------------------------------------- check
+
+# Pods of this node being deleted that the kubelet has failed to kill for teardown_grace seconds
+# or more, one line each with the kubelet's error (which carries containerd's). A pod stuck like
+# this keeps its resources reserved for ever; callers fail at once instead of waiting for
+# whatever needed those resources to time out. The kubelet's FailedKillPod events say it; in a
+# namespace being deleted events are refused, and its log says it.
+teardown_grace="${E2E_TEARDOWN_GRACE:-30}"
+stuck_teardowns() {
+  local now uid pod first since msg pods events
+  declare -A deleting=()
+  # An API server too busy to answer is no verdict (one that exited is, in cmd_check).
+  pods="$("${kubectl[@]}" get pods -A --field-selector "spec.nodeName=$node_name" -o jsonpath \
+    --template '{range .items[?(@.metadata.deletionTimestamp)]}{.metadata.uid}{" "}{.metadata.namespace}/{.metadata.name}{"\n"}{end}')" || return 0
+  while read -r uid pod; do [[ -n $uid ]] && deleting[$uid]=$pod; done <<<"$pods"
+  ((${#deleting[@]})) || return 0
+  events="$("${kubectl[@]}" get events -A --field-selector reason=FailedKillPod -o go-template \
+    --template '{{range .items}}{{.involvedObject.uid}}{{"\t"}}{{or .firstTimestamp .eventTime}}{{"\t"}}{{.message}}{{"\n"}}{{end}}')" || return 0
+  now="$(date +%s)"
+  while IFS=$'\t' read -r uid first msg; do
+    [[ -n $uid && -n ${deleting[$uid]:-} ]] || continue
+    since="$(date -d "$first" +%s 2>/dev/null)" && ((now - since >= teardown_grace)) || continue
+    echo "pod ${deleting[$uid]} cannot be torn down (the kubelet has failed since $first): $msg"
+    unset "deleting[$uid]"
+  done <<<"$events"
+  # klog lines: "E1207 12:00:00.123456 <pid> <file>] ... podUID=\"<uid>\"" (local time).
+  for uid in "${!deleting[@]}"; do
+    first="$(grep -F "podUID=\"$uid\"" "$dir/logs/kubelet.log" 2>/dev/null | grep -m 1 -E 'KillPodSandbox|error killing' || true)"
+    [[ -n $first ]] || continue
+    since="$(date -d "$(date +%Y)-${first:1:2}-${first:3:2} ${first:6:8}" +%s 2>/dev/null)" && ((now - since >= teardown_grace)) || continue
+    msg="$(grep -F "podUID=\"$uid\"" "$dir/logs/kubelet.log" | grep -E 'KillPodSandbox|error killing' | tail -n 1)"
+    echo "pod ${deleting[$uid]} cannot be torn down (kubelet log since ${first:6:8}): ${msg:0:2000}"
+  done
+}
+
 # ---------------------------------------------------------------- stop
 
 # Everything the node made outside its processes: pod sandboxes, mounts, network namespaces,
@@ -396,7 +450,8 @@ node_host_cleanup() {
   kill_orphan_containers
   # Mounts under the cluster directory, deepest first.
   while read -r m; do umount -l "$m" 2>/dev/null || true; done < <(awk -v d="$dir/" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r)
-  # Network namespaces that our CNI made (containerd names them cni-<uuid> under /var/run/netns).
+  # (The pods' network namespaces went with the mounts above.) A node started before
+  # netns_mounts_under_state_dir left its cni-<uuid> namespaces in /var/run/netns.
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^cni-' || true); do
     if ip netns exec "$ns" ip -o addr 2>/dev/null | grep -q " ${pod_cidr%.*}\."; then
       ip netns delete "$ns" 2>/dev/null || true
