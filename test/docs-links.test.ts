@@ -9,15 +9,6 @@ import { type Token, type Tokens, lexer, walkTokens } from "marked";
 import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "./support/stack-config";
 
-/**
- * Pages that sibling branches add in parallel (linked from the README and docs/README.md before they
- * land). Each may be missing; once it exists it must leave this list (checked below), so the
- * exemption ends by itself at the merge.
- */
-export const PAGES_FROM_OTHER_BRANCHES = [
-  "docs/embedded-node.md",
-];
-
 /** The pages whose links are checked: the README, every page of docs/, and the policy pack's README. */
 function pages(): string[] {
   const docs = readdirSync(join(REPO_ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`);
@@ -73,7 +64,7 @@ export function brokenReason(file: string, href: string): string | undefined {
   const target = path === "" ? file : relative(REPO_ROOT, resolve(dirname(join(REPO_ROOT, file)), path));
   if (target.startsWith("..")) return `points outside the repository (${target})`;
   if (!existsSync(join(REPO_ROOT, target))) {
-    return PAGES_FROM_OTHER_BRANCHES.includes(target) ? undefined : `no such file: ${target}`;
+    return `no such file: ${target}`;
   }
   if (anchor !== undefined && anchor !== "" && target.endsWith(".md") && !anchorsOf(target).has(anchor)) {
     return `no heading #${anchor} in ${target}`;
@@ -100,9 +91,5 @@ describe("the documentation's relative links", () => {
     // A heading with a code span: GitHub drops the backticks and the punctuation.
     expect(brokenReason("docs/own-agents.md", "#tasks-agent_apptask-on-a-worker")).toBeUndefined();
     expect(linksOf("README.md").length).toBeGreaterThan(10);
-  });
-
-  it("exempts only pages that are still missing: a page that landed leaves PAGES_FROM_OTHER_BRANCHES", () => {
-    expect(PAGES_FROM_OTHER_BRANCHES.filter((p) => existsSync(join(REPO_ROOT, p)))).toEqual([]);
   });
 });
