@@ -1,8 +1,8 @@
 // Issue 21 G: prod protects what holds data or is costly to recreate, and nothing else. Children
 // inherit `protect` from their parent (@pulumi/pulumi resource.ts), so a protected component would
-// protect its ForceNew children too (slb.AclEntryAttachment `entry`, cr.EndpointAclPolicy `entry`,
-// terraform-provider-alicloud resource_alicloud_slb_acl_entry_attachment.go and
-// resource_alicloud_cr_endpoint_acl_policy.go), and every documented edit that replaces one would
+// protect its ForceNew children too (slb.AclEntryAttachment `entry`,
+// terraform-provider-alicloud resource_alicloud_slb_acl_entry_attachment.go; the add-ons' `name`),
+// and every documented edit that replaces one would
 // fail the prod `up`. Mocks compute no diff, so each edit is checked the way a preview would see it:
 // every resource the edit adds, removes or changes the inputs of must be unprotected.
 import { describe, expect, it } from "vitest";
