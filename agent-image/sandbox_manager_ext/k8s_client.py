@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from .pod_watch import wait_for_ready
 from .pods import Json, harden_pod, mapped_port, service_for, service_host
 
 logger = logging.getLogger(__name__)
@@ -25,7 +26,6 @@ def install(settings: Json, cls: Any = None) -> None:
             raise RuntimeError("agentscope-runtime changed: KubernetesClient.%s is missing; update this extension" % name)
 
     original_init = cls.__init__
-    original_wait = cls.wait_for_pod_ready
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         original_init(self, *args, **kwargs)
@@ -53,7 +53,9 @@ def install(settings: Json, cls: Any = None) -> None:
         return self._agentscope_ports.pop(pod_name, []), service_host(pod_name, self.namespace)
 
     def wait_for_pod_ready(self: Any, container_id: str, timeout: int = 300) -> bool:
-        ready = bool(original_wait(self, container_id, timeout=max(timeout, settings.get("podReadyTimeoutSeconds", 0))))
+        # A watch, not upstream's 2 s poll (pod_watch).
+        ready = wait_for_ready(self.v1, self.namespace, container_id,
+                               timeout=max(timeout, settings.get("podReadyTimeoutSeconds", 0)))
         if not ready:
             # Upstream's create() then returns None and forgets the pod: it would hold its share of the
             # node (or of the ACS quota) for ever, and the pool's next refill would add another. Seen on

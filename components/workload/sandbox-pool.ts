@@ -358,12 +358,13 @@ export function sandboxPodSettings(r: ResolvedSandboxPoolArgs, registry: string,
 /**
  * Exactly what the manager calls (agentscope-runtime 1.1.x, kubernetes_client.py, with the
  * extension above), in the sandbox namespace: `create_namespaced_pod`, `read_namespaced_pod`
- * (inspect, get_status, start, wait_for_pod_ready), `delete_namespaced_pod` (stop, remove),
- * `create_namespaced_service`, `delete_namespaced_service` (remove). The manager never lists,
- * watches or patches pods, never reads their logs, and with ClusterIP addressing never reads Services.
+ * (inspect, get_status, start), a watch of one new pod (`list_namespaced_pod(watch=True)` with a
+ * name fieldSelector: the extension's wait_for_pod_ready), `delete_namespaced_pod` (stop, remove),
+ * `create_namespaced_service`, `delete_namespaced_service` (remove). The manager never lists or
+ * patches pods, never reads their logs, and with ClusterIP addressing never reads Services.
  */
 export const SANDBOX_MANAGER_ROLE_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
-  { apiGroups: [""], resources: ["pods"], verbs: ["create", "get", "delete"] },
+  { apiGroups: [""], resources: ["pods"], verbs: ["create", "get", "watch", "delete"] },
   { apiGroups: [""], resources: ["services"], verbs: ["create", "delete"] },
 ];
 

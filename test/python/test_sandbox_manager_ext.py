@@ -116,6 +116,7 @@ class FakeV1:
         self.pods: list[Any] = []
         self.services: list[Any] = []
         self.api_client = self
+        self.owner: Any = None
 
     @staticmethod
     def sanitize_for_serialization(body: Any) -> Any:
@@ -134,7 +135,7 @@ class StandIn:
     def __init__(self, namespace: str) -> None:
         self.namespace = namespace
         self.v1 = FakeV1()
-        self.waited: list[int] = []
+        self.v1.owner = self
         self.removed: list[tuple[str, bool]] = []
 
     def _create_multi_port_service(self, pod_name: str, port_list: list[Any]) -> bool:
@@ -146,15 +147,27 @@ class StandIn:
     ready = True
 
     def wait_for_pod_ready(self, container_id: str, timeout: int = 300) -> bool:
-        self.waited.append(timeout)
-        return self.ready
+        raise AssertionError("replaced by the extension")
 
     def remove(self, container_id: str, force: bool = False) -> bool:
         self.removed.append((container_id, force))
         return True
 
 
-def test_install_wires_pods_and_cluster_ip_addressing_into_the_client() -> None:
+@pytest.fixture(autouse=True)
+def pod_waits(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, float]]:
+    """k8s_client's pod_watch.wait_for_ready, recorded; StandIn.ready is what it returns."""
+    waits: list[tuple[str, str, float]] = []
+
+    def wait(v1: Any, namespace: str, name: str, timeout: float) -> bool:
+        waits.append((namespace, name, timeout))
+        return bool(v1.owner.ready)
+
+    monkeypatch.setattr(k8s_client, "wait_for_ready", wait)
+    return waits
+
+
+def test_install_wires_pods_and_cluster_ip_addressing_into_the_client(pod_waits: list[Any]) -> None:
     cls = type("Client", (StandIn,), {})
     k8s_client.install(SETTINGS, cls)
     k8s_client.install(SETTINGS, cls)  # idempotent
@@ -165,7 +178,7 @@ def test_install_wires_pods_and_cluster_ip_addressing_into_the_client() -> None:
     assert c.v1.services[0][1]["spec"]["type"] == "ClusterIP"
     # What SandboxManager stores as the sandbox URL: http://<host>:<port>.
     assert c._get_service_node_ports("sandbox-x") == ([8090], "sandbox-x-service.sbx.svc")
-    assert c.wait_for_pod_ready("sandbox-x", timeout=60) is True and c.waited == [180]
+    assert c.wait_for_pod_ready("sandbox-x", timeout=60) is True and pod_waits == [("sbx", "sandbox-x", 180)]
 
 
 def test_a_sandbox_that_never_becomes_ready_is_removed_not_forgotten() -> None:

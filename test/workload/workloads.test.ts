@@ -265,7 +265,7 @@ describe.each(["local", "dev", "prod"] as const)("AgentScopeWorkloads (%s)", (en
     const role = named(run(env), "Role", "sandbox-manager");
     expect(role.metadata?.namespace).toBe("agentscope-sandboxes");
     expect(role["rules"]).toEqual([
-      { apiGroups: [""], resources: ["pods"], verbs: ["create", "get", "delete"] },
+      { apiGroups: [""], resources: ["pods"], verbs: ["create", "get", "watch", "delete"] },
       { apiGroups: [""], resources: ["services"], verbs: ["create", "delete"] },
     ]);
     expect(role["rules"]).toEqual(SANDBOX_MANAGER_ROLE_RULES);
