@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -57,7 +58,9 @@ def desired_warm(bounds: Bounds, claims_per_s: float, refill_s: float) -> int:
 
 
 class Scaler:
-    """The target of one sandbox type, from the claims it is told about, on `clock` (seconds)."""
+    """The target of one sandbox type, from the claims it is told about, on `clock` (seconds).
+    Thread-safe: claims arrive on the server's worker threads, the controller and the metrics
+    poller read the target on theirs."""
 
     def __init__(self, bounds: Bounds, scale_down_after_s: float, window_s: float, clock: Callable[[], float]) -> None:
         self.bounds, self.scale_down_after_s, self.window_s, self.clock = bounds, scale_down_after_s, window_s, clock
@@ -65,29 +68,34 @@ class Scaler:
         self._refill_s = DEFAULT_REFILL_S
         self._target = bounds.minimum
         self._held_since = clock()
+        self._lock = threading.Lock()
 
     def claimed(self) -> None:
-        self._claims.append(self.clock())
+        with self._lock:
+            self._claims.append(self.clock())
 
     def created(self, seconds: float) -> None:
         """A create took `seconds`: the refill time follows it (moving average)."""
-        self._refill_s = 0.7 * self._refill_s + 0.3 * seconds
+        with self._lock:
+            self._refill_s = 0.7 * self._refill_s + 0.3 * seconds
 
     @property
     def refill_s(self) -> float:
         return self._refill_s
 
     def claims_per_s(self) -> float:
-        now = self.clock()
+        with self._lock:
+            return self._rate(self.clock())
+
+    def _rate(self, now: float) -> float:
         while self._claims and self._claims[0] <= now - self.window_s:
             self._claims.popleft()
         return len(self._claims) / self.window_s
 
     def target(self) -> int:
-        now = self.clock()
-        desired = desired_warm(self.bounds, self.claims_per_s(), self._refill_s)
-        if desired >= self._target:
-            self._target, self._held_since = desired, now
-        elif now - self._held_since >= self.scale_down_after_s:
-            self._target, self._held_since = desired, now
-        return self._target
+        with self._lock:
+            now = self.clock()
+            desired = desired_warm(self.bounds, self._rate(now), self._refill_s)
+            if desired >= self._target or now - self._held_since >= self.scale_down_after_s:
+                self._target, self._held_since = desired, now
+            return self._target
