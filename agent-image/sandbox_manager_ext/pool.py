@@ -5,6 +5,9 @@
   sandbox leaves the pool (the queue's dequeue wakes the controller), creates run side by side (up
   to `max_parallel`), and the watcher's scan_pool_once only wakes the controller;
 - the warm size per type is the autoscaler's target (autoscale.py), surplus sandboxes released;
+- a claim that finds the pool empty while a refill is under way waits for that refill (one claim
+  per refill in flight) instead of starting a cold create of its own: the refill began earlier,
+  so it is ready sooner; claims beyond the refills in flight create on demand at once;
 - an empty pool is not an error: upstream's create_from_pool already creates on demand, and the
   server's worker threads (asyncio's default executor, min(32, CPUs + 4), 5 or 6 on a small node)
   are raised so a burst of on-demand creates does not queue every other call behind it."""
@@ -23,6 +26,9 @@ from .autoscale import Policy, Scaler
 log = logging.getLogger(__name__)
 
 SERVER_WORKERS = 64
+# A claim waits at most this long for a refill in flight, then creates on demand (the stack's pod
+# ready timeout is longer; a refill that slow is failing anyway).
+REFILL_WAIT_S = 60.0
 
 
 def type_name(value: Any) -> str:
@@ -39,6 +45,9 @@ class PoolController:
         self.creating = {t: 0 for t in self.queues}
         self.max_parallel = max_parallel
         self._lock = threading.Lock()
+        self._finished = threading.Condition(self._lock)  # a refill ended (enqueued or failed)
+        self._ended = {t: 0 for t in self.queues}
+        self._waiting = {t: 0 for t in self.queues}
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._executor = ThreadPoolExecutor(max_parallel, thread_name_prefix="pool-refill")
@@ -64,6 +73,23 @@ class PoolController:
         if (scaler := self.scalers.get(sandbox_type)) is not None:
             scaler.claimed()
         self.kick()
+
+    def wait_for_refill(self, t: str, timeout_s: float) -> bool:
+        """With the pool of `t` empty and a refill under way that no other claim waits for, waits
+        until a refill ends; True when it waited (the caller then claims as usual)."""
+        queue = self.queues.get(t)
+        if queue is None:
+            return False
+        with self._finished:
+            if queue.size() > 0 or self.creating[t] <= self._waiting[t]:
+                return False
+            self._waiting[t] += 1
+            seen = self._ended[t]
+            try:
+                self._finished.wait_for(lambda: self._ended[t] > seen, timeout_s)
+            finally:
+                self._waiting[t] -= 1
+        return True
 
     def targets(self) -> dict[str, int]:
         return {t: s.target() for t, s in self.scalers.items()}
@@ -104,8 +130,10 @@ class PoolController:
         except Exception:
             log.warning("refill of pool %s failed", t, exc_info=True)
         finally:
-            with self._lock:
+            with self._finished:
                 self.creating[t] -= 1
+                self._ended[t] += 1
+                self._finished.notify_all()
             self.kick()
 
     def run(self) -> threading.Thread:
@@ -139,7 +167,9 @@ def wrap_manager(cls: Any) -> None:
     def create_from_pool(self: Any, sandbox_type: Any = None, meta: Any = None) -> Any:
         controller: PoolController | None = getattr(self, "_agentscope_pool", None)
         if controller is not None:
-            controller.claimed(type_name(sandbox_type or self.default_type[0]))
+            kind = type_name(sandbox_type or self.default_type[0])
+            controller.claimed(kind)
+            controller.wait_for_refill(kind, REFILL_WAIT_S)
         return claim(self, sandbox_type=sandbox_type, meta=meta)
 
     @functools.wraps(scan_pool_once)

@@ -86,6 +86,7 @@ class FakeKubernetesClient:
         self.pods: dict[str, str] = {}
         self.lock = threading.Lock()
         self.creates = 0
+        self.created: list[str] = []
         self.concurrent = 0
         self.max_concurrent = 0
 
@@ -94,6 +95,7 @@ class FakeKubernetesClient:
         assert name and environment and environment["SECRET_TOKEN"]
         with self.lock:
             self.creates += 1
+            self.created.append(name)
             self.concurrent += 1
             self.max_concurrent = max(self.max_concurrent, self.concurrent)
             self.pods[name] = "Pending"
@@ -170,6 +172,38 @@ def test_a_claim_starts_the_refill_itself_not_a_later_scan(monkeypatch: pytest.M
     assert m.scan_pool_once() == {"refill": "pool-controller"}  # upstream's scan only wakes it
 
 
+def test_a_claim_on_an_empty_pool_takes_the_refill_under_way_not_a_new_cold_create(
+        monkeypatch: pytest.MonkeyPatch, controllers: list[Any]) -> None:
+    client = FakeKubernetesClient(cold_s=0.5)
+    m = make_manager(monkeypatch, client, pool_size=1)
+    c = pool.install(m, autoscale.parse_policy(None, ["base"], 1), interval_s=3600)
+    controllers.append(c)
+    queue = m.pool_queues[next(iter(m.pool_queues))]
+    assert wait_until(lambda: queue.size() == 1)
+    first = m.create_from_pool(meta={"session_ctx_id": "s1"})  # warm; its refill starts
+    assert wait_until(lambda: client.creates == 2)
+    second = m.create_from_pool(meta={"session_ctx_id": "s2"})  # pool empty, the refill in flight
+    assert first == client.created[0]
+    assert second == client.created[1]  # the refill's sandbox, not one of its own
+    assert wait_until(lambda: queue.size() == 1 and client.creates == 3)  # and the pool refills again
+
+
+def test_only_one_claim_waits_per_refill_the_others_create_at_once(monkeypatch: pytest.MonkeyPatch, controllers: list[Any]) -> None:
+    client = FakeKubernetesClient(cold_s=0.5)
+    m = make_manager(monkeypatch, client, pool_size=1)
+    c = pool.install(m, autoscale.parse_policy(None, ["base"], 1), interval_s=3600)
+    controllers.append(c)
+    queue = m.pool_queues[next(iter(m.pool_queues))]
+    assert wait_until(lambda: queue.size() == 1)
+    m.create_from_pool(meta={"session_ctx_id": "s0"})
+    assert wait_until(lambda: c.creating["base"] == 1)
+    with ThreadPoolExecutor(3) as claims:
+        names = list(claims.map(lambda i: m.create_from_pool(meta={"session_ctx_id": f"s{i + 1}"}), range(3)))
+    assert all(names) and len(set(names)) == 3
+    assert client.created[1] in names  # one of them took the refill
+    assert wait_until(lambda: queue.size() == 1 and sum(c.creating.values()) == 0)
+
+
 def test_a_burst_of_20_with_a_pool_of_2_is_all_served_and_the_pool_refills(monkeypatch: pytest.MonkeyPatch, controllers: list[Any]) -> None:
     client = FakeKubernetesClient(cold_s=0.3)
     m = make_manager(monkeypatch, client, pool_size=2)
@@ -181,7 +215,9 @@ def test_a_burst_of_20_with_a_pool_of_2_is_all_served_and_the_pool_refills(monke
         names = list(claims.map(lambda i: m.create_from_pool(meta={"session_ctx_id": f"s{i}"}), range(20)))
     assert all(names) and len(set(names)) == 20
     assert wait_until(lambda: queue.size() == 2 and sum(c.creating.values()) == 0)
-    assert client.creates == 2 + 18 + 2  # warm pool, on-demand creates, refill
+    # Warm pool 2, refills 2 (some taken by burst claims that waited for them), on-demand the rest,
+    # and the pool refilled to 2 at the end: every claim served, no create wasted.
+    assert client.creates == 2 + 18 + 2
     running = [k for k in m.container_mapping.scan(m.prefix) if (m.container_mapping.get(k) or {}).get("state") == "running"]
     assert len(running) == 20
 
