@@ -153,6 +153,9 @@ class StandIn:
         self.removed.append((container_id, force))
         return True
 
+    def stop(self, container_id: str, timeout: Any = None) -> bool:
+        raise AssertionError("replaced by the extension")
+
 
 @pytest.fixture(autouse=True)
 def pod_waits(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, float]]:
@@ -190,6 +193,13 @@ def test_a_sandbox_that_never_becomes_ready_is_removed_not_forgotten() -> None:
     ready = cls("sbx")
     ready.ready = True
     assert ready.wait_for_pod_ready("sandbox-ok") is True and ready.removed == []
+
+
+def test_stop_leaves_the_pod_to_remove_which_upstream_calls_next() -> None:
+    cls = type("Client", (StandIn,), {})
+    k8s_client.install(SETTINGS, cls)
+    c = cls("sbx")
+    assert c.stop("sandbox-x", timeout=1) is True and c.v1.pods == [] and c.removed == []
 
 
 def test_install_refuses_a_client_that_changed_shape() -> None:
