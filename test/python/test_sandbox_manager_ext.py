@@ -156,6 +156,16 @@ class StandIn:
     def stop(self, container_id: str, timeout: Any = None) -> bool:
         raise AssertionError("replaced by the extension")
 
+    reads = 0
+
+    def inspect(self, container_id: str) -> Any:  # upstream: read_namespaced_pod(...).to_dict(), None on 404
+        self.reads += 1
+        return {"metadata": {"name": container_id}, "status": {"phase": "Running"}} if container_id != "gone" else None
+
+    def get_status(self, container_id: str) -> Any:  # upstream's, verbatim in shape: phase of inspect()
+        info = self.inspect(container_id)
+        return info["status"]["phase"].lower() if info else None
+
 
 @pytest.fixture(autouse=True)
 def pod_waits(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, float]]:
@@ -200,6 +210,23 @@ def test_stop_leaves_the_pod_to_remove_which_upstream_calls_next() -> None:
     k8s_client.install(SETTINGS, cls)
     c = cls("sbx")
     assert c.stop("sandbox-x", timeout=1) is True and c.v1.pods == [] and c.removed == []
+
+
+def test_a_pod_read_twice_in_a_row_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    cls = type("Client", (StandIn,), {})
+    k8s_client.install(SETTINGS, cls)
+    c, other = cls("sbx"), cls("sbx")
+    # A claim: inspect, then get_status; create: get_status twice.
+    assert c.inspect("sandbox-x") and c.get_status("sandbox-x") == "running" and c.reads == 1
+    assert c.get_status("sandbox-y") == "running" and c.get_status("sandbox-y") == "running" and c.reads == 2
+    assert other.get_status("sandbox-y") == "running" and other.reads == 1  # per client
+    assert c.inspect("gone") is None and c.inspect("gone") is None and c.reads == 4  # a missing pod is always asked
+    clock = [1000.0]
+    monkeypatch.setattr(k8s_client.time, "monotonic", lambda: clock[0])
+    c.inspect("sandbox-z")
+    clock[0] += k8s_client.INSPECT_REUSE_S
+    c.inspect("sandbox-z")
+    assert c.reads == 6  # too old: read again
 
 
 def test_install_refuses_a_client_that_changed_shape() -> None:
