@@ -12,8 +12,8 @@ Further measures, each on its own flag (docs/sandbox-pool.md):
   requests 4 s apart), end to end;
 - `--burst N`: N claims at once from a full pool, p50/p95 and failures, then the refill time
   (from the burst's start until the pool holds its size again, all Ready);
-- `--reap-agent-pod`: a seed request, its agent pod deleted once it has claimed a sandbox (a new
-  pod appears: the refill), and the time until the claimed sandbox's pod is being deleted;
+- `--reap-agent-pod`: a sandbox claimed from inside the agent's pod (so that pod is its owner),
+  the pod force-deleted, and the time until the sandbox's pod is being deleted;
 - `--count-api`: API-server requests (apiserver_request_total, every client: the manager, the
   scheduler, kubelets, controllers) and the manager's CPU (/proc/1/stat in its container) over
   the warm-claim rounds, per claim.
@@ -209,29 +209,45 @@ async def pool_full_beside(namespace: str, claimed: set[str], size: int, timeout
     raise TimeoutError(f"the pool did not refill to {size} beside {len(claimed)} claimed sandboxes")
 
 
-async def reap_after_agent_pod_dies(args: argparse.Namespace, token: str) -> float:
-    """Seconds from deleting the agent pod that holds a sandbox to that sandbox's pod being deleted."""
-    warm = set(await pool_warm(args.sandbox_namespace, args.pool_size))
-    async with httpx.AsyncClient(timeout=180) as client:
-        turn = asyncio.create_task(seed_request(client, args, token, 0))
-        deadline = time.monotonic() + 120
-        while not {p["metadata"]["name"] for p in sandbox_pods(args.sandbox_namespace)} - warm:
-            if time.monotonic() > deadline or turn.done():
-                raise RuntimeError("the agent did not claim a sandbox (no refill pod appeared)")
-            await asyncio.sleep(0.1)
-        selector = kubectl_json("get", "svc", "-n", args.agent_namespace, args.agent_service)["spec"]["selector"]
-        agent_pod = kubectl_json("get", "pods", "-n", args.agent_namespace, "-l",
-                                 ",".join(f"{k}={v}" for k, v in selector.items()))["items"][0]["metadata"]["name"]
-        subprocess.run(["kubectl", "delete", "pod", "-n", args.agent_namespace, agent_pod, "--grace-period=0",
-                        "--force", "--wait=false"], check=True, capture_output=True)
-        killed = time.perf_counter()
-        turn.cancel()
+# Run in the agent container: claims a sandbox as the agent does (its env names the manager and
+# holds its token), prints its id, and holds it.
+HOLD_A_SANDBOX = (
+    "import asyncio, os\n"
+    "from agentscope_runtime.sandbox import BaseSandboxAsync\n"
+    "async def main():\n"
+    "    box = BaseSandboxAsync(base_url=os.environ['SANDBOX_MANAGER_URL'], bearer_token=os.environ['SANDBOX_MANAGER_TOKEN'])\n"
+    "    await box.start_async()\n"
+    "    print(box.sandbox_id, flush=True)\n"
+    "    await asyncio.sleep(600)\n"
+    "asyncio.run(main())\n"
+)
+
+
+async def reap_after_agent_pod_dies(args: argparse.Namespace) -> float:
+    """Seconds from force-deleting an agent pod that holds a sandbox (claimed from inside it, so
+    the manager sees that pod as the owner) to that sandbox's pod being deleted."""
+    await pool_warm(args.sandbox_namespace, args.pool_size)
+    selector = kubectl_json("get", "svc", "-n", args.agent_namespace, args.agent_service)["spec"]["selector"]
+    agent_pod = kubectl_json("get", "pods", "-n", args.agent_namespace, "-l",
+                             ",".join(f"{k}={v}" for k, v in selector.items()))["items"][0]["metadata"]["name"]
+    holder = await asyncio.create_subprocess_exec(
+        "kubectl", "exec", "-n", args.agent_namespace, agent_pod, "-c", "agent", "--", "python", "-c", HOLD_A_SANDBOX,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+    assert holder.stdout is not None
+    sandbox = (await asyncio.wait_for(holder.stdout.readline(), 120)).decode().strip()
+    if not sandbox:
+        raise RuntimeError("the agent pod did not claim a sandbox")
+    await asyncio.sleep(2)  # the owner recorded (a worker resolves the claim's IP right after it)
+    subprocess.run(["kubectl", "delete", "pod", "-n", args.agent_namespace, agent_pod, "--grace-period=0",
+                    "--force", "--wait=false"], check=True, capture_output=True)
+    killed = time.perf_counter()
+    holder.kill()
     while time.perf_counter() - killed < 180:
         live = {p["metadata"]["name"] for p in sandbox_pods(args.sandbox_namespace) if not p["metadata"].get("deletionTimestamp")}
-        if warm - live:  # the claimed one (a warm pod before the turn) is going
+        if sandbox not in live:
             return time.perf_counter() - killed
         await asyncio.sleep(0.2)
-    raise TimeoutError("the dead agent's sandbox was not released within 180 s")
+    raise TimeoutError(f"sandbox {sandbox} of the dead agent pod was not released within 180 s")
 
 
 def api_requests() -> dict[str, float]:
@@ -304,7 +320,7 @@ def main() -> int:
         print(f"| burst of {args.burst}, pool {args.pool_size} | {len(times)} | {p(times, 50):.3f} | {p(times, 95):.3f} | "
               f"{min(times):.3f} | {max(times):.3f} |  failures {failures}, refill {refill:.1f} s")
     if args.reap_agent_pod:
-        print(f"dead agent pod's sandbox released after {asyncio.run(reap_after_agent_pod_dies(args, agent_token)):.1f} s")
+        print(f"dead agent pod's sandbox released after {asyncio.run(reap_after_agent_pod_dies(args)):.1f} s")
     if args.gap and args.requests:
         spaced = asyncio.run(spaced_seed_requests(args, agent_token))
         print(f"seed requests {args.gap:.0f} s apart: " + ", ".join(f"{x:.2f}" for x in spaced) + " s")
