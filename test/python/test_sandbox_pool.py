@@ -317,3 +317,27 @@ def test_idle_reaps_are_counted(monkeypatch: pytest.MonkeyPatch) -> None:
     name = m.create_from_pool(meta={"session_ctx_id": "idle-1"})
     assert m.reap_session("idle-1") is True and name not in client.pods
     assert REGISTRY.get_sample_value("agentscope_sandbox_reaped_total", {"sandbox_type": "base", "reason": "idle"}) == before + 1
+
+
+def test_the_callers_ip_reaches_the_claim_on_the_servers_worker_thread() -> None:
+    """As upstream's create_endpoint runs a claim: asyncio.to_thread, inside the request's context."""
+    import asyncio
+
+    import httpx
+    from fastapi import FastAPI
+
+    app = FastAPI()
+
+    @app.post("/create_from_pool_async")
+    async def claim() -> dict[str, str | None]:
+        return {"ip": await asyncio.to_thread(owners.CLIENT_IP.get)}
+
+    app.add_middleware(owners.ClientIp)
+
+    async def go() -> Any:
+        transport = httpx.ASGITransport(app=app, client=("10.0.0.7", 41234))
+        async with httpx.AsyncClient(transport=transport, base_url="http://manager") as client:
+            return (await client.post("/create_from_pool_async")).json()
+
+    assert asyncio.run(go()) == {"ip": "10.0.0.7"}
+    assert owners.CLIENT_IP.get() is None  # nothing leaks out of the request
