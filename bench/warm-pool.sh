@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The warm pool's benchmark (bench/warm_pool.py) against the stack `npm run local` brought up on
 # the embedded cluster, whose Service IPs this machine routes. Usage:
-#   bench/warm-pool.sh [--rounds N] [--requests N] [--agent NAME]
+#   bench/warm-pool.sh [--rounds N] [--requests N] [--agent NAME] [--gap S] [--burst N]
+#                      [--reap-agent-pod] [--count-api]   (bench/warm_pool.py says what each measures)
 # Other clusters: KUBECONFIG=<file> with Service IPs routable from here.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -50,4 +51,5 @@ sandbox_type="$(manager_env DEFAULT_SANDBOX_TYPE | cut -d, -f1)"
 "$python" "$repo/bench/warm_pool.py" \
   --manager-url "http://127.0.0.1:$local_port" --manager-token-file "$tokens/manager" \
   --agent-url "http://$agent_ip:$agent_port" --agent-token-file "$tokens/agent" \
-  --sandbox-namespace "$sandbox_ns" --sandbox-type "$sandbox_type" --pool-size "$pool_size" "${rest[@]}"
+  --sandbox-namespace "$sandbox_ns" --sandbox-type "$sandbox_type" --pool-size "$pool_size" \
+  --agent-namespace "$agent_ns" --agent-service "$agent_svc" --manager-namespace "$ns" "${rest[@]}"

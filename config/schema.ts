@@ -196,12 +196,33 @@ export function agentSchema(d: EnvironmentDefaults) {
   });
 }
 
+const poolBound = num(z.number().int().min(0).max(200));
+/** Warm pool autoscaling of one sandbox type (SandboxPool `autoscaling`). */
+const autoscalingSchema = z
+  .strictObject({
+    /** Warm sandboxes kept when idle: what the pool costs at rest. */
+    min: poolBound,
+    /** Most warm sandboxes. */
+    max: poolBound,
+    /** Warm sandboxes beyond what the claim rate needs (default 1). */
+    headroom: poolBound.default(1),
+  })
+  .refine((a) => a.min <= a.max, { message: "min must not exceed max", path: ["min"] });
+
 export function sandboxSchema(d: EnvironmentDefaults) {
   return z
     .strictObject({
       types: z.array(z.enum(SANDBOX_TYPES)).min(1).default(["base"]),
       poolSize: num(z.number().int().min(0).max(200)).default(d.sandboxPoolSize),
       maxInstances: num(z.number().int().min(1).max(5000)).default(50),
+      /** Per type: warm pool scaled from the claim rate within [min, max] (default none: poolSize, fixed). */
+      autoscaling: z.partialRecord(z.enum(SANDBOX_TYPES), autoscalingSchema).optional(),
+      /** Seconds before an autoscaled pool goes down once its demand fell. */
+      scaleDownAfterSeconds: num(z.number().int().min(30).max(86_400)).default(300),
+      /** A session idle this long has its sandboxes released (the manager's HEARTBEAT_TIMEOUT). */
+      sessionIdleTimeoutSeconds: num(z.number().int().min(30).max(86_400)).default(300),
+      /** How often the manager checks that agent pods holding sandboxes exist; a dead one's are released. */
+      ownerCheckSeconds: num(z.number().int().min(2).max(50, "must be at most 50, so a dead agent's sandboxes are released within a minute")).default(10),
       isolation: z.enum(["acs", "runtime-class", "none"]).optional(),
       runtimeClassName: z.enum(["runv", "gvisor", "kata", "kata-qemu", "kata-clh"]).optional(),
       /** Must be 1: every manager replica refills the shared warm pool without a lock (SandboxPool). */
@@ -218,6 +239,18 @@ export function sandboxSchema(d: EnvironmentDefaults) {
       imageTag: str(z.string().regex(/^[\w][\w.-]{0,127}$/, "must be an image tag")).optional(),
       /** Pin the mirrored runtime-sandbox images: type → `<repository>@sha256:...` (default: by tag). */
       imageDigests: z.partialRecord(z.enum(SANDBOX_TYPES), imageByDigest).optional(),
+    })
+    .superRefine((s, ctx) => {
+      const scaled = Object.entries(s.autoscaling ?? {});
+      for (const [type] of scaled) {
+        if (!s.types.includes(type as (typeof s.types)[number])) {
+          ctx.addIssue({ code: "custom", path: ["autoscaling", type], message: `sandbox.types does not pool "${type}" (it pools ${s.types.join(", ")})` });
+        }
+      }
+      const warmMax = scaled.reduce((n, [, a]) => n + (a?.max ?? 0), 0) + s.poolSize * (s.types.length - scaled.length);
+      if (warmMax > s.maxInstances) {
+        ctx.addIssue({ code: "custom", path: ["autoscaling"], message: `the warm pools can reach ${warmMax} sandboxes (autoscaling max, poolSize for the other types), more than maxInstances (${s.maxInstances})` });
+      }
     })
     .prefault({});
 }

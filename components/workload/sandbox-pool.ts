@@ -38,6 +38,19 @@ export interface SandboxImagesArgs {
   digests?: Partial<Record<SandboxType, string>>;
 }
 
+/**
+ * Warm pool autoscaling of one sandbox type (agent-image/sandbox_manager_ext/autoscale.py): the warm
+ * pool holds what the claim rate takes during one refill plus `headroom`, within [`min`, `max`].
+ */
+export interface SandboxAutoscaling {
+  /** Warm sandboxes kept even when idle: the floor, and what the pool costs at rest. */
+  readonly min: number;
+  /** Most warm sandboxes (claimed ones do not count; maxInstances caps all). */
+  readonly max: number;
+  /** Warm sandboxes beyond what the claim rate needs (default 1). */
+  readonly headroom?: number;
+}
+
 /** The AgentScope Runtime sandbox manager (`runtime-sandbox-server`, k8s mode) and its sandbox pool. */
 export interface SandboxPoolArgs {
   /** Namespace the manager runs in (the agents namespace). */
@@ -63,8 +76,17 @@ export interface SandboxPoolArgs {
   poolSize?: number;
   /** Most sandboxes alive at once (`MAX_SANDBOX_INSTANCES`, default 50). */
   maxInstances?: number;
-  /** Idle seconds before a sandbox is reaped (`HEARTBEAT_TIMEOUT`, default 300). */
+  /** Idle seconds before a session's sandboxes are released (`HEARTBEAT_TIMEOUT`, default 300). */
   heartbeatTimeoutSeconds?: number;
+  /** Autoscaling per type (default none: `poolSize` warm, fixed). A type not listed keeps `poolSize`. */
+  autoscaling?: Partial<Record<SandboxType, SandboxAutoscaling>>;
+  /** Seconds without a reason to stay up before the autoscaler lowers a pool (default 300). */
+  scaleDownAfterSeconds?: number;
+  /**
+   * Seconds between checks that the agent pods holding sandboxes still exist (default 10): a
+   * sandbox of a dead agent pod is released within about this long plus one pod deletion.
+   */
+  ownerCheckSeconds?: number;
   /**
    * Manager replicas: exactly 1 (the default). Every replica runs upstream's pool watcher, which
    * refills the shared pool without a lock (`scan_pool_once`: "multi-instance may overfill"), so two
@@ -135,6 +157,9 @@ export interface ResolvedSandboxPoolArgs {
   readonly poolSize: number;
   readonly maxInstances: number;
   readonly heartbeatTimeoutSeconds: number;
+  readonly autoscaling: Partial<Record<SandboxType, Required<SandboxAutoscaling>>>;
+  readonly scaleDownAfterSeconds: number;
+  readonly ownerCheckSeconds: number;
   readonly replicas: number;
   readonly redis?: pulumi.Input<RedisEndpoint>;
   readonly redisDb: number;
@@ -174,6 +199,25 @@ export function resolveSandboxPoolArgs(args: SandboxPoolArgs): ResolvedSandboxPo
   }
   const heartbeatTimeoutSeconds = args.heartbeatTimeoutSeconds ?? 300;
   requireInt(C, "heartbeatTimeoutSeconds", heartbeatTimeoutSeconds, 30, 86_400);
+  const autoscaling: Partial<Record<SandboxType, Required<SandboxAutoscaling>>> = {};
+  let warmMax = poolSize * (sandboxTypes.length - Object.keys(args.autoscaling ?? {}).length);
+  for (const [type, a] of Object.entries(args.autoscaling ?? {}) as [SandboxType, SandboxAutoscaling][]) {
+    if (!sandboxTypes.includes(type)) throw new Error(`${C}: autoscaling.${type}: sandboxTypes does not pool "${type}" (${sandboxTypes.join(", ")})`);
+    const headroom = a.headroom ?? 1;
+    requireInt(C, `autoscaling.${type}.min`, a.min, 0, 200);
+    requireInt(C, `autoscaling.${type}.max`, a.max, 0, 200);
+    requireInt(C, `autoscaling.${type}.headroom`, headroom, 0, 200);
+    if (a.min > a.max) throw new Error(`${C}: autoscaling.${type}.min (${a.min}) exceeds autoscaling.${type}.max (${a.max})`);
+    autoscaling[type] = { min: a.min, max: a.max, headroom };
+    warmMax += a.max;
+  }
+  if (warmMax > maxInstances) {
+    throw new Error(`${C}: the warm pools can reach ${warmMax} sandboxes (autoscaling max, poolSize for the other types), more than maxInstances (${maxInstances}); no claim could be served then`);
+  }
+  const scaleDownAfterSeconds = args.scaleDownAfterSeconds ?? 300;
+  requireInt(C, "scaleDownAfterSeconds", scaleDownAfterSeconds, 30, 86_400);
+  const ownerCheckSeconds = args.ownerCheckSeconds ?? 10;
+  requireInt(C, "ownerCheckSeconds", ownerCheckSeconds, 2, 50);
   const replicas = args.replicas ?? 1;
   if (replicas !== 1) {
     throw new Error(`${C}: replicas must be 1, got ${replicas}: every replica refills the shared warm pool without a lock (agentscope-runtime scan_pool_once), so more would overfill it`);
@@ -213,6 +257,9 @@ export function resolveSandboxPoolArgs(args: SandboxPoolArgs): ResolvedSandboxPo
     poolSize,
     maxInstances,
     heartbeatTimeoutSeconds,
+    autoscaling,
+    scaleDownAfterSeconds,
+    ownerCheckSeconds,
     replicas,
     ...(args.redis ? { redis: args.redis } : {}),
     redisDb,
@@ -315,6 +362,11 @@ export function renderManagerEnv(r: ResolvedSandboxPoolArgs, s: ManagerSecrets):
   return `${lines.map(([k, v]) => `${k}=${dotenvQuote(v)}`).join("\n")}\n`;
 }
 
+/** AGENTSCOPE_POOL_AUTOSCALING, read by agent-image/sandbox_manager_ext/autoscale.py `parse_policy`. */
+export function renderAutoscaling(r: ResolvedSandboxPoolArgs): string {
+  return JSON.stringify({ types: r.autoscaling, scaleDownAfterSeconds: r.scaleDownAfterSeconds });
+}
+
 // ---------- sandbox pod settings applied by the extension ----------
 
 /** What the extension applies to every sandbox pod (camelCase Pod fields, merged into the manager's pod). */
@@ -384,12 +436,13 @@ export function sandboxPodSettings(r: ResolvedSandboxPoolArgs, registry: string,
 /**
  * Exactly what the manager calls (agentscope-runtime 1.1.x, kubernetes_client.py, with the
  * extension above), in the sandbox namespace: `create_namespaced_pod`, `read_namespaced_pod`
- * (inspect, get_status, start, wait_for_pod_ready), `delete_namespaced_pod` (stop, remove),
- * `create_namespaced_service`, `delete_namespaced_service` (remove). The manager never lists,
- * watches or patches pods, never reads their logs, and with ClusterIP addressing never reads Services.
+ * (inspect, get_status, start), a watch of one new pod (`list_namespaced_pod(watch=True)` with a
+ * name fieldSelector: the extension's wait_for_pod_ready), `delete_namespaced_pod` (stop, remove),
+ * `create_namespaced_service`, `delete_namespaced_service` (remove). The manager never lists or
+ * patches pods, never reads their logs, and with ClusterIP addressing never reads Services.
  */
 export const SANDBOX_MANAGER_ROLE_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
-  { apiGroups: [""], resources: ["pods"], verbs: ["create", "get", "delete"] },
+  { apiGroups: [""], resources: ["pods"], verbs: ["create", "get", "watch", "delete"] },
   { apiGroups: [""], resources: ["services"], verbs: ["create", "delete"] },
 ];
 
@@ -398,6 +451,15 @@ export const SANDBOX_MANAGER_ROLE_RULES: k8s.types.input.rbac.v1.PolicyRule[] = 
  * fails to start without it. Upstream also reads `nodes` to find a NodePort's address; the
  * ClusterIP extension removes that call, so no node access is granted.
  */
+/**
+ * In the agents' namespace (agent-image/sandbox_manager_ext/owners.py): the pod that claimed a
+ * sandbox, found by its IP (`list` with a status.podIP fieldSelector), and whether it still exists
+ * (`get`), so that a dead agent's sandboxes are released.
+ */
+export const SANDBOX_MANAGER_AGENT_POD_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
+  { apiGroups: [""], resources: ["pods"], verbs: ["get", "list"] },
+];
+
 export const SANDBOX_MANAGER_CLUSTER_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
   { apiGroups: [""], resources: ["namespaces"], verbs: ["list"] },
 ];
@@ -478,6 +540,15 @@ export class SandboxPool extends pulumi.ComponentResource {
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
       subjects: [{ kind: "ServiceAccount", name: managerSa.metadata.name, namespace: managerSa.metadata.namespace }],
     }, { ...parent, deleteBeforeReplace: true });
+    const agentPodsRole = new k8s.rbac.v1.Role(`${name}-agent-pods-role`, {
+      metadata: { name: "sandbox-manager-agent-pods", namespace: r.namespace, labels },
+      rules: SANDBOX_MANAGER_AGENT_POD_RULES,
+    }, { ...parent, deleteBeforeReplace: true });
+    const agentPodsRoleBinding = new k8s.rbac.v1.RoleBinding(`${name}-agent-pods-rolebinding`, {
+      metadata: { name: "sandbox-manager-agent-pods", namespace: r.namespace, labels },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: agentPodsRole.metadata.name },
+      subjects: [{ kind: "ServiceAccount", name: managerSa.metadata.name, namespace: managerSa.metadata.namespace }],
+    }, { ...parent, deleteBeforeReplace: true });
     const clusterRole = new k8s.rbac.v1.ClusterRole(`${name}-clusterrole`, {
       metadata: { name: r.names.clusterRole, labels },
       rules: SANDBOX_MANAGER_CLUSTER_RULES,
@@ -529,6 +600,10 @@ export class SandboxPool extends pulumi.ComponentResource {
                 { name: "RUNTIME_SANDBOX_IMAGE_NAMESPACE", value: r.images.namespace },
                 { name: "RUNTIME_SANDBOX_IMAGE_TAG", value: r.images.tag },
                 { name: "RUNTIME_SANDBOX_TIMEOUT", value: "60" },
+                // The pool controller, autoscaler and owner reaper of the extension (pool.py, owners.py).
+                { name: "AGENTSCOPE_POOL_AUTOSCALING", value: renderAutoscaling(r) },
+                { name: "AGENTSCOPE_AGENT_NAMESPACE", value: r.namespace },
+                { name: "AGENTSCOPE_OWNER_CHECK_SECONDS", value: String(r.ownerCheckSeconds) },
                 { name: "HOME", value: "/tmp" },
                 { name: "PYTHONDONTWRITEBYTECODE", value: "1" },
                 ...otelEnv(OTEL_SERVICE_NAMES.sandboxManager, tracing, config.metadata.name),
@@ -553,7 +628,7 @@ export class SandboxPool extends pulumi.ComponentResource {
           },
         },
       },
-    }, { ...parent, dependsOn: [roleBinding, clusterRoleBinding], deleteBeforeReplace: true });
+    }, { ...parent, dependsOn: [roleBinding, agentPodsRoleBinding, clusterRoleBinding], deleteBeforeReplace: true });
 
     const service = new k8s.core.v1.Service(`${name}-service`, {
       metadata: { name: r.names.manager, namespace: r.namespace, labels },

@@ -40,6 +40,8 @@ export const CONTRACT_METRICS = {
     "agentscope_sandbox_pool_target",
     "agentscope_sandbox_warm",
     "agentscope_sandbox_in_use",
+    "agentscope_sandbox_creating",
+    "agentscope_sandbox_reaped_total",
     "agentscope_sandbox_claims_total",
     "agentscope_sandbox_claim_duration_seconds",
     "agentscope_sandbox_create_failures_total",

@@ -19,7 +19,7 @@ import { requireDnsLabel } from "./validate";
 import type { RedisEndpoint } from "./redis";
 import { InClusterRedis, REDIS_PORT } from "./redis";
 import { seedRequestCurl } from "./try-it";
-import type { SandboxIsolation } from "./sandbox-pool";
+import type { SandboxAutoscaling, SandboxIsolation } from "./sandbox-pool";
 import { SANDBOX_MANAGER_PORT, SANDBOX_PORT, SandboxPool } from "./sandbox-pool";
 import type { SandboxType } from "./sandbox-types";
 import { STAND_IN_MODEL_API_KEY, STAND_IN_MODEL_NAME, StandInModel } from "./stand-in-model";
@@ -118,6 +118,14 @@ export interface AgentScopeWorkloadsArgs {
     poolSize?: number;
     /** Most sandboxes at once (default 50). */
     maxInstances?: number;
+    /** Warm pool autoscaling per type (default none: poolSize, fixed); see SandboxPool. */
+    autoscaling?: Partial<Record<SandboxType, SandboxAutoscaling>>;
+    /** Seconds before an autoscaled pool goes down after its demand fell (default 300). */
+    scaleDownAfterSeconds?: number;
+    /** Idle seconds before a session's sandboxes are released (default 300). */
+    sessionIdleTimeoutSeconds?: number;
+    /** Seconds between checks that agent pods holding sandboxes still exist (default 10). */
+    ownerCheckSeconds?: number;
     /** `acs` (one MicroVM per pod), `runtime-class` (with runtimeClassName) or `none` (local only). */
     isolation: "acs" | "runtime-class" | "none";
     /** RuntimeClass for `runtime-class` isolation: `runv`, `gvisor`, `kata`... */
@@ -473,6 +481,10 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
       ...(s.types ? { sandboxTypes: s.types } : {}),
       ...(s.poolSize !== undefined ? { poolSize: s.poolSize } : {}),
       ...(s.maxInstances !== undefined ? { maxInstances: s.maxInstances } : {}),
+      ...(s.autoscaling ? { autoscaling: s.autoscaling } : {}),
+      ...(s.scaleDownAfterSeconds !== undefined ? { scaleDownAfterSeconds: s.scaleDownAfterSeconds } : {}),
+      ...(s.sessionIdleTimeoutSeconds !== undefined ? { heartbeatTimeoutSeconds: s.sessionIdleTimeoutSeconds } : {}),
+      ...(s.ownerCheckSeconds !== undefined ? { ownerCheckSeconds: s.ownerCheckSeconds } : {}),
       ...(s.managerReplicas !== undefined ? { replicas: s.managerReplicas } : {}),
       ...(s.managerCpu !== undefined ? { managerCpu: s.managerCpu } : {}),
       redis: redisEndpoint,

@@ -6,7 +6,7 @@ import { VIRTUAL_NODE_TOLERATION } from "../../components/workload/acs";
 import { AGENT_SERVICE_PORT, GATEWAY_PORT } from "../../components/workload/agent-runtime";
 import { REDIS_PORT } from "../../components/workload/redis";
 import { STAND_IN_MODEL_API_KEY, STAND_IN_MODEL_PORT } from "../../components/workload/stand-in-model";
-import { SANDBOX_MANAGER_CLUSTER_RULES, SANDBOX_MANAGER_PORT, SANDBOX_MANAGER_ROLE_RULES, SANDBOX_PORT } from "../../components/workload/sandbox-pool";
+import { SANDBOX_MANAGER_AGENT_POD_RULES, SANDBOX_MANAGER_CLUSTER_RULES, SANDBOX_MANAGER_PORT, SANDBOX_MANAGER_ROLE_RULES, SANDBOX_PORT } from "../../components/workload/sandbox-pool";
 import type { K8sObject } from "./support";
 import { allObjects, env, filesUnder, getJson, kubectl, leakForms, list } from "./support";
 
@@ -251,13 +251,18 @@ export function checkRbac(e: Expected): void {
   const rb = get("rolebinding", s, "sandbox-manager");
   expect(rb["subjects"]).toEqual(subjects);
   expect(rb["roleRef"]).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "sandbox-manager" });
+  const agentPods = get("role", a, "sandbox-manager-agent-pods");
+  expect(agentPods["rules"]).toEqual(norm(SANDBOX_MANAGER_AGENT_POD_RULES));
+  const agentPodsBinding = get("rolebinding", a, "sandbox-manager-agent-pods");
+  expect(agentPodsBinding["subjects"]).toEqual(subjects);
+  expect(agentPodsBinding["roleRef"]).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "sandbox-manager-agent-pods" });
   const crb = get("clusterrolebinding", "", `${e.prefix}-sandbox-manager`);
   expect(crb["subjects"]).toEqual(subjects);
   expect(crb["roleRef"]).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: `${e.prefix}-sandbox-manager` });
   // No other Role or binding of ours.
   const ours = `app.kubernetes.io/part-of=${e.prefix}`;
   expect(list(["roles,rolebindings", "-A", "-l", ours]).map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`).sort())
-    .toEqual([`Role/${s}/sandbox-manager`, `RoleBinding/${s}/sandbox-manager`]);
+    .toEqual([`Role/${a}/sandbox-manager-agent-pods`, `Role/${s}/sandbox-manager`, `RoleBinding/${a}/sandbox-manager-agent-pods`, `RoleBinding/${s}/sandbox-manager`].sort());
   expect(list(["clusterroles,clusterrolebindings", "-l", ours]).map((o) => `${o.kind}/${o.metadata.name}`).sort())
     .toEqual([`ClusterRole/${e.prefix}-sandbox-manager`, `ClusterRoleBinding/${e.prefix}-sandbox-manager`]);
   // What the API server's authorizer makes of them, asked as the manager's ServiceAccount.
@@ -267,11 +272,13 @@ export function checkRbac(e: Expected): void {
     const [res, sub] = resource.split("/");
     return kubectl(["auth", "can-i", verb, res!, ...(sub ? [`--subresource=${sub}`] : []), "--as", as, ...(ns ? ["-n", ns] : [])]).stdout.trim();
   };
-  const granted: [string, string][] = [["create", "pods"], ["get", "pods"], ["delete", "pods"], ["create", "services"], ["delete", "services"]];
+  const granted: [string, string][] = [["create", "pods"], ["get", "pods"], ["watch", "pods"], ["delete", "pods"], ["create", "services"], ["delete", "services"]];
   for (const [verb, res] of granted) expect(can(verb, res, s), `${verb} ${res} in ${s}`).toBe("yes");
+  // The owner reaper: agent pods read, never changed.
+  for (const verb of ["get", "list"]) expect(can(verb, "pods", a), `${verb} pods in ${a}`).toBe("yes");
   const refused: [string, string, string | undefined][] = [
-    ["list", "pods", s], ["watch", "pods", s], ["patch", "pods", s], ["get", "pods/log", s], ["get", "secrets", s], ["get", "services", s],
-    ["get", "pods", a], ["create", "pods", a], ["get", "secrets", a], ["get", "nodes", undefined],
+    ["list", "pods", s], ["patch", "pods", s], ["get", "pods/log", s], ["get", "secrets", s], ["get", "services", s],
+    ["watch", "pods", a], ["create", "pods", a], ["delete", "pods", a], ["get", "secrets", a], ["get", "nodes", undefined],
   ];
   for (const [verb, res, ns] of refused) expect(can(verb, res, ns), `${verb} ${res} in ${ns ?? "the cluster"}`).toBe("no");
   expect(can("list", "namespaces")).toBe("yes");

@@ -160,6 +160,8 @@ CONTRACT = {  # name as exposed: (type, labels)
     "agentscope_sandbox_pool_target": ("gauge", {"sandbox_type"}),
     "agentscope_sandbox_warm": ("gauge", {"sandbox_type"}),
     "agentscope_sandbox_in_use": ("gauge", {"sandbox_type"}),
+    "agentscope_sandbox_creating": ("gauge", {"sandbox_type"}),
+    "agentscope_sandbox_reaped": ("counter", {"sandbox_type", "reason"}),
     "agentscope_sandbox_claims": ("counter", {"sandbox_type", "source"}),
     "agentscope_sandbox_claim_duration_seconds": ("histogram", {"sandbox_type"}),
     "agentscope_sandbox_create_failures": ("counter", {"sandbox_type"}),

@@ -116,6 +116,7 @@ class FakeV1:
         self.pods: list[Any] = []
         self.services: list[Any] = []
         self.api_client = self
+        self.owner: Any = None
 
     @staticmethod
     def sanitize_for_serialization(body: Any) -> Any:
@@ -134,7 +135,7 @@ class StandIn:
     def __init__(self, namespace: str) -> None:
         self.namespace = namespace
         self.v1 = FakeV1()
-        self.waited: list[int] = []
+        self.v1.owner = self
         self.removed: list[tuple[str, bool]] = []
 
     def _create_multi_port_service(self, pod_name: str, port_list: list[Any]) -> bool:
@@ -146,15 +147,40 @@ class StandIn:
     ready = True
 
     def wait_for_pod_ready(self, container_id: str, timeout: int = 300) -> bool:
-        self.waited.append(timeout)
-        return self.ready
+        raise AssertionError("replaced by the extension")
 
     def remove(self, container_id: str, force: bool = False) -> bool:
         self.removed.append((container_id, force))
         return True
 
+    def stop(self, container_id: str, timeout: Any = None) -> bool:
+        raise AssertionError("replaced by the extension")
 
-def test_install_wires_pods_and_cluster_ip_addressing_into_the_client() -> None:
+    reads = 0
+
+    def inspect(self, container_id: str) -> Any:  # upstream: read_namespaced_pod(...).to_dict(), None on 404
+        self.reads += 1
+        return {"metadata": {"name": container_id}, "status": {"phase": "Running"}} if container_id != "gone" else None
+
+    def get_status(self, container_id: str) -> Any:  # upstream's, verbatim in shape: phase of inspect()
+        info = self.inspect(container_id)
+        return info["status"]["phase"].lower() if info else None
+
+
+@pytest.fixture(autouse=True)
+def pod_waits(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, float]]:
+    """k8s_client's pod_watch.wait_for_ready, recorded; StandIn.ready is what it returns."""
+    waits: list[tuple[str, str, float]] = []
+
+    def wait(v1: Any, namespace: str, name: str, timeout: float) -> bool:
+        waits.append((namespace, name, timeout))
+        return bool(v1.owner.ready)
+
+    monkeypatch.setattr(k8s_client, "wait_for_ready", wait)
+    return waits
+
+
+def test_install_wires_pods_and_cluster_ip_addressing_into_the_client(pod_waits: list[Any]) -> None:
     cls = type("Client", (StandIn,), {})
     k8s_client.install(SETTINGS, cls)
     k8s_client.install(SETTINGS, cls)  # idempotent
@@ -165,7 +191,7 @@ def test_install_wires_pods_and_cluster_ip_addressing_into_the_client() -> None:
     assert c.v1.services[0][1]["spec"]["type"] == "ClusterIP"
     # What SandboxManager stores as the sandbox URL: http://<host>:<port>.
     assert c._get_service_node_ports("sandbox-x") == ([8090], "sandbox-x-service.sbx.svc")
-    assert c.wait_for_pod_ready("sandbox-x", timeout=60) is True and c.waited == [180]
+    assert c.wait_for_pod_ready("sandbox-x", timeout=60) is True and pod_waits == [("sbx", "sandbox-x", 180)]
 
 
 def test_a_sandbox_that_never_becomes_ready_is_removed_not_forgotten() -> None:
@@ -177,6 +203,30 @@ def test_a_sandbox_that_never_becomes_ready_is_removed_not_forgotten() -> None:
     ready = cls("sbx")
     ready.ready = True
     assert ready.wait_for_pod_ready("sandbox-ok") is True and ready.removed == []
+
+
+def test_stop_leaves_the_pod_to_remove_which_upstream_calls_next() -> None:
+    cls = type("Client", (StandIn,), {})
+    k8s_client.install(SETTINGS, cls)
+    c = cls("sbx")
+    assert c.stop("sandbox-x", timeout=1) is True and c.v1.pods == [] and c.removed == []
+
+
+def test_a_pod_read_twice_in_a_row_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    cls = type("Client", (StandIn,), {})
+    k8s_client.install(SETTINGS, cls)
+    c, other = cls("sbx"), cls("sbx")
+    # A claim: inspect, then get_status; create: get_status twice.
+    assert c.inspect("sandbox-x") and c.get_status("sandbox-x") == "running" and c.reads == 1
+    assert c.get_status("sandbox-y") == "running" and c.get_status("sandbox-y") == "running" and c.reads == 2
+    assert other.get_status("sandbox-y") == "running" and other.reads == 1  # per client
+    assert c.inspect("gone") is None and c.inspect("gone") is None and c.reads == 4  # a missing pod is always asked
+    clock = [1000.0]
+    monkeypatch.setattr(k8s_client.time, "monotonic", lambda: clock[0])
+    c.inspect("sandbox-z")
+    clock[0] += k8s_client.INSPECT_REUSE_S
+    c.inspect("sandbox-z")
+    assert c.reads == 6  # too old: read again
 
 
 def test_install_refuses_a_client_that_changed_shape() -> None:

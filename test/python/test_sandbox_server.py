@@ -41,3 +41,70 @@ def test_the_server_exits_2_before_serving_without_its_own_token(token: str | No
     r = subprocess.run([sys.executable, "-m", "sandbox_server"], env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
     assert "SECRET_TOKEN" in r.stderr
+
+
+def test_mcp_types_load_without_the_mcp_package_init_which_runs_later() -> None:
+    # A child process: the deferred package must be the first `mcp` the interpreter sees.
+    code = (
+        "import sys\n"
+        "from sandbox_server import upstream\n"
+        "upstream.defer_mcp_package()\n"
+        "from mcp.types import CallToolResult, TextContent\n"
+        "print(sorted(m for m in ('mcp.client', 'mcp.server') if m in sys.modules))\n"
+        "CallToolResult(content=[TextContent(type='text', text='x')])\n"
+        "upstream.complete_mcp_package()\n"
+        "from mcp import ClientSession, StdioServerParameters\n"
+        "import mcp.types\n"
+        "print(mcp.types.CallToolResult is CallToolResult, 'mcp.client' in sys.modules)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], env={"PYTHONPATH": str(AGENT_DIR), "PATH": "/usr/bin:/bin"},
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n")[:2] == ["[]", "True True"]
+
+
+def test_a_late_router_serves_after_its_load_and_requests_under_it_wait() -> None:
+    import asyncio
+    import threading
+
+    import httpx
+    from fastapi import APIRouter, FastAPI
+
+    from sandbox_server.app import PREFIX, LateRouter
+
+    release = threading.Event()
+    loads: list[int] = []
+
+    def load() -> APIRouter:
+        loads.append(1)
+        release.wait(10)  # the import, in its thread: the event loop keeps serving meanwhile
+        router = APIRouter()
+        router.get("/mcp/list_tools")(lambda: {"tools": []})
+        return router
+
+    app = FastAPI()
+    late = LateRouter(app, PREFIX + "/mcp/", load, [])
+
+    @app.middleware("http")
+    async def late_routes(request, call_next):  # type: ignore[no-untyped-def]
+        await late.wait_if_needed(request.url.path)
+        response = await call_next(request)
+        late.start()
+        return response
+
+    app.get("/healthz")(lambda: "OK")
+
+    async def scenario() -> tuple[int, int, int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
+            assert (await client.get("/healthz")).status_code == 200  # starts the load
+            waiting = asyncio.create_task(client.get(PREFIX + "/mcp/list_tools"))
+            probe = (await client.get("/healthz")).status_code  # served while the load runs
+            await asyncio.sleep(0.05)
+            assert not waiting.done()
+            release.set()
+            tools = await waiting
+            return probe, tools.status_code, (await client.get(PREFIX + "/mcp/list_tools")).status_code
+
+    assert asyncio.run(scenario()) == (200, 200, 200)
+    assert loads == [1]

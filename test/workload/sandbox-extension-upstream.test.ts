@@ -37,14 +37,50 @@ const VENV = {
 };
 let PYTHON = "";
 
-/** Fakes the API server only: CoreV1Api records calls and answers like a cluster whose pods start at once. */
+/**
+ * Fakes the API server only: CoreV1Api records calls and answers like a cluster whose pods start at
+ * once. The pod watch goes through the real client over HTTP to a loopback server that speaks the
+ * watch protocol (kubernetes.io/docs/reference/using-api/api-concepts: one JSON event per line of a
+ * chunked response; without resourceVersion, the pod's current state first), Pending then ready.
+ */
 const DRIVER = `
-import importlib.util, json, sys, types
+import functools, importlib.util, json, sys, threading, types, urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from kubernetes import client as k8s_client, config as k8s_config
 from kubernetes.client.rest import ApiException
 
 calls = []
 store = {"pods": {}, "services": {}}
+watches = []
+
+class WatchServer(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        url = urllib.parse.urlparse(self.path)
+        q = urllib.parse.parse_qs(url.query)
+        watches.append({"path": url.path, "query": q})
+        name = q["fieldSelector"][0].split("=", 1)[1]
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        def pod(phase, ready, rv):
+            return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": url.path.split("/")[4], "resourceVersion": rv},
+                    "status": {"phase": phase, "containerStatuses": [{"name": name, "ready": ready, "image": "x", "imageID": "x", "restartCount": 0}]}}
+        for kind, obj in (("ADDED", pod("Pending", False, "10")), ("MODIFIED", pod("Running", False, "11")), ("MODIFIED", pod("Running", True, "12"))):
+            line = (json.dumps({"type": kind, "object": obj}) + "\\n").encode()
+            self.wfile.write(b"%x\\r\\n%s\\r\\n" % (len(line), line))
+            self.wfile.flush()
+        self.wfile.write(b"0\\r\\n\\r\\n")
+    def log_message(self, *a):
+        pass
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), WatchServer)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+watch_config = k8s_client.Configuration()
+watch_config.host = "http://127.0.0.1:%d" % server.server_address[1]
+RealCoreV1 = k8s_client.CoreV1Api
+real_v1 = RealCoreV1(k8s_client.ApiClient(watch_config))
 
 class FakeCoreV1:
     def __init__(self, *a, **kw):
@@ -58,6 +94,10 @@ class FakeCoreV1:
         self._record("create", "pods", namespace)
         assert isinstance(body, dict), "the extension hands the API a serialized pod"
         store["pods"][body["metadata"]["name"]] = body
+    @functools.wraps(RealCoreV1.list_namespaced_pod)  # Watch reads the return type from its docstring
+    def list_namespaced_pod(self, namespace, **kw):
+        self._record("watch" if kw.get("watch") else "list", "pods", namespace)
+        return real_v1.list_namespaced_pod(namespace, **kw)
     def read_namespaced_pod(self, name, namespace, **kw):
         self._record("get", "pods", namespace)
         if name not in store["pods"]:
@@ -97,8 +137,9 @@ status = c.get_status(name)
 pod = store["pods"][name]
 service = store["services"][name + "-service"]
 removed = c.remove(name)
+server.shutdown()
 print(json.dumps({"result": list(result), "status": status, "pod": pod, "service": service, "removed": removed,
-                  "left": store, "calls": calls}))
+                  "left": store, "calls": calls, "watches": watches}))
 `;
 
 function ensureVenv(): void {
@@ -125,6 +166,7 @@ interface DriverOutput {
   removed: boolean;
   left: { pods: Record<string, unknown>; services: Record<string, unknown> };
   calls: [string, string, string | null][];
+  watches: { path: string; query: Record<string, string[]> }[];
 }
 
 describe("sandbox manager extension on the real agentscope-runtime KubernetesClient", () => {
@@ -158,6 +200,13 @@ describe("sandbox manager extension on the real agentscope-runtime KubernetesCli
     expect(out.service.spec).toMatchObject({ type: "ClusterIP", selector: { app: "sandbox-0123456789abcdefghijklmno" }, ports: [{ port: SANDBOX_PORT, targetPort: SANDBOX_PORT, protocol: "TCP" }] });
     expect(out.removed).toBe(true);
     expect(out.left).toEqual({ pods: {}, services: {} });
+  });
+
+  it("waits for the pod with a watch on that one pod, over the real client", () => {
+    expect(out.watches).toHaveLength(1);
+    expect(out.watches[0]!.path).toBe("/api/v1/namespaces/agentscope-sandboxes/pods");
+    expect(out.watches[0]!.query).toMatchObject({ watch: ["true"], fieldSelector: ["metadata.name=sandbox-0123456789abcdefghijklmno"] });
+    expect(out.calls.filter(([verb]) => verb === "watch")).toEqual([["watch", "pods", "agentscope-sandboxes"]]);
   });
 
   it("applies ACS placement and PSA-restricted hardening to the pod upstream builds", () => {

@@ -11,7 +11,7 @@ import { podSecurityLabels } from "../../components/workload/psa";
 import { guaranteedResources } from "../../components/workload/resources";
 import { DEFAULT_REDIS_IMAGE, renderRedisConfig, resolveInClusterRedisArgs } from "../../components/workload/redis";
 import type { SandboxPoolArgs } from "../../components/workload/sandbox-pool";
-import { SANDBOX_PORT, dotenvQuote, renderManagerEnv, resolveSandboxPoolArgs } from "../../components/workload/sandbox-pool";
+import { SANDBOX_PORT, dotenvQuote, renderAutoscaling, renderManagerEnv, resolveSandboxPoolArgs } from "../../components/workload/sandbox-pool";
 import { resolveWorkloadsArgs } from "../../components/workload/workloads";
 import { workloadsArgs } from "../support/workloads-fixtures";
 
@@ -89,6 +89,21 @@ describe("SandboxPool args", () => {
     expect(() => resolveSandboxPoolArgs(poolArgs({ poolSize: 30, maxInstances: 50, sandboxTypes: ["base", "browser"] }))).toThrow(/exceeds maxInstances/);
     expect(() => resolveSandboxPoolArgs(poolArgs({ containerPrefix: "runtime_sandbox_container_" }))).toThrow(/containerPrefix/);
     expect(() => resolveSandboxPoolArgs(poolArgs({ sandboxTypes: ["desktop" as never] }))).toThrow(/unknown type "desktop"/);
+  });
+
+  it("rejects autoscaling the pool could not follow, naming the argument", () => {
+    expect(() => resolveSandboxPoolArgs(poolArgs({ autoscaling: { base: { min: 3, max: 2 } } }))).toThrow(/autoscaling\.base\.min \(3\) exceeds autoscaling\.base\.max \(2\)/);
+    expect(() => resolveSandboxPoolArgs(poolArgs({ autoscaling: { browser: { min: 0, max: 1 } } }))).toThrow(/autoscaling\.browser: sandboxTypes does not pool "browser"/);
+    expect(() => resolveSandboxPoolArgs(poolArgs({ autoscaling: { base: { min: 0, max: 1, headroom: 1.5 } } }))).toThrow(/autoscaling\.base\.headroom must be a whole number/);
+    expect(() => resolveSandboxPoolArgs(poolArgs({ maxInstances: 10, autoscaling: { base: { min: 1, max: 11 } } }))).toThrow(/can reach 11 sandboxes .* more than maxInstances \(10\)/);
+    expect(() => resolveSandboxPoolArgs(poolArgs({ ownerCheckSeconds: 60 }))).toThrow(/ownerCheckSeconds must be a whole number from 2 to 50/);
+    expect(() => resolveSandboxPoolArgs(poolArgs({ scaleDownAfterSeconds: 0 }))).toThrow(/scaleDownAfterSeconds/);
+  });
+
+  it("renders the autoscaling the manager's autoscale.parse_policy reads, headroom defaulted", () => {
+    const r = resolveSandboxPoolArgs(poolArgs({ sandboxTypes: ["base", "browser"], autoscaling: { base: { min: 1, max: 8 } }, scaleDownAfterSeconds: 120 }));
+    expect(JSON.parse(renderAutoscaling(r))).toEqual({ types: { base: { min: 1, max: 8, headroom: 1 } }, scaleDownAfterSeconds: 120 });
+    expect(JSON.parse(renderAutoscaling(resolveSandboxPoolArgs(poolArgs())))).toEqual({ types: {}, scaleDownAfterSeconds: 300 });
   });
 
   it("renders a .env that python-dotenv reads back literally", () => {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { SANDBOX_MANAGER_CLUSTER_RULES, SANDBOX_MANAGER_ROLE_RULES } from "../../components/workload/sandbox-pool";
+import { SANDBOX_MANAGER_AGENT_POD_RULES, SANDBOX_MANAGER_CLUSTER_RULES, SANDBOX_MANAGER_ROLE_RULES } from "../../components/workload/sandbox-pool";
 import { schemaProblems, validateK8sObject } from "../support/k8s-schema";
 import type { K8sObject, MockRun } from "../support/mocks";
 import { MOCK_API_SERVER, MOCK_DIGEST } from "../support/mocks";
@@ -273,7 +273,7 @@ describe.each(["local", "dev", "prod"] as const)("AgentScopeWorkloads (%s)", (en
     const role = named(run(env), "Role", "sandbox-manager");
     expect(role.metadata?.namespace).toBe("agentscope-sandboxes");
     expect(role["rules"]).toEqual([
-      { apiGroups: [""], resources: ["pods"], verbs: ["create", "get", "delete"] },
+      { apiGroups: [""], resources: ["pods"], verbs: ["create", "get", "watch", "delete"] },
       { apiGroups: [""], resources: ["services"], verbs: ["create", "delete"] },
     ]);
     expect(role["rules"]).toEqual(SANDBOX_MANAGER_ROLE_RULES);
@@ -283,7 +283,13 @@ describe.each(["local", "dev", "prod"] as const)("AgentScopeWorkloads (%s)", (en
     const subject = { kind: "ServiceAccount", name: "sandbox-manager", namespace: "agentscope-agents" };
     expect(named(run(env), "RoleBinding", "sandbox-manager")).toMatchObject({ roleRef: { kind: "Role", name: "sandbox-manager" }, subjects: [subject] });
     expect(named(run(env), "ClusterRoleBinding", "agentscope-sandbox-manager")).toMatchObject({ roleRef: { kind: "ClusterRole", name: "agentscope-sandbox-manager" }, subjects: [subject] });
-    expect(run(env).k8sObjects().filter((x) => x.kind === "Role" || x.kind === "ClusterRole")).toHaveLength(2);
+    // In the agents' namespace, only reading agent pods: who claimed a sandbox, and whether it still exists.
+    const agentPods = named(run(env), "Role", "sandbox-manager-agent-pods");
+    expect(agentPods.metadata?.namespace).toBe("agentscope-agents");
+    expect(agentPods["rules"]).toEqual([{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list"] }]);
+    expect(agentPods["rules"]).toEqual(SANDBOX_MANAGER_AGENT_POD_RULES);
+    expect(named(run(env), "RoleBinding", "sandbox-manager-agent-pods")).toMatchObject({ roleRef: { kind: "Role", name: "sandbox-manager-agent-pods" }, subjects: [subject] });
+    expect(run(env).k8sObjects().filter((x) => x.kind === "Role" || x.kind === "ClusterRole")).toHaveLength(3);
     expect(named(run(env), "ServiceAccount", "sandbox")).toMatchObject({ automountServiceAccountToken: false, metadata: { namespace: "agentscope-sandboxes" } });
   });
 
@@ -422,5 +428,33 @@ describe("without the admin-route gateway", () => {
     const p = r.k8sObjects().find((x) => x.kind === "NetworkPolicy" && x.metadata?.name === "agent-friday")!;
     expect(arr(o(p["spec"])["ingress"])[0]!["ports"]).toEqual([{ protocol: "TCP", port: 8080 }]);
     expect(r.k8sObjects().some((x) => x.kind === "ConfigMap" && x.metadata?.name === "agent-friday-gateway")).toBe(false);
+  });
+});
+
+describe("the sandbox pool's autoscaling and reaping settings", () => {
+  const managerEnv = (r: MockRun): Record<string, unknown> =>
+    Object.fromEntries(arr(containers(named(r, "Deployment", "sandbox-manager"))[0]!["env"]).map((e) => [String(e["name"]), e["value"]]));
+  const dotenv = (r: MockRun): string => String(o(named(r, "Secret", "sandbox-manager-config")["stringData"])["sandbox-manager.env"]);
+
+  it("renders per-type bounds, the idle timeout and the owner checks into the manager", async () => {
+    const args = workloadsArgs("dev");
+    const r = await runWorkloads({ ...args, sandbox: { ...args.sandbox, autoscaling: { base: { min: 1, max: 6, headroom: 2 } }, scaleDownAfterSeconds: 600, sessionIdleTimeoutSeconds: 900, ownerCheckSeconds: 5 } });
+    const env = managerEnv(r);
+    expect(JSON.parse(String(env["AGENTSCOPE_POOL_AUTOSCALING"]))).toEqual({ types: { base: { min: 1, max: 6, headroom: 2 } }, scaleDownAfterSeconds: 600 });
+    expect(env["AGENTSCOPE_AGENT_NAMESPACE"]).toBe("agentscope-agents");
+    expect(env["AGENTSCOPE_OWNER_CHECK_SECONDS"]).toBe("5");
+    expect(dotenv(r)).toContain("HEARTBEAT_TIMEOUT='900'\n");
+  });
+
+  it("defaults to the fixed pool, a 300 s idle timeout and checks every 10 s", () => {
+    const env = managerEnv(run("local"));
+    expect(JSON.parse(String(env["AGENTSCOPE_POOL_AUTOSCALING"]))).toEqual({ types: {}, scaleDownAfterSeconds: 300 });
+    expect(env["AGENTSCOPE_OWNER_CHECK_SECONDS"]).toBe("10");
+    expect(dotenv(run("local"))).toContain("HEARTBEAT_TIMEOUT='300'\n");
+  });
+
+  it("refuses autoscaling of a type the pool does not serve, naming it", async () => {
+    const args = workloadsArgs("dev");
+    await expect(runWorkloads({ ...args, sandbox: { ...args.sandbox, autoscaling: { gui: { min: 0, max: 2 } } } })).rejects.toThrow(/autoscaling\.gui: sandboxTypes does not pool "gui"/);
   });
 });
