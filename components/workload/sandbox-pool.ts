@@ -541,11 +541,11 @@ export class SandboxPool extends pulumi.ComponentResource {
       subjects: [{ kind: "ServiceAccount", name: managerSa.metadata.name, namespace: managerSa.metadata.namespace }],
     }, { ...parent, deleteBeforeReplace: true });
     const agentPodsRole = new k8s.rbac.v1.Role(`${name}-agent-pods-role`, {
-      metadata: { name: "sandbox-manager-agent-pods", namespace: r.namespace, labels },
+      metadata: { name: `${r.names.manager}-agent-pods`, namespace: r.namespace, labels },
       rules: SANDBOX_MANAGER_AGENT_POD_RULES,
     }, { ...parent, deleteBeforeReplace: true });
     const agentPodsRoleBinding = new k8s.rbac.v1.RoleBinding(`${name}-agent-pods-rolebinding`, {
-      metadata: { name: "sandbox-manager-agent-pods", namespace: r.namespace, labels },
+      metadata: { name: `${r.names.manager}-agent-pods`, namespace: r.namespace, labels },
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: agentPodsRole.metadata.name },
       subjects: [{ kind: "ServiceAccount", name: managerSa.metadata.name, namespace: managerSa.metadata.namespace }],
     }, { ...parent, deleteBeforeReplace: true });
