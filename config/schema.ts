@@ -247,8 +247,9 @@ export function sandboxSchema(d: EnvironmentDefaults) {
           ctx.addIssue({ code: "custom", path: ["autoscaling", type], message: `sandbox.types does not pool "${type}" (it pools ${s.types.join(", ")})` });
         }
       }
+      // Without autoscaling, config/rules.ts checks poolSize against maxInstances (one problem, not two).
       const warmMax = scaled.reduce((n, [, a]) => n + (a?.max ?? 0), 0) + s.poolSize * (s.types.length - scaled.length);
-      if (warmMax > s.maxInstances) {
+      if (scaled.length > 0 && warmMax > s.maxInstances) {
         ctx.addIssue({ code: "custom", path: ["autoscaling"], message: `the warm pools can reach ${warmMax} sandboxes (autoscaling max, poolSize for the other types), more than maxInstances (${s.maxInstances})` });
       }
     })

@@ -238,6 +238,12 @@ describe("bad configs", () => {
     ]));
   });
 
+  it("reports a pool size out of range once, not again as an autoscaling problem (no autoscaling set)", () => {
+    expect(problems(edit("local", "sandbox", (s) => ({ ...s, poolSize: 1000 })), "local")).toEqual([
+      "agentscope-ack:sandbox.poolSize: Too big: expected number to be <=200 (got 1000)",
+    ]);
+  });
+
   it("never prints a secret's value", () => {
     const found = problems(set("dev", { agentApiToken: "short-secret" }));
     expect(found.join("\n")).toContain(`${ns("agentApiToken")}: must be at least 16 characters`);

@@ -35,12 +35,13 @@ const config = {
   namePrefix: expected.prefix,
   tags: { env: "dev", owner: "agent-platform" },
   acs: { enabled: true },
-  // Redis has a disk and stays off ACS: it runs on the real node, on its default e2e-local class.
+  // Redis runs on ACS with the other pods (its pull needs no credential helper there): on the fake
+  // virtual node its disk is kwok's volume class, standing in for ACK's disk CSI plugin.
   kubernetes: { kubeconfigPath: env.kubeconfig },
   images: { build: false, agent: env.agentImage, sandboxManager: env.managerImage, registryServer: env.registry, registryUsername: env.registryUser },
   agents: [{ name: "friday", displayName: "Friday", model: { provider: "dashscope", name: "qwen-turbo" }, cpu: 1, memoryGiB: 2 }],
   sandbox: { types: ["base"], poolSize: 2 },
-  redis: { image: env.redisImage },
+  redis: { image: env.redisImage, storageClassName: "kwok-volume" },
 };
 
 const stack = new Stack("dev-acs");

@@ -57,6 +57,23 @@ function podsOf(ns: string, selector: string): K8sObject[] {
 }
 
 /** Deletes the pods a selector names and waits until as many new ones are Ready. */
+/**
+ * Waits until `url` answers over HTTP at all (any status): a pod's Ready condition comes a moment
+ * before kube-proxy routes its Service to it, and a request in between is refused.
+ */
+export async function untilAnswering(url: string, seconds = 60): Promise<void> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    try {
+      await fetch(url, { signal: AbortSignal.timeout(5000) });
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`${url} did not answer within ${seconds}s: ${(e as Error).message}`, { cause: e });
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
 export async function restartPods(ns: string, selector: string, what: string): Promise<void> {
   const before = podsOf(ns, selector).map((p) => p.metadata.name);
   expect(before.length, `${what} pods`).toBeGreaterThan(0);

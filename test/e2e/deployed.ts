@@ -311,7 +311,7 @@ export function checkPlacement(e: Expected): void {
   for (const p of pods) {
     const spec = p["spec"] as PodSpec;
     const labels = p.metadata.labels ?? {};
-    const acsPod = e.acs && role(p) !== "redis"; // in-cluster Redis stays on ordinary nodes (it has a disk)
+    const acsPod = e.acs; // in-cluster Redis too: on ACS with the other pods (components/workload/workloads.ts)
     const where = `${role(p)} pod ${p.metadata.name}`;
     expect(condition(p as Obj, "Ready"), where).toBe("True");
     if (acsPod) {

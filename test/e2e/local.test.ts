@@ -11,7 +11,7 @@ import {
 import { localStackConfig } from "./local-config";
 import { REPO, Stack, env, getJson, ok, recordTime, run, settled } from "./support";
 import { SORTED, ask } from "./agent-client";
-import { agentUrl, readySandboxPods, refusedWithoutToken, restartPods, seedDemo } from "./demo";
+import { agentUrl, readySandboxPods, refusedWithoutToken, restartPods, seedDemo, untilAnswering } from "./demo";
 import { hops, tracesOf, withPortForward } from "./trace-view";
 
 const expected: Expected = {
@@ -119,6 +119,7 @@ describe.sequential("local stack on the real engine", () => {
     // A second turn of the seed's session after the agent's pod is replaced: the stand-in model
     // quotes the tool's output only when the history it receives holds the earlier turn's tool result.
     await restartPods(ns, "app.kubernetes.io/name=agentscope-agent", "agent");
+    await untilAnswering(`${agentUrl(expected)}/health`);
     const after = await ask(agentUrl(expected), expected.secrets.agentApiToken, "what did the program print?", "e2e-seed");
     expect(after.status).toBe(200);
     expect(after.body, "the model saw the first turn after the restart").toContain(SORTED);
