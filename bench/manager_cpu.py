@@ -2,11 +2,12 @@
 real server (`runtime-sandbox-server --extension sandbox_manager_ext.activate`, the manager lock's
 packages) talking HTTP to a stand-in API server in another process on loopback.
 
-The stand-in stores the pods and Services the manager creates and answers like an API server whose
-pods are ready at once: GET returns the stored pod with a Running, ready status; a watch streams
-that state as its first event (api-concepts, "Semantics for watch"). So the manager does all of its
-own work (the kubernetes client's serialization and deserialization of the full pod included); it
-does no TLS (the in-cluster API is HTTPS) and the sandbox pods do not exist, so no code is run.
+The stand-in stores the pods the manager creates and answers like an API server whose pods are
+ready at once: GET returns the stored pod with a Running, ready status and the IP 127.0.0.1; a watch
+streams that state as its first event (api-concepts, "Semantics for watch"); the manager's probe of
+that address reaches a `/healthz` stand-in in this process (the sandbox port mapped to it). So the
+manager does all of its own work (the kubernetes client's serialization and deserialization of the
+full pod included); it does no TLS (the in-cluster API is HTTPS) and no sandbox runs code.
 Claims come over HTTP from this process; only the manager process's CPU is counted (/proc).
 Usage: <venv of agent-image/requirements-sandbox-manager.txt>/bin/python bench/manager_cpu.py [--claims N]
 """
@@ -61,7 +62,7 @@ class FakeApi(BaseHTTPRequestHandler):
     def ready(pod: dict[str, Any]) -> dict[str, Any]:
         pod = dict(pod)
         pod["metadata"] = dict(pod["metadata"], uid="u-" + pod["metadata"]["name"], resourceVersion="2")
-        pod["status"] = {"phase": "Running", "podIP": "10.1.0.9", "conditions": [{"type": "Ready", "status": "True"}],
+        pod["status"] = {"phase": "Running", "podIP": "127.0.0.1", "conditions": [{"type": "Ready", "status": "True"}],
                          "containerStatuses": [{"name": c["name"], "ready": True, "image": c["image"], "imageID": "x",
                                                 "restartCount": 0, "started": True} for c in pod["spec"]["containers"]]}
         return pod
@@ -115,6 +116,18 @@ class FakeApi(BaseHTTPRequestHandler):
         return self._send(200, {"kind": "Status", "apiVersion": "v1", "status": "Success"})
 
 
+class Healthz(BaseHTTPRequestHandler):
+    """What a sandbox server answers the manager's probe of its address (pod_watch.answers)."""
+
+    def do_GET(self) -> None:
+        self.send_response(200 if self.path == "/healthz" else 404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *a: Any) -> None:
+        pass
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -128,6 +141,8 @@ def main() -> None:
 
     api = ThreadingHTTPServer(("127.0.0.1", 0), FakeApi)
     threading.Thread(target=api.serve_forever, daemon=True).start()
+    sandbox = ThreadingHTTPServer(("127.0.0.1", 0), Healthz)
+    threading.Thread(target=sandbox.serve_forever, daemon=True).start()
     work = Path(tempfile.mkdtemp(prefix="manager-cpu-"))
     kubeconfig = work / "kubeconfig"
     kubeconfig.write_text(json.dumps({
@@ -142,7 +157,7 @@ def main() -> None:
         "CONTAINER_DEPLOYMENT": "k8s", "DEFAULT_MOUNT_DIR": "", "ALLOW_MOUNT_DIR": "False", "FILE_SYSTEM": "local",
         "K8S_NAMESPACE": "sbx", "KUBECONFIG_PATH": kubeconfig, "RUNTIME_SANDBOX_REGISTRY": "r.example",
         "REDIS_ENABLED": "False"}.items()) + "\n")
-    (work / "pods.json").write_text(json.dumps({"ports": {"80": 8090}, "podReadyTimeoutSeconds": 60}))
+    (work / "pods.json").write_text(json.dumps({"ports": {"80": sandbox.server_address[1]}, "podReadyTimeoutSeconds": 60}))
     env = dict(os.environ, PYTHONPATH=str(REPO / "agent-image"), AGENTSCOPE_SANDBOX_POD_SETTINGS=str(work / "pods.json"),
                AGENTSCOPE_AGENT_NAMESPACE="agents", RUNTIME_SANDBOX_REGISTRY="r.example", HOME=str(work))
     server = Path(sys.executable).parent / "runtime-sandbox-server"
@@ -167,7 +182,7 @@ def main() -> None:
                 time.sleep(0.05)
 
             settled()
-            time.sleep(1)  # the first refill's Service too
+            time.sleep(1)  # the first refill done
             FakeApi.calls.clear()
             before = cpu_seconds(manager.pid)
             for i in range(args.claims):
@@ -181,6 +196,7 @@ def main() -> None:
         manager.terminate()
         manager.wait(timeout=30)
         api.shutdown()
+        sandbox.shutdown()
     print(f"manager CPU per claim (claim + refill + release, {args.claims} claims, no TLS): {used / args.claims * 1000:.1f} ms")
     for key, n in sorted(calls.items()):
         print(f"  API {key}: {n / args.claims:.2f} per claim")

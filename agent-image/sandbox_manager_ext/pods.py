@@ -1,11 +1,11 @@
-"""Sandbox Pods and Services as JSON dicts, from the stack's pod settings.
+"""Sandbox Pods as JSON dicts, from the stack's pod settings.
 
 Upstream k8s mode makes each sandbox a bare Pod plus a NodePort Service and
 calls it at `http://<node IP>:<nodePort>`. That does not fit this stack: ACS
 pods sit behind a virtual node that does not forward NodePorts, kube-proxy
 SNAT on a NodePort hides the manager's pod IP from the sandbox's
 NetworkPolicy, and a NodePort opens every sandbox on every node. So the
-Service is ClusterIP, addressed by its DNS name, and upstream's nginx port
+manager calls the pod's own IP (k8s_client), and upstream's nginx port
 (80, `ports=["80/tcp"]` in sandbox_manager.py) maps to the port our non-root
 sandbox image listens on (settings `ports`).
 """
@@ -94,26 +94,3 @@ def harden_pod(pod: Json, settings: Json) -> Json:
         if settings.get("readinessProbe"):
             container["readinessProbe"] = copy.deepcopy(settings["readinessProbe"])
     return pod
-
-
-def service_for(pod_name: str, namespace: str, ports: list[Json], settings: Json) -> Json:
-    """A ClusterIP Service in front of one sandbox pod, on the image's own port."""
-    labels = dict(settings.get("serviceLabels", {}), app=pod_name)
-    mapped = [(mapped_port(p["port"], settings), p["protocol"]) for p in ports]
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": pod_name + "-service", "namespace": namespace, "labels": labels},
-        "spec": {
-            "type": "ClusterIP",
-            "selector": {"app": pod_name},
-            "ports": [
-                {"name": "port-%d" % port, "port": port, "targetPort": port, "protocol": protocol}
-                for port, protocol in mapped
-            ],
-        },
-    }
-
-
-def service_host(pod_name: str, namespace: str) -> str:
-    return "%s-service.%s.svc" % (pod_name, namespace)

@@ -373,7 +373,6 @@ export function renderAutoscaling(r: ResolvedSandboxPoolArgs): string {
 export interface SandboxPodSettings {
   readonly labels: Record<string, string>;
   readonly annotations: Record<string, string>;
-  readonly serviceLabels: Record<string, string>;
   readonly serviceAccountName: string;
   readonly runtimeClassName?: string;
   readonly tolerations: k8s.types.input.core.v1.Toleration[];
@@ -412,7 +411,6 @@ export function sandboxPodSettings(r: ResolvedSandboxPoolArgs, registry: string,
   return {
     labels: { ...sandboxPodLabels(r), ...acsPodLabels(acs) },
     annotations: { ...acsPodAnnotations(acs), ...network },
-    serviceLabels: sandboxPodLabels(r),
     serviceAccountName: r.names.sandboxServiceAccount,
     ...(r.isolation.kind === "runtime-class" ? { runtimeClassName: r.isolation.runtimeClassName } : {}),
     tolerations: acsTolerations(acs),
@@ -438,12 +436,13 @@ export function sandboxPodSettings(r: ResolvedSandboxPoolArgs, registry: string,
  * extension above), in the sandbox namespace: `create_namespaced_pod`, `read_namespaced_pod`
  * (inspect, get_status, start), a watch of one new pod (`list_namespaced_pod(watch=True)` with a
  * name fieldSelector: the extension's wait_for_pod_ready), `delete_namespaced_pod` (stop, remove),
- * `create_namespaced_service`, `delete_namespaced_service` (remove). The manager never lists or
- * patches pods, never reads their logs, and with ClusterIP addressing never reads Services.
+ * `delete_namespaced_service` (upstream's remove; the extension addresses pods by IP and creates
+ * no Service, so this only removes those of sandboxes an earlier version made). The manager never
+ * lists or patches pods, never reads their logs, and never creates or reads Services.
  */
 export const SANDBOX_MANAGER_ROLE_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
   { apiGroups: [""], resources: ["pods"], verbs: ["create", "get", "watch", "delete"] },
-  { apiGroups: [""], resources: ["services"], verbs: ["create", "delete"] },
+  { apiGroups: [""], resources: ["services"], verbs: ["delete"] },
 ];
 
 /**

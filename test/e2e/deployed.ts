@@ -131,13 +131,8 @@ export function checkServices(e: Expected): void {
       .filter((ep) => ep.conditions.ready && ep.targetRef?.kind === "Pod");
     expect(ready.length, `${svc.metadata.name}: ready endpoints`).toBeGreaterThan(0);
   }
-  // The sandbox namespace holds only the manager's per-sandbox ClusterIP Services, each named after
-  // a sandbox pod (never a NodePort or a LoadBalancer).
-  const sandboxPods = new Set(list(["pods", "-n", sandboxNs(e)]).map((p) => p.metadata.name));
-  for (const svc of list(["services", "-n", sandboxNs(e)])) {
-    expect((svc["spec"] as { type: string }).type, svc.metadata.name).toBe("ClusterIP");
-    expect(sandboxPods.has(svc.metadata.name.replace(/-service$/, "")), `${svc.metadata.name} belongs to a sandbox pod`).toBe(true);
-  }
+  // The sandbox namespace holds no Service: the manager calls each sandbox at its pod's IP.
+  expect(list(["services", "-n", sandboxNs(e)]).map((s) => s.metadata.name)).toEqual([]);
 }
 
 /** The Secrets carry exactly the values set in the stack's config. */
@@ -272,12 +267,12 @@ export function checkRbac(e: Expected): void {
     const [res, sub] = resource.split("/");
     return kubectl(["auth", "can-i", verb, res!, ...(sub ? [`--subresource=${sub}`] : []), "--as", as, ...(ns ? ["-n", ns] : [])]).stdout.trim();
   };
-  const granted: [string, string][] = [["create", "pods"], ["get", "pods"], ["watch", "pods"], ["delete", "pods"], ["create", "services"], ["delete", "services"]];
+  const granted: [string, string][] = [["create", "pods"], ["get", "pods"], ["watch", "pods"], ["delete", "pods"], ["delete", "services"]];
   for (const [verb, res] of granted) expect(can(verb, res, s), `${verb} ${res} in ${s}`).toBe("yes");
   // The owner reaper: agent pods read, never changed.
   for (const verb of ["get", "list"]) expect(can(verb, "pods", a), `${verb} pods in ${a}`).toBe("yes");
   const refused: [string, string, string | undefined][] = [
-    ["list", "pods", s], ["patch", "pods", s], ["get", "pods/log", s], ["get", "secrets", s], ["get", "services", s],
+    ["list", "pods", s], ["patch", "pods", s], ["get", "pods/log", s], ["get", "secrets", s], ["get", "services", s], ["create", "services", s],
     ["watch", "pods", a], ["create", "pods", a], ["delete", "pods", a], ["get", "secrets", a], ["get", "nodes", undefined],
   ];
   for (const [verb, res, ns] of refused) expect(can(verb, res, ns), `${verb} ${res} in ${ns ?? "the cluster"}`).toBe("no");

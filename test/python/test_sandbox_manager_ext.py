@@ -23,7 +23,6 @@ from sandbox_manager_ext import k8s_client, pods, routes  # noqa: E402
 SETTINGS: dict[str, Any] = {
     "labels": {"app.kubernetes.io/component": "sandbox"},
     "annotations": {"example.com/a": "1"},
-    "serviceLabels": {"app.kubernetes.io/component": "sandbox"},
     "serviceAccountName": "sandbox",
     "runtimeClassName": "gvisor",
     "tolerations": [{"key": "k", "operator": "Exists", "effect": "NoSchedule"}],
@@ -101,13 +100,8 @@ def test_harden_pod_refuses_host_paths() -> None:
         pods.harden_pod(upstream_pod(volumes=[{"name": "vol-0", "hostPath": {"path": "/srv"}}]), SETTINGS)
 
 
-def test_service_is_cluster_ip_on_the_mapped_port() -> None:
-    svc = pods.service_for("sandbox-x", "sbx", [{"port": 80, "protocol": "TCP"}], SETTINGS)
-    assert svc["metadata"] == {"name": "sandbox-x-service", "namespace": "sbx",
-                               "labels": {"app.kubernetes.io/component": "sandbox", "app": "sandbox-x"}}
-    assert svc["spec"] == {"type": "ClusterIP", "selector": {"app": "sandbox-x"},
-                           "ports": [{"name": "port-8090", "port": 8090, "targetPort": 8090, "protocol": "TCP"}]}
-    assert pods.service_host("sandbox-x", "sbx") == "sandbox-x-service.sbx.svc"
+def test_mapped_port_maps_upstreams_80_only() -> None:
+    assert pods.mapped_port(80, SETTINGS) == 8090
     assert pods.mapped_port(9000, SETTINGS) == 9000  # unmapped ports stay
 
 
@@ -126,7 +120,7 @@ class FakeV1:
         self.pods.append((namespace, body))
 
     def create_namespaced_service(self, namespace: str, body: Any) -> None:
-        self.services.append((namespace, body))
+        raise AssertionError("sandboxes have no Service")
 
 
 class StandIn:
@@ -137,6 +131,17 @@ class StandIn:
         self.v1 = FakeV1()
         self.v1.owner = self
         self.removed: list[tuple[str, bool]] = []
+
+    def create(self, image: str, name: str | None = None, ports: list[str] | None = None, **kwargs: Any) -> Any:
+        """Upstream's create in its order: pod, the ports' Service and address, the wait (kubernetes_client.py)."""
+        assert name is not None
+        self.v1.create_namespaced_pod(namespace=self.namespace, body=upstream_pod())
+        host, exposed = "localhost", []
+        if ports and self._create_multi_port_service(name, [{"port": 80, "protocol": "TCP"}]):
+            exposed, host = self._get_service_node_ports(name)
+        if not self.wait_for_pod_ready(name, timeout=60):
+            return None, None, None
+        return name, exposed, host
 
     def _create_multi_port_service(self, pod_name: str, port_list: list[Any]) -> bool:
         raise AssertionError("replaced by the extension")
@@ -168,41 +173,54 @@ class StandIn:
 
 
 @pytest.fixture(autouse=True)
-def pod_waits(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, float]]:
-    """k8s_client's pod_watch.wait_for_ready, recorded; StandIn.ready is what it returns."""
-    waits: list[tuple[str, str, float]] = []
+def pod_waits(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, int, float]]:
+    """k8s_client's pod_watch.wait_until_serving, recorded; StandIn.ready is whether the pod's
+    server answered (at 10.0.0.5 or StandIn.ip)."""
+    waits: list[tuple[str, str, int, float]] = []
 
-    def wait(v1: Any, namespace: str, name: str, timeout: float) -> bool:
-        waits.append((namespace, name, timeout))
-        return bool(v1.owner.ready)
+    def wait(v1: Any, namespace: str, name: str, port: int, timeout: float) -> str | None:
+        waits.append((namespace, name, port, timeout))
+        return getattr(v1.owner, "ip", "10.0.0.5") if v1.owner.ready else None
 
-    monkeypatch.setattr(k8s_client, "wait_for_ready", wait)
+    monkeypatch.setattr(k8s_client, "wait_until_serving", wait)
     return waits
 
 
-def test_install_wires_pods_and_cluster_ip_addressing_into_the_client(pod_waits: list[Any]) -> None:
+def test_install_wires_pods_and_pod_ip_addressing_into_the_client(pod_waits: list[Any]) -> None:
     cls = type("Client", (StandIn,), {})
     k8s_client.install(SETTINGS, cls)
     k8s_client.install(SETTINGS, cls)  # idempotent
     c = cls("sbx")
-    c.v1.create_namespaced_pod(namespace="sbx", body=upstream_pod())
+    # What SandboxManager stores as the sandbox URL: http://<host>:<port>, the pod's own IP and our image's port.
+    assert c.create("img", name="sandbox-x", ports=["80/tcp"]) == ("sandbox-x", [8090], "10.0.0.5")
     assert c.v1.pods[0][1]["spec"]["containers"][0]["ports"] == [{"containerPort": 8090, "protocol": "TCP"}]
-    assert c._create_multi_port_service("sandbox-x", [{"port": 80, "protocol": "TCP"}]) is True
-    assert c.v1.services[0][1]["spec"]["type"] == "ClusterIP"
-    # What SandboxManager stores as the sandbox URL: http://<host>:<port>.
-    assert c._get_service_node_ports("sandbox-x") == ([8090], "sandbox-x-service.sbx.svc")
-    assert c.wait_for_pod_ready("sandbox-x", timeout=60) is True and pod_waits == [("sbx", "sandbox-x", 180)]
+    assert c.v1.services == []  # no Service
+    assert pod_waits == [("sbx", "sandbox-x", 8090, 180)]  # probed on the image's port, the stack's pod timeout
+    assert c._agentscope_ports == {} and c._agentscope_ips == {}  # nothing kept once create returned
+    v6 = cls("sbx")
+    v6.ip = "fd00::5"
+    assert v6.create("img", name="sandbox-y", ports=["80/tcp"])[2] == "[fd00::5]"
 
 
 def test_a_sandbox_that_never_becomes_ready_is_removed_not_forgotten() -> None:
     cls = type("Client", (StandIn,), {"ready": False})
     k8s_client.install(SETTINGS, cls)
     c = cls("sbx")
-    assert c.wait_for_pod_ready("sandbox-stuck", timeout=60) is False
+    assert c.create("img", name="sandbox-stuck", ports=["80/tcp"]) == (None, None, None)
     assert c.removed == [("sandbox-stuck", True)]
+    assert c._agentscope_ports == {} and c._agentscope_ips == {}
     ready = cls("sbx")
     ready.ready = True
     assert ready.wait_for_pod_ready("sandbox-ok") is True and ready.removed == []
+
+
+def test_the_placeholder_address_is_never_handed_out() -> None:
+    cls = type("Client", (StandIn,), {})
+    k8s_client.install(SETTINGS, cls)
+    c = cls("sbx")
+    c.wait_for_pod_ready = lambda name, timeout=300: True  # ready, but no address recorded
+    assert c.create("img", name="sandbox-z", ports=["80/tcp"]) == (None, None, None)
+    assert c.removed == [("sandbox-z", True)]
 
 
 def test_stop_leaves_the_pod_to_remove_which_upstream_calls_next() -> None:

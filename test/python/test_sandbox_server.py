@@ -108,3 +108,39 @@ def test_a_late_router_serves_after_its_load_and_requests_under_it_wait() -> Non
 
     assert asyncio.run(scenario()) == (200, 200, 200)
     assert loads == [1]
+
+
+def test_the_claim_routes_are_matched_once_without_the_token_and_never_run() -> None:
+    import asyncio
+
+    import httpx
+    from fastapi import Depends, FastAPI
+
+    from sandbox_server.app import CLAIM_ROUTES, PREFIX, RouteWarmUp, bearer_check
+
+    token = "t" * 32
+    seen: list[tuple[str, str | None]] = []
+    runs: list[str] = []
+    app = FastAPI()
+
+    @app.middleware("http")
+    async def record(request, call_next):  # type: ignore[no-untyped-def]
+        seen.append((request.url.path, request.headers.get("authorization")))
+        return await call_next(request)
+
+    auth = [Depends(bearer_check(token))]
+    app.get(PREFIX + "/healthz", dependencies=auth)(lambda: runs.append("healthz") or "OK")
+    app.post(PREFIX + "/tools/run_ipython_cell", dependencies=auth)(lambda: runs.append("code") or {})
+    warm = RouteWarmUp(app, CLAIM_ROUTES)
+
+    async def scenario() -> int:
+        warm.start()
+        warm.start()  # once
+        await warm.wait()
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sandbox") as client:
+            return (await client.get(PREFIX + "/healthz", headers={"Authorization": f"Bearer {token}"})).status_code
+
+    assert asyncio.run(scenario()) == 200
+    # The two routes upstream's client calls first, each reached once, with no token: refused, not run.
+    assert seen[:2] == [(PREFIX + "/healthz", None), (PREFIX + "/tools/run_ipython_cell", None)]
+    assert runs == ["healthz"]  # only the real request ran

@@ -66,7 +66,7 @@ class WatchServer(BaseHTTPRequestHandler):
         self.end_headers()
         def pod(phase, ready, rv):
             return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": url.path.split("/")[4], "resourceVersion": rv},
-                    "status": {"phase": phase, "containerStatuses": [{"name": name, "ready": ready, "image": "x", "imageID": "x", "restartCount": 0}]}}
+                    "status": {"phase": phase, "podIP": "10.0.0.7", "containerStatuses": [{"name": name, "ready": ready, "image": "x", "imageID": "x", "restartCount": 0}]}}
         for kind, obj in (("ADDED", pod("Pending", False, "10")), ("MODIFIED", pod("Running", False, "11")), ("MODIFIED", pod("Running", True, "12"))):
             line = (json.dumps({"type": kind, "object": obj}) + "\\n").encode()
             self.wfile.write(b"%x\\r\\n%s\\r\\n" % (len(line), line))
@@ -122,8 +122,11 @@ k8s_config.load_incluster_config = lambda *a, **kw: None
 k8s_client.CoreV1Api = FakeCoreV1
 
 # What sandbox_manager_ext.activate does first (its route guard needs the server's own app).
-from sandbox_manager_ext import k8s_client as extension, pods
+from sandbox_manager_ext import k8s_client as extension, pod_watch, pods
 extension.install(pods.load_settings())
+# The manager's probe of the pod's address (no sandbox runs here): recorded, answered at once.
+probes = []
+pod_watch.answers = lambda ip, port, timeout=1.0: probes.append([ip, port]) or True
 
 from agentscope_runtime.common.container_clients.kubernetes_client import KubernetesClient
 
@@ -135,11 +138,11 @@ result = c.create("acr.example/agentscope/runtime-sandbox-base:1.1.5", name=name
                   environment={"SECRET_TOKEN": "0123456789abcdef0123456789abcdef", "NGINX_TIMEOUT": "60"}, runtime_config={})
 status = c.get_status(name)
 pod = store["pods"][name]
-service = store["services"][name + "-service"]
+services = dict(store["services"])
 removed = c.remove(name)
 server.shutdown()
-print(json.dumps({"result": list(result), "status": status, "pod": pod, "service": service, "removed": removed,
-                  "left": store, "calls": calls, "watches": watches}))
+print(json.dumps({"result": list(result), "status": status, "pod": pod, "services": services, "removed": removed,
+                  "left": store, "calls": calls, "watches": watches, "probes": probes}))
 `;
 
 function ensureVenv(): void {
@@ -162,7 +165,8 @@ interface DriverOutput {
   result: unknown[];
   status: string;
   pod: { metadata: { labels: Record<string, string> }; spec: Record<string, unknown> & { containers: Record<string, unknown>[] } };
-  service: { spec: Record<string, unknown> };
+  services: Record<string, unknown>;
+  probes: [string, number][];
   removed: boolean;
   left: { pods: Record<string, unknown>; services: Record<string, unknown> };
   calls: [string, string, string | null][];
@@ -194,10 +198,11 @@ describe("sandbox manager extension on the real agentscope-runtime KubernetesCli
     out = JSON.parse(text.trim().split("\n").pop()!) as DriverOutput;
   }, 1_200_000);
 
-  it("creates the sandbox behind a ClusterIP Service and returns its DNS name and our image's port", () => {
-    expect(out.result).toEqual(["sandbox-0123456789abcdefghijklmno", [SANDBOX_PORT], "sandbox-0123456789abcdefghijklmno-service.agentscope-sandboxes.svc"]);
+  it("creates the sandbox without a Service and returns the pod's IP and our image's port, once the server answers there", () => {
+    expect(out.result).toEqual(["sandbox-0123456789abcdefghijklmno", [SANDBOX_PORT], "10.0.0.7"]);
     expect(out.status).toBe("running");
-    expect(out.service.spec).toMatchObject({ type: "ClusterIP", selector: { app: "sandbox-0123456789abcdefghijklmno" }, ports: [{ port: SANDBOX_PORT, targetPort: SANDBOX_PORT, protocol: "TCP" }] });
+    expect(out.services).toEqual({});
+    expect(out.probes).toEqual([["10.0.0.7", SANDBOX_PORT]]);
     expect(out.removed).toBe(true);
     expect(out.left).toEqual({ pods: {}, services: {} });
   });

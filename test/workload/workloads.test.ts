@@ -274,7 +274,7 @@ describe.each(["local", "dev", "prod"] as const)("AgentScopeWorkloads (%s)", (en
     expect(role.metadata?.namespace).toBe("agentscope-sandboxes");
     expect(role["rules"]).toEqual([
       { apiGroups: [""], resources: ["pods"], verbs: ["create", "get", "watch", "delete"] },
-      { apiGroups: [""], resources: ["services"], verbs: ["create", "delete"] },
+      { apiGroups: [""], resources: ["services"], verbs: ["delete"] },
     ]);
     expect(role["rules"]).toEqual(SANDBOX_MANAGER_ROLE_RULES);
     const clusterRole = named(run(env), "ClusterRole", "agentscope-sandbox-manager");
