@@ -38,7 +38,8 @@ export const ENVIRONMENT_DEFAULTS: Record<Environment, EnvironmentDefaults> = {
     tagImmutability: false,
     systemNodePool: { minSize: 1, maxSize: 2 },
     agentReplicas: { min: 1, max: 2 },
-    sandboxPoolSize: 1,
+    // Two: a refill starts at each claim, so requests up to a cold create / 2 apart all find a warm one (docs/sandbox-pool.md).
+    sandboxPoolSize: 2,
     redisMode: "in-cluster",
     acsEnabled: false,
     supportCpu: 0.25,

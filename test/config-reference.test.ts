@@ -29,7 +29,7 @@ describe("the configuration reference", () => {
   it("lists nested keys with their allowed values and a default per environment", () => {
     expect(row("sandbox.isolation")).toContain("`acs`, `runtime-class`, `none`");
     // Defaults that differ per environment: local | dev | prod.
-    expect(row("sandbox.poolSize")).toMatch(/\| `1` \| `2` \| `5` \|$/);
+    expect(row("sandbox.poolSize")).toMatch(/\| `2` \| `2` \| `5` \|$/);
     expect(row("redis.mode")).toMatch(/\| `in-cluster` \| `in-cluster` \| `managed` \|$/);
     expect(row("cluster.deletionProtection")).toMatch(/\| `false` \| `false` \| `true` \|$/);
     // Defaults inside list items and optional objects.

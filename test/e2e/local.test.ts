@@ -19,7 +19,7 @@ const expected: Expected = {
   agent: "friday",
   replicas: { min: 1, max: 2 }, // the local environment's defaults
   acs: false,
-  poolSize: 1,
+  poolSize: 2, // the local default (Pulumi.local.yaml)
   standInModel: true, // no model API key: the stand-in model answers
   tracing: true, // to the local trace viewer
   secrets: {
@@ -192,7 +192,7 @@ describe.sequential("local stack on the real engine", () => {
     expect(badUp.code).not.toBe(0);
     expect(badUp.stdout + badUp.stderr).toContain("agentscope-ack:sandbox.poolSize:");
     expect(snapshot()).toEqual(before);
-    stack.setConfigPath("sandbox.poolSize", "1");
+    stack.setConfigPath("sandbox.poolSize", "2");
     ok(stack.pulumi(["preview", "--expect-no-changes"]), "pulumi preview after restoring the config");
   });
 
