@@ -8,6 +8,8 @@ pool is empty, so the manager creates a pod and waits for it), and gives both ba
 counts as cold when its pod was created after the claim began, whatever the round expected.
 
 Further measures, each on its own flag (docs/sandbox-pool.md):
+- `--cold N`: N claims one after another with the pool configured empty (poolSize 0), each a
+  create for that claim alone, the previous sandbox gone first;
 - `--gap S`: seed requests sent S seconds apart without waiting for the pool (issue 23's five
   requests 4 s apart), end to end;
 - `--burst N`: N claims at once from a full pool, p50/p95 and failures, then the refill time
@@ -31,6 +33,7 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 from agentscope_runtime.sandbox import BaseSandboxAsync
@@ -49,6 +52,8 @@ class Claim:
     seconds: float
     cold: bool
     pod: str
+    claim_s: float = 0.0  # create_from_pool answered
+    run_s: float = 0.0  # the code run, forwarded by the manager to the sandbox, answered
 
 
 def kubectl_json(*args: str) -> dict:
@@ -100,17 +105,22 @@ def created_at(namespace: str, pod: str) -> float:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
+SPLITS: dict[str, tuple[float, float]] = {}  # sandbox id -> (claim s, run s), the two halves of a claim
+
+
 async def claim(manager_url: str, token: str, sandbox_type: str) -> tuple[BaseSandboxAsync, float, float]:
     """Claims a sandbox and runs code in it, as the agent does; returns it, the wall-clock start
-    and the seconds until the code's output came back."""
+    and the seconds until the code's output came back (its halves in SPLITS)."""
     started_wall, started = time.time(), time.perf_counter()
     box = BaseSandboxAsync(base_url=manager_url, bearer_token=token, sandbox_type=SandboxType(sandbox_type))
     await box.start_async()
+    claimed = time.perf_counter()
     result = await box.call_tool_async("run_ipython_cell", {"code": PROBE})
-    seconds = time.perf_counter() - started
+    done = time.perf_counter()
     if "sandbox ready" not in json.dumps(result):
         raise RuntimeError(f"the code did not run in sandbox {box.sandbox_id}: {result}")
-    return box, started_wall, seconds
+    SPLITS[box.sandbox_id] = (claimed - started, done - claimed)
+    return box, started_wall, done - started
 
 
 async def release(box: BaseSandboxAsync) -> None:
@@ -131,10 +141,21 @@ async def claims(args: argparse.Namespace, token: str) -> list[Claim]:
             boxes.append(box)
             # Creation timestamps have whole seconds: a pod made in the claim's second is the claim's.
             cold = created_at(args.sandbox_namespace, box.sandbox_id) >= int(started)
-            out.append(Claim(seconds, cold, box.sandbox_id))
+            out.append(Claim(seconds, cold, box.sandbox_id, *SPLITS[box.sandbox_id]))
         for box in boxes:
             await release(box)
         print(f"round {i + 1}/{args.rounds}: " + ", ".join(f"{'cold' if c.cold else 'warm'} {c.seconds:.3f}s" for c in out[-len(boxes):]), file=sys.stderr)
+    return out
+
+
+async def cold_claims(args: argparse.Namespace, token: str) -> list[Claim]:
+    out: list[Claim] = []
+    for i in range(args.cold):
+        await pool_full(args.sandbox_namespace, 0)  # no sandbox alive, none being deleted
+        box, _, seconds = await claim(args.manager_url, token, args.sandbox_type)
+        out.append(Claim(seconds, True, box.sandbox_id, *SPLITS[box.sandbox_id]))
+        await release(box)
+        print(f"cold claim {i + 1}/{args.cold}: {seconds:.3f}s", file=sys.stderr)
     return out
 
 
@@ -179,23 +200,31 @@ async def spaced_seed_requests(args: argparse.Namespace, token: str) -> list[flo
     return seconds
 
 
-async def burst(args: argparse.Namespace, token: str) -> tuple[list[float], int, float]:
-    """`args.burst` claims at once from a full pool: their times, failures, and the refill time."""
-    await pool_warm(args.sandbox_namespace, args.pool_size)
+async def burst(args: argparse.Namespace, token: str) -> tuple[list[float], int, float, int]:
+    """`args.burst` claims at once from a full pool: their times, failures, the refill time (from
+    the burst's start until a full pool stands beside the claimed sandboxes, all Ready), and how
+    many claims the pool served (the others' sandboxes were created for them). After the release
+    it waits for the pool to be back at its size, nothing beyond it."""
+    warm = set(await pool_warm(args.sandbox_namespace, args.pool_size))
     started = time.perf_counter()
     results = await asyncio.gather(*(claim(args.manager_url, token, args.sandbox_type) for _ in range(args.burst)),
                                    return_exceptions=True)
     boxes = [r[0] for r in results if not isinstance(r, BaseException)]
     seconds = [r[2] for r in results if not isinstance(r, BaseException)]
+    halves = [SPLITS[b.sandbox_id] for b in boxes]
+    if halves:
+        print(f"burst halves: claim p50 {p([h[0] for h in halves], 50):.3f} s p95 {p([h[0] for h in halves], 95):.3f} s, "
+              f"run p50 {p([h[1] for h in halves], 50):.3f} s p95 {p([h[1] for h in halves], 95):.3f} s", file=sys.stderr)
     failures = [r for r in results if isinstance(r, BaseException)]
     for f in failures:
         print(f"burst claim failed: {f!r}", file=sys.stderr)
-    # Refilled: the claimed sandboxes plus a full pool exist, all Ready.
     await pool_full_beside(args.sandbox_namespace, {b.sandbox_id for b in boxes}, args.pool_size)
     refill = time.perf_counter() - started
     for box in boxes:
         await release(box)
-    return seconds, len(failures), refill
+    await pool_full(args.sandbox_namespace, args.pool_size)
+    print(f"after the release: the pool back at {args.pool_size}, no other sandbox pod", file=sys.stderr)
+    return seconds, len(failures), refill, sum(1 for b in boxes if b.sandbox_id in warm)
 
 
 async def pool_full_beside(namespace: str, claimed: set[str], size: int, timeout: float = 600) -> None:
@@ -209,18 +238,8 @@ async def pool_full_beside(namespace: str, claimed: set[str], size: int, timeout
     raise TimeoutError(f"the pool did not refill to {size} beside {len(claimed)} claimed sandboxes")
 
 
-# Run in the agent container: claims a sandbox as the agent does (its env names the manager and
-# holds its token), prints its id, and holds it.
-HOLD_A_SANDBOX = (
-    "import asyncio, os\n"
-    "from agentscope_runtime.sandbox import BaseSandboxAsync\n"
-    "async def main():\n"
-    "    box = BaseSandboxAsync(base_url=os.environ['SANDBOX_MANAGER_URL'], bearer_token=os.environ['SANDBOX_MANAGER_TOKEN'])\n"
-    "    await box.start_async()\n"
-    "    print(box.sandbox_id, flush=True)\n"
-    "    await asyncio.sleep(600)\n"
-    "asyncio.run(main())\n"
-)
+# Claims a sandbox inside the agent's container as the agent does, prints its id and holds it.
+HOLDER = Path(__file__).resolve().parent.parent / "test" / "e2e" / "fixtures" / "hold_sandbox.py"
 
 
 async def reap_after_agent_pod_dies(args: argparse.Namespace) -> float:
@@ -231,9 +250,12 @@ async def reap_after_agent_pod_dies(args: argparse.Namespace) -> float:
     agent_pod = kubectl_json("get", "pods", "-n", args.agent_namespace, "-l",
                              ",".join(f"{k}={v}" for k, v in selector.items()))["items"][0]["metadata"]["name"]
     holder = await asyncio.create_subprocess_exec(
-        "kubectl", "exec", "-n", args.agent_namespace, agent_pod, "-c", "agent", "--", "python", "-c", HOLD_A_SANDBOX,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
-    assert holder.stdout is not None
+        "kubectl", "exec", "-i", "-n", args.agent_namespace, agent_pod, "-c", "agent", "--", "python", "-",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+    assert holder.stdout is not None and holder.stdin is not None
+    holder.stdin.write(HOLDER.read_bytes())
+    await holder.stdin.drain()
+    holder.stdin.close()
     sandbox = (await asyncio.wait_for(holder.stdout.readline(), 120)).decode().strip()
     if not sandbox:
         raise RuntimeError("the agent pod did not claim a sandbox")
@@ -293,14 +315,15 @@ def main() -> int:
     ap.add_argument("--requests", type=int, default=20)
     ap.add_argument("--gap", type=float, default=0.0, help="send the seed requests this many seconds apart")
     ap.add_argument("--burst", type=int, default=0, help="claims at once from a full pool")
+    ap.add_argument("--cold", type=int, default=0, help="claims one at a time on a pool configured empty")
     ap.add_argument("--reap-agent-pod", action="store_true")
     ap.add_argument("--agent-namespace", default="")
     ap.add_argument("--agent-service", default="")
     ap.add_argument("--manager-namespace", default="")
     ap.add_argument("--count-api", action="store_true")
     args = ap.parse_args()
-    if args.pool_size < 1:
-        ap.error("--pool-size must be at least 1: with no warm pool there is nothing to compare")
+    if (args.pool_size < 1) != (args.cold > 0):
+        ap.error("--cold needs a pool configured empty (sandbox.poolSize 0); everything else a pool of at least 1")
     manager_token = open(args.manager_token_file).read().strip()
     agent_token = open(args.agent_token_file).read().strip()
 
@@ -313,12 +336,15 @@ def main() -> int:
         for key in sorted(after):
             if (delta := after[key] - before[0].get(key, 0.0)) > 0:
                 print(f"  API requests {key}: {delta / n:.2f}")
+    if args.cold:
+        results += asyncio.run(cold_claims(args, manager_token))
     warm = [c.seconds for c in results if not c.cold]
     cold = [c.seconds for c in results if c.cold]
     if args.burst:
-        times, failures, refill = asyncio.run(burst(args, manager_token))
+        times, failures, refill, from_pool = asyncio.run(burst(args, manager_token))
         print(f"| burst of {args.burst}, pool {args.pool_size} | {len(times)} | {p(times, 50):.3f} | {p(times, 95):.3f} | "
-              f"{min(times):.3f} | {max(times):.3f} |  failures {failures}, refill {refill:.1f} s")
+              f"{min(times):.3f} | {max(times):.3f} |  failures {failures}, from the pool {from_pool}, "
+              f"created for the claim {len(times) - from_pool}, refill {refill:.1f} s")
     if args.reap_agent_pod:
         print(f"dead agent pod's sandbox released after {asyncio.run(reap_after_agent_pod_dies(args)):.1f} s")
     if args.gap and args.requests:
@@ -333,8 +359,11 @@ def main() -> int:
     print("| --- | --- | --- | --- | --- | --- |")
     if warm:
         print(row("claim from the warm pool, code run", warm))
+        print(row("  of which the claim (create_from_pool)", [c.claim_s for c in results if not c.cold]))
+        print(row("  of which the code run", [c.run_s for c in results if not c.cold]))
     if cold:
         print(row("claim with the pool empty (cold create), code run", cold))
+        print(row("  of which the claim (create_from_pool)", [c.claim_s for c in results if c.cold]))
     if seed:
         print(row("seed request end to end (stand-in model), all", seed))
     if seed_warm:
@@ -343,7 +372,7 @@ def main() -> int:
         print(f"\ncold p50 / warm p50: {p(cold, 50) / p(warm, 50):.1f}x")
     if seed:
         print(f"seed requests that found the pool empty: {len(seed) - len(seed_warm)} of {len(seed)}")
-    return 0 if (warm and cold) or args.rounds == 0 else 1
+    return 0 if (warm and cold) or args.rounds == 0 or args.cold else 1
 
 
 if __name__ == "__main__":
