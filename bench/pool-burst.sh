@@ -5,8 +5,9 @@
 # 1. the stack as configured (default local: pool 2, sandboxes of 0.25 vCPU): warm claims (--rounds
 #    rounds, default 20, of pool + 1 claims each; the API-server requests and the manager's CPU per
 #    claim), then five seed requests 4 s apart;
-# 2. the same sandboxes, poolSize 0: --rounds cold claims one after another (each a create of its own);
-# 3. sandboxes shrunk to 0.05 vCPU / 0.25 GiB so that a burst and its refills fit 2 cores, pool =
+# 2. the same sandboxes, poolSize 0: --rounds cold claims one after another (each a create of its
+#    own); then again with sandbox.cpuLimit equal to sandbox.cpu (requests = limits), if it differs;
+# 3. sandboxes shrunk to 0.05 vCPU (limit too) / 0.25 GiB so that a burst and its refills fit 2 cores, pool =
 #    --burst (default 20): a burst of that many claims at once, all from the pool;
 # 4. the same sandboxes, pool 2: the rest created on demand;
 # then the stack's sandbox settings as they were (pulumi up). At 0.05 vCPU a cold create is far
@@ -37,17 +38,18 @@ if ! command -v pulumi >/dev/null; then
 fi
 p() { pulumi --non-interactive "$@" --config-file "$config_file" --stack local; }
 get() { p config get --path "$1" 2>/dev/null || true; }
-set_sandbox() { # poolSize cpu memoryGiB (an empty one left as it is)
+set_sandbox() { # poolSize cpu cpuLimit memoryGiB (an empty one left as it is)
   p config set --path sandbox.poolSize "$1" >/dev/null
   [[ -z $2 ]] || p config set --path sandbox.cpu "$2" >/dev/null
-  [[ -z $3 ]] || p config set --path sandbox.memoryGiB "$3" >/dev/null
-  echo "== pulumi up: sandbox.poolSize $1, sandbox.cpu $2, sandbox.memoryGiB $3" >&2
+  [[ -z $3 ]] || p config set --path sandbox.cpuLimit "$3" >/dev/null
+  [[ -z $4 ]] || p config set --path sandbox.memoryGiB "$4" >/dev/null
+  echo "== pulumi up: sandbox.poolSize $1, sandbox.cpu $2, sandbox.cpuLimit $3, sandbox.memoryGiB $4" >&2
   p up --yes --skip-preview >/dev/null
 }
-was=("$(get sandbox.poolSize)" "$(get sandbox.cpu)" "$(get sandbox.memoryGiB)")
+was=("$(get sandbox.poolSize)" "$(get sandbox.cpu)" "$(get sandbox.cpuLimit)" "$(get sandbox.memoryGiB)")
 restore() {
   local k v i=0
-  for k in poolSize cpu memoryGiB; do
+  for k in poolSize cpu cpuLimit memoryGiB; do
     v=${was[$i]} i=$((i + 1))
     if [[ -n $v ]]; then p config set --path "sandbox.$k" "$v" >/dev/null; else p config rm --path "sandbox.$k" >/dev/null 2>&1 || true; fi
   done
@@ -56,17 +58,22 @@ restore() {
 }
 
 echo "== load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "== 1. as configured (sandbox.poolSize ${was[0]:-default}, sandbox.cpu ${was[1]:-default})"
+echo "== 1. as configured (sandbox.poolSize ${was[0]:-default}, sandbox.cpu ${was[1]:-default}, sandbox.cpuLimit ${was[2]:-= cpu})"
 bench/warm-pool.sh --rounds "$rounds" --requests 0 --count-api
 bench/warm-pool.sh --rounds 0 --requests 5 --gap 4
 trap restore EXIT
 echo "== 2. cold claims: poolSize 0, the same sandboxes"
-set_sandbox 0 "${was[1]}" "${was[2]}"
+set_sandbox 0 "${was[1]}" "${was[2]}" "${was[3]}"
 bench/warm-pool.sh --rounds 0 --requests 0 --cold "$rounds"
+if [[ -n ${was[2]} && ${was[2]} != "${was[1]}" ]]; then
+  echo "== 2b. cold claims: poolSize 0, sandbox.cpuLimit = sandbox.cpu ${was[1]} (requests = limits)"
+  set_sandbox 0 "${was[1]}" "${was[1]}" "${was[3]}"
+  bench/warm-pool.sh --rounds 0 --requests 0 --cold "$rounds"
+fi
 echo "== 3. burst of $burst, pool $burst, sandboxes of 0.05 vCPU / 0.25 GiB"
-set_sandbox "$burst" 0.05 0.25
+set_sandbox "$burst" 0.05 0.05 0.25
 bench/warm-pool.sh --rounds 0 --requests 0 --burst "$burst"
 echo "== 4. burst of $burst, pool 2, the same sandboxes"
-set_sandbox 2 0.05 0.25
+set_sandbox 2 0.05 0.05 0.25
 bench/warm-pool.sh --rounds 0 --requests 0 --burst "$burst"
 echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

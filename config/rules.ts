@@ -153,6 +153,10 @@ const sandbox: Rule = (c) => {
   if (c.acs.enabled && !isAcsSize(s.cpu, s.memoryGiB)) {
     v.push({ path: ["sandbox"], message: `cpu ${s.cpu} / memoryGiB ${s.memoryGiB} is not an ACS size: use 0.5 vCPU and 1 GiB steps` });
   }
+  const onAcs = s.isolation === "acs" || (s.isolation === undefined && c.acs.enabled);
+  if (onAcs && s.cpuLimit !== undefined && s.cpuLimit !== s.cpu) {
+    v.push({ path: ["sandbox", "cpuLimit"], message: `must equal sandbox.cpu (${s.cpu}) on ACS, which sizes a pod by one value; leave it unset` });
+  }
   return v;
 };
 

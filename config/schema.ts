@@ -228,6 +228,11 @@ export function sandboxSchema(d: EnvironmentDefaults) {
       /** Must be 1: every manager replica refills the shared warm pool without a lock (SandboxPool). */
       managerReplicas: num(z.number().int().min(1).max(1, "must be 1: every sandbox manager replica refills the shared warm pool without a lock, so more would overfill it")).optional(),
       cpu: num(z.number().positive().max(16)).default(1),
+      /**
+       * vCPU limit of a sandbox (default: `cpu`, requests = limits). Above `cpu`, a sandbox may use
+       * idle CPU of its node, to start faster (Burstable); not on ACS, which sizes a pod by one value.
+       */
+      cpuLimit: num(z.number().positive().max(16)).optional(),
       memoryGiB: num(z.number().positive().max(64)).default(2),
       /** vCPU of the sandbox manager (default 0.5; 0.25 in local). */
       managerCpu: num(z.number().min(0.1).max(8)).default(d.supportCpu),
@@ -241,6 +246,9 @@ export function sandboxSchema(d: EnvironmentDefaults) {
       imageDigests: z.partialRecord(z.enum(SANDBOX_TYPES), imageByDigest).optional(),
     })
     .superRefine((s, ctx) => {
+      if (s.cpuLimit !== undefined && s.cpuLimit < s.cpu) {
+        ctx.addIssue({ code: "custom", path: ["cpuLimit"], message: `must be at least sandbox.cpu (${s.cpu})` });
+      }
       const scaled = Object.entries(s.autoscaling ?? {});
       for (const [type] of scaled) {
         if (!s.types.includes(type as (typeof s.types)[number])) {

@@ -213,6 +213,7 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
       managerReplicas: c.sandbox.managerReplicas,
       managerCpu: c.sandbox.managerCpu,
       cpu: c.sandbox.cpu,
+      ...(c.sandbox.cpuLimit !== undefined ? { cpuLimit: c.sandbox.cpuLimit } : {}),
       memoryGiB: c.sandbox.memoryGiB,
       images: {
         registry: registry.sandboxRegistry,

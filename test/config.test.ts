@@ -126,6 +126,8 @@ const BAD: readonly BadCase[] = [
   { what: "service CIDR overlapping the pod range", config: edit("prod", "cluster", (c) => ({ ...c, serviceCidr: "10.32.128.0/20" })), key: ns("cluster.serviceCidr"), says: "overlaps the VPC (pod) range 10.32.0.0/16" },
   { what: "unknown ACS compute class", config: set("dev", { acs: { computeClass: "turbo" } }), key: ns("acs.computeClass"), says: "general-purpose" },
   { what: "agent size ACS cannot serve", config: set("dev", { agents: [agent({ cpu: 0.3 })] }), key: ns("agents[0]"), says: "not an ACS size" },
+  { what: "sandbox CPU limit below its request", config: edit("local", "sandbox", (s) => ({ ...s, cpu: 0.5, cpuLimit: 0.25 })), key: ns("sandbox.cpuLimit"), says: "must be at least sandbox.cpu (0.5)" },
+  { what: "sandbox CPU limit above its request on ACS", config: edit("dev", "sandbox", (s) => ({ ...s, cpuLimit: 2 })), key: ns("sandbox.cpuLimit"), says: "on ACS, which sizes a pod by one value" },
   { what: "sandbox size ACS cannot serve", config: edit("dev", "sandbox", (s) => ({ ...s, memoryGiB: 1.5 })), key: ns("sandbox"), says: "not an ACS size" },
   { what: "duplicate agent names", config: set("dev", { agents: [agent(), agent()] }), key: ns("agents[1].name"), says: "names must be unique" },
   { what: "agent name not a DNS label", config: set("dev", { agents: [agent({ name: "Friday_1" })] }), key: ns("agents[0].name"), says: "DNS label" },

@@ -20,7 +20,6 @@ import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-import httpx
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException
 from fastapi.params import Depends as DependsParam
 from fastapi.responses import PlainTextResponse
@@ -102,6 +101,8 @@ class RouteWarmUp:
             self._task = asyncio.get_running_loop().create_task(self._warm())
 
     async def _warm(self) -> None:
+        import httpx  # here, not at start-up: its import is CPU the first /healthz does not need
+
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://warm-up") as client:
             for method, path in self.routes:
                 await client.request(method, path)

@@ -5,7 +5,7 @@ import type { AcsNetwork, AcsPlacement } from "./acs";
 import { NO_ACS, acsNetworkAnnotations, acsPodAnnotations, acsPodLabels, acsTolerations } from "./acs";
 import type { WorkloadIdentity } from "./labels";
 import { SANDBOX_MANAGER_APP_NAME, recommendedLabels, selectorLabels } from "./labels";
-import { guaranteedResources } from "./resources";
+import { cpuQuantity, guaranteedResources } from "./resources";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, tmpVolume, tmpVolumeMount } from "./security-context";
 import { requireDigestRef, requireDnsLabel, requireInt, requirePositive } from "./validate";
 import type { RedisEndpoint } from "./redis";
@@ -107,6 +107,12 @@ export interface SandboxPoolArgs {
   isolation: SandboxIsolation;
   /** vCPU per sandbox pod, requests = limits (default 1). */
   sandboxCpu?: number;
+  /**
+   * vCPU limit per sandbox pod (default `sandboxCpu`: Guaranteed). Above it, a sandbox may use idle
+   * CPU of its node, e.g. to start its server faster on a laptop (Burstable); refused with ACS
+   * isolation, which sizes a pod by one value.
+   */
+  sandboxCpuLimit?: number;
   /** Memory per sandbox pod in GiB, requests = limits (default 2). */
   sandboxMemoryGiB?: number;
   /** Placement of the manager's own pods (default NO_ACS). */
@@ -168,6 +174,7 @@ export interface ResolvedSandboxPoolArgs {
   readonly images: Required<Omit<SandboxImagesArgs, "digests">> & { readonly digests: Partial<Record<SandboxType, string>> };
   readonly isolation: SandboxIsolation;
   readonly sandboxCpu: number;
+  readonly sandboxCpuLimit: number;
   readonly sandboxMemoryGiB: number;
   readonly managerPlacement: AcsPlacement;
   readonly managerCpu: number;
@@ -236,6 +243,11 @@ export function resolveSandboxPoolArgs(args: SandboxPoolArgs): ResolvedSandboxPo
   const managerCpu = args.managerCpu ?? 0.5;
   const managerMemoryGiB = args.managerMemoryGiB ?? 1;
   for (const [k, v] of Object.entries({ sandboxCpu, sandboxMemoryGiB, managerCpu, managerMemoryGiB })) requirePositive(C, k, v);
+  const sandboxCpuLimit = args.sandboxCpuLimit ?? sandboxCpu;
+  if (!(sandboxCpuLimit >= sandboxCpu)) throw new Error(`${C}: sandboxCpuLimit (${sandboxCpuLimit}) must be at least sandboxCpu (${sandboxCpu})`);
+  if (args.isolation.kind === "acs" && sandboxCpuLimit !== sandboxCpu) {
+    throw new Error(`${C}: sandboxCpuLimit (${sandboxCpuLimit}) must equal sandboxCpu (${sandboxCpu}) with ACS isolation, which sizes a pod by one value`);
+  }
   const podReadyTimeoutSeconds = args.podReadyTimeoutSeconds ?? 180;
   requireInt(C, "podReadyTimeoutSeconds", podReadyTimeoutSeconds, 10, 1800);
   if (args.namePrefix !== undefined) requireDnsLabel(C, "namePrefix", args.namePrefix, 20);
@@ -266,6 +278,7 @@ export function resolveSandboxPoolArgs(args: SandboxPoolArgs): ResolvedSandboxPo
     images: { registry: args.images.registry, namespace: args.images.namespace ?? "agentscope", tag: args.images.tag ?? "latest", digests },
     isolation: args.isolation,
     sandboxCpu,
+    sandboxCpuLimit,
     sandboxMemoryGiB,
     managerPlacement: args.managerPlacement ?? NO_ACS,
     managerCpu,
@@ -403,6 +416,7 @@ export function sandboxPodSettings(r: ResolvedSandboxPoolArgs, registry: string,
   if (registry === "") throw new Error("SandboxPool: images.registry resolved to an empty string (that means Docker Hub)");
   const acs = r.isolation.kind === "acs" ? r.isolation.placement : NO_ACS;
   const res = guaranteedResources(r.sandboxCpu, r.sandboxMemoryGiB) as { requests: Record<string, string>; limits: Record<string, string> };
+  if (r.sandboxCpuLimit !== r.sandboxCpu) res.limits = { ...res.limits, cpu: cpuQuantity(r.sandboxCpuLimit) };
   const images: Record<string, string> = {};
   for (const type of r.sandboxTypes) {
     const digest = r.images.digests[type];

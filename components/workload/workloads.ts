@@ -136,6 +136,8 @@ export interface AgentScopeWorkloadsArgs {
     managerCpu?: number;
     /** vCPU per sandbox pod (default 1). */
     cpu?: number;
+    /** vCPU limit per sandbox pod (default `cpu`); see SandboxPoolArgs.sandboxCpuLimit. */
+    cpuLimit?: number;
     /** GiB per sandbox pod (default 2). */
     memoryGiB?: number;
     /** Registry, namespace and tag of the runtime-sandbox images (mirrored into our registry), digests optional. */
@@ -491,6 +493,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
       images: s.images,
       isolation: r.isolation,
       ...(s.cpu !== undefined ? { sandboxCpu: s.cpu } : {}),
+      ...(s.cpuLimit !== undefined ? { sandboxCpuLimit: s.cpuLimit } : {}),
       ...(s.memoryGiB !== undefined ? { sandboxMemoryGiB: s.memoryGiB } : {}),
       managerPlacement: r.acs,
       ...(args.acsNetwork ? { acsNetwork: args.acsNetwork } : {}),

@@ -11,7 +11,7 @@ import { podSecurityLabels } from "../../components/workload/psa";
 import { guaranteedResources } from "../../components/workload/resources";
 import { DEFAULT_REDIS_IMAGE, renderRedisConfig, resolveInClusterRedisArgs } from "../../components/workload/redis";
 import type { SandboxPoolArgs } from "../../components/workload/sandbox-pool";
-import { SANDBOX_PORT, dotenvQuote, renderAutoscaling, renderManagerEnv, resolveSandboxPoolArgs } from "../../components/workload/sandbox-pool";
+import { SANDBOX_PORT, dotenvQuote, renderAutoscaling, renderManagerEnv, resolveSandboxPoolArgs, sandboxPodSettings } from "../../components/workload/sandbox-pool";
 import { resolveWorkloadsArgs } from "../../components/workload/workloads";
 import { workloadsArgs } from "../support/workloads-fixtures";
 
@@ -89,6 +89,17 @@ describe("SandboxPool args", () => {
     expect(() => resolveSandboxPoolArgs(poolArgs({ poolSize: 30, maxInstances: 50, sandboxTypes: ["base", "browser"] }))).toThrow(/exceeds maxInstances/);
     expect(() => resolveSandboxPoolArgs(poolArgs({ containerPrefix: "runtime_sandbox_container_" }))).toThrow(/containerPrefix/);
     expect(() => resolveSandboxPoolArgs(poolArgs({ sandboxTypes: ["desktop" as never] }))).toThrow(/unknown type "desktop"/);
+  });
+
+  it("takes a CPU limit above the request only where the pod is not sized by one value", () => {
+    expect(() => resolveSandboxPoolArgs(poolArgs({ sandboxCpu: 0.5, sandboxCpuLimit: 0.25 }))).toThrow(/sandboxCpuLimit \(0\.25\) must be at least sandboxCpu \(0\.5\)/);
+    const acs = { kind: "acs" as const, placement: { enabled: true, computeClass: "general-purpose" as const, computeQos: "default" as const, imageCache: false } };
+    expect(() => resolveSandboxPoolArgs(poolArgs({ isolation: acs, sandboxCpuLimit: 2 }))).toThrow(/must equal sandboxCpu \(1\) with ACS isolation/);
+    const burstable = resolveSandboxPoolArgs(poolArgs({ sandboxCpu: 0.25, sandboxCpuLimit: 1, sandboxMemoryGiB: 0.5 }));
+    expect(sandboxPodSettings(burstable, "acr.example").resources).toEqual({ requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "1000m", memory: "512Mi" } });
+    // Unset: requests = limits (Guaranteed), as before.
+    expect(sandboxPodSettings(resolveSandboxPoolArgs(poolArgs({ sandboxCpu: 0.25, sandboxMemoryGiB: 0.5 })), "acr.example").resources)
+      .toEqual({ requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "250m", memory: "512Mi" } });
   });
 
   it("rejects autoscaling the pool could not follow, naming the argument", () => {
