@@ -53,7 +53,10 @@ def main() -> None:
             calls["get pods"] += 1
             if name not in pods:
                 raise ApiException(status=404, reason="Not Found")
-            return k8s.V1Pod(metadata=k8s.V1ObjectMeta(name=name), status=k8s.V1PodStatus(phase="Running"))
+            pod = k8s.V1Pod(metadata=k8s.V1ObjectMeta(name=name), status=k8s.V1PodStatus(phase="Running"))
+            if kw.get("_preload_content") is False:  # the raw response, as the real client returns it
+                return types.SimpleNamespace(data=json.dumps(k8s.ApiClient().sanitize_for_serialization(pod)).encode())
+            return pod
 
         def delete_namespaced_pod(self, name: str, namespace: str, body: Any = None, **kw: Any) -> None:
             calls["delete pods"] += 1

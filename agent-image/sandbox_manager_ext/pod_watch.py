@@ -69,12 +69,15 @@ def wait_for_running(v1: Any, namespace: str, name: str, timeout: float,
     while (remaining := deadline - clock()) > 0:
         w = watch_factory()
         try:
+            # deserialize=False: the event's JSON as it came (one json.loads), not also rebuilt as
+            # V1Pod models, which costs the manager's CPU and is not read here.
             for event in w.stream(v1.list_namespaced_pod, namespace, field_selector=f"metadata.name={name}",
-                                  timeout_seconds=max(1, int(remaining)), _request_timeout=remaining + 5):
+                                  timeout_seconds=max(1, int(remaining)), _request_timeout=remaining + 5,
+                                  deserialize=False):
                 if event["type"] == "DELETED":
                     return None
                 if event["type"] in ("ADDED", "MODIFIED"):
-                    pod = event["raw_object"]
+                    pod = event["object"]
                     if readiness(pod) is False:
                         return None
                     if (ip := running_ip(pod)) is not None:

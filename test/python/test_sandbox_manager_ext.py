@@ -8,6 +8,7 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -122,6 +123,20 @@ class FakeV1:
     def create_namespaced_service(self, namespace: str, body: Any) -> None:
         raise AssertionError("sandboxes have no Service")
 
+    def read_namespaced_pod(self, name: str, namespace: str, _preload_content: bool = True) -> Any:
+        """The raw response (what `_preload_content=False` returns): its bytes in `.data`."""
+        assert _preload_content is False, "read as JSON, not as V1Pod models"
+        self.owner.reads += 1
+        if name == "gone":
+            raise ApiError(404)
+        return SimpleNamespace(data=json.dumps({"metadata": {"name": name}, "status": {"phase": "Running"}}).encode())
+
+
+class ApiError(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status, self.reason = status, "Not Found"
+
 
 class StandIn:
     """The methods of upstream's KubernetesClient the extension replaces or calls."""
@@ -164,8 +179,7 @@ class StandIn:
     reads = 0
 
     def inspect(self, container_id: str) -> Any:  # upstream: read_namespaced_pod(...).to_dict(), None on 404
-        self.reads += 1
-        return {"metadata": {"name": container_id}, "status": {"phase": "Running"}} if container_id != "gone" else None
+        raise AssertionError("replaced by the extension")
 
     def get_status(self, container_id: str) -> Any:  # upstream's, verbatim in shape: phase of inspect()
         info = self.inspect(container_id)

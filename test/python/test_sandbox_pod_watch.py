@@ -1,8 +1,8 @@
 """sandbox_manager_ext.pod_watch: the manager's wait for a new sandbox pod, driven by a watch
 until the pod runs with an IP, then by its own probe of that address.
-The watch double yields what kubernetes.watch.Watch.stream yields (kubernetes 37.x,
-watch/watch.py `unmarshal_event`): dicts with `type` and `raw_object` (the pod as the API server
-sent it), one per line of the watch response; it raises ApiException where Watch does (an ERROR
+The watch double yields what kubernetes.watch.Watch.stream(..., deserialize=False) yields
+(kubernetes 37.x, watch/watch.py): each line of the watch response parsed as JSON, `type` and
+`object` (the pod as the API server sent it); it raises ApiException where Watch does (an ERROR
 event once `timeout_seconds` is set). test/workload/sandbox-extension-upstream.test.ts runs the
 same wait with the real client against a loopback server speaking the watch protocol."""
 from __future__ import annotations
@@ -68,7 +68,8 @@ class V1:
 
 
 def event(kind: str, obj: dict[str, Any]) -> dict[str, Any]:
-    return {"type": kind, "raw_object": obj, "object": obj}
+    """An event as Watch.stream(..., deserialize=False) yields it: the line's JSON."""
+    return {"type": kind, "object": obj}
 
 
 def test_readiness_is_upstreams_rule() -> None:
@@ -97,6 +98,7 @@ def test_running_on_the_event_that_gives_it_an_ip_watching_the_one_pod() -> None
     call = streams.calls[0]
     assert call["func"] == v1.list_namespaced_pod and call["namespace"] == "sbx"
     assert call["field_selector"] == "metadata.name=sandbox-a" and call["timeout_seconds"] == 60
+    assert call["deserialize"] is False  # plain JSON, no V1Pod models built
     assert streams.stopped == 1
 
 

@@ -102,10 +102,13 @@ class FakeCoreV1:
         self._record("get", "pods", namespace)
         if name not in store["pods"]:
             raise ApiException(status=404, reason="Not Found")
-        return k8s_client.V1Pod(
+        pod = k8s_client.V1Pod(
             metadata=k8s_client.V1ObjectMeta(name=name),
             status=k8s_client.V1PodStatus(phase="Running", container_statuses=[
                 k8s_client.V1ContainerStatus(name=name, ready=True, image="x", image_id="x", restart_count=0)]))
+        if kw.get("_preload_content") is False:  # the raw response, as the real client returns it
+            return types.SimpleNamespace(data=json.dumps(k8s_client.ApiClient().sanitize_for_serialization(pod)).encode())
+        return pod
     def delete_namespaced_pod(self, name, namespace, body=None, **kw):
         self._record("delete", "pods", namespace)
         store["pods"].pop(name, None)
