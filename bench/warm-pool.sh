@@ -35,11 +35,14 @@ tokens="$(mktemp -d)" forward=
 trap '[[ -n $forward ]] && kill "$forward" 2>/dev/null; rm -rf "$tokens"' EXIT
 # The manager admits only agent pods (its NetworkPolicy): reach it through a port-forward on
 # loopback, which adds a hop the agent does not have (so the figures are, if anything, high).
-kubectl -n "$ns" port-forward "svc/sandbox-manager" "0:$manager_port" >"$tokens/forward.log" 2>&1 &
+# Its metrics port too (the claim counters by source), when metrics are on.
+metrics_port="$(kubectl -n "$ns" get deploy sandbox-manager -o jsonpath='{.spec.template.spec.containers[0].ports[?(@.name=="metrics")].containerPort}')"
+kubectl -n "$ns" port-forward "deploy/sandbox-manager" "0:$manager_port" ${metrics_port:+"0:$metrics_port"} >"$tokens/forward.log" 2>&1 &
 forward=$!
 for _ in $(seq 50); do
-  local_port="$(sed -n 's/^Forwarding from 127.0.0.1:\([0-9]*\) .*/\1/p' "$tokens/forward.log")"
-  [[ -n $local_port ]] && break
+  local_port="$(sed -n "s/^Forwarding from 127.0.0.1:\([0-9]*\) -> $manager_port\$/\1/p" "$tokens/forward.log")"
+  local_metrics="$(sed -n "s/^Forwarding from 127.0.0.1:\([0-9]*\) -> ${metrics_port:-none}\$/\1/p" "$tokens/forward.log")"
+  [[ -n $local_port && ( -z $metrics_port || -n $local_metrics ) ]] && break
   sleep 0.2
 done
 [[ -n ${local_port:-} ]] || { cat "$tokens/forward.log" >&2; echo "the port-forward to the sandbox manager did not start" >&2; exit 1; }
@@ -52,4 +55,5 @@ sandbox_type="$(manager_env DEFAULT_SANDBOX_TYPE | cut -d, -f1)"
   --manager-url "http://127.0.0.1:$local_port" --manager-token-file "$tokens/manager" \
   --agent-url "http://$agent_ip:$agent_port" --agent-token-file "$tokens/agent" \
   --sandbox-namespace "$sandbox_ns" --sandbox-type "$sandbox_type" --pool-size "$pool_size" \
-  --agent-namespace "$agent_ns" --agent-service "$agent_svc" --manager-namespace "$ns" "${rest[@]}"
+  --agent-namespace "$agent_ns" --agent-service "$agent_svc" --manager-namespace "$ns" \
+  ${local_metrics:+--metrics-url "http://127.0.0.1:$local_metrics/metrics"} "${rest[@]}"

@@ -187,9 +187,23 @@ async def seed_request(client: httpx.AsyncClient, args: argparse.Namespace, toke
     return time.perf_counter() - started
 
 
+def claims_by_source(metrics_url: str) -> dict[str, float]:
+    """The manager's agentscope_sandbox_claims_total, summed by source (warm: the pool's sandbox,
+    or the refill under way; cold: a create for that claim)."""
+    if not metrics_url:
+        return {}
+    out: dict[str, float] = {}
+    for line in httpx.get(metrics_url, timeout=10).text.splitlines():
+        if line.startswith("agentscope_sandbox_claims_total{"):
+            source = line.split('source="', 1)[1].split('"', 1)[0]
+            out[source] = out.get(source, 0.0) + float(line.rsplit(" ", 1)[1])
+    return out
+
+
 async def spaced_seed_requests(args: argparse.Namespace, token: str) -> list[float]:
     """Seed requests started `args.gap` seconds apart, the pool left to refill on its own."""
     await pool_warm(args.sandbox_namespace, args.pool_size)
+    before = claims_by_source(args.metrics_url)
     async with httpx.AsyncClient(timeout=180) as client:
         tasks = []
         for i in range(args.requests):
@@ -197,6 +211,11 @@ async def spaced_seed_requests(args: argparse.Namespace, token: str) -> list[flo
             await asyncio.sleep(args.gap)
         seconds = list(await asyncio.gather(*tasks))
     print("spaced seed requests: " + ", ".join(f"{x:.2f}s" for x in seconds), file=sys.stderr)
+    if args.metrics_url:
+        after = claims_by_source(args.metrics_url)
+        delta = {k: int(after.get(k, 0) - before.get(k, 0)) for k in ("warm", "cold")}
+        print(f"their claims by the manager's counter: {delta['warm']} from the pool (or its refill under way), "
+              f"{delta['cold']} created for the claim")
     return seconds
 
 
@@ -321,6 +340,7 @@ def main() -> int:
     ap.add_argument("--agent-service", default="")
     ap.add_argument("--manager-namespace", default="")
     ap.add_argument("--count-api", action="store_true")
+    ap.add_argument("--metrics-url", default="", help="the manager's /metrics (its claim counters by source)")
     args = ap.parse_args()
     if (args.pool_size < 1) != (args.cold > 0):
         ap.error("--cold needs a pool configured empty (sandbox.poolSize 0); everything else a pool of at least 1")
