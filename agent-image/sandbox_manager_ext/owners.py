@@ -10,6 +10,7 @@ its sandboxes still end at the session idle timeout (HEARTBEAT_TIMEOUT, upstream
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -30,29 +31,31 @@ class Pods(Protocol):
 
 
 class KubernetesPods:
-    """Agent pods through the manager's CoreV1Api (RBAC: pods get, list in the agents namespace)."""
+    """Agent pods through the manager's CoreV1Api (RBAC: pods get, list in the agents namespace),
+    read as the API's JSON (`_preload_content=False`): no V1Pod models built for the three fields
+    read here."""
 
     def __init__(self, v1: Any, namespace: str) -> None:
         self.v1, self.namespace = v1, namespace
 
     def pod_by_ip(self, ip: str) -> dict[str, str] | None:
-        found = self.v1.list_namespaced_pod(self.namespace, field_selector=f"status.podIP={ip}").items
-        live = [p for p in found if p.metadata.deletion_timestamp is None and p.status.phase == "Running"]
+        response = self.v1.list_namespaced_pod(self.namespace, field_selector=f"status.podIP={ip}", _preload_content=False)
+        found = json.loads(response.data).get("items") or []
+        live = [p for p in found if not p["metadata"].get("deletionTimestamp") and (p.get("status") or {}).get("phase") == "Running"]
         if len(live) != 1:
             return None
-        return {"name": live[0].metadata.name, "uid": live[0].metadata.uid}
+        return {"name": live[0]["metadata"]["name"], "uid": live[0]["metadata"]["uid"]}
 
     def alive(self, owner: dict[str, str]) -> bool:
-        from kubernetes.client.rest import ApiException
-
         try:
-            pod = self.v1.read_namespaced_pod(owner["name"], self.namespace)
-        except ApiException as error:
-            if error.status == 404:
+            response = self.v1.read_namespaced_pod(owner["name"], self.namespace, _preload_content=False)
+        except Exception as error:  # the client's ApiException: only a 404 says the pod is gone
+            if getattr(error, "status", None) == 404:
                 return False
             raise
-        return (pod.metadata.uid == owner["uid"] and pod.metadata.deletion_timestamp is None
-                and pod.status.phase not in ("Failed", "Succeeded"))
+        pod = json.loads(response.data)
+        return (pod["metadata"].get("uid") == owner["uid"] and not pod["metadata"].get("deletionTimestamp")
+                and (pod.get("status") or {}).get("phase") not in ("Failed", "Succeeded"))
 
 
 class ClientIp:

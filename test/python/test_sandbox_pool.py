@@ -341,3 +341,55 @@ def test_the_callers_ip_reaches_the_claim_on_the_servers_worker_thread() -> None
 
     assert asyncio.run(go()) == {"ip": "10.0.0.7"}
     assert owners.CLIENT_IP.get() is None  # nothing leaks out of the request
+
+
+def test_kubernetes_pods_reads_the_api_json_it_needs() -> None:
+    """KubernetesPods against a CoreV1Api double answering as `_preload_content=False` does: the
+    response's bytes, parsed here, never built into V1Pod models."""
+    import json
+    from types import SimpleNamespace
+
+    class ApiException(Exception):  # kubernetes.client.rest.ApiException's shape: a status
+        def __init__(self, status: int, reason: str) -> None:
+            super().__init__(reason)
+            self.status, self.reason = status, reason
+
+    def pod(name: str, uid: str, phase: str = "Running", deleting: bool = False) -> dict[str, Any]:
+        meta: dict[str, Any] = {"name": name, "uid": uid}
+        if deleting:
+            meta["deletionTimestamp"] = "2026-12-07T15:00:00Z"
+        return {"metadata": meta, "status": {"phase": phase}}
+
+    class V1:
+        def __init__(self) -> None:
+            self.pods = {"agent-a": pod("agent-a", "u-1"), "agent-old": pod("agent-old", "u-0", deleting=True),
+                         "agent-done": pod("agent-done", "u-3", phase="Succeeded")}
+            self.ips = {"10.0.0.7": ["agent-a", "agent-old"], "10.0.0.9": ["agent-done"], "10.0.0.8": ["agent-a", "agent-a"]}
+            self.calls: list[tuple[str, dict[str, Any]]] = []
+
+        def list_namespaced_pod(self, namespace: str, **kw: Any) -> Any:
+            self.calls.append(("list", kw))
+            ip = kw["field_selector"].split("=", 1)[1]
+            return SimpleNamespace(data=json.dumps({"items": [self.pods[n] for n in self.ips.get(ip, [])]}).encode())
+
+        def read_namespaced_pod(self, name: str, namespace: str, **kw: Any) -> Any:
+            self.calls.append(("get", kw))
+            if name not in self.pods:
+                raise ApiException(status=404, reason="Not Found")
+            return SimpleNamespace(data=json.dumps(self.pods[name]).encode())
+
+    v1 = V1()
+    pods = owners.KubernetesPods(v1, "agents")
+    assert pods.pod_by_ip("10.0.0.7") == {"name": "agent-a", "uid": "u-1"}  # the pod being deleted is not it
+    assert pods.pod_by_ip("10.0.0.9") is None  # finished
+    assert pods.pod_by_ip("10.0.0.8") is None  # two live pods: not one owner
+    assert pods.pod_by_ip("10.0.0.1") is None  # no pod: a port-forward, the bench
+    assert pods.alive({"name": "agent-a", "uid": "u-1"}) is True
+    assert pods.alive({"name": "agent-a", "uid": "u-other"}) is False  # a new pod of the same name
+    assert pods.alive({"name": "agent-old", "uid": "u-0"}) is False  # being deleted
+    assert pods.alive({"name": "agent-done", "uid": "u-3"}) is False
+    assert pods.alive({"name": "agent-gone", "uid": "u-9"}) is False
+    assert all(kw.get("_preload_content") is False for _, kw in v1.calls)
+    v1.read_namespaced_pod = lambda *a, **kw: (_ for _ in ()).throw(ApiException(status=503, reason="Unavailable"))  # type: ignore[method-assign]
+    with pytest.raises(ApiException):  # a failed check is not a dead pod
+        pods.alive({"name": "agent-a", "uid": "u-1"})
