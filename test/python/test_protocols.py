@@ -289,6 +289,8 @@ def test_gateway_refusals_are_in_the_error_schema(stack: tuple[Agent, Gateway], 
                                     ("/docs", 404, "not_found"), ("/process/x", 404, "not_found")):
             r = c.get(path)
             assert r.status_code == status and r.json()["error"] == error, (path, r.text)
+        r = c.get(httpx.URL(g.url).copy_with(raw_path=b"//admin/status"))  # not in normal form
+        assert r.status_code == 400 and r.json()["error"] == "bad_request", r.text
     # Nothing listens upstream: the gateway's own /health answers 502 once it is up.
     port = free_port()
     env = {"PATH": os.environ["PATH"], "GATEWAY_UPSTREAM": f"http://127.0.0.1:{free_port()}", "GATEWAY_PORT": str(port)}
