@@ -3,7 +3,10 @@
 Runs as `python gateway.py` with the agent image's own Python (uvicorn and httpx ship with
 agentscope-runtime). It refuses the AgentApp's unauthenticated admin routes and any path that is
 not in normal form (so `//admin`, `/x/../admin` or `%2e%2e` tricks cannot reach them), and streams
-everything else (SSE included) to the upstream unchanged, chunk by chunk as it arrives.
+everything else (SSE included) to the upstream unchanged, chunk by chunk as it arrives. With
+GATEWAY_ALLOW_PATHS (a comma-separated list of exact paths: the builtin agent's routes) only those
+paths are forwarded. Every answer of the gateway's own (400, 401, 404, 408, 502, 503) is JSON in the
+agent's error schema, {"error": code, "detail": text}.
 
 Identity (for AgentScope 2.x, whose app trusts an `X-User-ID` header: agentscope/app/deps.py). A
 client-sent `X-User-ID` never reaches the upstream. With GATEWAY_AUTH=bearer the gateway itself
