@@ -189,6 +189,18 @@ export function agentSchema(d: EnvironmentDefaults) {
     maxConcurrentTurns: num(z.number().int().min(1).max(10_000)).optional(),
     /** Who is calling: shared-token (default, the caller names the user) or per-user (docs/identity.md). */
     identity: identitySchema.optional(),
+    /**
+     * The agent gateway's limits for slow or too many clients (components/assets/gateway.py): seconds a
+     * connection has to send its headers (default 10), then its body (default 30), else 408; open
+     * connections past which a request gets 503 (default 1000). docs/agent-service.md.
+     */
+    gatewayLimits: z
+      .strictObject({
+        headerTimeoutSeconds: num(z.number().int().min(1).max(300)).optional(),
+        bodyTimeoutSeconds: num(z.number().int().min(1).max(3600)).optional(),
+        maxConnections: num(z.number().int().min(10).max(100_000)).optional(),
+      })
+      .optional(),
     /** framework agentscope2 only: where its workspaces run (default pods in the sandbox namespace). */
     workspaces: workspacesSchema.optional(),
     /** A user's AgentApp (agentscope-runtime 1.0.x or 1.1.x): run its `@agent_app.task`s on workers, with the stack's Redis as the broker. */

@@ -190,6 +190,7 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
       ...(a.identity?.userTokensSecret ?? a.userTokensSecret ? { userTokensSecret: a.identity?.userTokensSecret ?? a.userTokensSecret } : {}),
       ...(a.identity?.jwt ? { jwt: { ...a.identity.jwt } } : {}),
       ...(a.maxConcurrentTurns !== undefined ? { maxConcurrentTurns: a.maxConcurrentTurns } : {}),
+      ...(a.gatewayLimits ? { gatewayLimits: { ...a.gatewayLimits } } : {}),
       ...(isAgentscope2(a.source) ? { workspaces: agentWorkspaces(a.workspaces, c) } : {}),
       ...(a.tasks ? { tasks: { ...a.tasks } } : {}),
     })),

@@ -36,6 +36,7 @@ const VALUES = [
   "requireAcsSize", "resolveAgentTasks",
   "ACS_NETWORK_POLICY_ANNOTATIONS", "AUTOSCALER_ROLE", "AUTOSCALER_ROLE_CONSOLE", "requireAutoscalerRole", "schemaKeys",
   "AGENT_APP_NAME", "ALL_AGENTS_SELECTOR", "SANDBOX_MANAGER_APP_NAME",
+  "BUILTIN_GATEWAY_PATHS", "DEFAULT_GATEWAY_LIMITS",
 ];
 
 const TYPES = [
@@ -52,7 +53,7 @@ const TYPES = [
   "ZoneSubnets", "AgentWorkspacesArgs", "AgentWorkspacesBinding", "AgentWorkspacesSpec", "ResolvedAgentWorkspacesArgs",
   "WorkspaceIsolation", "WorkspacePodSettingsJson", "WorkspaceStorage",
   "AgentTaskWorkerArgs", "AgentTasksSpec", "ResolvedAgentTaskWorkerArgs", "ResolvedAgentTasks",
-  "AgentJwtIdentity", "JwtAlgorithm",
+  "AgentJwtIdentity", "JwtAlgorithm", "GatewayLimits",
 ];
 
 /** Every name components/index.ts exports, types included, as the TypeScript checker sees them. */

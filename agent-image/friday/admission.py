@@ -1,7 +1,10 @@
-"""Admission of turns: at most `limit` /process requests run in this process at once; past it a
-turn is refused up front with 429, Retry-After and the error schema, before it holds a Redis
-connection or a stream. The other routes (/stop, /health) are never limited."""
+"""Admission of turns: at most `limit` turn requests (POST /process, and the Responses and A2A
+routes of protocols.py) run in this process at once; past it a turn is refused up front with 429,
+Retry-After and the error schema, before it holds a Redis connection or a stream. The other
+routes (/stop, /health, the agent card) are never limited."""
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -11,12 +14,12 @@ RETRY_AFTER_S = 5
 
 
 class Admission:
-    def __init__(self, app: ASGIApp, *, limit: int, path: str = "/process") -> None:
-        self.app, self.limit, self.path = app, limit, path
+    def __init__(self, app: ASGIApp, *, limit: int, paths: Iterable[str] = ("/process",)) -> None:
+        self.app, self.limit, self.paths = app, limit, frozenset(paths)
         self.running = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != self.path:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in self.paths:
             await self.app(scope, receive, send)
             return
         if self.running >= self.limit:

@@ -27,6 +27,10 @@ from .guard import Guard
 from .keys import IDENT
 from .lease import PooledRedisInterruptBackend
 from .local_code import confinement_probe, protect_agent_process
+from .protocols import (
+    A2A_PATH, AGENT_CARD_PATH, RESPONSES_PATH, TURN_PATHS, A2ARequest, ClientGone, ResponsesRequest,
+    mount as mount_protocols, normalize_responses,
+)
 from .sessions import POOL_HEADROOM, make_session, redis_pool
 from .settings import Settings
 from .tools import SandboxLease, local_limits, make_toolkit
@@ -42,11 +46,16 @@ _ENDPOINTS = {
     "process": "POST /process",
     "stop": "POST /stop",
     "health": "GET /health",
+    "responses": f"POST {RESPONSES_PATH}",
+    "a2a": f"POST {A2A_PATH}",
+    "agent_card": f"GET {AGENT_CARD_PATH}",
 }
 _NOT_FOUND = (
-    "this service serves POST /process (SSE), POST /stop and GET /health; routes such as "
-    "/sync, /async and /stream_async belong to the seed's own sample app"
+    f"this service serves POST /process (SSE), POST /stop, GET /health, the OpenAI-compatible "
+    f"Responses API (POST {RESPONSES_PATH}) and A2A (POST {A2A_PATH}, card at {AGENT_CARD_PATH}); "
+    "routes such as /sync, /async and /stream_async belong to the seed's own sample app"
 )
+_DESCRIPTION = "A helpful assistant"
 
 # AgentApp registers these without any auth (runtime 1.1.x); we drop them.
 _UNSAFE_ROUTES = frozenset({"/shutdown", "/admin/shutdown", "/admin/status"})
@@ -89,6 +98,8 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 
 def _normalize(path: str, parsed: BaseModel) -> dict[str, Any]:
+    if isinstance(parsed, ResponsesRequest):
+        return normalize_responses(parsed)
     data = parsed.model_dump(mode="json", exclude_unset=True)
     if path == "/process":
         # Fixed here rather than by the runner, so that the interrupt key, the
@@ -145,6 +156,9 @@ def create_app(settings: Settings) -> TurnApp:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = redis_pool(settings, settings.max_concurrent_turns + POOL_HEADROOM)
         app.state.session = make_session(settings, pool)
+        # As the runtime mounts its adapters: in the lifespan, once the runner exists.
+        mount_protocols(app, name=settings.agent_name, description=_DESCRIPTION,
+                        a2a_url=settings.a2a_url or f"http://127.0.0.1:{settings.port}{A2A_PATH}", new_id=_new_id)
         if settings.code_execution == "local":
             protect_agent_process()
             confinement = await confinement_probe(local_limits(settings))
@@ -175,7 +189,7 @@ def create_app(settings: Settings) -> TurnApp:
         lease_seconds=settings.turn_lease_seconds,
         agent_name=settings.agent_name,
         app_name=settings.agent_name,
-        app_description="A helpful assistant",
+        app_description=_DESCRIPTION,
         lifespan=lifespan,
         interrupt_backend=_interrupt_backend(settings),
         docs_url=None,
@@ -251,18 +265,21 @@ def create_app(settings: Settings) -> TurnApp:
     # No CORS: the bearer token must not live in a browser, so no browser
     # origin is allowed (the runtime allows every origin, with credentials).
     app.user_middleware = [m for m in app.user_middleware if m.cls is not CORSMiddleware]
-    # A2A, Responses API and AG-UI endpoints: not part of this service's API.
+    # The runtime's own adapters would get the runner's stream_query, skipping the turn lifecycle:
+    # the lifespan mounts Responses and A2A with it instead (protocols.py); AG-UI is not served.
     app.protocol_adapters = []
 
+    app.add_middleware(ClientGone, paths=TURN_PATHS, on_gone=app.client_gone)
     # Inside the Guard: only authenticated, well-formed turns take a place.
-    app.add_middleware(Admission, limit=settings.max_concurrent_turns)
+    app.add_middleware(Admission, limit=settings.max_concurrent_turns, paths={"/process", *TURN_PATHS})
     token = settings.agent_api_token.get_secret_value() if settings.agent_api_token else None
     app.add_middleware(
         Guard,
         token=None if settings.auth_disabled else token,
         max_body=settings.max_request_bytes,
         open_paths={"/health"},
-        body_models={"/process": ProcessRequest, "/stop": StopRequest},
+        body_models={"/process": ProcessRequest, "/stop": StopRequest,
+                     RESPONSES_PATH: ResponsesRequest, A2A_PATH: A2ARequest},
         normalize=_normalize,
     )
     return app

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from observability.tracing import extract_asgi
 
-from .identity import IdentityRefused, bind_user, vouched_user
+from .identity import IdentityRefused, bind_user, vouched_user, vouched_user_var
 from .logs import request_id_var, session_id_var
 
 log = logging.getLogger("friday.access")
@@ -62,6 +62,7 @@ class Guard:
         rid = rid if _REQUEST_ID.match(rid) else uuid.uuid4().hex
         request_id_var.set(rid)
         session_id_var.set(None)
+        vouched_user_var.set(None)
         if scope["type"] != "http":
             # No route of ours speaks websocket; refuse unauthenticated ones anyway.
             if not self._authorized(scope, headers):
@@ -144,6 +145,7 @@ class Guard:
             raise RequestRejected(422, "invalid_request", detail) from None
         try:
             user = vouched_user(headers)
+            vouched_user_var.set(user)
             if user is not None:
                 bind_user(parsed, user)
         except IdentityRefused as exc:

@@ -6,6 +6,9 @@ only covers the idle time between two requests. Here a connection must send its 
 headers within `header_s` of connecting (or of its previous response), then its body within
 `body_s`; past either it is answered 408 (when nothing was answered yet) and closed. While the
 app answers (an SSE stream of a turn) no deadline runs.
+
+Past `limit_concurrency`, uvicorn answers a plain-text 503 (flow_control.service_unavailable);
+here it is answered in the error schema, with Retry-After.
 """
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ import asyncio
 import logging
 from typing import Any
 
+from starlette.types import Receive, Scope, Send
+from uvicorn.protocols.http.flow_control import service_unavailable
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 log = logging.getLogger(__name__)
@@ -20,6 +25,16 @@ log = logging.getLogger(__name__)
 _TIMEOUT_BODY = b'{"error": "request_timeout", "detail": "the request was not sent in time"}'
 _TIMEOUT_RESPONSE = (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
                      b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(_TIMEOUT_BODY), _TIMEOUT_BODY))
+
+
+_UNAVAILABLE_BODY = b'{"error": "unavailable", "detail": "too many open connections; retry"}'
+
+
+async def unavailable(scope: Scope, receive: Receive, send: Send) -> None:
+    await send({"type": "http.response.start", "status": 503, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(_UNAVAILABLE_BODY)).encode()),
+        (b"connection", b"close"), (b"retry-after", b"1")]})
+    await send({"type": "http.response.body", "body": _UNAVAILABLE_BODY})
 
 
 def deadline_protocol(header_s: float, body_s: float) -> type[HttpToolsProtocol]:
@@ -66,5 +81,8 @@ def deadline_protocol(header_s: float, body_s: float) -> type[HttpToolsProtocol]
         def on_message_complete(self) -> None:
             super().on_message_complete()
             self._disarm()
+
+        def _start_asgi_task(self, cycle: Any, app: Any) -> None:
+            super()._start_asgi_task(cycle, unavailable if app is service_unavailable else app)
 
     return DeadlineProtocol

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from contextvars import ContextVar
 
 from pydantic import BaseModel
 
 USER_HEADER = "x-user-id"
+# The user the gateway vouched for in the current request (None: the caller names the user); set
+# by the Guard, read by the protocol routes, whose bodies have no `user_id` of their own.
+vouched_user_var: ContextVar[str | None] = ContextVar("vouched_user", default=None)
 # The gateway's own rule for user ids (gateway.py USER_ID).
 _USER_ID = re.compile(r"[A-Za-z0-9_.@-]{1,128}")
 
@@ -36,7 +40,10 @@ def vouched_user(headers: Mapping[str, bytes]) -> str | None:
 
 
 def bind_user(parsed: BaseModel, user: str) -> None:
-    """Sets the body's `user_id` to the vouched user; a different one is refused."""
+    """Sets the body's `user_id` to the vouched user; a different one is refused. A body without
+    the field (A2A's JSON-RPC) is left as it is: the turn takes the user from vouched_user_var."""
+    if "user_id" not in type(parsed).model_fields:
+        return
     claimed = getattr(parsed, "user_id", None)
     if claimed is not None and claimed != user:
         raise IdentityRefused(

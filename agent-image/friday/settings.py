@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     # twice the turn limit plus room for /stop and probes.
     request_max_connections: int | None = Field(None, ge=2)
 
+    # The A2A JSON-RPC URL the agent card advertises: where callers reach POST /a2a (the stack sets
+    # the agent's Service, i.e. the gateway). Default: this process on 127.0.0.1.
+    a2a_url: str | None = Field(None, pattern=r"^https?://[^\s/]+(/\S*)?/a2a$")
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if not self.auth_disabled and not self.agent_api_token:

@@ -22,6 +22,7 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextvars import ContextVar
 from typing import Any
 
 import anyio
@@ -63,6 +64,12 @@ RENEW_RETRY_S = 1.0
 
 class SessionBusy(RuntimeError):
     pass
+
+
+# The turns (worker tasks) started for the current request, when its route stops them on a
+# hang-up itself (protocols.ClientGone): a2a-sdk runs a turn in a task of its own, which
+# inherits this set.
+turn_workers_var: ContextVar[set[asyncio.Task] | None] = ContextVar("turn_workers", default=None)
 
 
 def sse(event: AgentResponse) -> str:
@@ -138,6 +145,8 @@ class TurnApp(AgentApp):
 
         worker = turn.run(lambda: asyncio.create_task(pump()))
         self._local_tasks[key] = worker
+        if (request_workers := turn_workers_var.get()) is not None:
+            request_workers.add(worker)
         listener = asyncio.create_task(self._interrupt_signal_listener(f"chan:{key}", worker))
         heartbeat = asyncio.create_task(self._keep_lease(key, lease, worker))
         ending = TaskState.ERROR
@@ -238,6 +247,13 @@ class TurnApp(AgentApp):
     def open_turns(self) -> int:
         return len(self._local_tasks)
 
+    def client_gone(self, workers: set[asyncio.Task]) -> None:
+        """Stops the turns of a request whose client hung up; each saves itself."""
+        log.info("client went away, stopping the turn")
+        for task in workers:
+            if not task.done():
+                task.cancel()
+
     async def interrupt_all(self, reason: str) -> int:
         """Stops every turn this process runs; each saves itself and ends its
         stream with a final `canceled` event carrying `reason`."""
@@ -249,13 +265,14 @@ class TurnApp(AgentApp):
 
 
 def _field(chunk: Any, name: str) -> str | None:
-    # Events come as "data: {json}\n\n".
+    # Events come as "data: {json}\n\n" (/process) or as the runner's objects (protocols.py).
     if isinstance(chunk, str) and chunk.startswith("data: "):
         try:
             return json.loads(chunk[6:]).get(name)
         except ValueError:
             return None
-    return None
+    value = getattr(chunk, name, None)
+    return value if isinstance(value, str) else None
 
 
 def _response_id(chunk: Any) -> str | None:

@@ -3,7 +3,10 @@
 Runs as `python gateway.py` with the agent image's own Python (uvicorn and httpx ship with
 agentscope-runtime). It refuses the AgentApp's unauthenticated admin routes and any path that is
 not in normal form (so `//admin`, `/x/../admin` or `%2e%2e` tricks cannot reach them), and streams
-everything else (SSE included) to the upstream unchanged, chunk by chunk as it arrives.
+everything else (SSE included) to the upstream unchanged, chunk by chunk as it arrives. With
+GATEWAY_ALLOW_PATHS (a comma-separated list of exact paths: the builtin agent's routes) only those
+paths are forwarded. Every answer of the gateway's own (400, 401, 404, 408, 502, 503) is JSON in the
+agent's error schema, {"error": code, "detail": text}.
 
 Identity (for AgentScope 2.x, whose app trusts an `X-User-ID` header: agentscope/app/deps.py). A
 client-sent `X-User-ID` never reaches the upstream. With GATEWAY_AUTH=bearer the gateway itself
@@ -83,6 +86,8 @@ DENIED = tuple(
     for p in os.environ.get("GATEWAY_DENY_PREFIXES", "/shutdown,/admin").split(",")
     if p.strip()
 )
+# When set (the builtin agent's routes), the only paths forwarded; anything else gets 404 here.
+ALLOWED = frozenset(p.strip() for p in os.environ.get("GATEWAY_ALLOW_PATHS", "").split(",") if p.strip())
 HEADER_TIMEOUT_S = float(os.environ.get("GATEWAY_HEADER_TIMEOUT_SECONDS", "10"))
 BODY_TIMEOUT_S = float(os.environ.get("GATEWAY_BODY_TIMEOUT_SECONDS", "30"))
 MAX_CONNECTIONS = int(os.environ.get("GATEWAY_MAX_CONNECTIONS", "1000"))
@@ -101,7 +106,8 @@ HOP_BY_HOP = {
     "traceparent", "tracestate",
 }
 # Metric label values: these paths, anything else is "other" (bounded cardinality).
-ROUTES = frozenset({"/", "/process", "/stop", "/health"})
+ROUTES = frozenset({"/", "/process", "/stop", "/health", "/compatible-mode/v1/responses", "/a2a",
+                    "/.well-known/agent-card.json"})
 if obs_tracing is not None:
     REQUESTS = Counter("agentscope_gateway_requests_total", "Requests, by route and status code.", ["route", "code"])
     SECONDS = Histogram("agentscope_gateway_request_duration_seconds", "Time to the end of the response.", ["route"],
@@ -121,6 +127,8 @@ def refusal(path: str) -> int | None:
     for prefix in DENIED:
         if lowered == prefix or lowered.startswith(prefix + "/"):
             return 404
+    if ALLOWED and path not in ALLOWED:
+        return 404
     return None
 
 
@@ -310,10 +318,18 @@ client = httpx.AsyncClient(base_url=UPSTREAM, timeout=httpx.Timeout(None, connec
                            limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=100))
 
 
+# The gateway's own refusals, in the agent's error schema ({"error": code, "detail": text}).
+REFUSALS = {
+    400: ("bad_request", "the path is not in normal form"),
+    401: ("unauthorized", "missing or invalid bearer token"),
+    404: ("not_found", "no such route"),
+    502: ("bad_gateway", "the agent is unavailable"),
+}
+
+
 async def respond(send: Send, status: int) -> None:
-    headers = [(b"content-type", b"text/plain")] + ([(b"www-authenticate", b"Bearer")] if status == 401 else [])
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": (b"refused" if status < 500 else b"upstream unavailable")})
+    error, detail = REFUSALS[status]
+    await refuse(send, status, error, detail)
 
 
 async def identified_headers(scope: Scope) -> list[tuple[bytes, bytes]] | None:
@@ -332,11 +348,26 @@ async def identified_headers(scope: Scope) -> list[tuple[bytes, bytes]] | None:
     return [(k, v) for k, v in headers if k.lower() != b"authorization"] + upstream_auth + [(b"x-user-id", user.encode())]
 
 
+def error_body(error: str, detail: str) -> bytes:
+    return json.dumps({"error": error, "detail": detail}).encode()
+
+
 async def refuse(send: Send, status: int, error: str, detail: str) -> None:
     """A refusal in the agent's error schema: {"error": code, "detail": text}."""
-    body = json.dumps({"error": error, "detail": detail}).encode()
+    body = error_body(error, detail)
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                "headers": headers + ([(b"www-authenticate", b"Bearer")] if status == 401 else [])})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def unavailable(scope: Scope, receive: Receive, send: Send) -> None:
+    """uvicorn's answer past limit_concurrency (flow_control.service_unavailable, plain text), in the
+    error schema."""
+    body = error_body("unavailable", "too many open connections; retry")
+    await send({"type": "http.response.start", "status": 503, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"), (b"retry-after", b"1")]})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -449,15 +480,21 @@ async def proxy(scope: Scope, receive: Receive, send: Send, trace_headers: list[
             return
         headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
 
+    # Set once the client's body is all read: only then may client_gone() read on, for the hang-up.
+    body_read = asyncio.Event()
+
     async def body() -> AsyncIterator[bytes]:
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return
-            if message.get("body"):
-                yield message["body"]
-            if not message.get("more_body", False):
-                return
+        try:
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return
+                if message.get("body"):
+                    yield message["body"]
+                if not message.get("more_body", False):
+                    return
+        finally:
+            body_read.set()
 
     target = (scope.get("raw_path") or scope["path"].encode("utf-8")).decode("latin-1")
     if scope.get("query_string"):
@@ -468,17 +505,25 @@ async def proxy(scope: Scope, receive: Receive, send: Send, trace_headers: list[
         headers = [(k, v) for k, v in headers if k.lower() not in replaced] + trace_headers
     has_body = any(k.lower() in (b"content-length", b"transfer-encoding") for k, _ in scope["headers"])
     content = bound if bound is not None else body() if has_body else None
+    if not isinstance(content, AsyncIterator):
+        body_read.set()
     request = client.build_request(scope["method"], target, headers=headers, content=content)
-    try:
-        response = await client.send(request, stream=True)
-    except httpx.HTTPError:
-        await respond(send, 502)
-        return
-    try:
-        await until_client_gone(forward(response, send), receive)
-    finally:
-        # Unread, the response's connection is closed, not pooled: the app sees its client gone.
-        await response.aclose()
+
+    async def exchange() -> None:
+        try:
+            response = await client.send(request, stream=True)
+        except httpx.HTTPError:
+            await respond(send, 502)
+            return
+        try:
+            await forward(response, send)
+        finally:
+            # Unread, the response's connection is closed, not pooled: the app sees its client gone.
+            await response.aclose()
+
+    # The wait for the response's headers too: a non-streaming answer (the Responses API's, A2A's)
+    # comes only at the end of its turn, and a client gone before then must stop the turn as well.
+    await until_client_gone(exchange(), receive, body_read)
 
 
 async def forward(response: httpx.Response, send: Send) -> None:
@@ -492,16 +537,16 @@ async def forward(response: httpx.Response, send: Send) -> None:
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-async def client_gone(receive: Receive) -> None:
-    # The request body is sent by now (httpx sends it whole before reading the response).
+async def client_gone(receive: Receive, body_read: asyncio.Event) -> None:
+    await body_read.wait()
     while (await receive())["type"] != "http.disconnect":
         pass
 
 
-async def until_client_gone(forwarding: Awaitable[None], receive: Receive) -> None:
+async def until_client_gone(forwarding: Awaitable[None], receive: Receive, body_read: asyncio.Event) -> None:
     """Runs `forwarding` until it ends or the client hangs up. uvicorn's send() after a hang-up
     returns without a word, so without this a dropped stream went on upstream to its end."""
-    work, gone = asyncio.ensure_future(forwarding), asyncio.ensure_future(client_gone(receive))
+    work, gone = asyncio.ensure_future(forwarding), asyncio.ensure_future(client_gone(receive, body_read))
     try:
         await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -516,6 +561,7 @@ def deadline_protocol(header_s: float, body_s: float) -> type:
     """uvicorn's protocol with deadlines for a request's headers and body, which uvicorn lacks;
     the same as the agent's (agent-image/friday/http_deadlines.py), kept here so that this file
     runs from any image. Needs httptools (in the agent image); ImportError without it."""
+    from uvicorn.protocols.http.flow_control import service_unavailable
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     body = b'{"error": "request_timeout", "detail": "the request was not sent in time"}'
@@ -562,6 +608,9 @@ def deadline_protocol(header_s: float, body_s: float) -> type:
         def on_message_complete(self) -> None:
             super().on_message_complete()
             self._disarm()
+
+        def _start_asgi_task(self, cycle: Any, app: Any) -> None:
+            super()._start_asgi_task(cycle, unavailable if app is service_unavailable else app)
 
     return DeadlineProtocol
 

@@ -61,6 +61,8 @@ export interface AgentSpec {
   userTokensSecret?: string;
   /** JWTs of the team's identity provider, verified by the gateway, as per-user credentials. Default none. */
   jwt?: AgentJwtIdentity;
+  /** The gateway's deadlines for slow clients and its connection cap (default `DEFAULT_GATEWAY_LIMITS`). */
+  gatewayLimits?: GatewayLimits;
   /**
    * AgentScope 2.x agents only: where their workspaces (and so the commands their tools run) live.
    * Default `{ kind: "pods" }`: hardened pods in the sandbox namespace (AgentWorkspaces).
@@ -93,6 +95,33 @@ export type AgentWorkspacesSpec =
     /** Idle pods go after this long (default 3600). */
     idleSeconds?: number;
   };
+
+/**
+ * What the gateway (components/assets/gateway.py) allows a client: a connection must send its
+ * request line and headers within `headerTimeoutSeconds` (`GATEWAY_HEADER_TIMEOUT_SECONDS`), then its
+ * body within `bodyTimeoutSeconds` (`GATEWAY_BODY_TIMEOUT_SECONDS`), else 408 and closed; past
+ * `maxConnections` open connections (`GATEWAY_MAX_CONNECTIONS`) a request gets 503. A turn's
+ * stream runs under neither deadline.
+ */
+export interface GatewayLimits {
+  headerTimeoutSeconds?: number;
+  bodyTimeoutSeconds?: number;
+  maxConnections?: number;
+}
+
+/** gateway.py's own defaults. */
+export const DEFAULT_GATEWAY_LIMITS: Required<GatewayLimits> = { headerTimeoutSeconds: 10, bodyTimeoutSeconds: 30, maxConnections: 1000 };
+
+/**
+ * The builtin agent's routes (agent-image/friday/app.py and protocols.py), the only paths its gateway
+ * forwards (`GATEWAY_ALLOW_PATHS`): the runtime's admin routes, AG-UI and any other path get the
+ * gateway's 404. A user's app has its own routes, so its gateway only denies the admin prefixes.
+ */
+export const BUILTIN_GATEWAY_PATHS = [
+  "/", "/health", "/process", "/stop",
+  // agentscope-runtime 1.1.6.post2 RESPONSES_ENDPOINT_PATH, A2A_JSON_RPC_URL; a2a-sdk 0.3.26 AGENT_CARD_WELL_KNOWN_PATH.
+  "/compatible-mode/v1/responses", "/a2a", "/.well-known/agent-card.json",
+] as const;
 
 /** Secret values the agent reads, all Pulumi secrets; they reach the pod only through a Secret. */
 export interface AgentSecrets {
@@ -228,6 +257,7 @@ export interface ResolvedAgentRuntimeArgs {
   readonly maxRequestBytes: number;
   /** `MAX_CONCURRENT_TURNS` of the builtin agent. */
   readonly maxConcurrentTurns: number;
+  readonly gatewayLimits: Required<GatewayLimits>;
   readonly targetCpuUtilization: number;
   readonly imagePullSecrets: string[];
   readonly telemetry: WorkloadTelemetry;
@@ -290,6 +320,16 @@ export function resolveAgentRuntimeArgs(args: AgentRuntimeArgs): ResolvedAgentRu
     requireInt(C, "agent.maxConcurrentTurns", a.maxConcurrentTurns, 1, 10_000);
   }
   const maxConcurrentTurns = a.maxConcurrentTurns ?? defaultMaxConcurrentTurns(appCpu, appMemoryGiB);
+  if (a.gatewayLimits !== undefined && !gateway) throw new Error(`${C}: agent.gatewayLimits is set but gateway is off`);
+  const g = a.gatewayLimits;
+  const gatewayLimits: Required<GatewayLimits> = {
+    headerTimeoutSeconds: g?.headerTimeoutSeconds ?? DEFAULT_GATEWAY_LIMITS.headerTimeoutSeconds,
+    bodyTimeoutSeconds: g?.bodyTimeoutSeconds ?? DEFAULT_GATEWAY_LIMITS.bodyTimeoutSeconds,
+    maxConnections: g?.maxConnections ?? DEFAULT_GATEWAY_LIMITS.maxConnections,
+  };
+  requireInt(C, "agent.gatewayLimits.headerTimeoutSeconds", gatewayLimits.headerTimeoutSeconds, 1, 300);
+  requireInt(C, "agent.gatewayLimits.bodyTimeoutSeconds", gatewayLimits.bodyTimeoutSeconds, 1, 3600);
+  requireInt(C, "agent.gatewayLimits.maxConnections", gatewayLimits.maxConnections, 10, 100_000);
   const targetCpuUtilization = args.targetCpuUtilization ?? 70;
   requireInt(C, "targetCpuUtilization", targetCpuUtilization, 10, 100);
   return {
@@ -311,6 +351,7 @@ export function resolveAgentRuntimeArgs(args: AgentRuntimeArgs): ResolvedAgentRu
     logLevel: args.logLevel ?? "INFO",
     maxRequestBytes,
     maxConcurrentTurns,
+    gatewayLimits,
     targetCpuUtilization,
     imagePullSecrets: args.imagePullSecrets ?? [],
     telemetry: args.telemetry ?? {},
@@ -498,6 +539,8 @@ export class AgentRuntime extends pulumi.ComponentResource {
           { name: "MAX_REQUEST_BYTES", value: String(r.maxRequestBytes) },
           { name: "MAX_CONCURRENT_TURNS", value: String(r.maxConcurrentTurns) },
           { name: "SHUTDOWN_DRAIN_SECONDS", value: String(APP_DRAIN_SECONDS) },
+          // The JSON-RPC URL its A2A agent card advertises: the in-cluster Service, i.e. the gateway when it is on.
+          { name: "A2A_URL", value: pulumi.interpolate`http://${r.resourceName}.${r.namespace}.svc.cluster.local:${AGENT_SERVICE_PORT}/a2a` },
         ]
         : []),
       { name: "HOME", value: "/tmp" },
@@ -572,7 +615,11 @@ export class AgentRuntime extends pulumi.ComponentResource {
           { name: "GATEWAY_UPSTREAM", value: `http://127.0.0.1:${AGENT_PORT}` },
           { name: "GATEWAY_PORT", value: String(GATEWAY_PORT) },
           { name: "GATEWAY_DENY_PREFIXES", value: "/shutdown,/admin" },
+          ...(builtin ? [{ name: "GATEWAY_ALLOW_PATHS", value: BUILTIN_GATEWAY_PATHS.join(",") }] : []),
           { name: "GATEWAY_SHUTDOWN_TIMEOUT_SECONDS", value: String(GATEWAY_SHUTDOWN_SECONDS) },
+          { name: "GATEWAY_HEADER_TIMEOUT_SECONDS", value: String(r.gatewayLimits.headerTimeoutSeconds) },
+          { name: "GATEWAY_BODY_TIMEOUT_SECONDS", value: String(r.gatewayLimits.bodyTimeoutSeconds) },
+          { name: "GATEWAY_MAX_CONNECTIONS", value: String(r.gatewayLimits.maxConnections) },
           // components/assets/gateway.py: GATEWAY_AUTH=bearer checks GATEWAY_TOKEN on every path but
           // GATEWAY_OPEN_PATHS (default /health) and does not forward the Authorization header.
           ...(builtin ? [] : [

@@ -38,8 +38,12 @@ export const USER_TOKENS_KEY = "tokens.json";
 export const USER_TOKENS_DIR = "/etc/agentscope/user-tokens";
 export const JWKS_KEY = "jwks.json";
 export const JWKS_DIR = "/etc/agentscope/jwks";
-/** The runtime's routes whose JSON body names a user (`user_id`): /process and /stop. */
-export const RUNTIME_BODY_USER_PATHS = "/process,/stop";
+/**
+ * The runtime's routes whose JSON body names a user (`user_id`): /process, /stop, and the Responses
+ * API route, whose adapter copies a body `user_id` into the turn (agentscope-runtime 1.1.6.post2
+ * `ResponsesAdapter._extract_common_fields`).
+ */
+export const RUNTIME_BODY_USER_PATHS = "/process,/stop,/compatible-mode/v1/responses";
 
 /** The JWKS endpoint's port, for its NetworkPolicy (443 unless the URL says otherwise). */
 export function jwksPort(url: string): number {

@@ -148,6 +148,7 @@ def test_bearer_mode_refuses_a_bad_token_before_the_upstream(
     headers = {"X-User-ID": "admin", **({"Authorization": credential} if credential else {})}
     r = httpx.get(g.url + "/sessions/", headers=headers)
     assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    assert r.json()["error"] == "unauthorized", r.text  # the agent's error schema, not plain text
     assert all(p != "/sessions/" for p, _ in upstream.seen)
 
 

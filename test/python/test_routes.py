@@ -1,15 +1,12 @@
 """What a client sees around /process: the service description, HEAD on the
 probe, CORS, `"stream": false`, unknown routes (issue 11, item 8) and the
-runtime's protocol adapters, which are not served (agent-image/README.md)."""
+runtime's protocol adapters: Responses and A2A are served (test_protocols.py), AG-UI and the
+deprecated card path are not (agent-image/README.md)."""
 from __future__ import annotations
 
-import asyncio
-
 import httpx
-import openai
 import pytest
-from a2a.client import A2ACardResolver
-from a2a.client.errors import A2AClientHTTPError
+from a2a.utils.constants import PREV_AGENT_CARD_WELL_KNOWN_PATH
 from agentscope_runtime.engine.deployers.adapter.a2a.a2a_protocol_adapter import (
     A2A_JSON_RPC_URL,
     DEFAULT_WELLKNOWN_PATH,
@@ -19,13 +16,16 @@ from agentscope_runtime.engine.deployers.adapter.responses.response_api_protocol
     RESPONSES_ENDPOINT_PATH,
 )
 
-from conftest import TOKEN, Agent
+from conftest import Agent
 
 
 def test_get_root_advertises_only_routes_that_exist(local_agent: Agent) -> None:
     with local_agent.client() as c:
         endpoints = c.get("/").json()["endpoints"]
-        assert set(endpoints.values()) == {"POST /process", "POST /stop", "GET /health"}
+        assert set(endpoints.values()) == {
+            "POST /process", "POST /stop", "GET /health",
+            f"POST {RESPONSES_ENDPOINT_PATH}", f"POST {A2A_JSON_RPC_URL}", f"GET {DEFAULT_WELLKNOWN_PATH}",
+        }
         for route in endpoints.values():
             method, path = route.split(" ")
             assert c.request(method, path, json={}).status_code not in (404, 405), route
@@ -63,35 +63,16 @@ def test_unknown_routes_name_process(local_agent: Agent, path: str) -> None:
     assert "POST /process" in r.json()["detail"] and "/sync" in r.json()["detail"]
 
 
-# The routes agentscope-runtime's default adapters mount, read from the installed package.
-ADAPTER_ROUTES = [
-    ("POST", RESPONSES_ENDPOINT_PATH),
-    ("POST", A2A_JSON_RPC_URL),
-    ("GET", DEFAULT_WELLKNOWN_PATH),
+# What agentscope-runtime's default adapters and a2a-sdk mount besides, read from the installed packages.
+UNSERVED_ROUTES = [
     ("POST", AGUIAdaptorConfig().route_path),
+    ("GET", PREV_AGENT_CARD_WELL_KNOWN_PATH),
 ]
 
 
-@pytest.mark.parametrize(("method", "path"), ADAPTER_ROUTES)
-def test_the_runtime_protocol_adapters_are_not_served(local_agent: Agent, method: str, path: str) -> None:
+@pytest.mark.parametrize(("method", "path"), UNSERVED_ROUTES)
+def test_ag_ui_and_the_deprecated_card_path_are_not_served(local_agent: Agent, method: str, path: str) -> None:
     with local_agent.client() as c:
         r = c.request(method, path, json={})
     assert r.status_code == 404, (path, r.text)
     assert "POST /process" in r.json()["detail"]
-
-
-def test_the_openai_sdk_gets_404_from_the_responses_route(local_agent: Agent) -> None:
-    base_url = local_agent.url + RESPONSES_ENDPOINT_PATH.removesuffix("/responses")
-    with openai.OpenAI(base_url=base_url, api_key=TOKEN, max_retries=0) as client:
-        with pytest.raises(openai.NotFoundError):
-            client.responses.create(model="friday", input="hi")
-
-
-def test_an_a2a_client_finds_no_agent_card(local_agent: Agent) -> None:
-    async def fetch_card() -> None:
-        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}) as http:
-            await A2ACardResolver(http, local_agent.url).get_agent_card()
-
-    with pytest.raises(A2AClientHTTPError) as caught:
-        asyncio.run(fetch_card())
-    assert caught.value.status_code == 404

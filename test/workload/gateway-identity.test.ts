@@ -72,7 +72,7 @@ describe("per-user identity at the gateway", () => {
       GATEWAY_AUTH: "bearer",
       GATEWAY_TOKEN: secretRef("AGENT_API_TOKEN"),
       GATEWAY_UPSTREAM_TOKEN: secretRef("AGENT_API_TOKEN"),
-      GATEWAY_BODY_USER_PATHS: "/process,/stop",
+      GATEWAY_BODY_USER_PATHS: "/process,/stop,/compatible-mode/v1/responses",
       GATEWAY_USER_TOKENS_FILE: "/etc/agentscope/user-tokens/tokens.json",
       GATEWAY_JWT_ISSUER: "https://idp.example.com/realms/team",
       GATEWAY_JWT_AUDIENCE: "agents",
@@ -101,7 +101,7 @@ describe("per-user identity at the gateway", () => {
     expect(arr(container("app", "gateway")["volumeMounts"])).toContainEqual({ name: "jwks", mountPath: "/etc/agentscope/jwks", readOnly: true });
     expect(arr(container("app", "agent")["volumeMounts"]).map((m) => m["name"])).not.toContain("jwks");
     const env = envOf(container("app", "gateway"));
-    expect(env).toMatchObject({ GATEWAY_AUTH: "bearer", GATEWAY_JWT_JWKS_FILE: "/etc/agentscope/jwks/jwks.json", GATEWAY_JWT_USER_CLAIM: "sub", GATEWAY_BODY_USER_PATHS: "/process,/stop" });
+    expect(env).toMatchObject({ GATEWAY_AUTH: "bearer", GATEWAY_JWT_JWKS_FILE: "/etc/agentscope/jwks/jwks.json", GATEWAY_JWT_USER_CLAIM: "sub", GATEWAY_BODY_USER_PATHS: "/process,/stop,/compatible-mode/v1/responses" });
     // A user's app never gets the agent's token, upstream or otherwise.
     expect(env["GATEWAY_UPSTREAM_TOKEN"]).toBeUndefined();
   });
