@@ -614,7 +614,7 @@ export class AgentRuntime extends pulumi.ComponentResource {
         env: [
           { name: "GATEWAY_UPSTREAM", value: `http://127.0.0.1:${AGENT_PORT}` },
           { name: "GATEWAY_PORT", value: String(GATEWAY_PORT) },
-          { name: "GATEWAY_DENY_PREFIXES", value: "/shutdown,/admin" },
+          { name: "GATEWAY_DENY_PREFIXES", value: ["/shutdown", "/admin", ...identity.denyPrefixes].join(",") },
           ...(builtin ? [{ name: "GATEWAY_ALLOW_PATHS", value: BUILTIN_GATEWAY_PATHS.join(",") }] : []),
           { name: "GATEWAY_SHUTDOWN_TIMEOUT_SECONDS", value: String(GATEWAY_SHUTDOWN_SECONDS) },
           { name: "GATEWAY_HEADER_TIMEOUT_SECONDS", value: String(r.gatewayLimits.headerTimeoutSeconds) },

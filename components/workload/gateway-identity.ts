@@ -44,6 +44,14 @@ export const JWKS_DIR = "/etc/agentscope/jwks";
  * `ResponsesAdapter._extract_common_fields`).
  */
 export const RUNTIME_BODY_USER_PATHS = "/process,/stop,/compatible-mode/v1/responses";
+/**
+ * The runtime's default protocol routes whose sessions no user binds: A2A's JSON-RPC route takes the
+ * session from the message's `contextId`, AG-UI's from the `threadId` (agentscope-runtime 1.1.6.post2
+ * `A2A_JSON_RPC_URL`, `AGUIAdaptorConfig.route_path`). With per-user identity, a caller who knew
+ * another user's context id would read that session, so a user's AgentApp is not reached on them.
+ * (Friday serves A2A itself, bound to the vouched user: agent-image/friday/protocols.py.)
+ */
+export const RUNTIME_UNBOUND_SESSION_PREFIXES = ["/a2a", "/ag-ui"] as const;
 
 /** The JWKS endpoint's port, for its NetworkPolicy (443 unless the URL says otherwise). */
 export function jwksPort(url: string): number {
@@ -85,6 +93,8 @@ type VolumeMount = k8s.types.input.core.v1.VolumeMount;
 /** What the gateway container gets for the agent's identity mode (none in the shared-token mode). */
 export interface GatewayIdentityPieces {
   env: EnvVar[];
+  /** Path prefixes the gateway must refuse on top of its defaults (per-user identity only). */
+  denyPrefixes: string[];
   volumeMounts: VolumeMount[];
   volumes: Volume[];
 }
@@ -98,8 +108,9 @@ export function gatewayIdentity(
   userTokensSecret: string | undefined, jwt: AgentJwtIdentity | undefined,
   opts: { secretName: k8s.types.input.core.v1.SecretKeySelector["name"]; builtin: boolean; bodyUserPaths: boolean },
 ): GatewayIdentityPieces {
-  const pieces: GatewayIdentityPieces = { env: [], volumeMounts: [], volumes: [] };
+  const pieces: GatewayIdentityPieces = { env: [], denyPrefixes: [], volumeMounts: [], volumes: [] };
   if (userTokensSecret === undefined && jwt === undefined) return pieces;
+  if (opts.bodyUserPaths && !opts.builtin) pieces.denyPrefixes.push(...RUNTIME_UNBOUND_SESSION_PREFIXES);
   const agentToken = { valueFrom: { secretKeyRef: { name: opts.secretName, key: "AGENT_API_TOKEN" } } };
   pieces.env.push(
     ...(opts.builtin ? [{ name: "GATEWAY_AUTH", value: "bearer" }, { name: "GATEWAY_TOKEN", ...agentToken }, { name: "GATEWAY_UPSTREAM_TOKEN", ...agentToken }] : []),

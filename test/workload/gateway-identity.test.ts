@@ -91,6 +91,7 @@ describe("per-user identity at the gateway", () => {
   it("shared-token mode (the default) stays as it was: Friday checks the token, the caller names the user", () => {
     const env = envOf(container("scout", "gateway"));
     for (const k of ["GATEWAY_AUTH", "GATEWAY_TOKEN", "GATEWAY_UPSTREAM_TOKEN", "GATEWAY_BODY_USER_PATHS", "GATEWAY_JWT_ISSUER"]) expect(env[k]).toBeUndefined();
+    expect(env["GATEWAY_DENY_PREFIXES"]).toBe("/shutdown,/admin");
   });
 
   it("an AgentApp: the JWKS from a Secret, mounted in the gateway only, group-readable; the body's user bound", () => {
@@ -103,7 +104,9 @@ describe("per-user identity at the gateway", () => {
     const env = envOf(container("app", "gateway"));
     expect(env).toMatchObject({ GATEWAY_AUTH: "bearer", GATEWAY_JWT_JWKS_FILE: "/etc/agentscope/jwks/jwks.json", GATEWAY_JWT_USER_CLAIM: "sub", GATEWAY_BODY_USER_PATHS: "/process,/stop,/compatible-mode/v1/responses" });
     // A user's app never gets the agent's token, upstream or otherwise.
-    expect(env["GATEWAY_UPSTREAM_TOKEN"]).toBeUndefined();
+    expect(env["GATEWAY_UPSTREAM_TOKEN"]).toBeUndefined();    // The runtime's A2A and AG-UI routes take their session from the body's context/thread id, which
+    // no user binds: refused at the gateway once each caller is a user of their own.
+    expect(env["GATEWAY_DENY_PREFIXES"]).toBe("/shutdown,/admin,/a2a,/ag-ui");
   });
 
   it("an AgentScope 2.x agent: X-User-ID only (2.x takes the user from it, not from a body)", () => {
@@ -111,6 +114,7 @@ describe("per-user identity at the gateway", () => {
     expect(env["GATEWAY_JWT_JWKS_URL"]).toBe(JWT_URL.jwksUrl);
     expect(env["GATEWAY_BODY_USER_PATHS"]).toBeUndefined();
     expect(env["GATEWAY_UPSTREAM_TOKEN"]).toBeUndefined();
+    expect(env["GATEWAY_DENY_PREFIXES"]).toBe("/shutdown,/admin");
   });
 
   it("opens egress to the JWKS host, on its port, only for agents that fetch one", () => {
