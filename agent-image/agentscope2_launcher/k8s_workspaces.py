@@ -116,15 +116,23 @@ class HardenedK8sWorkspace(K8sWorkspace):
         except Exception as e:  # noqa: BLE001 - the workspace works without the stamp
             log.warning("workspace claim %s: last-used not stamped: %s", self._pod_name, e)
 
-    async def claim_for(self, user_id: str | None) -> None:
-        """A warm workspace handed to `user_id`: its pod and claim say so (pool `claimed`, user hash)."""
+    async def claim_for(self, user_id: str | None) -> bool:
+        """A warm workspace handed to `user_id`: its pod and claim say so (pool `claimed`, user hash).
+        False when its pod is gone or going (evicted, deleted by hand while warm): not to be handed out."""
         labels = {**owner_labels(self._settings, user_id), POOL_LABEL: "claimed"}
         self._labels.update(labels)
         try:
-            await self._v1.patch_namespaced_pod(self._pod_name, self._namespace, {"metadata": {"labels": labels}})
-        except Exception as e:  # noqa: BLE001 - the workspace works without its labels
+            pod = await self._v1.patch_namespaced_pod(self._pod_name, self._namespace, {"metadata": {"labels": labels}})
+        except Exception as e:  # noqa: BLE001 - judged by status
+            if getattr(e, "status", None) == 404:
+                return False
             log.warning("workspace pod %s: claim labels not set: %s", self._pod_name, e)
+        else:
+            meta = getattr(pod, "metadata", None)
+            if meta is not None and getattr(meta, "deletion_timestamp", None) is not None:
+                return False
         await self.touch(labels)
+        return True
 
     def touch_due(self) -> bool:
         return self._settings.persistent and time.monotonic() - self._touched >= TOUCH_EVERY_SECONDS

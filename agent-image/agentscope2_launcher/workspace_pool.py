@@ -57,6 +57,8 @@ class PooledK8sWorkspaceManager(WorkspacePrewarmMixin[HardenedK8sWorkspace], Har
         self._scale_task: asyncio.Task[None] | None = None
         self.served_warm = 0
         self.served_cold = 0
+        # Ids of warm workspaces whose pod was gone when claimed (see _adopt_prewarmed).
+        self._gone: set[str] = set()
 
     # ── the claim: which user takes the next warm workspace ───────────────────────────────────
 
@@ -69,8 +71,13 @@ class PooledK8sWorkspaceManager(WorkspacePrewarmMixin[HardenedK8sWorkspace], Har
 
     async def _mint_workspace_id(self) -> str:
         self.scaler.claimed()
-        warm_before = len(self._slots)
-        workspace_id = await super()._mint_workspace_id()
+        while True:
+            warm_before = len(self._slots)
+            workspace_id = await super()._mint_workspace_id()
+            if workspace_id not in self._gone:
+                break
+            # Its warm pod went while it waited in the buffer: the next slot, or a new id.
+            self._gone.discard(workspace_id)
         if warm_before:
             self.served_warm += 1
         else:
@@ -97,7 +104,11 @@ class PooledK8sWorkspaceManager(WorkspacePrewarmMixin[HardenedK8sWorkspace], Har
         return ws
 
     async def _adopt_prewarmed(self, workspace: HardenedK8sWorkspace) -> None:
-        await workspace.claim_for(current_user.get())
+        if not await workspace.claim_for(current_user.get()):
+            log.warning("warm workspace %s lost its pod while warm; not handed out", workspace.workspace_id)
+            self._gone.add(workspace.workspace_id)
+            await self._dispose_prewarmed(workspace)
+            return
         async with self._lock:
             self._cache[workspace.workspace_id] = (workspace, time.monotonic())
 

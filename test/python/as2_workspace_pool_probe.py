@@ -32,9 +32,12 @@ class StandInApi:
         self.calls.append("create pvc")
         self.pvcs[body["metadata"]["name"]] = body
 
-    async def patch_namespaced_pod(self, name: str, namespace: str, body: dict[str, Any]) -> None:
+    async def patch_namespaced_pod(self, name: str, namespace: str, body: dict[str, Any]) -> NS:
         self.calls.append("patch pod")
+        if name not in self.pods:
+            raise type("ApiException", (Exception,), {"status": 404})()
         self.pods[name]["metadata"]["labels"].update(body["metadata"]["labels"])
+        return NS(metadata=NS(deletion_timestamp=None))
 
     async def patch_namespaced_persistent_volume_claim(self, name: str, namespace: str, body: dict[str, Any]) -> None:
         self.calls.append("patch pvc")
@@ -137,9 +140,15 @@ async def main() -> None:
         await asyncio.sleep(0.4)
         await until(lambda: len(manager._slots) == 1)
         found["target_after_idle"] = manager.scaler.target()
-        served = (manager.served_warm, manager.served_cold)
-        found["served_warm_cold"] = list(served)
+        found["served_warm_cold"] = [manager.served_warm, manager.served_cold]
         warm_left = [n for n, p in API.pods.items() if p["metadata"]["labels"].get("agentscope.io/workspace-pool") == "warm" and p["metadata"]["labels"].get("agentscope.io/warm-owner") == "agent-helper-0"]
+        # A warm pod deleted while in the buffer (evicted, by hand) is not handed out: the claim gets another.
+        await until(lambda: manager.warm() == 1)
+        (doomed,) = [s.result() for s in manager._slots if s.done()]
+        del API.pods["as-ws-" + doomed.workspace_id]
+        replacement = await manager.assign_workspace_id(user_id="dave", agent_id="helper", session_id="s2")
+        found["gone_warm_pod_not_handed_out"] = replacement != doomed.workspace_id and replacement not in manager._gone
+        found["gone_warm_claim_released"] = API.pvcs["as-ws-" + doomed.workspace_id]["metadata"]["labels"].get("agentscope.io/workspace-pool")
     found["released_at_shutdown"] = [API.pvcs[n]["metadata"]["labels"].get("agentscope.io/workspace-pool") for n in warm_left]
     found["pods_left_after_shutdown"] = sorted(API.pods)
 
