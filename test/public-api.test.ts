@@ -31,7 +31,7 @@ const VALUES = [
   "USER_AGENT_KIT_TARGET", "USER_AGENT_TARGET", "USER_AGENT_TARGETS", "upstreamSandboxImage", "userAgentRepositoryName",
   "zoneSpreadWhenUnsatisfiable", "SERVICE_ACCOUNT_DIR", "WORKSPACE_GATEWAY_VENV", "WORKSPACE_IMAGE_TARGET", "WORKSPACE_ISOLATIONS", "WORKSPACE_POD_LABEL",
   "WORKSPACE_AGENT_LABEL", "WORKSPACE_USER_HASH_LABEL", "WORKSPACE_POOL_LABEL", "WORKSPACE_LAST_USED_ANNOTATION",
-  "WorkspaceClaimReaper", "resolveWorkspaceClaimReaperArgs", "reaperRoleRules", "reaperClaimSelector", "REAPER_DIR", "REAPER_APP_NAME",
+  "WorkspaceClaimReaper", "resolveWorkspaceClaimReaperArgs", "reaperRoleRules", "reaperClaimSelector", "reaperDeleteValidation", "REAPER_DIR", "REAPER_APP_NAME",
   "WORKSPACE_SETTINGS_DIR", "WORKSPACE_SETTINGS_ENV", "WORKSPACE_SETTINGS_FILE", "podWorkspaces", "resolveAgentWorkspacesArgs",
   "serviceAccountTokenVolume", "workspacePodSettings", "workspaceRoleRules",
   "AgentTaskWorker", "TASKS_ENV", "TASK_CONCURRENCY_ENV", "TASK_WORKER_STOP_SECONDS", "TASK_WORKER_HEALTH_PORT", "resolveAgentTaskWorkerArgs",

@@ -15,9 +15,11 @@ import { requireDigestRef, requireDnsLabel, requireInt } from "./validate";
  * claims in the sandbox namespace that nobody used for `retainDays` (or that a warm workspace left
  * unclaimed), its ServiceAccount, and a Role there with `list` and `delete` on claims and nothing else.
  *
- * RBAC cannot narrow a rule by label; the program lists with the workspace labels as the selector
+ * RBAC cannot narrow a rule by label. The program lists with the workspace labels as the selector
  * and checks them again before each delete, which is conditional on the claim's UID and
- * resourceVersion (agent-image/workspace_reaper/reaper.py).
+ * resourceVersion (agent-image/workspace_reaper/reaper.py); and a ValidatingAdmissionPolicy
+ * (admissionregistration.k8s.io/v1, GA in Kubernetes 1.30) denies the reaper's account any delete of
+ * a claim without this agent's workspace labels, whatever the program does.
  */
 
 /** Where the program lives in the workspace image (agent-image/Dockerfile `agentscope2-workspace`). */
@@ -46,6 +48,17 @@ export interface WorkspaceClaimReaperArgs {
   placement?: AcsPlacement;
   acsNetwork?: AcsNetwork;
   imagePullSecrets?: string[];
+}
+
+/**
+ * The admission rule on the reaper's deletes: the claim being deleted (`oldObject`; `object` is null
+ * on DELETE) must carry the workspace labels of this agent. CEL over the admission request
+ * (kubernetes.io/docs/reference/access-authn-authz/validating-admission-policy/).
+ */
+export function reaperDeleteValidation(agentName: string): string {
+  const labels = reaperClaimSelector(agentName);
+  return ["has(oldObject.metadata.labels)",
+    ...Object.entries(labels).map(([k, v]) => `'${k}' in oldObject.metadata.labels && oldObject.metadata.labels['${k}'] == '${v}'`)].join(" && ");
 }
 
 /** The Role's rules: list and delete claims, in the sandbox namespace; nothing else. */
@@ -114,6 +127,28 @@ export class WorkspaceClaimReaper extends pulumi.ComponentResource {
       metadata: { name: r.name, namespace: args.sandboxNamespace, labels },
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
       subjects: [{ kind: "ServiceAccount", name: account.metadata.name, namespace: args.agentsNamespace }],
+    }, { ...parent, deleteBeforeReplace: true });
+
+    // Cluster-scoped: named after the stack's prefix and the agent, as the Role's name is per namespace.
+    const policyName = `${args.partOf}-${r.name}-deletes`;
+    const username = pulumi.interpolate`system:serviceaccount:${args.agentsNamespace}:${r.name}`;
+    const policy = new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(`${name}-deletes`, {
+      metadata: { name: policyName, labels },
+      spec: {
+        failurePolicy: "Fail",
+        matchConstraints: {
+          resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["DELETE"], resources: ["persistentvolumeclaims"] }],
+        },
+        matchConditions: [{ name: "the-claim-reaper", expression: pulumi.interpolate`request.userInfo.username == '${username}'` }],
+        validations: [{
+          expression: reaperDeleteValidation(args.agentName),
+          message: `the claim reaper of agent ${args.agentName} deletes only claims labelled ${Object.entries(reaperClaimSelector(args.agentName)).map(([k, v]) => `${k}=${v}`).join(",")}`,
+        }],
+      },
+    }, { ...parent, deleteBeforeReplace: true });
+    new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(`${name}-deletes-binding`, {
+      metadata: { name: policyName, labels },
+      spec: { policyName: policy.metadata.name, validationActions: ["Deny"] },
     }, { ...parent, deleteBeforeReplace: true });
 
     const job = new k8s.batch.v1.CronJob(`${name}-cronjob`, {

@@ -154,6 +154,13 @@ describe.sequential("2.x workspaces: a warm pool, and claims with a lifecycle", 
     claim("unlabelled-old", {}, 400);
     claim("helpers-expired", { ...ws, "agentscope.io/agent": "helper" }, 400);
     const before = claims();
+    // Whatever the program does, its account may not delete a claim without this agent's labels
+    // (the ValidatingAdmissionPolicy); RBAC alone would let it.
+    const reaperSa = "system:serviceaccount:wsp-agents:agent-keeper-claim-reaper";
+    const denied = kubectl(["delete", "pvc", "unlabelled-old", "-n", SANDBOX_NS, `--as=${reaperSa}`, "--dry-run=server"]);
+    expect(denied.code, denied.stdout).not.toBe(0);
+    expect(denied.stderr).toMatch(/ValidatingAdmissionPolicy .*denied request: the claim reaper of agent keeper deletes only claims labelled/);
+    ok(kubectl(["delete", "pvc", "as-ws-expired", "-n", SANDBOX_NS, `--as=${reaperSa}`, "--dry-run=server"]), "the reaper's account may delete a labelled claim");
     const dry = await reaperRun("reap-dry");
     expect(dry).toContain("would delete as-ws-expired");
     expect(dry).toMatch(/agentscope_workspace_claims\{agent="keeper",pool="cold"\} 3/);

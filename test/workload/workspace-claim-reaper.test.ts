@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import type { AgentSpec } from "../../components/workload/agent-runtime";
-import { REAPER_DIR, reaperClaimSelector, resolveWorkspaceClaimReaperArgs } from "../../components/workload/workspace-claim-reaper";
+import { REAPER_DIR, reaperClaimSelector, reaperDeleteValidation, resolveWorkspaceClaimReaperArgs } from "../../components/workload/workspace-claim-reaper";
 import type { AgentScopeWorkloadsArgs } from "../../components/workload/workloads";
 import { schemaProblems } from "../support/k8s-schema";
 import type { K8sObject, MockRun } from "../support/mocks";
@@ -71,6 +71,20 @@ describe.each(["prod", "local"])("an agent whose workspaces are claims (%s)", (e
     // Bound nowhere else, and no cluster-wide grant.
     const bindings = run().k8sObjects().filter((x) => (x.kind === "RoleBinding" || x.kind === "ClusterRoleBinding") && JSON.stringify(x["subjects"]).includes(NAME));
     expect(bindings.map((b) => `${b.kind}/${b.metadata?.namespace}/${b.metadata?.name}`)).toEqual([`RoleBinding/agentscope-sandboxes/${NAME}`]);
+  });
+
+  it("an admission policy denies the reaper's account any delete of a claim without this agent's workspace labels", () => {
+    const policy = one(run(), "ValidatingAdmissionPolicy", "agentscope-agent-helper-claim-reaper-deletes");
+    const spec = o(policy["spec"]);
+    expect(spec["failurePolicy"]).toBe("Fail");
+    expect(o(spec["matchConstraints"])["resourceRules"]).toEqual([{ apiGroups: [""], apiVersions: ["v1"], operations: ["DELETE"], resources: ["persistentvolumeclaims"] }]);
+    expect(spec["matchConditions"]).toEqual([{ name: "the-claim-reaper", expression: `request.userInfo.username == 'system:serviceaccount:agentscope-agents:${NAME}'` }]);
+    expect(arr(spec["validations"])[0]!["expression"]).toBe(
+      "has(oldObject.metadata.labels) && 'app.kubernetes.io/name' in oldObject.metadata.labels && oldObject.metadata.labels['app.kubernetes.io/name'] == 'agentscope-workspace'"
+      + " && 'agentscope.io/agent' in oldObject.metadata.labels && oldObject.metadata.labels['agentscope.io/agent'] == 'helper'");
+    const binding = one(run(), "ValidatingAdmissionPolicyBinding", "agentscope-agent-helper-claim-reaper-deletes");
+    expect(binding["spec"]).toEqual({ policyName: "agentscope-agent-helper-claim-reaper-deletes", validationActions: ["Deny"] });
+    expect(reaperDeleteValidation("other")).toContain("oldObject.metadata.labels['agentscope.io/agent'] == 'other'");
   });
 
   it("runs hardened, with its own token mounted by its pod alone", () => {
