@@ -130,3 +130,13 @@ def test_bad_quantities_are_refused(bad: str) -> None:
 
 def test_metrics_of_no_claims_still_report_the_run() -> None:
     assert 'agentscope_workspace_claims_reaped{agent="a",dry_run="false"} 0' in metrics_text("a", [], 0, False)
+
+
+def test_the_image_build_context_sends_the_program() -> None:
+    """agent-image/.containerignore sends only what the Dockerfile copies: the workspace image's
+    `COPY workspace_reaper` failed without this line."""
+    from conftest import AGENT_DIR
+
+    lines = (AGENT_DIR / ".containerignore").read_text().splitlines()
+    assert "!workspace_reaper/" in lines
+    assert "COPY workspace_reaper /opt/workspace-reaper/workspace_reaper" in (AGENT_DIR / "Dockerfile").read_text()
