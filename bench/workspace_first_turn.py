@@ -3,6 +3,8 @@
 Run under the 2.x venv with agent-image/ on the path (it drives the launcher's own classes):
 
   PYTHONPATH=agent-image .venv/agentscope2/bin/python bench/workspace_first_turn.py gateway --cpu 0.25 --runs 7
+  podman run --rm --cpus 0.1 -v $PWD/bench:/bench:ro <workspace image> python3 /bench/workspace_first_turn.py gateway --cpu 0
+      The same inside the workspace image itself (its venv, uid 10001, read-only root as run).
       The in-pod gateway alone, off any cluster: the launcher's commands (script written, `nohup
       <venv>/bin/python -u <script> --port 5600`, /health polled) as a local process inside a
       cgroup-v1 CFS quota (bench/sandbox_start.py's), i.e. what a workspace pod of `--cpu` pays.
@@ -81,13 +83,14 @@ def gateway_run(python: str, group: Path | None) -> float:
 
 
 def gateway(args: argparse.Namespace) -> dict[str, Any]:
-    group = limited_cgroup(args.cpu)
+    # --cpu 0: no quota of its own, e.g. inside `podman run --cpus …`, whose limit is the container's.
+    group = limited_cgroup(args.cpu) if args.cpu > 0 else None
     try:
         times = [gateway_run(sys.executable, group) for _ in range(args.runs)]
     finally:
         if group is not None:
             group.rmdir()
-    return {"gateway_start_s": summary(times), "cpu_limit": args.cpu if group else None, "samples": [round(t, 3) for t in times]}
+    return {"gateway_start_s": summary(times), "cpu_quota": args.cpu if group else None, "samples": [round(t, 3) for t in times]}
 
 
 # ── on a cluster ──────────────────────────────────────────────────────────────────────────────
