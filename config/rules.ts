@@ -414,6 +414,12 @@ function workspaceViolations(c: ParsedStackConfig, a: AgentConfig, i: number): R
   }
   const storage = workspaceStorageKind(c, w);
   if (storage === "emptyDir" && w.storageClassName !== undefined) v.push({ path: at("storageClassName"), message: `applies only to storage "persistentVolumeClaim"` });
+  for (const key of ["retainDays", "reaper"] as const) {
+    if (storage === "emptyDir" && w[key] !== undefined) v.push({ path: at(key), message: `applies only to storage "persistentVolumeClaim" (an emptyDir goes with its pod; there is no claim to reap)` });
+  }
+  if (w.warmPool !== undefined && w.isolation === "per_user") {
+    v.push({ path: at("warmPool"), message: `needs isolation per_session or per_agent: per_user workspace ids are a hash of the user id, so no session ever takes a warm workspace` });
+  }
   if (storage === "persistentVolumeClaim" && c.platform === "alicloud" && w.storageClassName === undefined && w.storageGiB !== undefined && w.storageGiB < ALIBABA_MIN_DISK_GIB) {
     v.push({ path: at("storageGiB"), message: `must be at least ${ALIBABA_MIN_DISK_GIB} with the default disk StorageClass (ACK's and ACS's smallest ESSD PL1 disk); set storageClassName to a class of smaller disks, or storage "emptyDir"` });
   }

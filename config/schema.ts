@@ -136,6 +136,26 @@ const modelSchema = z.strictObject({
   baseUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as https://models.example.com/v1" }).optional(),
 });
 
+const warmBound = num(z.number().int().min(0).max(50));
+/** agents[].workspaces.warmPool: a fixed `size`, or `min`/`max` with autoscaling (WorkspaceWarmPool). */
+const workspaceWarmPoolSchema = z
+  .strictObject({
+    size: num(z.number().int().min(1).max(50)).optional(),
+    min: warmBound.optional(),
+    max: num(z.number().int().min(1).max(50)).optional(),
+    headroom: warmBound.default(1),
+    scaleDownAfterSeconds: num(z.number().int().min(30).max(86_400)).default(300),
+  })
+  .superRefine((p, ctx) => {
+    if (p.size !== undefined && (p.min !== undefined || p.max !== undefined)) {
+      ctx.addIssue({ code: "custom", path: ["size"], message: "give either size (fixed) or min and max (autoscaled), not both" });
+    } else if (p.size === undefined && (p.min === undefined || p.max === undefined)) {
+      ctx.addIssue({ code: "custom", path: [p.min === undefined ? "min" : "max"], message: "give size (fixed), or both min and max (autoscaled)" });
+    } else if (p.min !== undefined && p.max !== undefined && p.min > p.max) {
+      ctx.addIssue({ code: "custom", path: ["min"], message: "min must not exceed max" });
+    }
+  });
+
 /**
  * An AgentScope 2.x agent's workspaces (components/workload/agent-workspaces.ts): hardened pods in
  * the sandbox namespace (default), or `local` (the agent's own container; environment local only).
@@ -151,6 +171,20 @@ const workspacesSchema = z.strictObject({
   storageClassName: z.string().min(1).optional(),
   isolation: z.enum(WORKSPACE_ISOLATIONS).default("per_agent"),
   idleMinutes: num(z.number().int().min(1).max(10_080)).default(60),
+  /**
+   * Workspaces started ahead, per agent replica (docs/workspaces.md): `size` keeps that many warm,
+   * fixed; `min`/`max` follow the claim rate (plus `headroom`) and fall after
+   * `scaleDownAfterSeconds` without demand. Default none.
+   */
+  warmPool: workspaceWarmPoolSchema.optional(),
+  /** storage persistentVolumeClaim: a claim nobody used this many days is deleted by the claim reaper (default 30). */
+  retainDays: num(z.number().int().min(1).max(3650)).optional(),
+  /** storage persistentVolumeClaim: the claim reaper's CronJob (default daily at 03:17, deleting). */
+  reaper: z.strictObject({
+    schedule: str(z.string().regex(/^\s*[\d*/,-]+(\s+[\d*/,-]+){4}\s*$/, "must be five cron fields of digits, *, /, - and , such as \"17 3 * * *\"")).default("17 3 * * *"),
+    /** List what would be deleted, delete nothing. */
+    dryRun: z.boolean().default(false),
+  }).optional(),
 });
 
 /** An AgentApp's `@agent_app.task`s on a worker Deployment (components/workload/agent-task-worker.ts). */

@@ -8,7 +8,7 @@ import type { StackSecrets } from "./index";
 import type { StackConfig } from "./load";
 import { STAND_IN_MODEL_REPOSITORY, WORKSPACE_REPOSITORY } from "./cloud-args";
 import type { AgentWorkspacesSpec } from "../components/workload/agent-runtime";
-import type { WorkspaceStorage } from "../components/workload/agent-workspaces";
+import type { WorkspaceStorage, WorkspaceWarmPool } from "../components/workload/agent-workspaces";
 import { isAgentscope2 } from "../components/workload/agent-source";
 import { ALIBABA_MIN_DISK_GIB, podWorkspacesOn, workspaceStorageKind } from "./rules";
 import type { OtlpEgress } from "../components/workload/telemetry";
@@ -280,7 +280,18 @@ function agentWorkspaces(w: StackConfig["agents"][number]["workspaces"], c: Stac
     storage,
     isolation: w?.isolation ?? "per_agent",
     idleSeconds: (w?.idleMinutes ?? 60) * 60,
+    ...(w?.warmPool ? { warmPool: warmPool(w.warmPool) } : {}),
+    ...(kind === "persistentVolumeClaim"
+      ? { claimReaper: { retainDays: w?.retainDays ?? 30, schedule: w?.reaper?.schedule ?? "17 3 * * *", dryRun: w?.reaper?.dryRun ?? false } }
+      : {}),
   };
+}
+
+/** `size` is min = max with no headroom (a fixed pool); else min/max as given. */
+function warmPool(p: NonNullable<NonNullable<StackConfig["agents"][number]["workspaces"]>["warmPool"]>): WorkspaceWarmPool {
+  return p.size !== undefined
+    ? { min: p.size, max: p.size, headroom: 0, scaleDownAfterSeconds: p.scaleDownAfterSeconds }
+    : { min: p.min ?? 0, max: p.max ?? 1, headroom: p.headroom, scaleDownAfterSeconds: p.scaleDownAfterSeconds };
 }
 
 /**

@@ -206,6 +206,20 @@ describe("agents[].workspaces (framework agentscope2)", () => {
     expect(helperOf("prod", config).workspaces).toMatchObject({ kind: "pods", storage: { kind: "persistentVolumeClaim", sizeGiB: 20, storageClassName: "alicloud-disk-topology-alltype" } });
   });
 
+  it("takes a warm pool, fixed (size) or autoscaled (min, max), and a reaper by default with claims", () => {
+    const fixed = withWorkspaces("local", { isolation: "per_session", warmPool: { size: 2 } }, AS2);
+    expect(problems(fixed)).toEqual([]);
+    expect(helperOf("local", fixed).workspaces).toMatchObject({ warmPool: { min: 2, max: 2, headroom: 0, scaleDownAfterSeconds: 300 } });
+    expect(helperOf("local", fixed).workspaces).not.toHaveProperty("claimReaper");
+    const scaled = withWorkspaces("prod", { warmPool: { min: 1, max: 5, headroom: 2 }, retainDays: 14, reaper: { dryRun: true } });
+    expect(configProblems(scaled, "prod")).toEqual([]);
+    expect(helperOf("prod", scaled).workspaces).toMatchObject({
+      warmPool: { min: 1, max: 5, headroom: 2, scaleDownAfterSeconds: 300 },
+      claimReaper: { retainDays: 14, schedule: "17 3 * * *", dryRun: true },
+    });
+    expect(helperOf("prod", withWorkspaces("prod", {})).workspaces).toMatchObject({ claimReaper: { retainDays: 30, schedule: "17 3 * * *", dryRun: false } });
+  });
+
   it("takes local workspaces in the local environment only, without pod keys", () => {
     expect(problems(withWorkspaces("local", { kind: "local" }, AS2))).toEqual([]);
     expect(helperOf("local", withWorkspaces("local", { kind: "local" }, AS2)).workspaces).toEqual({ kind: "local" });
@@ -218,6 +232,15 @@ describe("agents[].workspaces (framework agentscope2)", () => {
     ["a disk under ACK's smallest on the default class", "prod", { storageGiB: 5 }, "agents[2].workspaces.storageGiB: must be at least 20 with the default disk StorageClass"],
     ["an unknown isolation", "local", { isolation: "per_tenant" }, "agents[1].workspaces.isolation: "],
     ["an unknown key", "local", { replicas: 2 }, "agents[1].workspaces.replicas: is not a known key"],
+    ["a warm pool with both size and min/max", "local", { warmPool: { size: 2, min: 1, max: 3 } }, "agents[1].workspaces.warmPool.size: give either size (fixed) or min and max (autoscaled), not both"],
+    ["a warm pool with min alone", "local", { warmPool: { min: 1 } }, "agents[1].workspaces.warmPool.max: give size (fixed), or both min and max (autoscaled)"],
+    ["a warm pool whose min exceeds its max", "local", { warmPool: { min: 4, max: 2 } }, "agents[1].workspaces.warmPool.min: min must not exceed max"],
+    ["a warm pool over 50", "local", { warmPool: { size: 51 } }, "agents[1].workspaces.warmPool.size: "],
+    ["a warm pool with per_user workspaces", "local", { isolation: "per_user", warmPool: { size: 1 } }, "agents[1].workspaces.warmPool: needs isolation per_session or per_agent"],
+    ["a retention on emptyDir workspaces", "local", { retainDays: 7 }, "agents[1].workspaces.retainDays: applies only to storage \"persistentVolumeClaim\""],
+    ["a reaper on emptyDir workspaces", "local", { reaper: { dryRun: true } }, "agents[1].workspaces.reaper: applies only to storage \"persistentVolumeClaim\""],
+    ["a retention of 0 days", "prod", { retainDays: 0 }, "agents[2].workspaces.retainDays: "],
+    ["a reaper schedule that is not five cron fields", "prod", { reaper: { schedule: "@daily" } }, "agents[2].workspaces.reaper.schedule: must be five cron fields"],
   ] as const)("refuses %s, naming the key", (_, stack, workspaces, message) => {
     const config = withWorkspaces(stack, workspaces, stack === "local" ? AS2 : undefined);
     const found = configProblems(config, stack).join("\n");

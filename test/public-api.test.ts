@@ -30,6 +30,8 @@ const VALUES = [
   "sandboxPodSettings", "selectorLabels", "settingBySchema", "subnet", "tmpVolume", "traceViewerIdentity", "tmpVolumeMount", "USER_AGENT_DOCKERFILE", "USER_AGENT_KIT_REPOSITORY",
   "USER_AGENT_KIT_TARGET", "USER_AGENT_TARGET", "USER_AGENT_TARGETS", "upstreamSandboxImage", "userAgentRepositoryName",
   "zoneSpreadWhenUnsatisfiable", "SERVICE_ACCOUNT_DIR", "WORKSPACE_GATEWAY_VENV", "WORKSPACE_IMAGE_TARGET", "WORKSPACE_ISOLATIONS", "WORKSPACE_POD_LABEL",
+  "WORKSPACE_AGENT_LABEL", "WORKSPACE_USER_HASH_LABEL", "WORKSPACE_POOL_LABEL", "WORKSPACE_LAST_USED_ANNOTATION",
+  "WorkspaceClaimReaper", "resolveWorkspaceClaimReaperArgs", "reaperRoleRules", "reaperClaimSelector", "reaperDeleteValidation", "REAPER_DIR", "REAPER_APP_NAME",
   "WORKSPACE_SETTINGS_DIR", "WORKSPACE_SETTINGS_ENV", "WORKSPACE_SETTINGS_FILE", "podWorkspaces", "resolveAgentWorkspacesArgs",
   "serviceAccountTokenVolume", "workspacePodSettings", "workspaceRoleRules",
   "AgentTaskWorker", "TASKS_ENV", "TASK_CONCURRENCY_ENV", "TASK_WORKER_STOP_SECONDS", "TASK_WORKER_HEALTH_PORT", "resolveAgentTaskWorkerArgs",
@@ -51,7 +53,8 @@ const TYPES = [
   "ResolvedStandInModelArgs", "ResolvedTraceViewerArgs", "ResolvedWorkloadsArgs", "SandboxAutoscaling", "SandboxImagesArgs", "SandboxIsolation",
   "SandboxPodSettings", "SandboxPoolArgs", "SandboxType", "SlsLogCollectionArgs", "StandInModelArgs", "TelemetryPolicyArgs", "TraceClient", "TraceViewerArgs", "TracingArgs", "Weekday", "WorkloadIdentity", "WorkloadTelemetry",
   "ZoneSubnets", "AgentWorkspacesArgs", "AgentWorkspacesBinding", "AgentWorkspacesSpec", "ResolvedAgentWorkspacesArgs",
-  "WorkspaceIsolation", "WorkspacePodSettingsJson", "WorkspaceStorage",
+  "WorkspaceIsolation", "WorkspacePodSettingsJson", "WorkspaceStorage", "WorkspaceWarmPool",
+  "WorkspaceClaimReaperArgs", "ResolvedWorkspaceClaimReaperArgs",
   "AgentTaskWorkerArgs", "AgentTasksSpec", "ResolvedAgentTaskWorkerArgs", "ResolvedAgentTasks",
   "AgentJwtIdentity", "JwtAlgorithm", "GatewayLimits",
 ];

@@ -14,22 +14,43 @@ in-pod MCP gateway) and changes those three, and one wait:
   agentscope2-workspace`); only its script is written, to /tmp, as upstream writes it;
 - a new pod that is Unschedulable is waited for (`podReadyTimeoutSeconds`), not failed at once.
 
-The settings and the pod: workspace_settings.py.
+Every pod and claim also carries the stack's owner labels (agent, user hash), and a claim its
+last-used time, which the claim reaper (agent-image/workspace_reaper) reads. The warm pool of
+workspaces started ahead: workspace_pool.py. The settings and the pod: workspace_settings.py.
 """
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import logging
 import time
+from datetime import datetime, timezone
 from typing import Any
 
 from agentscope.app.workspace_manager import IsolationPolicy, K8sWorkspaceManager
 from agentscope.workspace import K8sWorkspace
 
-from .workspace_settings import TMP_DIR, WorkspacePodSettings, workspace_pod
+from .workspace_settings import (
+    LAST_USED_ANNOTATION,
+    POOL_LABEL,
+    TMP_DIR,
+    WorkspacePodSettings,
+    owner_labels,
+    rfc3339,
+    workspace_pod,
+    workspace_pvc,
+)
 
+log = logging.getLogger("agentscope2_launcher.workspaces")
 
 # Container waiting reasons that waiting longer does not cure.
 STUCK_REASONS = frozenset({"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CrashLoopBackOff", "CreateContainerConfigError"})
+# A live workspace's claim is stamped at most this often (the sweeper's ticks), so that one in use
+# for days is never taken for an idle one.
+TOUCH_EVERY_SECONDS = 3600.0
+
+# The user a workspace is being built or claimed for: upstream's manager passes only the id down.
+current_user: contextvars.ContextVar[str | None] = contextvars.ContextVar("workspace_user", default=None)
 
 
 class HardenedK8sWorkspace(K8sWorkspace):
@@ -38,7 +59,8 @@ class HardenedK8sWorkspace(K8sWorkspace):
     # Upstream's is /root/.agentscope. Only the script and the log go there; the venv is the image's.
     _gateway_home = TMP_DIR + "/.agentscope"
 
-    def __init__(self, *, settings: WorkspacePodSettings, **kwargs: Any) -> None:
+    def __init__(self, *, settings: WorkspacePodSettings, user_id: str | None = None,
+                 pool_labels: dict[str, str] | None = None, **kwargs: Any) -> None:
         super().__init__(
             namespace=settings.namespace,
             image=settings.image,
@@ -47,6 +69,8 @@ class HardenedK8sWorkspace(K8sWorkspace):
             **kwargs,
         )
         self._settings = settings
+        self._labels = {**owner_labels(settings, user_id), **(pool_labels or {})}
+        self._touched = 0.0
 
     @property
     def _gateway_venv(self) -> str:
@@ -62,8 +86,56 @@ class HardenedK8sWorkspace(K8sWorkspace):
         if self._settings.persistent:
             await super()._ensure_pvc()
 
+    async def _create_pvc(self, pvc_name: str) -> None:
+        body = workspace_pvc(pvc_name, self.workspace_id, self._settings, self._labels, datetime.now(timezone.utc))
+        await self._v1.create_namespaced_persistent_volume_claim(self._namespace, body)
+        self._touched = time.monotonic()
+
     async def _create_pod(self) -> None:
-        await self._v1.create_namespaced_pod(self._namespace, workspace_pod(self._pod_name, self.workspace_id, self._settings))
+        await self._v1.create_namespaced_pod(self._namespace, workspace_pod(self._pod_name, self.workspace_id, self._settings, self._labels))
+
+    async def _provision_backend(self) -> None:
+        await super()._provision_backend()
+        if self._touched == 0.0:  # a claim that was there already: in use again from now
+            await self.touch()
+
+    async def _teardown_backend(self) -> None:
+        await self.touch()  # idle from now: the reaper's retention counts from here
+        await super()._teardown_backend()
+
+    async def touch(self, labels: dict[str, str] | None = None) -> None:
+        """Stamp the claim's last-used time (and `labels`): best effort, a failure is logged."""
+        if not self._settings.persistent or self._v1 is None:
+            return
+        patch: dict[str, Any] = {"metadata": {"annotations": {LAST_USED_ANNOTATION: rfc3339(datetime.now(timezone.utc))}}}
+        if labels:
+            patch["metadata"]["labels"] = labels
+        try:
+            await self._v1.patch_namespaced_persistent_volume_claim(self._pod_name, self._namespace, patch)
+            self._touched = time.monotonic()
+        except Exception as e:  # noqa: BLE001 - the workspace works without the stamp
+            log.warning("workspace claim %s: last-used not stamped: %s", self._pod_name, e)
+
+    async def claim_for(self, user_id: str | None) -> bool:
+        """A warm workspace handed to `user_id`: its pod and claim say so (pool `claimed`, user hash).
+        False when its pod is gone or going (evicted, deleted by hand while warm): not to be handed out."""
+        labels = {**owner_labels(self._settings, user_id), POOL_LABEL: "claimed"}
+        self._labels.update(labels)
+        try:
+            pod = await self._v1.patch_namespaced_pod(self._pod_name, self._namespace, {"metadata": {"labels": labels}})
+        except Exception as e:  # noqa: BLE001 - judged by status
+            if getattr(e, "status", None) == 404:
+                return False
+            log.warning("workspace pod %s: claim labels not set: %s", self._pod_name, e)
+        else:
+            meta = getattr(pod, "metadata", None)
+            if meta is not None and getattr(meta, "deletion_timestamp", None) is not None:
+                return False
+        await self.touch(labels)
+        return True
+
+    def touch_due(self) -> bool:
+        return self._settings.persistent and time.monotonic() - self._touched >= TOUCH_EVERY_SECONDS
 
     async def _wait_pod_running(self, timeout: float = 120.0) -> None:
         """Until the pod runs, for the settings' `podReadyTimeoutSeconds`. Upstream gives up at once
@@ -103,12 +175,26 @@ class HardenedK8sWorkspaceManager(K8sWorkspaceManager):
         )
         self._settings = settings
 
+    async def get_workspace(self, user_id: str, agent_id: str, session_id: str, workspace_id: str | None = None) -> K8sWorkspace:
+        token = current_user.set(user_id)
+        try:
+            return await super().get_workspace(user_id, agent_id, session_id, workspace_id)
+        finally:
+            current_user.reset(token)
+
     async def _build_and_start(self, *, workspace_id: str | None) -> K8sWorkspace:
         ws = HardenedK8sWorkspace(
             settings=self._settings,
+            user_id=current_user.get(),
             workspace_id=workspace_id,
             default_mcps=self._default_mcps,
             skill_paths=self._skill_paths,
         )
         await ws.initialize()
         return ws
+
+    async def _sweep_once(self) -> None:
+        await super()._sweep_once()
+        async with self._lock:
+            live = [ws for ws, _ in self._cache.values() if isinstance(ws, HardenedK8sWorkspace) and ws.touch_due()]
+        await asyncio.gather(*(ws.touch() for ws in live), return_exceptions=True)

@@ -32,9 +32,9 @@ def redis_args(cfg: Config) -> dict[str, Any]:
 
 def workspace_manager(cfg: Config) -> WorkspaceManagerBase:
     if cfg.workspace_pod_settings:
-        from .k8s_workspaces import HardenedK8sWorkspaceManager  # needs kubernetes_asyncio
+        from .workspace_pool import workspace_manager as pods  # needs kubernetes_asyncio
 
-        return HardenedK8sWorkspaceManager(load_settings(cfg.workspace_pod_settings))
+        return pods(load_settings(cfg.workspace_pod_settings))
     return LocalWorkspaceManager(basedir=cfg.workspace_dir)
 
 

@@ -3,8 +3,10 @@ mounts) and the pod they make. No agentscope import: the launcher checks them be
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 # agentscope/workspace/_k8s/_constants.py POD_WORKDIR: where upstream's tools work.
@@ -23,11 +25,55 @@ UPSTREAM_LABELS = {"app.kubernetes.io/managed-by": "agentscope", "agentscope.wor
 # `sleep` is PID 1 and ignores SIGTERM: without this a delete waits the default 30 s, and
 # upstream's recreate path (_wait_pod_deleted) gives up after 30 s.
 TERMINATION_GRACE_SECONDS = 2
+# The stack's own labels and annotation (its prefix agentscope.io, as components/workload/telemetry.ts
+# uses): which agent and which user (a hash, never the id) a workspace's pod and claim belong to, the
+# warm pool's state, and when a claim was last used (what the claim reaper reads).
+AGENT_LABEL = "agentscope.io/agent"
+USER_HASH_LABEL = "agentscope.io/user-hash"
+# "warm": started ahead, nobody's yet; "claimed": handed to a user; "released": a warm workspace
+# nobody claimed, disposed of, its claim free for the reaper at once.
+POOL_LABEL = "agentscope.io/workspace-pool"
+# The agent replica (its pod name) whose in-process buffer holds a warm pod.
+WARM_OWNER_LABEL = "agentscope.io/warm-owner"
+LAST_USED_ANNOTATION = "agentscope.io/last-used"
 REQUIRED_KEYS = ("namespace", "image", "gatewayVenv", "resources", "podSecurityContext", "containerSecurityContext", "storage")
 
 
 class SettingsError(ValueError):
     pass
+
+
+def user_hash(user_id: str) -> str:
+    """A label value for a user: 32 hex digits of SHA-256 (label values stop at 63 characters)."""
+    return hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:32]
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class WarmPoolSettings:
+    """How many warm workspaces one agent replica keeps (agents[].workspaces.warmPool): the target
+    follows the claim rate within [minimum, maximum] and falls after scale_down_after_seconds."""
+
+    minimum: int
+    maximum: int
+    headroom: int = 1
+    scale_down_after_seconds: float = 300.0
+
+    @classmethod
+    def from_json(cls, data: Any) -> WarmPoolSettings:
+        if not isinstance(data, dict):
+            raise SettingsError("warmPool must be an object")
+        try:
+            pool = cls(int(data["min"]), int(data["max"]), int(data.get("headroom", 1)),
+                       float(data.get("scaleDownAfterSeconds", 300)))
+        except (KeyError, TypeError, ValueError) as e:
+            raise SettingsError(f"warmPool needs integer min and max: {e}") from None
+        if not 0 <= pool.minimum <= pool.maximum or pool.headroom < 0 or pool.scale_down_after_seconds <= 0:
+            raise SettingsError(f"warmPool needs 0 <= min <= max, headroom >= 0, scaleDownAfterSeconds > 0, got {data}")
+        return pool
 
 
 @dataclass(frozen=True)
@@ -51,6 +97,9 @@ class WorkspacePodSettings:
     isolation: str = "per_agent"
     ttl_seconds: float = 3600.0
     pod_ready_timeout_seconds: float = 180.0
+    # The agent's name, on every pod and claim as AGENT_LABEL.
+    agent_name: str = ""
+    warm_pool: WarmPoolSettings | None = None
 
     @property
     def persistent(self) -> bool:
@@ -95,6 +144,8 @@ class WorkspacePodSettings:
             isolation=isolation,
             ttl_seconds=float(data.get("ttlSeconds", 3600)),
             pod_ready_timeout_seconds=float(data.get("podReadyTimeoutSeconds", 180)),
+            agent_name=str(data.get("agentName") or ""),
+            warm_pool=WarmPoolSettings.from_json(data["warmPool"]) if data.get("warmPool") is not None else None,
         )
 
 
@@ -103,7 +154,37 @@ def load_settings(path: str) -> WorkspacePodSettings:
         return WorkspacePodSettings.from_json(json.load(handle))
 
 
-def workspace_pod(name: str, workspace_id: str, s: WorkspacePodSettings) -> Json:
+def owner_labels(s: WorkspacePodSettings, user_id: str | None = None, pool: str | None = None) -> dict[str, str]:
+    """The stack's labels of one workspace's pod and claim: its agent, its user's hash once known,
+    and its warm-pool state when it came from the pool."""
+    labels = {AGENT_LABEL: s.agent_name} if s.agent_name else {}
+    if user_id is not None:
+        labels[USER_HASH_LABEL] = user_hash(user_id)
+    if pool is not None:
+        labels[POOL_LABEL] = pool
+    return labels
+
+
+def workspace_pvc(name: str, workspace_id: str, s: WorkspacePodSettings, labels: dict[str, str], now: datetime) -> Json:
+    """A workspace's claim (upstream's _create_pvc: ReadWriteOnce, the settings' size and class,
+    upstream's two labels), with the stack's labels and the last-used time the claim reaper reads."""
+    spec: Json = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": s.storage["size"]}}}
+    if s.storage.get("storageClassName"):
+        spec["storageClassName"] = s.storage["storageClassName"]
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {
+            "name": name,
+            "namespace": s.namespace,
+            "labels": {**s.labels, **labels, "app.kubernetes.io/managed-by": "agentscope", "agentscope.workspace.id": workspace_id},
+            "annotations": {LAST_USED_ANNOTATION: rfc3339(now)},
+        },
+        "spec": spec,
+    }
+
+
+def workspace_pod(name: str, workspace_id: str, s: WorkspacePodSettings, extra_labels: dict[str, str] | None = None) -> Json:
     """The workspace pod, as the API server takes it (camelCase)."""
     data: Json = (
         {"persistentVolumeClaim": {"claimName": name}}
@@ -145,7 +226,7 @@ def workspace_pod(name: str, workspace_id: str, s: WorkspacePodSettings) -> Json
     metadata: Json = {
         "name": name,
         "namespace": s.namespace,
-        "labels": {**s.labels, **UPSTREAM_LABELS, "agentscope.workspace.id": workspace_id},
+        "labels": {**s.labels, **(extra_labels or {}), **UPSTREAM_LABELS, "agentscope.workspace.id": workspace_id},
     }
     if s.annotations:
         metadata["annotations"] = dict(s.annotations)

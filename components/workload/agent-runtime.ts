@@ -14,7 +14,7 @@ import type { SandboxType } from "./sandbox-types";
 import type { WorkloadTelemetry } from "./telemetry";
 import { GATEWAY_METRICS_PORT, GATEWAY_METRICS_PORT_NAME, METRICS_PORT, METRICS_PORT_NAME, METRICS_SERVICE_LABEL, OTEL_SERVICE_NAMES, OTLP_HEADERS_ENV, otelEnv } from "./telemetry";
 import type { AgentSource } from "./agent-source";
-import type { AgentWorkspacesBinding, WorkspaceIsolation, WorkspaceStorage } from "./agent-workspaces";
+import type { AgentWorkspacesBinding, WorkspaceIsolation, WorkspaceStorage, WorkspaceWarmPool } from "./agent-workspaces";
 import { WORKSPACE_SETTINGS_DIR, WORKSPACE_SETTINGS_ENV, WORKSPACE_SETTINGS_FILE } from "./agent-workspaces";
 import { BUILTIN_SOURCE, isAgentscope2, requireAgentSource } from "./agent-source";
 import type { AgentTasksSpec } from "./agent-task-worker";
@@ -94,6 +94,13 @@ export type AgentWorkspacesSpec =
     isolation?: WorkspaceIsolation;
     /** Idle pods go after this long (default 3600). */
     idleSeconds?: number;
+    /** Workspaces started ahead, per agent replica (default none). */
+    warmPool?: WorkspaceWarmPool;
+    /**
+     * With storage persistentVolumeClaim: the reaper of the agent's claims (WorkspaceClaimReaper;
+     * default on: 30 days, daily, deleting); `false`: none, claims stay until deleted by hand.
+     */
+    claimReaper?: false | { retainDays?: number; schedule?: string; dryRun?: boolean };
   };
 
 /**

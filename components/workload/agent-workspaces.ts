@@ -28,6 +28,20 @@ export type WorkspaceStorage =
   /** A ReadWriteOnce claim per workspace, kept when its pod goes (and until the namespace goes). */
   | { readonly kind: "persistentVolumeClaim"; readonly sizeGiB: number; readonly storageClassName?: string };
 
+/**
+ * Workspaces started ahead, per agent replica (agentscope2_launcher/workspace_pool.py): the target
+ * follows the claim rate within [min, max] plus `headroom`, and falls after `scaleDownAfterSeconds`
+ * without demand, as the sandbox pool's autoscaling does.
+ */
+export interface WorkspaceWarmPool {
+  readonly min: number;
+  readonly max: number;
+  /** Default 1. */
+  readonly headroom?: number;
+  /** Default 300. */
+  readonly scaleDownAfterSeconds?: number;
+}
+
 export interface AgentWorkspacesArgs {
   /** The agent's name (its Deployment is `agent-<name>`). */
   agentName: string;
@@ -57,7 +71,20 @@ export interface AgentWorkspacesArgs {
   podReadyTimeoutSeconds?: number;
   /** Pull Secrets in the sandbox namespace (default none). */
   imagePullSecrets?: string[];
+  /** Workspaces started ahead (default none: every new workspace is created when its session needs it). */
+  warmPool?: WorkspaceWarmPool;
 }
+
+/**
+ * The stack's own labels and annotation on workspace pods and claims (prefix `agentscope.io`, as
+ * telemetry.ts's): the agent, the user's hash, the warm-pool state, the replica holding a warm
+ * pod, and a claim's last use. Written by the launcher (agentscope2_launcher/workspace_settings.py),
+ * read by the claim reaper (agent-image/workspace_reaper).
+ */
+export const WORKSPACE_AGENT_LABEL = "agentscope.io/agent";
+export const WORKSPACE_USER_HASH_LABEL = "agentscope.io/user-hash";
+export const WORKSPACE_POOL_LABEL = "agentscope.io/workspace-pool";
+export const WORKSPACE_LAST_USED_ANNOTATION = "agentscope.io/last-used";
 
 /** The label that tells workspace pods from sandbox pods in the sandbox namespace (their identity's name). */
 export const WORKSPACE_POD_LABEL = { key: "app.kubernetes.io/name", value: "agentscope-workspace" } as const;
@@ -76,14 +103,16 @@ export const WORKSPACE_SETTINGS_ENV = "AGENTSCOPE_WORKSPACE_POD_SETTINGS";
  * _k8s_backend.py), in the sandbox namespace: `read_namespaced_pod`, `create_namespaced_pod`,
  * `delete_namespaced_pod`, and `connect_get_namespaced_pod_exec` (a WebSocket: `get` on pods/exec;
  * `create` for the POST form). Claims only with persistent storage: `read_namespaced_persistent_volume_claim`
- * and `create_namespaced_persistent_volume_claim` (it never deletes them: delete_pvc_on_close is off).
+ * and `create_namespaced_persistent_volume_claim` (it never deletes them: delete_pvc_on_close is off),
+ * and `patch` for the last-used stamp and owner labels (k8s_workspaces.py `touch`). With a warm pool:
+ * `patch` on pods (a claimed pod's labels) and `list` (a restarted replica's leftover warm pods).
  * Namespaces: never (k8s_workspaces.py does not read or create its namespace).
  */
-export function workspaceRoleRules(persistent: boolean): k8s.types.input.rbac.v1.PolicyRule[] {
+export function workspaceRoleRules(persistent: boolean, warmPool = false): k8s.types.input.rbac.v1.PolicyRule[] {
   return [
-    { apiGroups: [""], resources: ["pods"], verbs: ["create", "get", "delete"] },
+    { apiGroups: [""], resources: ["pods"], verbs: ["create", "get", "delete", ...(warmPool ? ["list", "patch"] : [])] },
     { apiGroups: [""], resources: ["pods/exec"], verbs: ["create", "get"] },
-    ...(persistent ? [{ apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: ["create", "get"] }] : []),
+    ...(persistent ? [{ apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: ["create", "get", "patch"] }] : []),
   ];
 }
 
@@ -105,6 +134,8 @@ export interface WorkspacePodSettingsJson {
   readonly isolation: WorkspaceIsolation;
   readonly ttlSeconds: number;
   readonly podReadyTimeoutSeconds: number;
+  readonly agentName: string;
+  readonly warmPool?: { min: number; max: number; headroom: number; scaleDownAfterSeconds: number };
 }
 
 export interface ResolvedAgentWorkspacesArgs {
@@ -120,6 +151,7 @@ export interface ResolvedAgentWorkspacesArgs {
   readonly idleSeconds: number;
   readonly podReadyTimeoutSeconds: number;
   readonly imagePullSecrets: string[];
+  readonly warmPool?: Required<WorkspaceWarmPool>;
 }
 
 export function resolveAgentWorkspacesArgs(args: AgentWorkspacesArgs): ResolvedAgentWorkspacesArgs {
@@ -143,6 +175,7 @@ export function resolveAgentWorkspacesArgs(args: AgentWorkspacesArgs): ResolvedA
   requireInt(C, "idleSeconds", idleSeconds, 60, 604_800);
   const podReadyTimeoutSeconds = args.podReadyTimeoutSeconds ?? 180;
   requireInt(C, "podReadyTimeoutSeconds", podReadyTimeoutSeconds, 10, 1800);
+  const warmPool = args.warmPool === undefined ? undefined : resolveWarmPool(C, args.warmPool, workspaceIsolation);
   return {
     agentName: args.agentName,
     resourceName: `agent-${args.agentName}-workspaces`,
@@ -156,7 +189,21 @@ export function resolveAgentWorkspacesArgs(args: AgentWorkspacesArgs): ResolvedA
     idleSeconds,
     podReadyTimeoutSeconds,
     imagePullSecrets: args.imagePullSecrets ?? [],
+    ...(warmPool ? { warmPool } : {}),
   };
+}
+
+function resolveWarmPool(C: string, p: WorkspaceWarmPool, isolation: WorkspaceIsolation): Required<WorkspaceWarmPool> {
+  requireInt(C, "warmPool.min", p.min, 0, 50);
+  requireInt(C, "warmPool.max", p.max, 1, 50);
+  if (p.min > p.max) throw new Error(`${C}: warmPool.min (${p.min}) must not exceed warmPool.max (${p.max})`);
+  const headroom = p.headroom ?? 1;
+  requireInt(C, "warmPool.headroom", headroom, 0, 50);
+  const scaleDownAfterSeconds = p.scaleDownAfterSeconds ?? 300;
+  requireInt(C, "warmPool.scaleDownAfterSeconds", scaleDownAfterSeconds, 30, 86_400);
+  // per_user ids are a hash of the user id, minted nowhere: upstream's buffer never serves them.
+  if (isolation === "per_user") throw new Error(`${C}: warmPool needs workspaceIsolation per_session or per_agent (per_user workspace ids are a hash of the user id, never a warm workspace's)`);
+  return { min: p.min, max: p.max, headroom, scaleDownAfterSeconds };
 }
 
 /** The settings the launcher builds each workspace pod from; `image` and `network` resolved. */
@@ -185,6 +232,8 @@ export function workspacePodSettings(r: ResolvedAgentWorkspacesArgs, image: stri
     isolation: r.workspaceIsolation,
     ttlSeconds: r.idleSeconds,
     podReadyTimeoutSeconds: r.podReadyTimeoutSeconds,
+    agentName: r.agentName,
+    ...(r.warmPool ? { warmPool: r.warmPool } : {}),
   };
 }
 
@@ -230,7 +279,7 @@ export class AgentWorkspaces extends pulumi.ComponentResource implements AgentWo
     }, { ...parent, deleteBeforeReplace: true });
     const role = new k8s.rbac.v1.Role(`${name}-role`, {
       metadata: { name: r.resourceName, namespace: r.sandboxNamespace, labels },
-      rules: workspaceRoleRules(r.storage.kind === "persistentVolumeClaim"),
+      rules: workspaceRoleRules(r.storage.kind === "persistentVolumeClaim", r.warmPool !== undefined),
     }, { ...parent, deleteBeforeReplace: true });
     new k8s.rbac.v1.RoleBinding(`${name}-binding`, {
       metadata: { name: r.resourceName, namespace: r.sandboxNamespace, labels },

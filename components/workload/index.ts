@@ -6,6 +6,7 @@ export * from "./container-image";
 export * from "./agent-runtime";
 export * from "./agent-source";
 export * from "./agent-workspaces";
+export * from "./workspace-claim-reaper";
 export * from "./agent-task-worker";
 export * from "./sandbox-pool";
 export * from "./redis";

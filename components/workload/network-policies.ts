@@ -113,6 +113,12 @@ export interface NetworkPoliciesArgs {
    * sandboxes' policy, which admits the manager, leaves them out.
    */
   workspacePodLabel?: { key: string; value: string };
+  /**
+   * Other pods of the agents namespace that call the API server, e.g. a 2.x agent's workspace claim
+   * reaper (WorkspaceClaimReaper): their own policy `<name>-api-server` each, egress to the API
+   * server only (default none).
+   */
+  apiServerClients?: { name: string; podSelector: Record<string, string> }[];
   /** Cluster DNS: namespace and pod labels (default `kube-system`, `k8s-app: kube-dns`). */
   dns?: { namespace: string; podSelector: Record<string, string> };
   /** Telemetry flows (default none: no egress to a trace receiver, metrics ports closed). */
@@ -309,6 +315,9 @@ export class NetworkPolicies extends pulumi.ComponentResource {
       : this.apiServerFromCluster(name);
     for (const a of r.agents.filter((agent) => agent.apiServerEgress)) {
       policy("agents", `agent-${a.name}-api-server`, { matchLabels: a.podSelector }, { egress: [apiServerRule] });
+    }
+    for (const c of r.apiServerClients ?? []) {
+      policy("agents", `${c.name}-api-server`, { matchLabels: c.podSelector }, { egress: [apiServerRule] });
     }
     for (const a of r.agents) {
       if (!a.jwksEgress) continue;

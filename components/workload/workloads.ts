@@ -7,6 +7,7 @@ import { NO_ACS } from "./acs";
 import type { AgentSpec } from "./agent-runtime";
 import { USER_AGENT_DOCKERFILE, USER_AGENT_KIT_TARGET, USER_AGENT_TARGETS, isAgentscope2, requireAgentSource } from "./agent-source";
 import { AgentWorkspaces, WORKSPACE_IMAGE_TARGET, WORKSPACE_POD_LABEL } from "./agent-workspaces";
+import { WorkspaceClaimReaper } from "./workspace-claim-reaper";
 import { AgentRuntime } from "./agent-runtime";
 import type { RegistryCredentials } from "./container-image";
 import { ContainerImage } from "./container-image";
@@ -532,9 +533,26 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
         ...(w.storage ? { storage: w.storage } : {}),
         ...(w.isolation ? { workspaceIsolation: w.isolation } : {}),
         ...(w.idleSeconds !== undefined ? { idleSeconds: w.idleSeconds } : {}),
+        ...(w.warmPool ? { warmPool: w.warmPool } : {}),
         imagePullSecrets: pullSecrets,
       }, inNs);
     };
+    // Claims with a lifecycle: each agent's reaper deletes the ones nobody used for retainDays.
+    const reapers = args.agents.flatMap((agent) => {
+      const w = agent.workspaces;
+      if (!podWorkspaces(agent) || w?.kind !== "pods" || w.storage?.kind !== "persistentVolumeClaim" || w.claimReaper === false || !workspaceImage) return [];
+      return [new WorkspaceClaimReaper(`${name}-agent-${agent.name}-claim-reaper`, {
+        agentName: agent.name,
+        agentsNamespace: r.agentsNamespace,
+        sandboxNamespace: r.sandboxNamespace,
+        partOf: r.prefix,
+        image: workspaceImage.imageRef,
+        ...(w.claimReaper ?? {}),
+        placement: r.acs,
+        ...(args.acsNetwork ? { acsNetwork: args.acsNetwork } : {}),
+        imagePullSecrets: pullSecrets,
+      }, inNs)];
+    });
 
     // ---------- agents ----------
     const runtimes = args.agents.map((agent) => ({ agent, image: imageOf(agent), workspaces: workspacesOf(agent) })).map(({ agent, image: agentRef, workspaces }) => ({
@@ -584,6 +602,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
       })),
       managerSelector: pool.managerPodSelector,
       ...(runtimes.some(({ workspaces }) => workspaces !== undefined) ? { workspacePodLabel: WORKSPACE_POD_LABEL } : {}),
+      ...(reapers.length ? { apiServerClients: reapers.map((x) => ({ name: x.resourceName, podSelector: x.podSelector })) } : {}),
       managerPort: SANDBOX_MANAGER_PORT,
       sandboxPort: SANDBOX_PORT,
       redis: redisPolicy,

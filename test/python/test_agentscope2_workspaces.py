@@ -145,7 +145,7 @@ def test_the_locked_2x_has_the_kubernetes_client_and_the_subclass_imports(tmp_pa
         "from agentscope.workspace import K8sWorkspace\n"
         "from agentscope2_launcher.k8s_workspaces import HardenedK8sWorkspace, HardenedK8sWorkspaceManager\n"
         "import kubernetes_asyncio\n"
-        "names = ['_create_pod', '_ensure_namespace', '_ensure_pvc', '_bootstrap_commands', '_gateway_venv']\n"
+        "names = ['_create_pod', '_ensure_namespace', '_ensure_pvc', '_create_pvc', '_provision_backend', '_teardown_backend', '_bootstrap_commands', '_gateway_venv']\n"
         "print(json.dumps({n: n in vars(K8sWorkspace) or any(n in vars(c) for c in K8sWorkspace.__mro__) for n in names}))\n"
     )
     out = subprocess.run([str(PYTHON), "-c", probe], capture_output=True, text=True, timeout=120,

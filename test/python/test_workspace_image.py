@@ -82,3 +82,13 @@ def test_upstreams_gateway_starts_from_the_images_venv(workspace_image: None) ->
     assert result.returncode == 0, result.stderr[-3000:]
     found = json.loads(result.stdout.splitlines()[-1])
     assert found["health"] == 200, found["log"]
+
+
+def test_the_claim_reaper_runs_from_the_image_as_its_cronjob_runs_it(workspace_image: None) -> None:
+    """components/workload/workspace-claim-reaper.ts: workingDir /opt/workspace-reaper, `python -m
+    workspace_reaper`; outside a cluster it stops at the in-cluster config, after its arguments."""
+    base = ["podman", "run", "--rm", *POD_LIKE, "--workdir", "/opt/workspace-reaper", WORKSPACE, "python", "-m", "workspace_reaper"]
+    bad = subprocess.run([*base, "--namespace", "s", "--agent", "a", "--retain-days", "0"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "--retain-days must be at least 1" in bad.stderr
+    outside = subprocess.run([*base, "--namespace", "s", "--agent", "a", "--retain-days", "30", "--dry-run"], capture_output=True, text=True, timeout=120)
+    assert outside.returncode == 1 and "Service host/port is not set" in outside.stderr, outside.stderr[-2000:]

@@ -69,7 +69,8 @@ describe.each(["local", "prod"])("an agentscope2 agent whose workspaces are pods
   it("grants exactly upstream K8sWorkspace's calls, in the sandbox namespace only", () => {
     const role = one(run(), "Role", "agent-helper-workspaces");
     expect(role.metadata?.namespace).toBe("agentscope-sandboxes");
-    const claims = env === "prod" ? [{ apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: ["create", "get"] }] : [];
+    // patch: the claim's last-used stamp and owner labels (k8s_workspaces.py touch); never delete.
+    const claims = env === "prod" ? [{ apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: ["create", "get", "patch"] }] : [];
     expect(role["rules"]).toEqual([
       { apiGroups: [""], resources: ["pods"], verbs: ["create", "get", "delete"] },
       { apiGroups: [""], resources: ["pods/exec"], verbs: ["create", "get"] },
@@ -161,6 +162,31 @@ describe.each(["local", "prod"])("an agentscope2 agent whose workspaces are pods
   });
 });
 
+describe("an agentscope2 agent with a warm pool of workspace pods", () => {
+  let run: MockRun;
+  beforeAll(async () => {
+    run = await runWorkloads(withHelper("prod", { kind: "pods", storage: { kind: "persistentVolumeClaim", sizeGiB: 20 }, isolation: "per_agent", warmPool: { min: 1, max: 4, headroom: 2, scaleDownAfterSeconds: 600 } }));
+  });
+
+  it("tells the launcher the pool's bounds and the agent's name (its owner label)", () => {
+    const s = settingsOf(run);
+    expect(s.warmPool).toEqual({ min: 1, max: 4, headroom: 2, scaleDownAfterSeconds: 600 });
+    expect(s.agentName).toBe("helper");
+  });
+
+  it("adds list and patch on pods (leftover warm pods, a claimed pod's labels) and patch on claims; never delete on claims", () => {
+    expect(one(run, "Role", "agent-helper-workspaces")["rules"]).toEqual([
+      { apiGroups: [""], resources: ["pods"], verbs: ["create", "get", "delete", "list", "patch"] },
+      { apiGroups: [""], resources: ["pods/exec"], verbs: ["create", "get"] },
+      { apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: ["create", "get", "patch"] },
+    ]);
+  });
+
+  it("renders only schema-valid objects", async () => {
+    expect(await schemaProblems(run.k8sObjects())).toEqual([]);
+  });
+});
+
 describe("a stack without 2.x workspace pods", () => {
   it("keeps the sandboxes' policy on every pod of the sandbox namespace, and makes no workspaces policy", () => {
     const run = runs.get("local-workspaces")!;
@@ -215,6 +241,11 @@ describe("refused", () => {
     [{ podReadyTimeoutSeconds: 5 }, /podReadyTimeoutSeconds/],
     [{ workspaceIsolation: "per_tenant" as never }, /workspaceIsolation must be one of per_session, per_agent, per_user/],
     [{ isolation: { kind: "acs" as const, placement: { enabled: true, computeClass: "general-purpose" as const, computeQos: "default" as const, imageCache: false } }, cpu: 0.3 }, /not an ACS size/],
+    [{ warmPool: { min: 3, max: 2 } }, /warmPool\.min \(3\) must not exceed warmPool\.max \(2\)/],
+    [{ warmPool: { min: 0, max: 0 } }, /warmPool\.max/],
+    [{ warmPool: { min: 0, max: 51 } }, /warmPool\.max/],
+    [{ warmPool: { min: 0, max: 2, scaleDownAfterSeconds: 5 } }, /warmPool\.scaleDownAfterSeconds/],
+    [{ warmPool: { min: 0, max: 2 }, workspaceIsolation: "per_user" as const }, /warmPool needs workspaceIsolation per_session or per_agent/],
   ])("bad component args %o", (over, message) => {
     expect(r(over)).toThrow(message);
   });
