@@ -36,6 +36,7 @@ const VALUES = [
   "requireAcsSize", "resolveAgentTasks",
   "ACS_NETWORK_POLICY_ANNOTATIONS", "AUTOSCALER_ROLE", "AUTOSCALER_ROLE_CONSOLE", "requireAutoscalerRole", "schemaKeys",
   "AGENT_APP_NAME", "ALL_AGENTS_SELECTOR", "SANDBOX_MANAGER_APP_NAME",
+  "AGENT_IMAGE_TARGETS", "agentImageContext",
 ];
 
 const TYPES = [

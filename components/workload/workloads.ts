@@ -10,6 +10,7 @@ import { AgentWorkspaces, WORKSPACE_IMAGE_TARGET, WORKSPACE_POD_LABEL } from "./
 import { AgentRuntime } from "./agent-runtime";
 import type { RegistryCredentials } from "./container-image";
 import { ContainerImage } from "./container-image";
+import { agentImageContext } from "./image-context";
 import { jwksPort } from "./gateway-identity";
 import { Namespaces } from "./namespaces";
 import type { CidrEgress } from "./network-policies";
@@ -44,7 +45,7 @@ export interface AgentScopeWorkloadsArgs {
   images: {
     /** Build both images from agent-image/ and push them; omit to run the prebuilt refs below. */
     build?: {
-      /** Build context (default `agent-image`). */
+      /** Build context (default: the package's own agent-image/, found from the module's location, not the working directory). */
       context?: string;
       /** Target platform (default `linux/amd64`). */
       platform?: "linux/amd64" | "linux/arm64";
@@ -378,7 +379,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
       new ContainerImage(`${name}-${role}-image`, b && repository !== undefined
         ? {
           build: {
-            context: b.context ?? "agent-image",
+            context: b.context ?? agentImageContext(),
             target: role,
             ...(b.platform ? { platform: b.platform } : {}),
             ...(buildArgs ? { buildArgs } : {}),
@@ -406,7 +407,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
       if (source?.kind === "image") return pulumi.output(source.image);
       if (source?.kind !== "directory" || !b || !kitImage) return agentImage.imageRef;
       const repos = b.userAgents![agent.name]!;
-      const context = b.context ?? "agent-image";
+      const context = b.context ?? agentImageContext();
       return new ContainerImage(`${name}-agent-${agent.name}-image`, {
         build: {
           context: source.path,
