@@ -38,6 +38,11 @@ describe("agentImageContext", () => {
     expect(() => agentImageContext(moduleDir)).toThrow(`the image build context is missing: no Dockerfile in ${join(work, "partial", "bin", "agent-image")}`);
   });
 
+  it("has one ignore list for both engines: docker reads only .dockerignore, podman .containerignore first", () => {
+    const context = join(REPO_ROOT, "agent-image");
+    expect(readFileSync(join(context, ".dockerignore"), "utf8")).toBe(readFileSync(join(context, ".containerignore"), "utf8"));
+  });
+
   it("names targets the Dockerfile has", () => {
     const stages = [...readFileSync(join(REPO_ROOT, "agent-image", "Dockerfile"), "utf8").matchAll(/^FROM \S+ AS (\S+)$/gm)].map((m) => m[1]);
     for (const { target } of AGENT_IMAGE_TARGETS) expect(stages).toContain(target);
