@@ -1,3 +1,4 @@
+import { relative } from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type * as random from "@pulumi/random";
@@ -370,6 +371,10 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
     // ---------- images ----------
     const b = args.images.build;
     const buildArgs = b?.baseImage ? { BASE_IMAGE: b.baseImage } : undefined;
+    // The package's own context, written relative to the program's directory (`agent-image` in this
+    // repository, `node_modules/@agentscope-ack/components/bin/agent-image` in a consumer's), so the
+    // image's inputs in the state are the same on every machine.
+    const defaultContext = () => relative(process.cwd(), agentImageContext());
     const image = (
       role: "agent" | "sandbox-manager" | "stand-in-model" | typeof USER_AGENT_KIT_TARGET | typeof WORKSPACE_IMAGE_TARGET,
       prebuilt: string | undefined,
@@ -379,7 +384,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
       new ContainerImage(`${name}-${role}-image`, b && repository !== undefined
         ? {
           build: {
-            context: b.context ?? agentImageContext(),
+            context: b.context ?? defaultContext(),
             target: role,
             ...(b.platform ? { platform: b.platform } : {}),
             ...(buildArgs ? { buildArgs } : {}),
@@ -407,7 +412,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
       if (source?.kind === "image") return pulumi.output(source.image);
       if (source?.kind !== "directory" || !b || !kitImage) return agentImage.imageRef;
       const repos = b.userAgents![agent.name]!;
-      const context = b.context ?? agentImageContext();
+      const context = b.context ?? defaultContext();
       return new ContainerImage(`${name}-agent-${agent.name}-image`, {
         build: {
           context: source.path,

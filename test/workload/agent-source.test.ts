@@ -13,11 +13,6 @@ import type { K8sObject, MockRun } from "../support/mocks";
 import { MOCK_DIGEST } from "../support/mocks";
 import type { Env } from "../support/workloads-fixtures";
 import { SECRETS, runWorkloads, workloadsArgs } from "../support/workloads-fixtures";
-import { join } from "node:path";
-import { REPO_ROOT } from "../support/stack-config";
-
-/** The build context the components default to: agent-image/ found from their own location (components/workload/image-context.ts). */
-const AGENT_IMAGE = join(REPO_ROOT, "agent-image");
 
 type Obj = Record<string, unknown>;
 const o = (v: unknown): Obj => (v ?? {}) as Obj;
@@ -71,11 +66,11 @@ describe("a directory agent (the stack builds it)", () => {
     const run = runs.get("local")!;
     const images = run.ofType("docker:index/image:Image");
     const kit = images.find((i) => i.name.endsWith("-user-agent-kit-image-image"))!;
-    expect(o(kit.inputs["build"])).toMatchObject({ context: AGENT_IMAGE, target: "user-agent-kit" });
+    expect(o(kit.inputs["build"])).toMatchObject({ context: "agent-image", target: "user-agent-kit" });
     const seed = images.find((i) => i.name.endsWith("-agent-seed-image-image"))!;
     expect(o(seed.inputs["build"])).toMatchObject({
       context: "examples/seed-agent",
-      dockerfile: join(AGENT_IMAGE, "user-agent.Dockerfile"),
+      dockerfile: "agent-image/user-agent.Dockerfile",
       target: "user-agent",
       args: {
         AGENT_APP: "app:agent_app",

@@ -14,11 +14,6 @@ import { schemaProblems } from "../support/k8s-schema";
 import type { K8sObject, MockRun } from "../support/mocks";
 import { MOCK_DIGEST } from "../support/mocks";
 import { SECRETS, runWorkloads, workloadsArgs } from "../support/workloads-fixtures";
-import { join } from "node:path";
-import { REPO_ROOT } from "../support/stack-config";
-
-/** The build context the components default to: agent-image/ found from their own location (components/workload/image-context.ts). */
-const AGENT_IMAGE = join(REPO_ROOT, "agent-image");
 
 type Obj = Record<string, unknown>;
 const o = (v: unknown): Obj => (v ?? {}) as Obj;
@@ -177,7 +172,7 @@ describe("its image", () => {
     const helper = images.find((i) => i.name.endsWith("-agent-helper-image-image"))!;
     expect(o(helper.inputs["build"])).toMatchObject({
       context: "examples/agentscope2-agent",
-      dockerfile: join(AGENT_IMAGE, "user-agent.Dockerfile"),
+      dockerfile: "agent-image/user-agent.Dockerfile",
       target: "user-agent-agentscope2",
       args: { AGENT_APP: "agent_hooks", KIT_IMAGE: `push.example.com/agentscope/user-agent-kit@sha256:${MOCK_DIGEST}` },
     });

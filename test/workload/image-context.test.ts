@@ -7,7 +7,7 @@
  */
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { AGENT_IMAGE_TARGETS, agentImageContext } from "../../components/workload/image-context";
 import { MOCK_DIGEST } from "../support/mocks";
@@ -58,7 +58,9 @@ describe("AgentScopeWorkloads with images.build and no context, run from another
       expect(args.images.build?.context).toBeUndefined();
       const run = await runWorkloads(args);
       const build = run.one("docker:index/image:Image", "agentscope-agent-image-image").inputs;
-      const context = join(REPO_ROOT, "agent-image");
+      // Relative to the program's directory, so the state does not name this machine's paths.
+      const context = relative(work, join(REPO_ROOT, "agent-image"));
+      expect(context.startsWith("..")).toBe(true);
       expect(build["build"] as Obj).toMatchObject({ context, dockerfile: join(context, "Dockerfile"), target: "agent" });
       expect(build["imageName"]).toMatch(/^localhost:5000\/agentscope\/agent:src-[0-9a-f]{16}$/);
       const friday = run.k8sObjects().find((x) => x.kind === "Deployment" && x.metadata?.name === "agent-friday");

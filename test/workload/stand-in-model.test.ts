@@ -12,11 +12,6 @@ import { schemaProblems } from "../support/k8s-schema";
 import type { K8sObject, MockRun } from "../support/mocks";
 import { MOCK_DIGEST } from "../support/mocks";
 import { SECRETS, runWorkloads, workloadsArgs } from "../support/workloads-fixtures";
-import { join } from "node:path";
-import { REPO_ROOT } from "../support/stack-config";
-
-/** The build context the components default to: agent-image/ found from their own location (components/workload/image-context.ts). */
-const AGENT_IMAGE = join(REPO_ROOT, "agent-image");
 
 type Obj = Record<string, unknown>;
 const o = (v: unknown): Obj => (v ?? {}) as Obj;
@@ -54,7 +49,7 @@ describe("AgentScopeWorkloads with the stand-in model", () => {
 
   it("builds target stand-in-model and runs it by the pushed digest", () => {
     const built = run.one("docker:index/image:Image", "stand-in-model-image-image").inputs;
-    expect(o(built["build"])).toMatchObject({ context: AGENT_IMAGE, dockerfile: join(AGENT_IMAGE, "Dockerfile"), target: "stand-in-model" });
+    expect(o(built["build"])).toMatchObject({ context: "agent-image", dockerfile: "agent-image/Dockerfile", target: "stand-in-model" });
     // Tagged by content (never latest): a tag-immutable ACR never sees the same tag twice.
     expect(built["imageName"]).toMatch(new RegExp(`^${STAND_IN_REPO}:src-[0-9a-f]{16}$`));
     const [c] = containers(named(run, "Deployment", "stand-in-model"));

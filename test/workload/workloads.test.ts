@@ -5,11 +5,6 @@ import type { K8sObject, MockRun } from "../support/mocks";
 import { MOCK_API_SERVER, MOCK_DIGEST } from "../support/mocks";
 import type { Env } from "../support/workloads-fixtures";
 import { PREBUILT_AGENT, PREBUILT_MANAGER, SECRETS, runWorkloads, workloadsArgs } from "../support/workloads-fixtures";
-import { join } from "node:path";
-import { REPO_ROOT } from "../support/stack-config";
-
-/** The build context the components default to: agent-image/ found from their own location (components/workload/image-context.ts). */
-const AGENT_IMAGE = join(REPO_ROOT, "agent-image");
 
 type Obj = Record<string, unknown>;
 const o = (v: unknown): Obj => (v ?? {}) as Obj;
@@ -83,7 +78,7 @@ describe.each(["local", "dev", "prod"] as const)("AgentScopeWorkloads (%s)", (en
       expect(agentImage).toBe(`${pull}/agentscope/agent@sha256:${MOCK_DIGEST}`);
       expect(managerImage).toBe(`${pull}/agentscope/sandbox-manager@sha256:${MOCK_DIGEST}`);
       const built = run(env).one("docker:index/image:Image", "agent-image-image").inputs;
-      expect(o(built["build"])).toMatchObject({ context: AGENT_IMAGE, dockerfile: join(AGENT_IMAGE, "Dockerfile"), target: "agent", platform: "linux/amd64" });
+      expect(o(built["build"])).toMatchObject({ context: "agent-image", dockerfile: "agent-image/Dockerfile", target: "agent", platform: "linux/amd64" });
       expect(o(built["registry"])["password"]).toBe(SECRETS.registryPassword);
       expect(built["skipPush"]).toBe(false);
       // The password (or the whole registry block around it) reaches the engine as a secret.
