@@ -24,3 +24,20 @@ fi
 "$tsc" -p policy/tsconfig.json --outDir "$out/policy"
 cp policy/PulumiPolicy.yaml policy/package.json policy/README.md "$out/policy/"
 cp -R policy/config "$out/policy/config"
+
+# The image build context (bin/agent-image/): what agent-image/Dockerfile and user-agent.Dockerfile
+# copy, with their hash locks, and nothing else (no tests, benchmarks, .in files or caches). The
+# components find it two levels above their compiled modules (components/workload/image-context.ts),
+# as they find agent-image/ in the repository, so `images.build` and `npx agentscope-ack-images`
+# work from node_modules. A change of what the Dockerfile copies is a change here:
+# test/package/package.test.ts checks every COPY source is shipped.
+context_files=(Dockerfile user-agent.Dockerfile .containerignore .dockerignore install-deps.sh
+  requirements.txt requirements-sandbox-manager.txt requirements-sandbox.txt requirements-agentscope2.txt)
+context_dirs=(friday stand_in_model sandbox_server sandbox_manager_ext one_ssl_context agent_launcher
+  agentscope2_launcher observability)
+mkdir -p "$out/agent-image"
+for f in "${context_files[@]}"; do cp agent-image/"$f" "$out/agent-image/$f"; done
+for d in "${context_dirs[@]}"; do
+  (cd agent-image && find "$d" -name __pycache__ -prune -o -type f -print0) |
+    while IFS= read -r -d '' f; do mkdir -p "$out/agent-image/$(dirname "$f")" && cp "agent-image/$f" "$out/agent-image/$f"; done
+done

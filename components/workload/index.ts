@@ -3,6 +3,7 @@ export * from "./kubernetes-cluster";
 export * from "./workloads";
 export * from "./namespaces";
 export * from "./container-image";
+export * from "./image-context";
 export * from "./agent-runtime";
 export * from "./agent-source";
 export * from "./agent-workspaces";

@@ -1,3 +1,4 @@
+import { relative } from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type * as random from "@pulumi/random";
@@ -11,6 +12,7 @@ import { WorkspaceClaimReaper } from "./workspace-claim-reaper";
 import { AgentRuntime } from "./agent-runtime";
 import type { RegistryCredentials } from "./container-image";
 import { ContainerImage } from "./container-image";
+import { agentImageContext } from "./image-context";
 import { jwksPort } from "./gateway-identity";
 import { Namespaces } from "./namespaces";
 import type { CidrEgress } from "./network-policies";
@@ -45,7 +47,7 @@ export interface AgentScopeWorkloadsArgs {
   images: {
     /** Build both images from agent-image/ and push them; omit to run the prebuilt refs below. */
     build?: {
-      /** Build context (default `agent-image`). */
+      /** Build context (default: the package's own agent-image/, found from the module's location, not the working directory). */
       context?: string;
       /** Target platform (default `linux/amd64`). */
       platform?: "linux/amd64" | "linux/arm64";
@@ -372,6 +374,10 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
     // ---------- images ----------
     const b = args.images.build;
     const buildArgs = b?.baseImage ? { BASE_IMAGE: b.baseImage } : undefined;
+    // The package's own context, written relative to the program's directory (`agent-image` in this
+    // repository, `node_modules/@agentscope-ack/components/bin/agent-image` in a consumer's), so the
+    // image's inputs in the state are the same on every machine.
+    const defaultContext = () => relative(process.cwd(), agentImageContext());
     const image = (
       role: "agent" | "sandbox-manager" | "stand-in-model" | typeof USER_AGENT_KIT_TARGET | typeof WORKSPACE_IMAGE_TARGET,
       prebuilt: string | undefined,
@@ -381,7 +387,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
       new ContainerImage(`${name}-${role}-image`, b && repository !== undefined
         ? {
           build: {
-            context: b.context ?? "agent-image",
+            context: b.context ?? defaultContext(),
             target: role,
             ...(b.platform ? { platform: b.platform } : {}),
             ...(buildArgs ? { buildArgs } : {}),
@@ -409,7 +415,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
       if (source?.kind === "image") return pulumi.output(source.image);
       if (source?.kind !== "directory" || !b || !kitImage) return agentImage.imageRef;
       const repos = b.userAgents![agent.name]!;
-      const context = b.context ?? "agent-image";
+      const context = b.context ?? defaultContext();
       return new ContainerImage(`${name}-agent-${agent.name}-image`, {
         build: {
           context: source.path,

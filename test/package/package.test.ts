@@ -12,12 +12,14 @@ import { createRequire } from "node:module";
 import { randomBytes } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, relative } from "node:path";
+import { dirname, join, posix, relative } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as analyzer from "@pulumi/pulumi/proto/analyzer_pb";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
+import { type Tokens, lexer, walkTokens } from "marked";
+import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StackResource } from "../../policy/rules";
 import { RULES, SECRET_VALUES, runRules } from "../../policy/rules";
@@ -96,8 +98,9 @@ beforeAll(() => {
   writeFileSync(join(ASSETS_DIR, probe.name), probe.text);
   try {
     // `npm pack` runs prepack (scripts/build-package.sh); --json keeps the script's output off stdout.
-    const packed = JSON.parse(sh("npm", ["pack", "--json", "--pack-destination", work], REPO_ROOT, "npm pack (prepack build)")) as { filename: string; files: { path: string }[] }[];
+    const packed = JSON.parse(sh("npm", ["pack", "--json", "--pack-destination", work], REPO_ROOT, "npm pack (prepack build)")) as { filename: string; entryCount: number; size: number; unpackedSize: number; files: { path: string }[] }[];
     tarballFiles = packed[0]!.files.map((f) => f.path).sort();
+    timings.push(`tarball: ${packed[0]!.entryCount} files, ${packed[0]!.size} bytes packed, ${packed[0]!.unpackedSize} unpacked`);
     const tarball = join(work, packed[0]!.filename);
     extracted = join(work, "extracted");
     mkdirSync(extracted);
@@ -149,6 +152,12 @@ describe("the tarball", () => {
     /^bin\/components\/((alicloud|workload|shared)\/)?[a-z0-9-]+\.(js|d\.ts)$/,
     /^bin\/components\/assets\/.+$/,
     /^bin\/policy\/(index\.js|rules\/[a-z0-9-]+\.js|PulumiPolicy\.yaml|package\.json|README\.md|config\/[a-z0-9-]+\.json)$/,
+    // The image build context (scripts/build-package.sh): the Dockerfiles, their ignore files, the
+    // dependency step, the hash locks and the Python packages they copy; no tests, .in files or caches.
+    /^bin\/agent-image\/(Dockerfile|user-agent\.Dockerfile|\.containerignore|\.dockerignore|install-deps\.sh|requirements(-[a-z0-9-]+)?\.txt)$/,
+    /^bin\/agent-image\/(friday|stand_in_model|sandbox_server|sandbox_manager_ext|one_ssl_context|agent_launcher|agentscope2_launcher|observability)\/[a-z0-9_]+\.py$/,
+    // The images command (package.json "bin").
+    /^bin\/cli\/(images|images-args|build-push)\.js$/,
   ];
 
   it("holds nothing outside the allow-list, and the entry points it names", () => {
@@ -193,6 +202,88 @@ describe("the tarball", () => {
   });
 });
 
+describe("the image build context in the tarball", () => {
+  const context = join(REPO_ROOT, "agent-image");
+  const shipped = (f: string) => `bin/agent-image/${f}`;
+  // The Dockerfile's COPY sources (without --from): paths in the context; the last word is the destination.
+  const sources = [...readFileSync(join(context, "Dockerfile"), "utf8").matchAll(/^COPY (?!--)(.+)$/gm)]
+    .flatMap((m) => m[1]!.trim().split(/\s+/).slice(0, -1).map((src) => src.replace(/\/$/, "")));
+
+  it("holds every file the Dockerfile copies, whole directories included, byte for byte", () => {
+    expect(sources).toEqual(expect.arrayContaining(["install-deps.sh", "requirements.txt", "friday", "sandbox_manager_ext"]));
+    for (const src of sources) {
+      const files = statSync(join(context, src)).isDirectory()
+        ? filesUnder(join(context, src)).filter((f) => !f.includes("__pycache__")).map((f) => relative(context, f))
+        : [src];
+      for (const f of files) expect(tarballFiles, f).toContain(shipped(f));
+    }
+    for (const f of ["Dockerfile", "user-agent.Dockerfile", ".containerignore", ".dockerignore"]) expect(tarballFiles).toContain(shipped(f));
+    for (const f of tarballFiles.filter((t) => t.startsWith("bin/agent-image/"))) {
+      expect(readFileSync(join(extracted, "package", f))).toEqual(readFileSync(join(context, f.slice("bin/agent-image/".length))));
+    }
+  });
+
+  it("has docker and podman read the same ignore file (docker reads .dockerignore only)", () => {
+    expect(readFileSync(join(extracted, "package", shipped(".dockerignore")), "utf8")).toBe(readFileSync(join(extracted, "package", shipped(".containerignore")), "utf8"));
+  });
+});
+
+describe("the package README", () => {
+  const shippedReadme = () => readFileSync(join(extracted, "package", "README.md"), "utf8");
+
+  it("is PACKAGE_README.md, not the repository's README", () => {
+    expect(shippedReadme()).toBe(readFileSync(join(REPO_ROOT, "PACKAGE_README.md"), "utf8"));
+    // postpack put the repository's back.
+    expect(readFileSync(join(REPO_ROOT, "README.md"), "utf8")).not.toBe(shippedReadme());
+    expect(existsSync(join(REPO_ROOT, ".README.repository.md"))).toBe(false);
+  });
+
+  it("links only to absolute URLs or to files in the tarball", () => {
+    const hrefs: string[] = [];
+    void walkTokens(lexer(shippedReadme()), (t) => {
+      if (t.type === "link" || t.type === "image") hrefs.push((t as Tokens.Link).href);
+    });
+    expect(hrefs.length).toBeGreaterThan(3);
+    const relativeLinks = hrefs.filter((h) => !/^[a-z][a-z0-9+.-]*:/i.test(h) && !h.startsWith("#"));
+    expect(relativeLinks).toEqual(expect.arrayContaining(["CHANGELOG.md", "bin/policy/README.md"]));
+    const outside = relativeLinks.filter((h) => {
+      const target = posix.normalize(h.split("#")[0]!);
+      return target.startsWith("../") || target.startsWith("/") || !tarballFiles.some((f) => f === target || f.startsWith(`${target.replace(/\/$/, "")}/`));
+    });
+    expect(outside).toEqual([]);
+    for (const h of hrefs.filter((x) => /^[a-z]+:/i.test(x))) expect(h, "an absolute link").toMatch(/^https:\/\//);
+  });
+
+  it("has TypeScript examples that type-check against the package (strict)", () => {
+    const blocks: string[] = [];
+    void walkTokens(lexer(shippedReadme()), (t) => {
+      if (t.type === "code" && (t as Tokens.Code).lang === "ts") blocks.push((t as Tokens.Code).text);
+    });
+    expect(blocks).toHaveLength(2);
+    // Virtual files at the repository root, so @pulumi/* resolve from its node_modules; the
+    // package's name is mapped to its source, as the repository's tsconfig does.
+    const files = new Map(blocks.map((text, i) => [join(REPO_ROOT, `readme-example-${i}.ts`), `${text}\nexport {};\n`]));
+    const options: ts.CompilerOptions = {
+      strict: true, noEmit: true, module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, skipLibCheck: true,
+      types: ["node"], noUnusedLocals: false,
+      paths: {
+        [`${PACKAGE}/workload`]: [join(REPO_ROOT, "components", "workload", "index.ts")],
+        [`${PACKAGE}/alicloud`]: [join(REPO_ROOT, "components", "alicloud", "index.ts")],
+      },
+    };
+    const disk = ts.createCompilerHost(options);
+    const host: ts.CompilerHost = {
+      ...disk,
+      fileExists: (f) => files.has(f) || disk.fileExists(f),
+      readFile: (f) => files.get(f) ?? disk.readFile(f),
+      getSourceFile: (f, lang, ...rest) => (files.has(f) ? ts.createSourceFile(f, files.get(f)!, lang) : disk.getSourceFile(f, lang, ...rest)),
+    };
+    const program = ts.createProgram([...files.keys()], options, host);
+    const problems = ts.getPreEmitDiagnostics(program).map((d) => `${d.file ? relative(REPO_ROOT, d.file.fileName) : ""}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`);
+    expect(problems).toEqual([]);
+  }, 300_000);
+});
+
 describe("a stack of another team, built from the installed tarball", () => {
   it("gets one copy of @pulumi/pulumi and of @pulumi/kubernetes: the SDKs are peer dependencies", () => {
     const nodeModules = join(consumer, "node_modules");
@@ -212,6 +303,24 @@ describe("a stack of another team, built from the installed tarball", () => {
     const root = spawnSync(process.execPath, ["-e", `require(${JSON.stringify(PACKAGE)})`], { cwd: consumer, encoding: "utf8" });
     expect(root.status).not.toBe(0);
     expect(root.stderr).toContain("Cannot find module '@pulumi/alicloud'");
+  });
+
+  it("finds the image build context inside the installed package, from any working directory", () => {
+    const r = spawnSync(process.execPath, ["-p", `require(${JSON.stringify(`${PACKAGE}/workload`)}).agentImageContext()`], { cwd: consumer, encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(join(consumer, "node_modules", "@agentscope-ack", "components", "bin", "agent-image"));
+    expect(existsSync(join(r.stdout.trim(), "Dockerfile"))).toBe(true);
+  });
+
+  it("has the images command in node_modules/.bin: --help, and a bad registry refused before any build", () => {
+    const bin = join(consumer, "node_modules", ".bin", "agentscope-ack-images");
+    const help = spawnSync(bin, ["--help"], { cwd: consumer, encoding: "utf8" });
+    expect(help.status, help.stderr).toBe(0);
+    expect(help.stdout).toContain("usage: agentscope-ack-images --registry HOST[:PORT][/PATH]");
+    const bad = spawnSync(bin, ["--registry", "https://registry.example.com"], { cwd: consumer, encoding: "utf8" });
+    expect(bad.status).toBe(2);
+    expect(bad.stdout).toBe("");
+    expect(bad.stderr).toContain(`agentscope-ack-images: --registry "https://registry.example.com" has a scheme: give the host without http:// or https://`);
   });
 
   it("finds the runtime assets relative to the compiled module", () => {
