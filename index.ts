@@ -1,7 +1,7 @@
 // The stack: validate config, then compose components. All logic lives in config/ and components/.
-import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./config";
 import { alicloudPlatformArgs, logCollectionArgs } from "./config/cloud-args";
+import { stackOutputs } from "./config/stack-outputs";
 import { localTraceViewerTarget, traceViewerArgs } from "./config/trace-viewer-args";
 import { workloadArgs } from "./config/workload-args";
 import { AgentScopeWorkloads, AlicloudPlatform, KubernetesCluster, SlsLogCollection, TraceViewer } from "./components";
@@ -32,34 +32,5 @@ const traceViewer = config.observability.localTraceViewer
   })
   : undefined;
 
-export const environment = config.environment;
-export const stackName = pulumi.getStack();
-export const clusterId = cloud?.cluster.clusterId;
-export const kubeconfig = cloud?.cluster.kubeconfig;
-export const kubeContext = local?.context;
-export const registryLoginServer = cloud?.registry.loginServer;
-export const registryVpcLoginServer = cloud?.registry.vpcLoginServer;
-export const registryRepositories = cloud?.registry.repositoryUrls;
-export const registryPushUsername = cloud?.registry.pushUsername;
-export const registryPushPassword = cloud?.registry.pushPassword;
-export const managedRedisHost = cloud?.redis?.host;
-export const agentsNamespace = workloads.agentsNamespace;
-export const sandboxNamespace = workloads.sandboxNamespace;
-export const agentImage = workloads.agentImage;
-export const sandboxManagerImage = workloads.sandboxManagerImage;
-/** Per agent, the image it runs by digest (Friday's, or the user's own). */
-export const agentImages = workloads.agentImages;
-export const agentUrls = workloads.agentUrls;
-export const agentLoadBalancers = workloads.loadBalancerAddresses;
-export const sandboxManagerUrl = workloads.sandboxManagerUrl;
-export const standInModelUrl = workloads.standInModelUrl;
-export const standInModelImage = workloads.standInModelImage;
-export const agentApiToken = workloads.agentApiToken;
-/** Per agent, a ready `curl` of the seed's request (secret: it holds the token). */
-export const agentCurls = workloads.agentCurls;
-/** The local trace viewer's OTLP/HTTP endpoint, and how to open its UI and `/api/traces` (when it is on). */
-export const traceViewerOtlpEndpoint = traceViewer?.otlpHttpEndpoint;
-export const traceViewerNamespace = traceViewer?.namespace;
-export const traceViewerPortForward = traceViewer
-  ? pulumi.interpolate`kubectl -n ${traceViewer.namespace} port-forward svc/${traceViewer.queryService} ${traceViewer.queryPort}:${traceViewer.queryPort}`
-  : undefined;
+// Only the outputs this stack has (config/stack-outputs.ts): a local stack has no cloud outputs.
+export = stackOutputs(config, { cloud, local, workloads, traceViewer });

@@ -72,6 +72,25 @@ wait_package_install() {
   packages_pid=""
 }
 
+# The images need neither the registry nor the cluster: on the embedded path they are built while
+# the toolchain compiles (the Jaeger binary at once, the podman images once podman and the base
+# image are installed), and the push after the cluster starts finds every layer built. A second
+# run finds everything cached here too.
+start_image_prebuild() {
+  [[ -n "${packages_pid:-}" ]] || return 0
+  (
+    if command -v go >/dev/null; then e2e/images/jaeger/build.sh >/dev/null; fi
+    while kill -0 "$packages_pid" 2>/dev/null; do sleep 2; done
+    scripts/push-images.sh --build-only
+  ) >"$state/image-prebuild.log" 2>&1 &
+  prebuild_pid=$!
+}
+wait_image_prebuild() {
+  [[ -n "${prebuild_pid:-}" ]] || return 0
+  wait "$prebuild_pid" || { tail -n 20 "$state/image-prebuild.log" >&2; die "building the images failed (log: $state/image-prebuild.log)"; }
+  prebuild_pid=""
+}
+
 toolchain_bin() {
   [[ -n "${bin:-}" ]] && return
   bin="$(e2e/toolchain/build.sh | sed -n 's/^E2E_BIN_DIR=//p')"
@@ -124,6 +143,7 @@ target_named_context() {
 cmd_up() {
   local t0=$SECONDS kubeconfig registry_auth
   start_package_install
+  start_image_prebuild
   pulumi_setup
   if [[ -n "${AGENTSCOPE_KUBE_CONTEXT:-}" ]]; then
     target_named_context "$AGENTSCOPE_KUBE_CONTEXT"
@@ -146,6 +166,7 @@ cmd_up() {
   log "building and pushing the images to $E2E_REGISTRY${dir_agents[*]:+ (and ${#dir_agents[@]} directory agent(s))}"
   local workspaces=0
   workspace_pods && workspaces=1
+  wait_image_prebuild
   BUILD_WORKSPACE_IMAGE=$workspaces scripts/push-images.sh "$state/images.env" "${dir_agents[@]}"
   local -A image
   while IFS='=' read -r name ref; do image[$name]=$ref; done <"$state/images.env"

@@ -13,7 +13,11 @@
 # docker when podman is absent (then BASE_IMAGE defaults to the official python image).
 #
 # Usage: scripts/push-images.sh OUT_FILE [NAME<TAB>DIR<TAB>APP[<TAB>FRAMEWORK] ...]
+#        scripts/push-images.sh --build-only [NAME<TAB>DIR<TAB>APP[<TAB>FRAMEWORK] ...]
 #   OUT_FILE gets lines NAME=REGISTRY/agentscope/NAME@sha256:... (shell-sourceable after quoting)
+#   --build-only builds the same images into local storage and pushes nothing, so it needs no
+#   registry: scripts/local.sh runs it while the toolchain compiles, and the later run with
+#   OUT_FILE then finds every layer built and only pushes.
 #   Each further argument is a directory agent of the stack config (agents[].source kind directory):
 #   its DIR is built on the `user-agent-kit` target with AGENT_APP=APP and pushed as agent-NAME;
 #   FRAMEWORK (agentscope-runtime, the default, or agentscope2) picks the final stage.
@@ -21,10 +25,15 @@
 # SANDBOX_IMAGE_TAG (tag of runtime-sandbox-base, default e2e), BASE_IMAGE, BUILD_WORKSPACE_IMAGE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[[ $# -ge 1 ]] || { echo "usage: $0 OUT_FILE [NAME<TAB>DIR<TAB>APP[<TAB>FRAMEWORK] ...]" >&2; exit 2; }
+[[ $# -ge 1 ]] || { echo "usage: $0 OUT_FILE|--build-only [NAME<TAB>DIR<TAB>APP[<TAB>FRAMEWORK] ...]" >&2; exit 2; }
 out=$1
 shift
-: "${E2E_REGISTRY:?start e2e/registry/registry.sh first}" "${E2E_REGISTRY_USER:?}" "${E2E_REGISTRY_PASSWORD:?}"
+build_only=0
+if [[ $out == --build-only ]]; then
+  build_only=1
+else
+  : "${E2E_REGISTRY:?start e2e/registry/registry.sh first}" "${E2E_REGISTRY_USER:?}" "${E2E_REGISTRY_PASSWORD:?}"
+fi
 log() { echo "[push-images] $*" >&2; }
 
 # Neither engine on a Debian machine (a fresh one): podman is installed, as the embedded node does.
@@ -56,6 +65,7 @@ build() { # name context [build args...]
 # Pushes and asks the registry for the digest (with the credentials), as the stack pins it.
 push() { # name repository tag
   local name=$1 repo=$2 tag=$3 digest
+  ((build_only)) && return 0
   if [[ $engine == podman ]]; then
     podman push --quiet --tls-verify=false --creds "$E2E_REGISTRY_USER:$E2E_REGISTRY_PASSWORD" \
       "localhost/agentscope-local/$name:build" "docker://$E2E_REGISTRY/$repo:$tag"
@@ -71,7 +81,7 @@ push() { # name repository tag
   log "pushed $name: $E2E_REGISTRY/$repo@$digest"
 }
 
-: >"$out.tmp"
+((build_only)) || : >"$out.tmp"
 # The content decides the tag (a hash of the image id), never `latest`, so re-pushing identical
 # content is a no-op and tags never move.
 content_tag() { $engine image inspect --format '{{.Id}}' "localhost/agentscope-local/$1:build" | sed 's/^sha256://' | cut -c1-16; }
@@ -119,4 +129,4 @@ if [[ ${BUILD_WORKSPACE_IMAGE:-0} == 1 ]]; then
   build agentscope2-workspace agent-image --target agentscope2-workspace
   push agentscope2-workspace agentscope/agentscope2-workspace "$(content_tag agentscope2-workspace)"
 fi
-mv "$out.tmp" "$out"
+((build_only)) || mv "$out.tmp" "$out"

@@ -203,15 +203,41 @@ binaries_of() {
   esac
 }
 
+up_to_date() { # component
+  local b
+  for b in $(binaries_of "$1"); do [[ -x "$bin/$b" ]] || return 1; done
+  [[ $1 != kube || -f "$out/share/kwok-stages/pod-ready.yaml" ]] || return 1
+  [[ -f "$out/stamps/$1" ]]
+}
+
+# The wrapper module a component builds from.
+module_of() { case "$1" in node) echo kube ;; *) echo "$1" ;; esac; }
+
 total_start=$SECONDS
 log "cache: $out"
 log "go: $go_version, GOCACHE=$(go env GOCACHE), GOMODCACHE=$(go env GOMODCACHE)"
+# Downloads are network-bound and the builds CPU-bound: every module the later components need is
+# downloaded in the background while the first ones compile (Go's module cache is safe to share;
+# a build that gets there first downloads the module itself, and reports any failure).
+todo=()
+for c in "${components[@]}"; do up_to_date "$c" || todo+=("$c"); done
+prefetch_pid=""
+if ((${#todo[@]} > 1)); then
+  (
+    seen=" "
+    for c in "${todo[@]:1}"; do
+      m="$(module_of "$c")"
+      [[ $seen == *" $m "* || ! -f "$here/$m/go.sum" ]] && continue
+      seen+="$m "
+      (cd "$here/$m" && go mod download) || true
+    done
+  ) >/dev/null 2>&1 &
+  prefetch_pid=$!
+  trap '[[ -z $prefetch_pid ]] || kill "$prefetch_pid" 2>/dev/null || true' EXIT
+fi
 for c in "${components[@]}"; do
   stamp="$out/stamps/$c"
-  have=1
-  for b in $(binaries_of "$c"); do [[ -x "$bin/$b" ]] || have=0; done
-  [[ $c != kube || -f "$out/share/kwok-stages/pod-ready.yaml" ]] || have=0
-  if [[ $have == 1 && -f "$stamp" ]]; then
+  if up_to_date "$c"; then
     log "$c: up to date ($(binaries_of "$c"))"
     continue
   fi
@@ -223,5 +249,7 @@ for c in "${components[@]}"; do
   echo "$took" > "$stamp"
   log "$c: built in ${took}s ($(binaries_of "$c"))"
 done
+[[ -z $prefetch_pid ]] || wait "$prefetch_pid" || true
+prefetch_pid=""
 log "toolchain ready in $((SECONDS - total_start))s"
 echo "E2E_BIN_DIR=$bin"

@@ -45,7 +45,9 @@ export async function runProgram(config: FlatConfig, stack: string, preview = fa
       return undefined;
     });
     vi.resetModules();
-    outputs = { ...(await import("../../index")) };
+    // index.ts exports its outputs object as the module (`export =`).
+    const program: { default: Record<string, unknown> } = await import("../../index");
+    outputs = { ...program.default };
   }, { project: PROJECT, stack, preview, ...doubleOptions(double), ...(state ? { state } : {}) });
   if (double.problems.length > 0) throw new Error(`the Alibaba Cloud double refused: ${double.problems.join("; ")}`);
 
