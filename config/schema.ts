@@ -339,7 +339,7 @@ export function imagesSchema() {
   return z
     .strictObject({
       build: z.boolean().default(true),
-      baseImage: z.string().min(1).default("python:3.12-slim-bookworm"),
+      baseImage: z.string().min(1).default("python:3.11-slim-bookworm"), // the locks are for CPython 3.11 (agent-image/README.md)
       platform: z.enum(["linux/amd64", "linux/arm64"]).default("linux/amd64"),
       agent: imageByDigest.optional(),
       sandboxManager: imageByDigest.optional(),

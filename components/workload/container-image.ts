@@ -25,7 +25,7 @@ export interface ImageBuildArgs {
   target: string;
   /** Target platform (default `linux/amd64`: ACS and ACK nodes are x86_64). */
   platform?: "linux/amd64" | "linux/arm64";
-  /** Build args, e.g. `{ BASE_IMAGE: "python:3.12-slim-bookworm" }` (default none). */
+  /** Build args, e.g. `{ BASE_IMAGE: "python:3.11-slim-bookworm" }` (default none). */
   buildArgs?: Record<string, pulumi.Input<string>>;
   /** Repository to push to, without tag: `<registry>/<namespace>/<name>`. */
   repository: pulumi.Input<string>;

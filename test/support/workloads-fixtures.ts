@@ -45,7 +45,7 @@ export function workloadsArgs(env: Env): AgentScopeWorkloadsArgs {
             registry: { server: "localhost:5000", username: "agentscope", password: SECRETS.registryPassword },
             agentRepository: "localhost:5000/agentscope/agent",
             sandboxManagerRepository: "localhost:5000/agentscope/sandbox-manager",
-            baseImage: "localhost:5000/library/python:3.12-slim-bookworm",
+            baseImage: "localhost:5000/library/python:3.11-slim-bookworm",
           },
           pullCredentials: { server: "localhost:5000", username: "agentscope", password: SECRETS.registryPassword },
         },

@@ -75,7 +75,7 @@ describe("a directory agent (the stack builds it)", () => {
       args: {
         AGENT_APP: "app:agent_app",
         KIT_IMAGE: `push.example.com/agentscope/user-agent-kit@sha256:${MOCK_DIGEST}`,
-        BASE_IMAGE: "localhost:5000/library/python:3.12-slim-bookworm",
+        BASE_IMAGE: "localhost:5000/library/python:3.11-slim-bookworm",
       },
     });
     expect(String(seed.inputs["imageName"])).toMatch(/^push\.example\.com\/agentscope\/agent-seed:src-[0-9a-f]{16}$/);
