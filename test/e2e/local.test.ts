@@ -103,7 +103,8 @@ describe.sequential("local stack on the real engine", () => {
         const traces = await tracesOf(jaeger, "agentscope-agent");
         const seed = traces.find((t) => t.spans.some((s) => s.operationName === "agent.turn" && s.tags.some((tag) => tag.key === "agentscope.session.id" && tag.value === "e2e-seed")));
         seen = seed ? hops(seed) : [];
-        return seen.some((h) => h.startsWith("agentscope-sandbox-manager sandbox.run"));
+        // Each service exports its spans on its own schedule: wait for the first and the last hop.
+        return seen.some((h) => h.startsWith("agentscope-sandbox-manager sandbox.run")) && seen.includes("agentscope-gateway gateway.request");
       });
       expect(seen).toContain("agentscope-gateway gateway.request");
       expect(seen).toContain("agentscope-agent agent.turn");
