@@ -115,6 +115,32 @@ describe.sequential("local stack on the real engine", () => {
     });
   });
 
+  it("the Responses API and A2A through the gateway: the seed's session, the agent card, a message/send", async () => {
+    const headers = { "Content-Type": "application/json", Authorization: `Bearer ${expected.secrets.agentApiToken}` };
+    // The seed's session through the Responses route (after the trace check, which looks for the
+    // seed session's only turn): the stand-in model quotes the tool's output
+    // only when the history it receives holds the seed turn's tool result.
+    const res = await fetch(`${agentUrl(expected)}/compatible-mode/v1/responses`, {
+      method: "POST", headers, signal: AbortSignal.timeout(180_000),
+      body: JSON.stringify({ input: "what did the program print?", conversation: "e2e-seed", user_id: "e2e-user" }),
+    });
+    const body = await res.text();
+    expect(res.status, body).toBe(200);
+    expect((JSON.parse(body) as { status: string }).status, body).toBe("completed");
+    expect(body, "the Responses turn saw the seed turn").toContain(SORTED);
+    const card = await fetch(`${agentUrl(expected)}/.well-known/agent-card.json`, { headers });
+    expect(card.status).toBe(200);
+    expect(((await card.json()) as { url: string }).url).toBe("http://agent-friday.agentscope-agents.svc.cluster.local:8080/a2a");
+    const a2a = await fetch(`${agentUrl(expected)}/a2a`, {
+      method: "POST", headers, signal: AbortSignal.timeout(180_000),
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "message/send", params: { message: {
+        kind: "message", role: "user", messageId: "e2e-m1", contextId: "e2e-a2a", parts: [{ kind: "text", text: "hello" }] } } }),
+    });
+    const answer = await a2a.text();
+    expect(a2a.status, answer).toBe(200);
+    expect((JSON.parse(answer) as { result?: { kind: string } }).result?.kind, answer).toBe("message");
+  });
+
   it("the session survives a restart of the agent pod (Redis), and sandboxes a restart of the manager", async () => {
     const ns = "agentscope-agents";
     // A second turn of the seed's session after the agent's pod is replaced: the stand-in model
