@@ -36,6 +36,8 @@ const VALUES = [
   "requireAcsSize", "resolveAgentTasks",
   "ACS_NETWORK_POLICY_ANNOTATIONS", "AUTOSCALER_ROLE", "AUTOSCALER_ROLE_CONSOLE", "requireAutoscalerRole", "schemaKeys",
   "AGENT_APP_NAME", "ALL_AGENTS_SELECTOR", "SANDBOX_MANAGER_APP_NAME",
+  "SANDBOX_APP_NAME", "EGRESS_MODES", "egressNameProblem", "requireEgressNames", "EGRESS_PROXY_PORT", "EGRESS_PROXY_METRICS_PORT",
+  "EGRESS_PROXY_APP_NAME", "EgressProxy", "resolveEgressProxyArgs", "egressProxySquidConfig", "proxyEnv", "SQUID_JSON_LOGFORMAT", "renderSquidConfig",
 ];
 
 const TYPES = [
@@ -53,6 +55,7 @@ const TYPES = [
   "WorkspaceIsolation", "WorkspacePodSettingsJson", "WorkspaceStorage",
   "AgentTaskWorkerArgs", "AgentTasksSpec", "ResolvedAgentTaskWorkerArgs", "ResolvedAgentTasks",
   "AgentJwtIdentity", "JwtAlgorithm",
+  "EgressMode", "SandboxEgress", "EgressProxyArgs", "ResolvedEgressProxyArgs", "SquidConfigArgs",
 ];
 
 /** Every name components/index.ts exports, types included, as the TypeScript checker sees them. */
