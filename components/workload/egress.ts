@@ -30,7 +30,9 @@ export function egressNameProblem(name: string): string | undefined {
   if (name.includes("*") || name.startsWith(".")) {
     return "wildcards are refused: Poseidon's FQDN rules on ACS do not support wildcard domains, and one allow-list must mean the same on every cluster; list each host name";
   }
-  if (IPV4.test(name) || name.includes(":")) return "is an IP address; list host names (an address has no TLS SNI to check, and CIDR egress is not what this list is for)";
+  if (name.includes("/") || name.includes("@")) return "is not a host name (a URL?): list the host alone, such as pypi.org";
+  if (IPV4.test(name) || /^[0-9a-f:.]*:[0-9a-f:.]*$/i.test(name)) return "is an IP address; list host names (an address has no TLS SNI to check, and CIDR egress is not what this list is for)";
+  if (name.includes(":")) return "must not carry a port: the proxy lets CONNECT through on 443 and HTTP on 80";
   if (name !== name.toLowerCase()) return "must be lower case";
   if (name.endsWith(".")) return "must not end with a dot";
   if (name.length > 253) return "is longer than 253 characters";
