@@ -34,10 +34,13 @@ export interface SquidConfigArgs {
   bumpCertPath: string;
 }
 
-/** The access log line: the stack's JSON log fields (agent-image/observability/logs.py) and the request's. */
+/**
+ * The access log line: the stack's JSON log fields (agent-image/observability/logs.py) and the
+ * request's. `status` is a string: Squid prints `-` when there is none (a client gone before a reply).
+ */
 export const SQUID_JSON_LOGFORMAT =
   '{"ts":"%{%Y-%m-%dT%H:%M:%S}tg.%03tuZ","level":"INFO","logger":"squid.access","msg":"%"rm %"ru %>Hs",' +
-  '"client":"%>a","method":"%"rm","url":"%"ru","status":%03>Hs,"squid_status":"%Ss","sni":"%"ssl::>sni",' +
+  '"client":"%>a","method":"%"rm","url":"%"ru","status":"%>Hs","squid_status":"%Ss","sni":"%"ssl::>sni",' +
   '"bump_mode":"%ssl::bump_mode","error":"%"err_code","bytes":%<st,"duration_ms":%tr}';
 
 export function renderSquidConfig(a: SquidConfigArgs): string {

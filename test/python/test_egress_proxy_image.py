@@ -155,7 +155,10 @@ def connect(proxy: Proxy, host: str, port: int, sni: str) -> str:
         try:
             with context.wrap_socket(raw, server_hostname=sni) as tls:
                 tls.sendall(f"GET / HTTP/1.1\r\nHost: {sni}\r\nConnection: close\r\n\r\n".encode())
-                return tls.recv(4096).decode(errors="replace").split("\r\n\r\n", 1)[-1]
+                response = b""
+                while chunk := tls.recv(4096):
+                    response += chunk
+                return response.decode(errors="replace").split("\r\n\r\n", 1)[-1]
         except (ssl.SSLError, OSError) as e:
             return f"cut: {type(e).__name__}"
 
@@ -165,7 +168,7 @@ def test_runs_as_10001_from_debian_packages(proxy_image: None) -> None:
     assert config["User"] == "10001:10001"
     versions = podman("run", "--rm", *K8S_LIKE, PROXY, "sh", "-c", "squid -v | head -1; dpkg-query -W -f '${Package}\\n' squid-openssl prometheus-squid-exporter")
     assert versions.splitlines()[0].startswith("Squid Cache: Version 5.")
-    assert versions.splitlines()[1:] == ["squid-openssl", "prometheus-squid-exporter"]
+    assert sorted(versions.splitlines()[1:]) == ["prometheus-squid-exporter", "squid-openssl"]
 
 
 def test_an_allowed_name_passes_over_https_and_http(proxy: Proxy, origin: Origin) -> None:
@@ -207,7 +210,7 @@ def test_the_access_log_is_json_in_the_stacks_fields(proxy: Proxy, origin: Origi
     assert len(denied) == 1
     e = denied[0]
     assert {"ts", "level", "logger", "msg"} <= set(e) and e["logger"] == "squid.access" and e["level"] == "INFO"
-    assert e["status"] == 403 and e["squid_status"] == "TCP_DENIED" and e["error"] == "ERR_ACCESS_DENIED"
+    assert e["status"] == "403" and e["squid_status"] == "TCP_DENIED" and e["error"] == "ERR_ACCESS_DENIED"
     assert time.strptime(str(e["ts"]), "%Y-%m-%dT%H:%M:%S.%fZ")
 
 
