@@ -202,6 +202,27 @@ def test_a_sni_that_is_not_the_connect_name_is_cut(proxy: Proxy, origin: Origin)
     assert {(e["url"], e["sni"]) for e in terminated} >= {(f"a.test:{origin.tls_port}", "b.test"), (f"a.test:{origin.tls_port}", "c.test")}
 
 
+def test_a_tunnel_carries_tls_to_the_connect_name_only(proxy: Proxy, origin: Origin) -> None:
+    # Plain bytes after an allowed CONNECT: Squid's peek finds no ClientHello and closes the tunnel.
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as raw:
+        raw.sendall(f"CONNECT a.test:{origin.tls_port} HTTP/1.1\r\nHost: a.test\r\n\r\n".encode())
+        assert b" 200 " in raw.recv(4096)
+        raw.sendall(b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+        assert raw.recv(4096) == b""
+    # A ClientHello without SNI is spliced: the tunnel still ends at the allowed name's address.
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as raw:
+        raw.sendall(f"CONNECT a.test:{origin.tls_port} HTTP/1.1\r\nHost: a.test\r\n\r\n".encode())
+        assert b" 200 " in raw.recv(4096)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        with context.wrap_socket(raw, server_hostname=None) as tls:
+            tls.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            response = b""
+            while chunk := tls.recv(4096):
+                response += chunk
+        assert response.endswith(b"origin")
+
+
 def test_the_access_log_is_json_in_the_stacks_fields(proxy: Proxy, origin: Origin) -> None:
     with httpx.Client(proxy=proxy.url, timeout=10) as client:
         client.get(f"http://c.test:{origin.http_port}/denied-path")
