@@ -25,7 +25,7 @@ import type { OutsideHost } from "./netpol/outside";
 import { Outside, PROBE, netnsOf } from "./netpol/outside";
 import { pushProbeImage } from "./netpol/probe-image";
 import { PROBE_CONFIGMAP, probePod } from "./netpol/probe-pods";
-import { env, getJson, kubectl, ok, run } from "./support";
+import { env, getJson, kubectl, ok, recordTime, run } from "./support";
 
 const WEB: OutsideHost = { id: "egw", name: "egress-web", ip: "203.0.113.90", ports: [] }; // origin.py listens (below)
 const METADATA: OutsideHost = { id: "egm", name: "metadata", ip: "100.100.100.200", ports: [80, 443] };
@@ -47,6 +47,7 @@ let sandboxNamespace = "";
 let checks: Check[] = [];
 let allowListPolicies: RenderedObject[] = [];
 let noneObjects: RenderedObject[] = [];
+const started = Date.now();
 
 interface Check { readonly id: string; readonly kind: string; readonly [key: string]: unknown }
 
@@ -202,6 +203,7 @@ afterAll(() => {
   const left = Outside.leftovers();
   if (left.length > 0) problems.push(`left behind: ${left.join(", ")}`);
   if (problems.length > 0) throw new Error(problems.join("\n"));
+  recordTime("sandbox egress on packets (file)", (Date.now() - started) / 1000);
 }, 5 * 60_000);
 
 describe.sequential("sandbox egress on real packets (local stack, kube-router, Squid)", () => {
