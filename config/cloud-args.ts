@@ -20,6 +20,9 @@ export function sandboxRepository(type: string): string {
 /** Pushed to only while an agentscope2 agent's workspaces are pods (target `agentscope2-workspace`). */
 export const WORKSPACE_REPOSITORY = "agentscope2-workspace";
 
+/** Pushed to only while sandbox.egress.mode is allowList (target `egress-proxy`). */
+export const EGRESS_PROXY_REPOSITORY = "egress-proxy";
+
 /** The repository the in-cluster Redis image is mirrored into (README "Images on Alibaba Cloud"). */
 export const REDIS_REPOSITORY = "redis";
 
@@ -77,7 +80,8 @@ export function alicloudPlatformArgs(c: StackConfig, secrets: StackSecrets): Ali
       // does not auto-create repositories.
       repositories: [...IMAGE_REPOSITORIES, ...c.sandbox.types.map(sandboxRepository), ...(c.redis.mode === "in-cluster" ? [REDIS_REPOSITORY] : []),
         ...(c.standInModel ? [STAND_IN_MODEL_REPOSITORY] : []), ...userAgentRepositories(c),
-        ...(c.agents.some(podWorkspacesOn) ? [WORKSPACE_REPOSITORY] : [])],
+        ...(c.agents.some(podWorkspacesOn) ? [WORKSPACE_REPOSITORY] : []),
+        ...(c.sandbox.egress.mode === "allowList" ? [EGRESS_PROXY_REPOSITORY] : [])],
       tagImmutability: registry.tagImmutability,
       ...(registry.pushFromCidrs ? { pushFromCidrs: registry.pushFromCidrs } : {}),
     },

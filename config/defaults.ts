@@ -25,6 +25,11 @@ export interface EnvironmentDefaults {
    * (agent, manager, Redis, stand-in model, a warm sandbox) fits a 2-vCPU laptop node.
    */
   readonly supportCpu: number;
+  /**
+   * Where sandboxes may connect (sandbox.egress.mode, docs/sandbox-egress.md). prod: `none` (code a
+   * model wrote reaches nothing until the team names where it may go); local and dev: `internet`.
+   */
+  readonly sandboxEgressMode: "none" | "allowList" | "internet";
 }
 
 export const ENVIRONMENT_DEFAULTS: Record<Environment, EnvironmentDefaults> = {
@@ -43,6 +48,7 @@ export const ENVIRONMENT_DEFAULTS: Record<Environment, EnvironmentDefaults> = {
     redisMode: "in-cluster",
     acsEnabled: false,
     supportCpu: 0.25,
+    sandboxEgressMode: "internet",
   },
   dev: {
     platform: "alicloud",
@@ -58,6 +64,7 @@ export const ENVIRONMENT_DEFAULTS: Record<Environment, EnvironmentDefaults> = {
     redisMode: "in-cluster",
     acsEnabled: true,
     supportCpu: 0.5,
+    sandboxEgressMode: "internet",
   },
   prod: {
     platform: "alicloud",
@@ -73,5 +80,6 @@ export const ENVIRONMENT_DEFAULTS: Record<Environment, EnvironmentDefaults> = {
     redisMode: "managed",
     acsEnabled: true,
     supportCpu: 0.5,
+    sandboxEgressMode: "none",
   },
 };

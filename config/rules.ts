@@ -368,6 +368,12 @@ const agentSources: Rule = (c) => {
   if (!c.images.build && c.agents.some((a) => podWorkspacesOn(a)) && !c.images.workspace) {
     v.push({ path: ["images", "workspace"], message: "is required when images.build is false and an agentscope2 agent's workspaces are pods (the workspace image by digest: scripts/push-images.sh builds it; `npm run local` sets it)" });
   }
+  if (!c.images.build && c.sandbox.egress.mode === "allowList" && !c.images.egressProxy) {
+    v.push({ path: ["images", "egressProxy"], message: "is required when images.build is false and sandbox.egress.mode is allowList (the egress proxy image by digest: scripts/push-images.sh builds it)" });
+  }
+  if (c.images.egressProxy !== undefined && (c.images.build || c.sandbox.egress.mode !== "allowList")) {
+    v.push({ path: ["images", "egressProxy"], message: "applies only with images.build false and sandbox.egress.mode allowList" });
+  }
   if (c.images.workspace !== undefined && (c.images.build || !c.agents.some((a) => podWorkspacesOn(a)))) {
     v.push({ path: ["images", "workspace"], message: "applies only with images.build false and an agentscope2 agent whose workspaces are pods" });
   }

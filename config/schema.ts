@@ -4,6 +4,7 @@ import { MAX_ZONES } from "../components/alicloud/network-layout";
 import { DEFAULT_TAIR_INSTANCE_CLASS } from "../components/alicloud/tair-classes";
 import { ACS_COMPUTE_CLASSES, ACS_COMPUTE_QOS } from "../components/workload/acs";
 import { SANDBOX_TYPES } from "../components/workload/sandbox-types";
+import { EGRESS_MODES, egressNameProblem } from "../components/workload/egress";
 import { WORKSPACE_ISOLATIONS } from "../components/workload/agent-workspaces";
 import type { EnvironmentDefaults } from "./defaults";
 import { ENVIRONMENTS } from "./defaults";
@@ -255,6 +256,36 @@ const autoscalingSchema = z
   })
   .refine((a) => a.min <= a.max, { message: "min must not exceed max", path: ["min"] });
 
+const egressName = z.string().superRefine((name, ctx) => {
+  const problem = egressNameProblem(name);
+  if (problem) ctx.addIssue({ code: "custom", message: `${JSON.stringify(name)} ${problem}` });
+});
+
+/** Where sandboxes may connect (docs/sandbox-egress.md). */
+export function egressSchema(d: EnvironmentDefaults) {
+  return z
+    .strictObject({
+      /** none: nowhere; allowList: only `allow`, through the egress proxy; internet: the public internet (default: none in prod, internet elsewhere). */
+      mode: z.enum(EGRESS_MODES).default(d.sandboxEgressMode),
+      /** Exact host names sandboxes may reach with mode allowList, e.g. pypi.org (no wildcards, no IP addresses). */
+      allow: z.array(egressName).max(200).default([]),
+    })
+    .superRefine((e, ctx) => {
+      if (e.mode === "allowList" && e.allow.length === 0) {
+        ctx.addIssue({ code: "custom", path: ["allow"], message: "must list at least one host name with mode allowList (to allow nothing, use mode none)" });
+      }
+      if (e.mode !== "allowList" && e.allow.length > 0) {
+        ctx.addIssue({ code: "custom", path: ["allow"], message: `applies only with mode allowList (mode is ${e.mode})` });
+      }
+      const seen = new Set<string>();
+      e.allow.forEach((name, i) => {
+        if (seen.has(name)) ctx.addIssue({ code: "custom", path: ["allow", i], message: `lists ${JSON.stringify(name)} twice` });
+        seen.add(name);
+      });
+    })
+    .prefault({});
+}
+
 export function sandboxSchema(d: EnvironmentDefaults) {
   return z
     .strictObject({
@@ -290,6 +321,8 @@ export function sandboxSchema(d: EnvironmentDefaults) {
       imageTag: str(z.string().regex(/^[\w][\w.-]{0,127}$/, "must be an image tag")).optional(),
       /** Pin the mirrored runtime-sandbox images: type → `<repository>@sha256:...` (default: by tag). */
       imageDigests: z.partialRecord(z.enum(SANDBOX_TYPES), imageByDigest).optional(),
+      /** Where sandboxes may connect: none, allowList (names, through the egress proxy) or internet. */
+      egress: egressSchema(d),
     })
     .superRefine((s, ctx) => {
       if (s.cpuLimit !== undefined && s.cpuLimit < s.cpu) {
@@ -347,6 +380,8 @@ export function imagesSchema() {
       standInModel: imageByDigest.optional(),
       /** The trace viewer (e2e/images/jaeger), used only while observability.localTraceViewer is on. */
       traceViewer: imageByDigest.optional(),
+      /** The sandboxes' egress proxy (target `egress-proxy`), with build false and sandbox.egress.mode allowList. */
+      egressProxy: imageByDigest.optional(),
       /** The AgentScope 2.x workspace image (target `agentscope2-workspace`), with build false and a 2.x agent whose workspaces are pods. */
       workspace: imageByDigest.optional(),
       /** With build false: each directory agent's image by digest, by agent name (scripts/local.sh builds them). */

@@ -6,7 +6,7 @@ import type { RegistryCredentials } from "../components/workload/container-image
 import type { AgentScopeWorkloadsArgs } from "../components/workload/workloads";
 import type { StackSecrets } from "./index";
 import type { StackConfig } from "./load";
-import { STAND_IN_MODEL_REPOSITORY, WORKSPACE_REPOSITORY } from "./cloud-args";
+import { EGRESS_PROXY_REPOSITORY, STAND_IN_MODEL_REPOSITORY, WORKSPACE_REPOSITORY } from "./cloud-args";
 import type { AgentWorkspacesSpec } from "../components/workload/agent-runtime";
 import type { WorkspaceStorage, WorkspaceWarmPool } from "../components/workload/agent-workspaces";
 import { isAgentscope2 } from "../components/workload/agent-source";
@@ -70,6 +70,9 @@ interface ImageRegistry {
   /** The 2.x workspace image's repository, and where pods pull it from. */
   readonly workspaceRepository: pulumi.Input<string>;
   readonly workspacePullRepository?: pulumi.Input<string>;
+  /** The egress proxy's repository, and where pods pull it from. */
+  readonly egressProxyRepository: pulumi.Input<string>;
+  readonly egressProxyPullRepository?: pulumi.Input<string>;
   /** Registry and namespace the sandbox manager pulls `runtime-sandbox-<type>` images from. */
   readonly sandboxRegistry: pulumi.Input<string>;
   readonly sandboxNamespace: string;
@@ -97,6 +100,9 @@ function cloudRegistry(c: StackConfig, cloud: AlicloudPlatform): ImageRegistry {
     // Declared (config/cloud-args.ts) only while an agentscope2 agent's workspaces are pods.
     workspaceRepository: r.repositoryUrls[WORKSPACE_REPOSITORY]!,
     workspacePullRepository: pulumi.interpolate`${r.vpcLoginServer}/${r.namespace}/${WORKSPACE_REPOSITORY}`,
+    // Declared (config/cloud-args.ts) only while sandbox.egress.mode is allowList.
+    egressProxyRepository: r.repositoryUrls[EGRESS_PROXY_REPOSITORY]!,
+    egressProxyPullRepository: pulumi.interpolate`${r.vpcLoginServer}/${r.namespace}/${EGRESS_PROXY_REPOSITORY}`,
     // Sandboxes start often: they pull the mirrored runtime images over the VPC endpoint.
     sandboxRegistry: c.images.sandboxRegistry ?? r.vpcLoginServer,
     sandboxNamespace: r.namespace,
@@ -116,6 +122,7 @@ function localRegistry(c: StackConfig, secrets: StackSecrets): ImageRegistry {
     userAgentRepository: (agentName) => ({ repository: `${server}/${c.images.repositoryPrefix}/${userAgentRepositoryName(agentName)}` }),
     userAgentKitRepository: `${server}/${c.images.repositoryPrefix}/${USER_AGENT_KIT_REPOSITORY}`,
     workspaceRepository: `${server}/${c.images.repositoryPrefix}/${WORKSPACE_REPOSITORY}`,
+    egressProxyRepository: `${server}/${c.images.repositoryPrefix}/${EGRESS_PROXY_REPOSITORY}`,
     sandboxRegistry: c.images.sandboxRegistry ?? server,
     sandboxNamespace: c.images.repositoryPrefix,
   };
@@ -137,6 +144,7 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
   const newCluster = cloud && !c.cluster?.existingClusterId;
   const directoryAgents = c.agents.filter((a) => a.source.kind === "directory");
   const workspacePods = c.agents.some(podWorkspacesOn);
+  const egressProxy = c.sandbox.egress.mode === "allowList";
   return {
     environment: c.environment,
     platform: c.platform,
@@ -169,6 +177,12 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
                 ...(registry.workspacePullRepository ? { workspacePullRepository: registry.workspacePullRepository } : {}),
               }
               : {}),
+            ...(egressProxy
+              ? {
+                egressProxyRepository: registry.egressProxyRepository,
+                ...(registry.egressProxyPullRepository ? { egressProxyPullRepository: registry.egressProxyPullRepository } : {}),
+              }
+              : {}),
           },
         }
         : {
@@ -176,6 +190,7 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
           sandboxManager: i.sandboxManager,
           ...(c.standInModel ? { standInModel: i.standInModel } : {}),
           ...(workspacePods && i.workspace ? { workspace: i.workspace } : {}),
+          ...(egressProxy && i.egressProxy ? { egressProxy: i.egressProxy } : {}),
         }),
       ...(registry.pull ? { pullCredentials: registry.pull } : {}),
     },
@@ -222,6 +237,7 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
         tag: c.sandbox.imageTag,
         ...(c.sandbox.imageDigests ? { digests: c.sandbox.imageDigests } : {}),
       },
+      egress: c.sandbox.egress.mode === "allowList" ? { mode: "allowList", allow: c.sandbox.egress.allow } : { mode: c.sandbox.egress.mode },
     },
     redis: cloud?.redis
       ? {

@@ -111,6 +111,9 @@ workspace_pods() {
   json="$(p config get --config-file "$config_file" --stack local agents --json 2>/dev/null)" || return 1
   jq -e '[.objectValue[] | select(.source.framework? == "agentscope2" and (.workspaces.kind? // "pods") == "pods")] | length > 0' <<<"$json" >/dev/null
 }
+egress_proxy() { # sandbox.egress.mode allowList: the stack runs the egress proxy image
+  [[ "$(p config get --config-file "$config_file" --stack local --path sandbox.egress.mode 2>/dev/null)" == allowList ]]
+}
 cfg() { p config set --config-file "$config_file" --stack local "$@" >/dev/null; }
 cfg_secret_once() { # key value: set once, so that later runs keep the value and change nothing
   p config get --config-file "$config_file" --stack local "$1" >/dev/null 2>&1 || cfg --secret "$1" "$2"
@@ -164,10 +167,11 @@ cmd_up() {
   local -a dir_agents
   mapfile -t dir_agents < <(directory_agents)
   log "building and pushing the images to $E2E_REGISTRY${dir_agents[*]:+ (and ${#dir_agents[@]} directory agent(s))}"
-  local workspaces=0
+  local workspaces=0 proxy=0
   workspace_pods && workspaces=1
+  egress_proxy && proxy=1
   wait_image_prebuild
-  BUILD_WORKSPACE_IMAGE=$workspaces scripts/push-images.sh "$state/images.env" "${dir_agents[@]}"
+  BUILD_WORKSPACE_IMAGE=$workspaces BUILD_EGRESS_PROXY_IMAGE=$proxy scripts/push-images.sh "$state/images.env" "${dir_agents[@]}"
   local -A image
   while IFS='=' read -r name ref; do image[$name]=$ref; done <"$state/images.env"
   cfg environment local
@@ -197,6 +201,11 @@ cmd_up() {
     cfg --path images.workspace "${image[agentscope2-workspace]}"
   else
     p config rm --config-file "$config_file" --stack local --path images.workspace >/dev/null 2>&1 || true
+  fi
+  if ((proxy)); then
+    cfg --path images.egressProxy "${image[egress-proxy]}"
+  else
+    p config rm --config-file "$config_file" --stack local --path images.egressProxy >/dev/null 2>&1 || true
   fi
   p config rm --config-file "$config_file" --stack local --path images.userAgents >/dev/null 2>&1 || true
   local spec name

@@ -9,6 +9,8 @@
 #   agentscope2-workspace                             target of agent-image/Dockerfile, the pods of 2.x agents'
 #                                                     workspaces: with an agentscope2 directory agent below,
 #                                                     or BUILD_WORKSPACE_IMAGE=1
+#   egress-proxy                                      target of agent-image/Dockerfile, the sandboxes' egress
+#                                                     proxy (sandbox.egress.mode allowList): BUILD_EGRESS_PROXY_IMAGE=1
 # Images are built with podman from the debootstrap base (scripts/make-base-image.sh), or with
 # docker when podman is absent (then BASE_IMAGE defaults to the official python image).
 #
@@ -22,7 +24,8 @@
 #   its DIR is built on the `user-agent-kit` target with AGENT_APP=APP and pushed as agent-NAME;
 #   FRAMEWORK (agentscope-runtime, the default, or agentscope2) picks the final stage.
 # Environment: E2E_REGISTRY, E2E_REGISTRY_USER, E2E_REGISTRY_PASSWORD (e2e/registry/registry.sh),
-# SANDBOX_IMAGE_TAG (tag of runtime-sandbox-base, default e2e), BASE_IMAGE, BUILD_WORKSPACE_IMAGE.
+# SANDBOX_IMAGE_TAG (tag of runtime-sandbox-base, default e2e), BASE_IMAGE, BUILD_WORKSPACE_IMAGE,
+# BUILD_EGRESS_PROXY_IMAGE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ $# -ge 1 ]] || { echo "usage: $0 OUT_FILE|--build-only [NAME<TAB>DIR<TAB>APP[<TAB>FRAMEWORK] ...]" >&2; exit 2; }
@@ -128,5 +131,10 @@ fi
 if [[ ${BUILD_WORKSPACE_IMAGE:-0} == 1 ]]; then
   build agentscope2-workspace agent-image --target agentscope2-workspace
   push agentscope2-workspace agentscope/agentscope2-workspace "$(content_tag agentscope2-workspace)"
+fi
+# The sandboxes' egress proxy (components/workload/egress-proxy.ts), with sandbox.egress.mode allowList.
+if [[ ${BUILD_EGRESS_PROXY_IMAGE:-0} == 1 ]]; then
+  build egress-proxy agent-image --target egress-proxy
+  push egress-proxy agentscope/egress-proxy "$(content_tag egress-proxy)"
 fi
 ((build_only)) || mv "$out.tmp" "$out"

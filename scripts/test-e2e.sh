@@ -88,8 +88,9 @@ timed "cluster start" start_cluster
 
 # ---------- every image, built with podman from the debootstrap base, pushed, consumed by digest
 images() {
-  # Users' own agents too (test/e2e/user-agents.test.ts), as `npm run local` builds them.
-  scripts/push-images.sh "$work/images.env" \
+  # Users' own agents too (test/e2e/user-agents.test.ts), as `npm run local` builds them; the
+  # sandboxes' egress proxy for test/e2e/sandbox-egress-packets.test.ts.
+  BUILD_EGRESS_PROXY_IMAGE=1 scripts/push-images.sh "$work/images.env" \
     "$(printf 'seed\t%s\t%s\t%s' examples/seed-agent app:agent_app agentscope-runtime)" \
     "$(printf 'helper\t%s\t%s\t%s' examples/agentscope2-agent agent_hooks agentscope2)"
   # Without credentials the registry refuses the pull.
@@ -103,10 +104,10 @@ E2E_AGENT_IMAGE="$(image_ref agent)" E2E_MANAGER_IMAGE="$(image_ref sandbox-mana
 E2E_SANDBOX_IMAGE="$(image_ref sandbox)" E2E_STAND_IN_MODEL_IMAGE="$(image_ref stand-in-model)" E2E_REDIS_IMAGE="$(image_ref redis)"
 E2E_TRACE_VIEWER_IMAGE="$(image_ref jaeger)"
 E2E_SEED_AGENT_IMAGE="$(image_ref agent-seed)" E2E_AGENTSCOPE2_AGENT_IMAGE="$(image_ref agent-helper)"
-E2E_WORKSPACE_IMAGE="$(image_ref agentscope2-workspace)"
+E2E_WORKSPACE_IMAGE="$(image_ref agentscope2-workspace)" E2E_EGRESS_PROXY_IMAGE="$(image_ref egress-proxy)"
 export E2E_AGENT_IMAGE E2E_MANAGER_IMAGE E2E_SANDBOX_IMAGE E2E_STAND_IN_MODEL_IMAGE E2E_REDIS_IMAGE E2E_TRACE_VIEWER_IMAGE
-export E2E_SEED_AGENT_IMAGE E2E_AGENTSCOPE2_AGENT_IMAGE E2E_WORKSPACE_IMAGE
-for name in agent sandbox-manager sandbox stand-in-model redis jaeger agent-seed agent-helper agentscope2-workspace; do log "$name image $(image_ref "$name")"; done
+export E2E_SEED_AGENT_IMAGE E2E_AGENTSCOPE2_AGENT_IMAGE E2E_WORKSPACE_IMAGE E2E_EGRESS_PROXY_IMAGE
+for name in agent sandbox-manager sandbox stand-in-model redis jaeger agent-seed agent-helper agentscope2-workspace egress-proxy; do log "$name image $(image_ref "$name")"; done
 
 # ---------- the suite
 export E2E_WORK="$work" E2E_TIMINGS="$work/timings.tsv"

@@ -79,6 +79,8 @@ interface Setting {
   readonly standInModel: boolean;
   /** Users' agents run beside ours: an AgentApp with a task worker, a 2.x agent with workspace pods. */
   readonly userAgents: boolean;
+  /** sandbox.egress.mode. */
+  readonly sandboxEgress: "none" | "allowList" | "internet";
   readonly render: () => Promise<K8sObject[]>;
 }
 
@@ -106,8 +108,19 @@ function withUserAgents(args: AgentScopeWorkloadsArgs): AgentScopeWorkloadsArgs 
   };
 }
 
-function fixtureSetting(env: Env, variant: "plain" | "stand-in model" | "users' agents" = "plain"): Setting {
-  const fixture = workloadsArgs(env);
+/** The fixture with sandbox egress by name: the egress proxy built and pushed like the other images. */
+function withEgressAllowList(args: AgentScopeWorkloadsArgs): AgentScopeWorkloadsArgs {
+  return {
+    ...args,
+    images: args.images.build
+      ? { ...args.images, build: { ...args.images.build, egressProxyRepository: "localhost:5000/agentscope/egress-proxy" } }
+      : { ...args.images, egressProxy: `registry.example.com/agentscope/egress-proxy@sha256:${"8".repeat(64)}` },
+    sandbox: { ...args.sandbox, egress: { mode: "allowList", allow: ["pypi.org", "files.pythonhosted.org"] } },
+  };
+}
+
+function fixtureSetting(env: Env, variant: "plain" | "stand-in model" | "users' agents" | "egress allowList" = "plain"): Setting {
+  const fixture = variant === "egress allowList" ? withEgressAllowList(workloadsArgs(env)) : workloadsArgs(env);
   const standInModel = variant === "stand-in model";
   const args: AgentScopeWorkloadsArgs = variant === "users' agents"
     ? withUserAgents(fixture)
@@ -118,7 +131,7 @@ function fixtureSetting(env: Env, variant: "plain" | "stand-in model" | "users' 
   const given = args.network?.apiServer?.cidrs[0];
   const lbAllowedCidr = exposure.type === "cluster" ? undefined : exposure.allowedCidrs?.[0];
   return {
-    title: `AgentScopeWorkloads fixture ${env}${variant === "plain" ? "" : ` with ${variant === "stand-in model" ? "the stand-in model" : "users' agents"}`}`,
+    title: `AgentScopeWorkloads fixture ${env}${variant === "plain" ? "" : ` with ${variant === "stand-in model" ? "the stand-in model" : variant === "egress allowList" ? "sandbox egress allowList" : "users' agents"}`}`,
     agents: args.agents.map((a) => `agent-${a.name}`),
     podCidr: env === "local" ? KIND_POD_CIDR : FIXTURE_POD_CIDR,
     apiServerIp: typeof given === "string" ? given.replace(/\/32$/, "") : MOCK_API_SERVER.address,
@@ -128,6 +141,7 @@ function fixtureSetting(env: Env, variant: "plain" | "stand-in model" | "users' 
     acs: args.acs?.enabled ?? false,
     standInModel: args.standInModel ?? false,
     userAgents: variant === "users' agents",
+    sandboxEgress: args.sandbox.egress?.mode ?? "internet",
     render: async () => (await runWorkloads(args)).k8sObjects(),
   };
 }
@@ -152,6 +166,7 @@ function programSetting(stack: ShippedStack, withSecrets = true): Setting {
     acs: c.acs.enabled,
     standInModel: c.standInModel,
     userAgents: false,
+    sandboxEgress: c.sandbox.egress.mode,
     render: async () => programObjects((await runProgram(values, stack)).resources),
   };
 }
@@ -161,6 +176,7 @@ const SETTINGS: readonly Setting[] = [
   fixtureSetting("local", "stand-in model"),
   fixtureSetting("local", "users' agents"),
   fixtureSetting("prod", "users' agents"),
+  fixtureSetting("local", "egress allowList"),
   ...(["local", "dev", "prod"] as const).map((stack) => programSetting(stack)),
   // No model API key: the stand-in model replaces the model.
   programSetting("local", false),
@@ -218,6 +234,9 @@ function buildWorld(s: Setting, objects: readonly K8sObject[]): World {
 
 
 function applies(f: Flow, s: Setting): boolean {
+  if (f.egress === "internet" && s.sandboxEgress !== "internet") return false;
+  if (f.egress === "restricted" && s.sandboxEgress === "internet") return false;
+  if (f.egress === "allowList" && s.sandboxEgress !== "allowList") return false;
   if (f.needs === "in-cluster redis") return s.inClusterRedis;
   if (f.needs === "load balancer") return s.lbAllowedCidr !== undefined;
   if (f.needs === "stand-in model") return s.standInModel;

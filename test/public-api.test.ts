@@ -40,6 +40,8 @@ const VALUES = [
   "AGENT_APP_NAME", "ALL_AGENTS_SELECTOR", "SANDBOX_MANAGER_APP_NAME",
   "BUILTIN_GATEWAY_PATHS", "DEFAULT_GATEWAY_LIMITS",
   "AGENT_IMAGE_TARGETS", "agentImageContext",
+  "SANDBOX_APP_NAME", "EGRESS_MODES", "egressNameProblem", "requireEgressNames", "EGRESS_PROXY_PORT", "EGRESS_PROXY_METRICS_PORT",
+  "EGRESS_PROXY_APP_NAME", "EgressProxy", "resolveEgressProxyArgs", "egressProxySquidConfig", "proxyEnv", "SQUID_JSON_LOGFORMAT", "renderSquidConfig",
 ];
 
 const TYPES = [
@@ -58,6 +60,7 @@ const TYPES = [
   "WorkspaceClaimReaperArgs", "ResolvedWorkspaceClaimReaperArgs",
   "AgentTaskWorkerArgs", "AgentTasksSpec", "ResolvedAgentTaskWorkerArgs", "ResolvedAgentTasks",
   "AgentJwtIdentity", "JwtAlgorithm", "GatewayLimits",
+  "EgressMode", "SandboxEgress", "EgressProxyArgs", "ResolvedEgressProxyArgs", "SquidConfigArgs",
 ];
 
 /** Every name components/index.ts exports, types included, as the TypeScript checker sees them. */

@@ -93,4 +93,12 @@ def harden_pod(pod: Json, settings: Json) -> Json:
             )
         if settings.get("readinessProbe"):
             container["readinessProbe"] = copy.deepcopy(settings["readinessProbe"])
+        if settings.get("env"):
+            container["env"] = _with_env(container.get("env") or [], settings["env"])
     return pod
+
+
+def _with_env(env: list[Json], extra: list[Json]) -> list[Json]:
+    """`env` with the stack's variables (e.g. the egress proxy's) set, replacing same-named ones."""
+    names = {e["name"] for e in extra}
+    return [e for e in env if e.get("name") not in names] + copy.deepcopy(extra)

@@ -10,6 +10,8 @@ export const MANAGED_BY = "pulumi";
 export const AGENT_APP_NAME = "agentscope-agent";
 /** `app.kubernetes.io/name` of the sandbox manager's pods (SandboxPool). */
 export const SANDBOX_MANAGER_APP_NAME = "sandbox-manager";
+/** `app.kubernetes.io/name` of every sandbox pod (SandboxPool). */
+export const SANDBOX_APP_NAME = "agentscope-sandbox";
 /** Selects every agent pod of a namespace (NetworkPoliciesArgs.allAgentsSelector's default). */
 export const ALL_AGENTS_SELECTOR: Readonly<Record<string, string>> = Object.freeze({ "app.kubernetes.io/name": AGENT_APP_NAME });
 

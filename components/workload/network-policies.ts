@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { isIpv4Cidr, parseIpv4Cidr } from "../shared/cidr";
-import { ALL_AGENTS_SELECTOR, MANAGED_BY, SANDBOX_MANAGER_APP_NAME } from "./labels";
+import { ALL_AGENTS_SELECTOR, MANAGED_BY, SANDBOX_APP_NAME, SANDBOX_MANAGER_APP_NAME } from "./labels";
 import { SANDBOX_PORT } from "./sandbox-pool";
 import { requireDnsLabel } from "./validate";
 import type { OtlpEgress } from "./telemetry";
@@ -119,6 +119,13 @@ export interface NetworkPoliciesArgs {
    * server only (default none).
    */
   apiServerClients?: { name: string; podSelector: Record<string, string> }[];
+  /**
+   * Where sandboxes (and 2.x workspaces) may connect (docs/sandbox-egress.md). `internet` (default):
+   * the public internet by address. `restricted`: no egress rule at all, and no DNS for sandbox pods
+   * (DNS answers carry data out too); an EgressProxy adds the one way out (egress mode allowList),
+   * or nothing does (mode none).
+   */
+  sandboxEgress?: "internet" | "restricted";
   /** Cluster DNS: namespace and pod labels (default `kube-system`, `k8s-app: kube-dns`). */
   dns?: { namespace: string; podSelector: Record<string, string> };
   /** Telemetry flows (default none: no egress to a trace receiver, metrics ports closed). */
@@ -139,8 +146,9 @@ export interface TelemetryPolicyArgs {
   };
 }
 
-export interface ResolvedNetworkPoliciesArgs extends Omit<NetworkPoliciesArgs, "dns" | "modelApi" | "sandboxDeniedCidrs" | "allAgentsSelector" | "sandboxPort" | "namePrefix"> {
+export interface ResolvedNetworkPoliciesArgs extends Omit<NetworkPoliciesArgs, "dns" | "modelApi" | "sandboxDeniedCidrs" | "allAgentsSelector" | "sandboxPort" | "namePrefix" | "sandboxEgress"> {
   readonly allAgentsSelector: Record<string, string>;
+  readonly sandboxEgress: "internet" | "restricted";
   readonly sandboxPort: number;
   /** `<namePrefix>-`, or empty. */
   readonly policyPrefix: string;
@@ -204,10 +212,14 @@ export function resolveNetworkPoliciesArgs(args: NetworkPoliciesArgs): ResolvedN
     if (t.scrape.namespaces.length === 0) throw new Error(`${C}: telemetry.scrape.namespaces must name the monitoring namespace(s)`);
     if (t.scrape.namespaces.some((n) => n === args.sandboxNamespace)) throw new Error(`${C}: telemetry.scrape.namespaces must not include the sandbox namespace: sandboxes run untrusted code`);
   }
-  const { dns, modelApi, sandboxDeniedCidrs, namePrefix, ...rest } = args;
+  if (args.sandboxEgress !== undefined && args.sandboxEgress !== "internet" && args.sandboxEgress !== "restricted") {
+    throw new Error(`${C}: sandboxEgress must be "internet" or "restricted", got ${JSON.stringify(args.sandboxEgress)}`);
+  }
+  const { dns, modelApi, sandboxDeniedCidrs, namePrefix, sandboxEgress, ...rest } = args;
   return {
     ...rest,
     allAgentsSelector,
+    sandboxEgress: sandboxEgress ?? "internet",
     sandboxPort: SANDBOX_PORT,
     policyPrefix: namePrefix ? `${namePrefix}-` : "",
     dns: dns ?? { namespace: "kube-system", podSelector: { "k8s-app": "kube-dns" } },
@@ -280,10 +292,14 @@ export class NetworkPolicies extends pulumi.ComponentResource {
           ports: [tcp(r.redis.port)],
         }];
 
-    // ---------- both namespaces: deny all, then DNS ----------
+    // ---------- both namespaces: deny all, then DNS (not for sandboxes whose egress is restricted) ----------
+    const restricted = r.sandboxEgress === "restricted";
     for (const nsRole of ["agents", "sandboxes"] as const) {
       policy(nsRole, "default-deny", { matchLabels: {} }, { ingress: [], egress: [] });
-      policy(nsRole, "allow-dns", { matchLabels: {} }, { egress: [dnsRule] });
+      const dnsPods: k8s.types.input.meta.v1.LabelSelector = nsRole === "sandboxes" && restricted
+        ? { matchExpressions: [{ key: "app.kubernetes.io/name", operator: "NotIn", values: [SANDBOX_APP_NAME] }] }
+        : { matchLabels: {} };
+      policy(nsRole, "allow-dns", dnsPods, { egress: [dnsRule] });
     }
 
     // ---------- agents ----------
@@ -361,19 +377,19 @@ export class NetworkPolicies extends pulumi.ComponentResource {
       if (scrape.managerPorts.length) policy("agents", "sandbox-manager-metrics-scrape", { matchLabels: r.managerSelector }, { ingress: [{ from, ports: scrape.managerPorts.map(tcp) }] });
     }
 
-    // ---------- sandboxes: reached by the manager only; reach only the public internet ----------
+    // ---------- sandboxes: reached by the manager only; reach only the public internet, or nothing ----------
     // (upstream routes agents' tool calls through the manager: sandbox_manager.py call_tool)
-    const sandboxEgress: Rule = { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: r.sandboxExcept } }] };
+    const sandboxEgress: Rule[] = restricted ? [] : [{ to: [{ ipBlock: { cidr: "0.0.0.0/0", except: r.sandboxExcept } }] }];
     const ws = r.workspacePodLabel;
     policy("sandboxes", "sandboxes", ws ? { matchExpressions: [{ key: ws.key, operator: "NotIn", values: [ws.value] }] } : { matchLabels: {} }, {
       ingress: [{
         from: [{ namespaceSelector: nsSelector(r.agentsNamespace), podSelector: { matchLabels: r.managerSelector } }],
         ports: [tcp(r.sandboxPort)],
       }],
-      egress: [sandboxEgress],
+      egress: sandboxEgress,
     });
     // ---------- 2.x workspaces: what sandboxes reach, and nothing reaches them ----------
-    if (ws) policy("sandboxes", "workspaces", { matchLabels: { [ws.key]: ws.value } }, { egress: [sandboxEgress] });
+    if (ws) policy("sandboxes", "workspaces", { matchLabels: { [ws.key]: ws.value } }, { egress: sandboxEgress });
 
     this.policyNames = names;
     this.registerOutputs({ policyNames: this.policyNames });

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AcsNetwork, AcsPlacement } from "./acs";
 import { NO_ACS, acsNetworkAnnotations, acsPodAnnotations, acsPodLabels, acsTolerations } from "./acs";
 import type { WorkloadIdentity } from "./labels";
-import { SANDBOX_MANAGER_APP_NAME, recommendedLabels, selectorLabels } from "./labels";
+import { SANDBOX_APP_NAME, SANDBOX_MANAGER_APP_NAME, recommendedLabels, selectorLabels } from "./labels";
 import { cpuQuantity, guaranteedResources } from "./resources";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, tmpVolume, tmpVolumeMount } from "./security-context";
 import { requireDigestRef, requireDnsLabel, requireInt, requirePositive } from "./validate";
@@ -135,6 +135,11 @@ export interface SandboxPoolArgs {
   logLevel?: "DEBUG" | "INFO" | "WARNING" | "ERROR";
   /** Trace export and the metrics listener of the manager (default: both off). */
   telemetry?: WorkloadTelemetry;
+  /**
+   * Environment added to every sandbox container, replacing variables of the same name, e.g. the
+   * egress proxy's HTTP(S)_PROXY (EgressProxy.clientEnv; default none).
+   */
+  sandboxEnv?: pulumi.Input<{ name: string; value: string }[]>;
 }
 
 export const SANDBOX_MANAGER_PORT = 8000;
@@ -297,7 +302,7 @@ export function resolveSandboxPoolArgs(args: SandboxPoolArgs): ResolvedSandboxPo
       clusterRole: `${args.partOf}-${manager}`,
     },
     managerIdentity: { name: SANDBOX_MANAGER_APP_NAME, instance: `${args.partOf}-${manager}`, component: "sandbox-manager", partOf: args.partOf },
-    sandboxIdentity: { name: "agentscope-sandbox", instance: `${args.partOf}-${pre}sandbox`, component: "sandbox", partOf: args.partOf },
+    sandboxIdentity: { name: SANDBOX_APP_NAME, instance: `${args.partOf}-${pre}sandbox`, component: "sandbox", partOf: args.partOf },
   };
 }
 
@@ -402,6 +407,8 @@ export interface SandboxPodSettings {
   readonly volumeMounts: k8s.types.input.core.v1.VolumeMount[];
   /** So that the manager's wait_for_pod_ready (all containers ready) waits for the server. */
   readonly readinessProbe: k8s.types.input.core.v1.Probe;
+  /** Set on every container, replacing same-named variables (e.g. the egress proxy's). */
+  readonly env: { name: string; value: string }[];
 }
 
 export const SANDBOX_SERVICE_ACCOUNT = "sandbox";
@@ -412,7 +419,7 @@ export function sandboxPodLabels(r: ResolvedSandboxPoolArgs): Record<string, str
 }
 
 /** `registry` is `r.images.registry` resolved; `network` the ACS network annotations resolved. */
-export function sandboxPodSettings(r: ResolvedSandboxPoolArgs, registry: string, network: Record<string, string> = {}): SandboxPodSettings {
+export function sandboxPodSettings(r: ResolvedSandboxPoolArgs, registry: string, network: Record<string, string> = {}, env: { name: string; value: string }[] = []): SandboxPodSettings {
   if (registry === "") throw new Error("SandboxPool: images.registry resolved to an empty string (that means Docker Hub)");
   const acs = r.isolation.kind === "acs" ? r.isolation.placement : NO_ACS;
   const res = guaranteedResources(r.sandboxCpu, r.sandboxMemoryGiB) as { requests: Record<string, string>; limits: Record<string, string> };
@@ -440,6 +447,7 @@ export function sandboxPodSettings(r: ResolvedSandboxPoolArgs, registry: string,
     volumeMounts: [tmpVolumeMount()],
     // /healthz is the image's open probe path; everything under /fastapi needs the sandbox's token.
     readinessProbe: { httpGet: { path: "/healthz", port: SANDBOX_PORT }, periodSeconds: 1, failureThreshold: 120 },
+    env,
   };
 }
 
@@ -514,8 +522,8 @@ export class SandboxPool extends pulumi.ComponentResource {
         ),
     );
     const sandboxNetwork = pulumi.output(acsNetworkAnnotations(r.isolation.kind === "acs" ? r.isolation.placement : NO_ACS, args.acsNetwork));
-    const settingsJson = pulumi.all([r.images.registry, sandboxNetwork]).apply(([registry, network]) =>
-      JSON.stringify(sandboxPodSettings(r, registry, network), null, 2));
+    const settingsJson = pulumi.all([r.images.registry, sandboxNetwork, args.sandboxEnv ?? []]).apply(([registry, network, env]) =>
+      JSON.stringify(sandboxPodSettings(r, registry, network, env), null, 2));
 
     const tracing = args.telemetry?.tracing;
     const metrics = args.telemetry?.metrics === true;

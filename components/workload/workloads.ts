@@ -16,8 +16,11 @@ import { agentImageContext } from "./image-context";
 import { jwksPort } from "./gateway-identity";
 import { Namespaces } from "./namespaces";
 import type { CidrEgress } from "./network-policies";
-import { NetworkPolicies } from "./network-policies";
-import { ALL_AGENTS_SELECTOR, MANAGED_BY } from "./labels";
+import { NetworkPolicies, SANDBOX_DENIED_CIDRS, minimalCidrs } from "./network-policies";
+import type { SandboxEgress } from "./egress";
+import { requireEgressNames } from "./egress";
+import { EgressProxy } from "./egress-proxy";
+import { ALL_AGENTS_SELECTOR, MANAGED_BY, SANDBOX_APP_NAME } from "./labels";
 import { requireDnsLabel } from "./validate";
 import type { RedisEndpoint } from "./redis";
 import { InClusterRedis, REDIS_PORT } from "./redis";
@@ -78,6 +81,9 @@ export interface AgentScopeWorkloadsArgs {
        */
       workspaceRepository?: pulumi.Input<string>;
       workspacePullRepository?: pulumi.Input<string>;
+      /** Repository of the egress proxy image (target `egress-proxy`), required with sandbox.egress allowList; and where the cluster pulls it. */
+      egressProxyRepository?: pulumi.Input<string>;
+      egressProxyPullRepository?: pulumi.Input<string>;
       /**
        * Repository of the `user-agent-kit` image (our launcher and install script, FROM scratch),
        * required with a `directory` agent: user-agent.Dockerfile copies from it by digest, so the
@@ -93,6 +99,8 @@ export interface AgentScopeWorkloadsArgs {
     standInModel?: string;
     /** Prebuilt 2.x workspace image by digest (when `build` is omitted and a 2.x agent's workspaces are pods). */
     workspace?: string;
+    /** Prebuilt egress proxy image by digest (when `build` is omitted and sandbox.egress is allowList). */
+    egressProxy?: string;
     /** Credentials for pulling from a private registry without a node-level helper (default none; ACK uses the ACR credential helper). */
     pullCredentials?: RegistryCredentials;
   };
@@ -145,6 +153,11 @@ export interface AgentScopeWorkloadsArgs {
     memoryGiB?: number;
     /** Registry, namespace and tag of the runtime-sandbox images (mirrored into our registry), digests optional. */
     images: { registry: pulumi.Input<string>; namespace?: string; tag?: string; digests?: Partial<Record<SandboxType, string>> };
+    /**
+     * Where sandboxes (and 2.x workspaces) may connect (docs/sandbox-egress.md; default internet).
+     * allowList deploys the EgressProxy and points the sandboxes at it.
+     */
+    egress?: SandboxEgress;
   };
   /** Redis: in-cluster (local, dev) or an external endpoint such as Tair (prod). */
   redis:
@@ -222,6 +235,7 @@ export interface ResolvedWorkloadsArgs {
   /** CIDRs the agents' NetworkPolicies admit on the caller port besides in-cluster callers. */
   readonly policyCallerCidrs: string[];
   readonly zoneSpread: "required" | "preferred";
+  readonly egress: SandboxEgress;
 }
 
 export function resolveWorkloadsArgs(args: AgentScopeWorkloadsArgs): ResolvedWorkloadsArgs {
@@ -269,6 +283,15 @@ export function resolveWorkloadsArgs(args: AgentScopeWorkloadsArgs): ResolvedWor
     if (!i.build && !i.standInModel) throw new Error(`${C}: images.standInModel (a digest) is required with standInModel when images.build is omitted`);
   }
   if (i.build && i.standInModel) throw new Error(`${C}: images.build conflicts with images.standInModel: build it, or run a prebuilt digest`);
+  const egress: SandboxEgress = args.sandbox.egress ?? { mode: "internet" };
+  if (egress.mode === "allowList") {
+    if (egress.allow.length === 0) throw new Error(`${C}: sandbox.egress.allow must list at least one host name with mode allowList (to allow nothing, use mode none)`);
+    requireEgressNames(C, "sandbox.egress.allow", egress.allow);
+    if (i.build ? i.build.egressProxyRepository === undefined : !i.egressProxy) {
+      throw new Error(`${C}: sandbox.egress allowList needs the egress proxy image: ${i.build ? "images.build.egressProxyRepository" : "images.egressProxy (a digest)"}`);
+    }
+  }
+  if (i.build && i.egressProxy) throw new Error(`${C}: images.build conflicts with images.egressProxy: build it, or run a prebuilt digest`);
   const acs = args.acs ?? NO_ACS;
   const s = args.sandbox;
   let isolation: SandboxIsolation;
@@ -315,6 +338,7 @@ export function resolveWorkloadsArgs(args: AgentScopeWorkloadsArgs): ResolvedWor
     ...(loadBalancer ? { loadBalancer } : {}),
     policyCallerCidrs: loadBalancer ? [...loadBalancer.allowedCidrs, ...(args.platform === "alicloud" ? ALIBABA_SLB_HEALTH_CHECK_CIDRS : [])] : [],
     zoneSpread: args.environment === "prod" ? "required" : "preferred",
+    egress,
   };
 }
 
@@ -379,7 +403,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
     // image's inputs in the state are the same on every machine.
     const defaultContext = () => relative(process.cwd(), agentImageContext());
     const image = (
-      role: "agent" | "sandbox-manager" | "stand-in-model" | typeof USER_AGENT_KIT_TARGET | typeof WORKSPACE_IMAGE_TARGET,
+      role: "agent" | "sandbox-manager" | "stand-in-model" | "egress-proxy" | typeof USER_AGENT_KIT_TARGET | typeof WORKSPACE_IMAGE_TARGET,
       prebuilt: string | undefined,
       repository: pulumi.Input<string> | undefined,
       pullRepository: pulumi.Input<string> | undefined,
@@ -479,8 +503,28 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
       ...(obs.metrics ? { metrics: true } : {}),
     };
 
-    // ---------- sandbox pool ----------
+    // ---------- sandboxes' egress proxy (mode allowList) ----------
     const s = args.sandbox;
+    const net = args.network ?? {};
+    const egress = r.egress;
+    const egressProxy = egress.mode === "allowList"
+      ? new EgressProxy(`${name}-egress-proxy`, {
+        namespace: r.sandboxNamespace,
+        partOf: r.prefix,
+        image: image("egress-proxy", args.images.egressProxy, b?.egressProxyRepository, b?.egressProxyPullRepository).imageRef,
+        allow: [...egress.allow],
+        clientSelector: { "app.kubernetes.io/name": SANDBOX_APP_NAME },
+        // What sandboxes may never reach, the proxy never connects to either.
+        deniedCidrs: minimalCidrs([...SANDBOX_DENIED_CIDRS, ...(net.serviceCidr ? [net.serviceCidr] : []), ...(net.sandboxDeniedCidrs ?? [])]),
+        replicas: args.environment === "prod" ? 2 : 1,
+        placement: r.acs,
+        ...(args.acsNetwork ? { acsNetwork: args.acsNetwork } : {}),
+        imagePullSecrets: pullSecrets,
+        ...(obs.metrics ? { scrape: { namespaces: obs.metrics.scrapeNamespaces, ...(obs.metrics.scrapePodSelector ? { podSelector: obs.metrics.scrapePodSelector } : {}) } } : {}),
+      }, inNs)
+      : undefined;
+
+    // ---------- sandbox pool ----------
     const pool = new SandboxPool(`${name}-sandbox-pool`, {
       namespace: r.agentsNamespace,
       sandboxNamespace: r.sandboxNamespace,
@@ -507,6 +551,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
       imagePullSecrets: pullSecrets,
       sandboxImagePullSecrets: pullSecrets,
       telemetry,
+      ...(egressProxy ? { sandboxEnv: egressProxy.clientEnv } : {}),
     }, inNs);
 
     // ---------- the stand-in model (demos only): it replaces every agent's model ----------
@@ -592,7 +637,6 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
     }));
 
     // ---------- NetworkPolicies ----------
-    const net = args.network ?? {};
     new NetworkPolicies(`${name}-network-policies`, {
       agentsNamespace: r.agentsNamespace,
       sandboxNamespace: r.sandboxNamespace,
@@ -617,6 +661,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
       ...(net.apiServer ? { apiServer: net.apiServer } : {}),
       ...(net.serviceCidr ? { serviceCidr: net.serviceCidr } : {}),
       ...(net.sandboxDeniedCidrs ? { sandboxDeniedCidrs: net.sandboxDeniedCidrs } : {}),
+      ...(egress.mode !== "internet" ? { sandboxEgress: "restricted" } : {}),
       ...(obs.tracing || obs.metrics
         ? {
           telemetry: {

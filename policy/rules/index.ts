@@ -3,6 +3,7 @@ export * from "./ack";
 export * from "./acr";
 export * from "./workloads";
 export * from "./network";
+export * from "./sandbox-egress";
 export * from "./services";
 export * from "./acs";
 export * from "./rbac";

@@ -9,6 +9,7 @@ import { checkAcrPullsOverVpc, checkAcrResource } from "./acr";
 import { checkAcsPlacement } from "./acs";
 import { checkAcsNetworkPolicies } from "./acs-network";
 import { checkNamespaceDefaultDeny, checkSandboxEgress } from "./network";
+import { EGRESS_PROXY_POD_LABELS, SANDBOX_POD_LABELS, checkSandboxAllowList } from "./sandbox-egress";
 import type { SandboxEgressConfig } from "./network";
 import { checkSecretReadScope, checkRbac } from "./rbac";
 import { checkLoadBalancer, checkMetricsExposure } from "./services";
@@ -170,6 +171,34 @@ export const RULES: readonly Rule[] = [
         ...checkNamespaceDefaultDeny(resources, { exemptNamespaces: cfg.exemptNamespaces, sandbox: cfg }),
         ...checkSandboxEgress(resources, cfg),
       ];
+    },
+  },
+  {
+    kind: "stack",
+    name: "sandbox-egress-allowlist",
+    description:
+      "Where sandbox egress is an allow-list (an egress proxy runs in the sandbox namespace, or the pack says so), " +
+      "sandbox pods' NetworkPolicies let them reach only the egress proxy (and DNS, if given): no address, no other pod.",
+    severity: "critical",
+    remediationSteps: "Let sandbox pods egress only to the proxy's pods; allow names in sandbox.egress.allow, never addresses in a NetworkPolicy.",
+    configSchema: {
+      properties: {
+        allowList: { type: "boolean", description: "Sandbox egress is an allow-list (sandbox.egress.mode allowList): the stack must run the egress proxy. Unset, the rule applies where a proxy runs.", default: false },
+        sandboxNamespaces: stringList("Sandbox namespaces, besides those found by label or from the sandbox manager's K8S_NAMESPACE.", []),
+        sandboxNamespaceLabels: labelMap("Labels that mark a Namespace of the stack as a sandbox namespace.", { ...DEFAULT_SANDBOX_NAMESPACE_LABELS }),
+        sandboxPodLabels: labelMap("Labels sandbox pods carry.", { ...SANDBOX_POD_LABELS }),
+        proxyPodLabels: labelMap("Labels selecting the egress proxy's pods.", { ...EGRESS_PROXY_POD_LABELS }),
+      },
+    },
+    check: (resources, ctx) => {
+      const c = ctx.config;
+      return checkSandboxAllowList(resources, {
+        requireProxy: c.allowList === true,
+        sandboxNamespaces: stringListOr(c.sandboxNamespaces, []),
+        sandboxNamespaceLabels: asObject(c.sandboxNamespaceLabels) ? asStringMap(c.sandboxNamespaceLabels) : { ...DEFAULT_SANDBOX_NAMESPACE_LABELS },
+        sandboxPodLabels: asObject(c.sandboxPodLabels) ? asStringMap(c.sandboxPodLabels) : { ...SANDBOX_POD_LABELS },
+        proxyPodLabels: asObject(c.proxyPodLabels) ? asStringMap(c.proxyPodLabels) : { ...EGRESS_PROXY_POD_LABELS },
+      });
     },
   },
   {

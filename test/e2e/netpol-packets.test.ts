@@ -17,6 +17,7 @@ import { programObjects } from "../support/netpol-cluster";
 import { runProgram } from "../support/program";
 import { OUTSIDE_HOSTS, Outside } from "./netpol/outside";
 import type { ProbeRole } from "./netpol/probe-pods";
+import { pushProbeImage } from "./netpol/probe-image";
 import { probeConfigMap, probePod } from "./netpol/probe-pods";
 import { CALLERS, ROWS, localConfig, probeRoles, probeWorld } from "./netpol/world";
 import { env, getJson, kubectl, ok, run } from "./support";
@@ -42,17 +43,6 @@ function execAsync(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => (err ? reject(new Error(`${cmd} ${args.slice(0, 6).join(" ")}: ${err.message}\n${stderr}`)) : resolve(stdout)));
   });
-}
-
-/** The probe image: the debootstrap base with python3, pushed to the e2e registry, by digest. */
-function pushProbeImage(): string {
-  const base = process.env.BASE_IMAGE ?? "localhost/bookworm-python:3.11";
-  const id = ok(run("podman", ["image", "inspect", "--format", "{{.Id}}", base]), "podman image inspect").stdout.trim().slice(0, 16);
-  const ref = `${env.registry}/agentscope/netpol-probe:${id}`;
-  const creds = `${env.registryUser}:${env.registryPassword}`;
-  ok(run("podman", ["push", "--quiet", "--tls-verify=false", "--creds", creds, base, `docker://${ref}`]), "podman push probe image");
-  const digest = ok(run("skopeo", ["inspect", "--tls-verify=false", "--creds", creds, "--format", "{{.Digest}}", `docker://${ref}`]), "skopeo inspect").stdout.trim();
-  return `${env.registry}/agentscope/netpol-probe@${digest}`;
 }
 
 interface PodJson { metadata: { name: string; namespace: string; labels?: Record<string, string> }; status?: { podIP?: string }; spec: { containers: { ports?: PodEndpoint["ports"] }[] } }

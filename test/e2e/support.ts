@@ -32,6 +32,8 @@ export const env = {
   seedAgentImage: need("E2E_SEED_AGENT_IMAGE"),
   agentscope2AgentImage: need("E2E_AGENTSCOPE2_AGENT_IMAGE"),
   workspaceImage: need("E2E_WORKSPACE_IMAGE"),
+  /** The sandboxes' egress proxy (target egress-proxy), for sandbox-egress-packets.test.ts. */
+  egressProxyImage: need("E2E_EGRESS_PROXY_IMAGE"),
   timings: need("E2E_TIMINGS"),
   stateDir: need("PULUMI_BACKEND_URL").replace(/^file:\/\//, ""),
   apiServerEndpoint: need("E2E_APISERVER_ENDPOINT"),

@@ -6,7 +6,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     root: __dirname,
-    include: ["policy.test.ts", "node-netns.test.ts", "local.test.ts", "user-agents.test.ts", "sandbox-pool.test.ts", "workspaces.test.ts", "acs.test.ts", "expiring-kubeconfig.test.ts", "netpol-packets.test.ts", "package.test.ts"],
+    include: ["policy.test.ts", "node-netns.test.ts", "local.test.ts", "user-agents.test.ts", "sandbox-pool.test.ts", "workspaces.test.ts", "acs.test.ts", "expiring-kubeconfig.test.ts", "netpol-packets.test.ts", "sandbox-egress-packets.test.ts", "package.test.ts"],
     pool: "forks",
     fileParallelism: false,
     sequence: { concurrent: false },

@@ -96,6 +96,17 @@ def test_harden_pod_refuses_a_pod_without_its_own_token(token: str | None) -> No
         pods.harden_pod(upstream_pod(token), SETTINGS)
 
 
+def test_harden_pod_sets_the_egress_proxy_env_replacing_same_names() -> None:
+    proxy = [{"name": "HTTPS_PROXY", "value": "http://10.96.0.9:3128"}, {"name": "NO_PROXY", "value": "localhost"}]
+    original = upstream_pod()
+    original["spec"]["containers"][0]["env"].append({"name": "HTTPS_PROXY", "value": "http://elsewhere:1"})
+    env = pods.harden_pod(original, {**SETTINGS, "env": proxy})["spec"]["containers"][0]["env"]
+    assert [e["name"] for e in env] == ["SECRET_TOKEN", "NGINX_TIMEOUT", "HTTPS_PROXY", "NO_PROXY"]
+    assert env[-2:] == proxy
+    # Without env in the settings (egress internet or none) the container's env is left as it was.
+    assert pods.harden_pod(upstream_pod(), SETTINGS)["spec"]["containers"][0]["env"] == upstream_pod()["spec"]["containers"][0]["env"]
+
+
 def test_harden_pod_refuses_host_paths() -> None:
     with pytest.raises(ValueError, match="hostPath"):
         pods.harden_pod(upstream_pod(volumes=[{"name": "vol-0", "hostPath": {"path": "/srv"}}]), SETTINGS)

@@ -32,6 +32,11 @@ export interface Flow {
    * workspaces are pods).
    */
   readonly needs?: "in-cluster redis" | "load balancer" | "stand-in model" | "users' agents";
+  /**
+   * Only where sandboxes' egress (sandbox.egress.mode) is `internet`; `restricted`: none or
+   * allowList (no internet by address, no DNS); `allowList`: where the egress proxy runs.
+   */
+  readonly egress?: "internet" | "restricted" | "allowList";
 }
 
 export const FLOWS: readonly Flow[] = [
@@ -39,7 +44,8 @@ export const FLOWS: readonly Flow[] = [
   { from: "agent A", to: "kube-dns", port: 53, protocol: "UDP", expect: "allow", why: "DNS" },
   { from: "agent B", to: "kube-dns", port: 53, protocol: "TCP", expect: "allow", why: "DNS over TCP" },
   { from: "sandbox-manager", to: "kube-dns", port: 53, protocol: "UDP", expect: "allow", why: "DNS" },
-  { from: "sandbox A", to: "kube-dns", port: 53, protocol: "UDP", expect: "allow", why: "DNS" },
+  { from: "sandbox A", to: "kube-dns", port: 53, protocol: "UDP", expect: "allow", why: "DNS", egress: "internet" },
+  { from: "sandbox A", to: "kube-dns", port: 53, protocol: "UDP", expect: "deny", why: "no DNS where egress is restricted: its answers carry data out too", egress: "restricted" },
   { from: "redis", to: "kube-dns", port: 53, protocol: "UDP", expect: "allow", why: "DNS (namespace-wide rule)", needs: "in-cluster redis" },
   // callers → agents
   { from: "caller pod (ns frontend)", to: "agent A", via: "service", port: 8080, expect: "allow", why: "callers use the Service, which targets the gateway" },
@@ -73,7 +79,24 @@ export const FLOWS: readonly Flow[] = [
   { from: "sandbox A", to: "sandbox-manager", port: 8000, expect: "deny", why: "the manager is called, never calls back" },
   { from: "sandbox A", to: "API server", port: 6443, expect: "deny", why: "cluster control plane" },
   { from: "sandbox A", to: "sandbox B", port: 8090, expect: "deny", why: "sessions are isolated from each other" },
-  { from: "sandbox A", to: "public web", port: 443, expect: "allow", why: "pip install, web access" },
+  { from: "sandbox A", to: "public web", port: 443, expect: "allow", why: "pip install, web access", egress: "internet" },
+  { from: "sandbox A", to: "public web", port: 443, expect: "deny", why: "egress none or allowList: no address is reachable directly", egress: "restricted" },
+  // the egress proxy (sandbox.egress.mode allowList): the sandboxes' only way out, by name
+  { from: "sandbox A", to: "egress-proxy", via: "service", port: 3128, expect: "allow", why: "HTTP(S)_PROXY", egress: "allowList" },
+  { from: "sandbox B", to: "egress-proxy", port: 3128, expect: "allow", why: "HTTP(S)_PROXY", egress: "allowList" },
+  { from: "sandbox A", to: "egress-proxy", port: 9301, expect: "deny", why: "the exporter is for the scrapers", egress: "allowList" },
+  { from: "agent A", to: "egress-proxy", port: 3128, expect: "deny", why: "the proxy is the sandboxes'", egress: "allowList" },
+  { from: "sandbox-manager", to: "egress-proxy", port: 3128, expect: "deny", why: "the proxy is the sandboxes'", egress: "allowList" },
+  { from: "pod in unrelated ns team-x", to: "egress-proxy", port: 3128, expect: "deny", why: "the proxy is the sandboxes'", egress: "allowList" },
+  { from: "egress-proxy", to: "kube-dns", port: 53, protocol: "UDP", expect: "allow", why: "it resolves the allowed names", egress: "allowList" },
+  { from: "egress-proxy", to: "public web", port: 443, expect: "allow", why: "CONNECT to an allowed name", egress: "allowList" },
+  { from: "egress-proxy", to: "public web", port: 80, expect: "allow", why: "plain HTTP to an allowed name", egress: "allowList" },
+  { from: "egress-proxy", to: "public web", port: 22, expect: "deny", why: "443 and 80 only", egress: "allowList" },
+  { from: "egress-proxy", to: "metadata 100.100.100.200", port: 80, expect: "deny", why: "an allowed name resolving to the metadata service", egress: "allowList" },
+  { from: "egress-proxy", to: "private 10.1.2.3", port: 443, expect: "deny", why: "VPC / RFC 1918", egress: "allowList" },
+  { from: "egress-proxy", to: "API server", port: 6443, expect: "deny", why: "cluster control plane", egress: "allowList" },
+  { from: "egress-proxy", to: "sandbox A", port: 8090, expect: "deny", why: "it never calls a sandbox", egress: "allowList" },
+  { from: "egress-proxy", to: "redis", port: 6379, expect: "deny", why: "session store", egress: "allowList" },
   { from: "internet client", to: "sandbox A", port: 8090, expect: "deny", why: "no ingress from outside" },
   { from: "pod in unrelated ns team-x", to: "sandbox A", port: 8090, expect: "deny", why: "only the manager" },
   // sandbox manager
@@ -124,7 +147,8 @@ export const FLOWS: readonly Flow[] = [
   { from: "workspace", to: "sandbox-manager", port: 8000, expect: "deny", why: "the manager", needs: "users' agents" },
   { from: "workspace", to: "sandbox A", port: 8090, expect: "deny", why: "sessions are isolated from each other", needs: "users' agents" },
   { from: "workspace", to: "private 10.1.2.3", port: 443, expect: "deny", why: "VPC / RFC 1918", needs: "users' agents" },
-  { from: "workspace", to: "public web", port: 443, expect: "allow", why: "pip install, web access, as from a sandbox", needs: "users' agents" },
+  { from: "workspace", to: "public web", port: 443, expect: "allow", why: "pip install, web access, as from a sandbox", needs: "users' agents", egress: "internet" },
+  { from: "workspace", to: "public web", port: 443, expect: "deny", why: "as from a sandbox where egress is restricted", needs: "users' agents", egress: "restricted" },
   { from: "sandbox A", to: "workspace", port: 8080, expect: "deny", why: "sandboxes and workspaces are isolated from each other", needs: "users' agents" },
   { from: "pod in unrelated ns team-x", to: "workspace", port: 8080, expect: "deny", why: "no ingress at all", needs: "users' agents" },
   { from: "sandbox-manager", to: "workspace", port: 8090, expect: "deny", why: "the sandboxes' ingress rule leaves workspaces out", needs: "users' agents" },

@@ -67,6 +67,8 @@ export interface K8sObject extends Record<string, unknown> {
 }
 
 export const MOCK_DIGEST = "ab".repeat(32);
+/** The ClusterIP every mocked Service gets. */
+export const MOCK_CLUSTER_IP = "10.96.0.10";
 export const MOCK_API_SERVER = { address: "10.32.192.10", port: 6443 };
 
 type CallHandler = (inputs: Record<string, unknown>) => Record<string, unknown>;
@@ -99,10 +101,14 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
         };
       }
       return {};
-    case "kubernetes:core/v1:Service":
-      return inputs["spec"] && (inputs["spec"] as Record<string, unknown>)["type"] === "LoadBalancer"
-        ? { status: { loadBalancer: { ingress: [{ ip: "198.51.100.7" }] } } }
-        : {};
+    case "kubernetes:core/v1:Service": {
+      const spec = (inputs["spec"] ?? {}) as Record<string, unknown>;
+      // The API server assigns every Service but a headless one an address (MOCK_CLUSTER_IP here).
+      const withIp = spec["clusterIP"] === undefined ? { spec: { ...spec, clusterIP: MOCK_CLUSTER_IP } } : {};
+      return spec["type"] === "LoadBalancer"
+        ? { ...withIp, status: { loadBalancer: { ingress: [{ ip: "198.51.100.7" }] } } }
+        : withIp;
+    }
     default:
       return {};
   }

@@ -38,12 +38,13 @@ const SANDBOX_PODS = { "sandbox A": "sandbox-a7k2m9x4q1w8e5r3t6y0u2i4o", "sandbo
 
 /**
  * Every row that applies to the local stack (in-cluster Redis, the stand-in model, no load
- * balancer, no users' agents: user-agents.test.ts probes a real workspace pod), but one: with a
+ * balancer, no users' agents: user-agents.test.ts probes a real workspace pod; sandbox egress
+ * internet, so no egress proxy: docs/sandbox-egress.md says what proves it), but one: with a
  * single agent, "agent B" is agent A's second replica behind the same Service, so "agent B → agent
  * A via the Service" may be handed back to the caller itself by kube-proxy, a pod talking to
  * itself, which no NetworkPolicy governs.
  */
-export const ROWS: readonly Flow[] = FLOWS.filter((f) => f.needs !== "load balancer" && f.needs !== "users' agents" && !(f.via !== undefined && f.from.startsWith("agent ") && f.to.startsWith("agent ")));
+export const ROWS: readonly Flow[] = FLOWS.filter((f) => f.needs !== "load balancer" && f.needs !== "users' agents" && (f.egress ?? "internet") === "internet" && !(f.via !== undefined && f.from.startsWith("agent ") && f.to.startsWith("agent ")));
 
 /** One probe per rendered workload (two for the agent: its replicas), two sandboxes, two callers. */
 export function probeRoles(objects: readonly K8sObject[]): Map<string, ProbeRole> {
