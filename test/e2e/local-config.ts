@@ -25,7 +25,7 @@ export function localStackConfig(t: LocalTarget): Record<string, unknown> {
       registryServer: t.registry, registryUsername: t.registryUser,
     },
     agents: [{ name: "friday", displayName: "Friday", model: { provider: "dashscope", name: "qwen-turbo" }, cpu: 0.5, memoryGiB: 1 }],
-    sandbox: { types: ["base"], poolSize: 2, cpu: 0.25, cpuLimit: 1, memoryGiB: 0.5, imageTag: "e2e", imageDigests: { base: t.sandboxImage } },
+    sandbox: { types: ["base"], poolSize: 2, cpu: 0.1, cpuLimit: 1, memoryGiB: 0.5, imageTag: "e2e", imageDigests: { base: t.sandboxImage } },
     redis: { mode: "in-cluster", image: t.redisImage },
   };
 }
