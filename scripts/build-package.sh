@@ -34,7 +34,7 @@ cp -R policy/config "$out/policy/config"
 context_files=(Dockerfile user-agent.Dockerfile .containerignore .dockerignore install-deps.sh
   requirements.txt requirements-sandbox-manager.txt requirements-sandbox.txt requirements-agentscope2.txt)
 context_dirs=(friday stand_in_model sandbox_server sandbox_manager_ext one_ssl_context agent_launcher
-  agentscope2_launcher observability)
+  agentscope2_launcher observability workspace_reaper)
 mkdir -p "$out/agent-image"
 for f in "${context_files[@]}"; do cp agent-image/"$f" "$out/agent-image/$f"; done
 for d in "${context_dirs[@]}"; do

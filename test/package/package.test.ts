@@ -155,7 +155,7 @@ describe("the tarball", () => {
     // The image build context (scripts/build-package.sh): the Dockerfiles, their ignore files, the
     // dependency step, the hash locks and the Python packages they copy; no tests, .in files or caches.
     /^bin\/agent-image\/(Dockerfile|user-agent\.Dockerfile|\.containerignore|\.dockerignore|install-deps\.sh|requirements(-[a-z0-9-]+)?\.txt)$/,
-    /^bin\/agent-image\/(friday|stand_in_model|sandbox_server|sandbox_manager_ext|one_ssl_context|agent_launcher|agentscope2_launcher|observability)\/[a-z0-9_]+\.py$/,
+    /^bin\/agent-image\/(friday|stand_in_model|sandbox_server|sandbox_manager_ext|one_ssl_context|agent_launcher|agentscope2_launcher|observability|workspace_reaper)\/[a-z0-9_]+\.py$/,
     // The images command (package.json "bin").
     /^bin\/cli\/(images|images-args|build-push)\.js$/,
   ];
