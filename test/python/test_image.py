@@ -305,5 +305,5 @@ def test_sandbox_manager_loads_its_extension_and_hides_admin_routes(
     assert r.status_code != 404, r.text
     assert httpx.post(url + "/get_info_async", json={"identity": "nope"}).status_code == 401
     logs = subprocess.run(["podman", "logs", cid], capture_output=True, text=True, check=True)
-    assert "Sandbox pods: ClusterIP addressing" in logs.stdout + logs.stderr  # the extension's own line
+    assert "Sandbox pods: pod-IP addressing" in logs.stdout + logs.stderr  # the extension's own line
     print(f"\nsandbox manager with extension healthy {seconds:.2f}s after podman run")
