@@ -180,11 +180,11 @@ const workspacesSchema = z.strictObject({
   warmPool: workspaceWarmPoolSchema.optional(),
   /** storage persistentVolumeClaim: a claim nobody used this many days is deleted by the claim reaper (default 30). */
   retainDays: num(z.number().int().min(1).max(3650)).optional(),
-  /** storage persistentVolumeClaim: the claim reaper's CronJob (default daily at 03:17, deleting). */
+  /** storage persistentVolumeClaim: the claim reaper's CronJob (default daily at 03:17, dry run: it lists, deletes nothing until proved on a real node). */
   reaper: z.strictObject({
     schedule: str(z.string().regex(/^\s*[\d*/,-]+(\s+[\d*/,-]+){4}\s*$/, "must be five cron fields of digits, *, /, - and , such as \"17 3 * * *\"")).default("17 3 * * *"),
-    /** List what would be deleted, delete nothing. */
-    dryRun: z.boolean().default(false),
+    /** List what would be deleted, delete nothing (the default until the reaper has run on a real node: set false to delete). */
+    dryRun: z.boolean().default(true),
   }).optional(),
 });
 

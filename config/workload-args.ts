@@ -298,7 +298,7 @@ function agentWorkspaces(w: StackConfig["agents"][number]["workspaces"], c: Stac
     idleSeconds: (w?.idleMinutes ?? 60) * 60,
     ...(w?.warmPool ? { warmPool: warmPool(w.warmPool) } : {}),
     ...(kind === "persistentVolumeClaim"
-      ? { claimReaper: { retainDays: w?.retainDays ?? 30, schedule: w?.reaper?.schedule ?? "17 3 * * *", dryRun: w?.reaper?.dryRun ?? false } }
+      ? { claimReaper: { retainDays: w?.retainDays ?? 30, schedule: w?.reaper?.schedule ?? "17 3 * * *", dryRun: w?.reaper?.dryRun ?? true } }
       : {}),
   };
 }

@@ -217,7 +217,7 @@ describe("agents[].workspaces (framework agentscope2)", () => {
       warmPool: { min: 1, max: 5, headroom: 2, scaleDownAfterSeconds: 300 },
       claimReaper: { retainDays: 14, schedule: "17 3 * * *", dryRun: true },
     });
-    expect(helperOf("prod", withWorkspaces("prod", {})).workspaces).toMatchObject({ claimReaper: { retainDays: 30, schedule: "17 3 * * *", dryRun: false } });
+    expect(helperOf("prod", withWorkspaces("prod", {})).workspaces).toMatchObject({ claimReaper: { retainDays: 30, schedule: "17 3 * * *", dryRun: true } });
   });
 
   it("takes local workspaces in the local environment only, without pod keys", () => {

@@ -42,7 +42,7 @@ export interface WorkspaceClaimReaperArgs {
   retainDays?: number;
   /** Cron schedule (default `17 3 * * *`: daily, off the hour). */
   schedule?: string;
-  /** Print what would be deleted, delete nothing (default false). */
+  /** Print what would be deleted, delete nothing (default true: deleting users' disks is opt-in until the reaper is proved on a real node). */
   dryRun?: boolean;
   /** ACS placement of the reaper's pod, as the agents' (default none). */
   placement?: AcsPlacement;
@@ -95,7 +95,7 @@ export function resolveWorkspaceClaimReaperArgs(args: WorkspaceClaimReaperArgs):
     identity: { name: REAPER_APP_NAME, instance: `${args.partOf}-${args.agentName}-claim-reaper`, component: "claim-reaper", partOf: args.partOf },
     retainDays,
     schedule: schedule.trim(),
-    dryRun: args.dryRun ?? false,
+    dryRun: args.dryRun ?? true,
     placement: args.placement ?? NO_ACS,
   };
 }

@@ -38,7 +38,7 @@ const CLAIMS = { kind: "persistentVolumeClaim" as const, sizeGiB: 20, storageCla
 
 const runs = new Map<string, MockRun>();
 beforeAll(async () => {
-  runs.set("prod", await runWorkloads(withHelper("prod", { kind: "pods", storage: CLAIMS, claimReaper: { retainDays: 14, dryRun: true, schedule: "5 */6 * * *" } })));
+  runs.set("prod", await runWorkloads(withHelper("prod", { kind: "pods", storage: CLAIMS, claimReaper: { retainDays: 14, dryRun: false, schedule: "5 */6 * * *" } })));
   runs.set("local", await runWorkloads(withHelper("local", { kind: "pods", storage: { kind: "persistentVolumeClaim", sizeGiB: 1 } })));
   runs.set("emptyDir", await runWorkloads(withHelper("local", { kind: "pods", storage: { kind: "emptyDir", sizeGiB: 1 } })));
   runs.set("off", await runWorkloads(withHelper("prod", { kind: "pods", storage: CLAIMS, claimReaper: false })));
@@ -116,8 +116,9 @@ describe.each(["prod", "local"])("an agent whose workspaces are claims (%s)", (e
     expect(c["workingDir"]).toBe(REAPER_DIR);
     expect(c["command"]).toEqual(["python", "-m", "workspace_reaper"]);
     expect(c["args"]).toEqual(env === "prod"
-      ? ["--namespace", "agentscope-sandboxes", "--agent", "helper", "--retain-days", "14", "--dry-run"]
-      : ["--namespace", "agentscope-sandboxes", "--agent", "helper", "--retain-days", "30"]);
+      ? ["--namespace", "agentscope-sandboxes", "--agent", "helper", "--retain-days", "14"]
+      // The default is a dry run: deleting users' disks is opt-in.
+      : ["--namespace", "agentscope-sandboxes", "--agent", "helper", "--retain-days", "30", "--dry-run"]);
     expect(o(cron["spec"])["schedule"]).toBe(env === "prod" ? "5 */6 * * *" : "17 3 * * *");
   });
 
@@ -168,7 +169,7 @@ describe("refused", () => {
   });
 
   it("takes the defaults: 30 days, daily at 03:17, deleting", () => {
-    expect(r({})()).toMatchObject({ retainDays: 30, schedule: "17 3 * * *", dryRun: false });
+    expect(r({})()).toMatchObject({ retainDays: 30, schedule: "17 3 * * *", dryRun: true });
     expect(reaperClaimSelector("helper")).toEqual({ "app.kubernetes.io/name": "agentscope-workspace", "agentscope.io/agent": "helper" });
   });
 });
