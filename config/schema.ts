@@ -6,6 +6,7 @@ import { ACS_COMPUTE_CLASSES, ACS_COMPUTE_QOS } from "../components/workload/acs
 import { SANDBOX_TYPES } from "../components/workload/sandbox-types";
 import { EGRESS_MODES, egressNameProblem } from "../components/workload/egress";
 import { WORKSPACE_ISOLATIONS } from "../components/workload/agent-workspaces";
+import { GATEWAY_CPU, GATEWAY_MEMORY_GIB } from "../components/workload/agent-runtime";
 import type { EnvironmentDefaults } from "./defaults";
 import { ENVIRONMENTS } from "./defaults";
 import { agentSourceSchema } from "./agent-source";
@@ -204,8 +205,9 @@ export function agentSchema(d: EnvironmentDefaults) {
     replicas: z
       .strictObject({ min: num(z.number().int().min(1).max(100)).default(d.agentReplicas.min), max: num(z.number().int().min(1).max(500)).default(d.agentReplicas.max) })
       .prefault({}),
-    cpu: num(z.number().positive().max(64, "must be at most 64 vCPU")).default(1),
-    memoryGiB: num(z.number().positive().max(512, "must be at most 512 GiB")).default(2),
+    // The gateway sidecar takes GATEWAY_CPU / GATEWAY_MEMORY_GIB of the pod; the agent needs as much again.
+    cpu: num(z.number().min(2 * GATEWAY_CPU, `must be at least ${2 * GATEWAY_CPU} vCPU: the gateway sidecar takes ${GATEWAY_CPU} of the pod and the agent needs at least as much`).max(64, "must be at most 64 vCPU")).default(1),
+    memoryGiB: num(z.number().min(2 * GATEWAY_MEMORY_GIB, `must be at least ${2 * GATEWAY_MEMORY_GIB} GiB: the gateway sidecar takes ${GATEWAY_MEMORY_GIB} GiB of the pod and the agent needs at least as much`).max(512, "must be at most 512 GiB")).default(2),
     sandboxTypes: z.array(z.enum(SANDBOX_TYPES)).min(1).default(["base"]),
     /** Where the code comes from: builtin (Friday, default), directory (built by the stack) or image. */
     source: agentSourceSchema.default({ kind: "builtin" }),

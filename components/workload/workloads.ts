@@ -9,7 +9,7 @@ import type { AgentSpec } from "./agent-runtime";
 import { USER_AGENT_DOCKERFILE, USER_AGENT_KIT_TARGET, USER_AGENT_TARGETS, isAgentscope2, requireAgentSource } from "./agent-source";
 import { AgentWorkspaces, WORKSPACE_IMAGE_TARGET, WORKSPACE_POD_LABEL } from "./agent-workspaces";
 import { WorkspaceClaimReaper } from "./workspace-claim-reaper";
-import { AgentRuntime } from "./agent-runtime";
+import { AgentRuntime, requireRoomBesideGateway } from "./agent-runtime";
 import type { RegistryCredentials } from "./container-image";
 import { ContainerImage } from "./container-image";
 import { agentImageContext } from "./image-context";
@@ -252,6 +252,8 @@ export function resolveWorkloadsArgs(args: AgentScopeWorkloadsArgs): ResolvedWor
       if (!served.includes(t)) throw new Error(`${C}: agents[${a.name}].sandboxTypes has "${t}", which sandbox.types does not serve (${served.join(", ")})`);
     }
     if (a.source) requireAgentSource(C, `agents[${a.name}].source`, a.source);
+    // Before any child is registered: a throw from one agent's runtime would leave the others' rollouts in flight.
+    requireRoomBesideGateway(C, `agents[${a.name}].`, a.cpu, a.memoryGiB, args.adminRouteGateway ?? true);
     if (a.source?.kind === "directory") {
       const b = args.images.build;
       if (!b) throw new Error(`${C}: agents[${a.name}].source is a directory, which needs images.build; without it, build the image outside the stack and give source kind image`);

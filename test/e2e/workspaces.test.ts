@@ -32,10 +32,12 @@ const config = {
   sandbox: { ...(base["sandbox"] as Record<string, unknown>), poolSize: 0 },
   images: { ...(base["images"] as Record<string, unknown>), userAgents: { helper: env.agentscope2AgentImage, keeper: env.agentscope2AgentImage }, workspace: env.workspaceImage },
   // Workspace pods of 0.1 vCPU, as user-agents.test.ts has them (where the 35 s first turn was
-  // seen): the node's 2 vCPU hold both agents, a warm pod, a claimed one and the bench's.
+  // seen), and Redis at its floor: the node's 2 vCPU hold both agents (0.5 each, the least with the
+  // gateway sidecar), a warm pod, a claimed one, the bench's and a reaper run.
+  redis: { ...(base["redis"] as Record<string, unknown>), cpu: 0.1 },
   agents: [
     { ...agent, name: "helper", workspaces: { kind: "pods", cpu: 0.1, memoryGiB: 0.25, isolation: "per_session", warmPool: { size: 1 } } },
-    { ...agent, name: "keeper", cpu: 0.25, workspaces: { kind: "pods", cpu: 0.1, memoryGiB: 0.25, storage: "persistentVolumeClaim", storageGiB: 1, retainDays: 30, reaper: { dryRun: true } } },
+    { ...agent, name: "keeper", workspaces: { kind: "pods", cpu: 0.1, memoryGiB: 0.25, storage: "persistentVolumeClaim", storageGiB: 1, retainDays: 30, reaper: { dryRun: true } } },
   ],
 };
 const stack = new Stack("wsp");

@@ -188,6 +188,12 @@ describe("AgentScopeWorkloads args", () => {
     expect(() => resolveWorkloadsArgs({ ...dev, images: {} })).toThrow(/required when images\.build is omitted/);
     expect(() => resolveWorkloadsArgs({ ...dev, agents: [dev.agents[0]!, dev.agents[0]!] })).toThrow(/"friday" twice/);
     expect(() => resolveWorkloadsArgs({ ...dev, agents: [{ ...dev.agents[0]!, sandboxTypes: ["gui"] }] })).toThrow(/sandbox\.types does not serve/);
+    // Checked for every agent before any child exists: the second agent's runtime would otherwise
+    // throw while the first one's rollout is in flight, and `pulumi up` waits that out.
+    const second = { ...dev.agents[0]!, name: "second", cpu: 0.25 };
+    expect(() => resolveWorkloadsArgs({ ...dev, agents: [dev.agents[0]!, second] })).toThrow(/agents\[second\]\.cpu must be at least 0\.5 .* got 0\.25 \/ 2 \(the gateway takes 0\.25 vCPU/);
+    expect(() => resolveWorkloadsArgs({ ...dev, adminRouteGateway: false, agents: [{ ...second, memoryGiB: 0.2 }] })).toThrow(/agents\[second\]\.cpu must be at least 0\.25 and agents\[second\]\.memoryGiB at least 0\.25, got 0\.25 \/ 0\.2$/);
+    expect(() => resolveWorkloadsArgs({ ...dev, adminRouteGateway: false, agents: [second] })).not.toThrow();
     expect(() => resolveWorkloadsArgs({ ...dev, exposure: { type: "internal-lb" } })).toThrow(/allowedCidrs must list the callers' CIDR blocks \(outside the cluster's pod ranges\)/);
     expect(resolveWorkloadsArgs({ ...dev, exposure: { type: "internal-lb", allowedCidrs: ["172.20.0.0/16"] } }).loadBalancer?.allowedCidrs).toEqual(["172.20.0.0/16"]);
   });
