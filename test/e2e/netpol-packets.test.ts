@@ -5,7 +5,9 @@
 // objects). Probe pods with each role's labels, the real CoreDNS, and outside hosts in network
 // namespaces (outside.ts) then carry one real connection per row, first without the policies
 // (every path must be open, so a later "deny" means the policy), then with them; each row must get
-// the verdict the evaluator (support/netpol.ts) gives on that same world.
+// the verdict the evaluator (support/netpol.ts) gives on that same world. Twice: with sandbox egress
+// `internet` (the local stack as shipped) and `allowList` (the egress proxy's rows, and sandboxes cut
+// off from every address and from DNS), each in namespaces of its own run.
 import { execFile } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Flow, World } from "../support/flow-table";
@@ -19,7 +21,8 @@ import { OUTSIDE_HOSTS, Outside } from "./netpol/outside";
 import type { ProbeRole } from "./netpol/probe-pods";
 import { pushProbeImage } from "./netpol/probe-image";
 import { probeConfigMap, probePod } from "./netpol/probe-pods";
-import { CALLERS, ROWS, localConfig, probeRoles, probeWorld } from "./netpol/world";
+import type { EgressVariant } from "./netpol/world";
+import { CALLERS, EGRESS_VARIANTS, localConfig, probeRoles, probeWorld, rowsFor } from "./netpol/world";
 import { env, getJson, kubectl, ok, run } from "./support";
 
 interface Target { readonly id: string; readonly host: string; readonly port: number; readonly proto: string; readonly kind: "echo" | "dns" | "connect" }
@@ -27,12 +30,16 @@ interface Probe { readonly row: Flow; readonly title: string; readonly conn: Con
 interface Outcome { readonly probe: Probe; readonly raw: string; readonly packets: "allow" | "deny" | "wrong target" }
 
 const outside = new Outside(OUTSIDE_HOSTS);
-let world: World | undefined;
-let probes: Probe[] = [];
-const podOf = new Map<Endpoint, ProbeRole>();
-const createdNamespaces: string[] = [];
-let policies: RenderedObject[] = [];
-const final = new Map<string, Outcome>();
+
+/** One run of the table: its world, probes and outcomes. */
+interface Run {
+  world?: World;
+  probes: Probe[];
+  readonly podOf: Map<Endpoint, ProbeRole>;
+  readonly createdNamespaces: string[];
+  policies: RenderedObject[];
+  readonly final: Map<string, Outcome>;
+}
 
 function apply(objects: readonly Record<string, unknown>[]): void {
   const clean = objects.map(({ __pulumiName: _, ...o }) => o);
@@ -69,7 +76,7 @@ function probeFor(w: World, row: Flow, apiPort: number): Probe {
 }
 
 /** All probes, grouped by source, every source at once; each source tries its targets in parallel. */
-async function runProbes(list: readonly Probe[]): Promise<Map<string, Outcome>> {
+async function runProbes(run: Run, list: readonly Probe[]): Promise<Map<string, Outcome>> {
   const bySource = new Map<Endpoint, Probe[]>();
   for (const p of list) bySource.set(p.source, [...(bySource.get(p.source) ?? []), p]);
   const out = new Map<string, Outcome>();
@@ -77,7 +84,7 @@ async function runProbes(list: readonly Probe[]): Promise<Map<string, Outcome>> 
     const json = JSON.stringify(ps.map((p) => p.target));
     let stdout: string;
     if (source.kind === "pod") {
-      const pod = podOf.get(source);
+      const pod = run.podOf.get(source);
       if (pod === undefined) throw new Error(`no probe pod for ${source.name}`);
       stdout = await execAsync("kubectl", ["--kubeconfig", env.kubeconfig, "exec", "-n", pod.namespace, pod.pod, "-c", "probe", "--", "python3", "/probe/probe.py", "connect", json]);
     } else {
@@ -98,7 +105,8 @@ async function runProbes(list: readonly Probe[]): Promise<Map<string, Outcome>> 
 }
 
 /** The evaluator's verdict. kube-router matches ipBlock peers against any address, pods too. */
-function evaluator(p: Probe): "allow" | "deny" {
+function evaluator(run: Run, p: Probe): "allow" | "deny" {
+  const world = run.world;
   if (world === undefined) throw new Error("no world");
   const kubeRouter = evaluate(world.cluster, p.conn, { ipBlockMatchesPods: true }).allowed;
   const strict = evaluate(world.cluster, p.conn).allowed;
@@ -113,22 +121,32 @@ function report(label: string, outcomes: Map<string, Outcome>): void {
 
 beforeAll(async () => {
   await outside.up();
+}, 5 * 60_000);
+
+afterAll(() => {
+  outside.down();
+  const left = Outside.leftovers();
+  if (left.length > 0) throw new Error(`left behind: ${left.join(", ")}`);
+});
+
+/** Renders the variant's stack, applies its Namespaces and Services and a probe pod per role. */
+async function setUp(run: Run, variant: EgressVariant, rows: readonly Flow[]): Promise<void> {
   const slice = getJson<RenderedObject>(["endpointslice", "kubernetes", "-n", "default"]);
   // The program reads the API server's address from this slice; give it the real one.
-  const rendered = await runProgram(localConfig(env), "local", false, (type) => (type === "kubernetes:discovery.k8s.io/v1:EndpointSlice" ? { ...slice } : {}));
+  const rendered = await runProgram(localConfig(env, variant), "local", false, (type) => (type === "kubernetes:discovery.k8s.io/v1:EndpointSlice" ? { ...slice } : {}));
   const objects = programObjects(rendered.resources);
   const namespaces = objects.filter((o) => o.kind === "Namespace");
   const names = [...namespaces.map((n) => n.metadata?.name ?? ""), ...Object.keys(CALLERS)];
   const existing = names.filter((n) => kubectl(["get", "namespace", n]).code === 0);
   if (existing.length > 0) throw new Error(`namespaces ${existing.join(", ")} exist already: another stack runs here`);
 
-  createdNamespaces.push(...names); // none existed: every one is ours to delete, even if apply fails half-way
+  run.createdNamespaces.push(...names); // none existed: every one is ours to delete, even if apply fails half-way
   apply([...namespaces, ...Object.entries(CALLERS).map(([name, labels]) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels } }))]);
   apply(names.map(probeConfigMap));
   apply(objects.filter((o) => o.kind === "Service"));
-  policies = objects.filter((o) => o.kind === "NetworkPolicy");
+  run.policies = objects.filter((o) => o.kind === "NetworkPolicy");
 
-  const roles = probeRoles(objects);
+  const roles = probeRoles(objects, rows);
   const image = pushProbeImage();
   apply([...roles.values()].map((r) => probePod(r, image)));
   for (const r of roles.values()) ok(kubectl(["wait", "--for=condition=Ready", `pod/${r.pod}`, "-n", r.namespace, "--timeout=240s"]), `${r.pod} Ready`);
@@ -141,55 +159,58 @@ beforeAll(async () => {
     apiServerIp: (slice["endpoints"] as { addresses: string[] }[])[0]?.addresses[0] ?? "",
     kubeSystemLabels: getJson<RenderedObject>(["namespace", "kube-system"]).metadata?.labels ?? {},
   });
-  world = built.world;
-  for (const [ep, r] of built.podOf) podOf.set(ep, r);
+  const world = built.world;
+  run.world = world;
+  for (const [ep, r] of built.podOf) run.podOf.set(ep, r);
   const apiPort = (slice["ports"] as { port: number }[])[0]?.port ?? 0;
-  probes = ROWS.map((r) => probeFor(world!, r, apiPort));
-}, 10 * 60_000);
+  run.probes = rows.map((r) => probeFor(world, r, apiPort));
+}
 
-afterAll(() => {
+function tearDown(run: Run): void {
   const problems: string[] = [];
-  for (const ns of createdNamespaces.reverse()) {
+  for (const ns of run.createdNamespaces.reverse()) {
     const r = kubectl(["delete", "namespace", ns, "--ignore-not-found", "--wait=true", "--timeout=180s"]);
     if (r.code !== 0) problems.push(`delete namespace ${ns}: ${r.stderr}`);
   }
-  outside.down();
-  const left = Outside.leftovers();
-  if (left.length > 0) problems.push(`left behind: ${left.join(", ")}`);
   if (problems.length > 0) throw new Error(problems.join("\n"));
-}, 5 * 60_000);
+}
 
-describe.sequential("NetworkPolicies on real packets (local stack, kube-router)", () => {
-  it(`covers at least 25 rows of the flow table (${ROWS.length}), allowed and denied`, () => {
-    expect(ROWS.length).toBeGreaterThanOrEqual(25);
-    const verdicts = probes.map(evaluator);
+describe.each(EGRESS_VARIANTS)("NetworkPolicies on real packets (local stack, sandbox egress %s, kube-router)", (variant) => {
+  const rows = rowsFor(variant);
+  const run: Run = { probes: [], podOf: new Map(), createdNamespaces: [], policies: [], final: new Map() };
+  beforeAll(() => setUp(run, variant, rows), 10 * 60_000);
+  afterAll(() => tearDown(run), 5 * 60_000);
+
+  it(`covers at least 25 rows of the flow table (${rows.length}), allowed and denied`, () => {
+    expect(rows.length).toBeGreaterThanOrEqual(25);
+    const verdicts = run.probes.map((p) => evaluator(run, p));
     expect(verdicts).toContain("allow");
     expect(verdicts).toContain("deny");
   });
 
   it("without the policies, every row's path is open (so a later deny is the policy's)", async () => {
-    const before = await runProbes(probes);
-    report("before the policies", before);
+    const before = await runProbes(run, run.probes);
+    report(`${variant}: before the policies`, before);
     expect([...before.values()].filter((o) => o.packets !== "allow").map((o) => `${o.probe.title}: ${o.raw}`)).toEqual([]);
   });
 
   it("with the policies applied, the packets settle on the evaluator's verdicts", async () => {
-    apply(policies);
+    apply(run.policies);
     const deadline = Date.now() + 90_000;
     // kube-router syncs policies a moment after the API server has them.
     for (;;) {
-      const pass = await runProbes(probes);
-      if ([...pass.values()].every((o) => o.packets === evaluator(o.probe)) || Date.now() > deadline) break;
+      const pass = await runProbes(run, run.probes);
+      if ([...pass.values()].every((o) => o.packets === evaluator(run, o.probe)) || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 3000));
     }
     // One more full pass, recorded: the verdicts must hold, not just have been seen once.
-    for (const [k, v] of await runProbes(probes)) final.set(k, v);
-    report("with the policies", final);
+    for (const [k, v] of await runProbes(run, run.probes)) run.final.set(k, v);
+    report(`${variant}: with the policies`, run.final);
   }, 5 * 60_000);
 
-  it.each(ROWS.map((r) => [flowTitle(r), r] as const))("%s", (title) => {
-    const o = final.get(title);
+  it.each(rows.map((r) => [flowTitle(r), r] as const))("%s", (title) => {
+    const o = run.final.get(title);
     expect(o, "no result for this row").toBeDefined();
-    expect({ packets: o!.packets, raw: o!.raw }).toEqual({ packets: evaluator(o!.probe), raw: expect.any(String) as unknown });
+    expect({ packets: o!.packets, raw: o!.raw }).toEqual({ packets: evaluator(run, o!.probe), raw: expect.any(String) as unknown });
   });
 });

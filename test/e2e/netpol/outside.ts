@@ -29,7 +29,8 @@ export const OUTSIDE_HOSTS: readonly OutsideHost[] = [
   { id: "p10", name: "private 10.1.2.3", ip: "10.1.2.3", ports: [443] },
   { id: "p172", name: "private 172.16.5.5", ip: "172.16.5.5", ports: [443] },
   { id: "p192", name: "private 192.168.1.1", ip: "192.168.1.1", ports: [443] },
-  { id: "web", name: "public web", ip: "203.0.113.80", ports: [80, 443] },
+  // 22: the egress proxy's "443 and 80 only" row needs a listener behind the port it may not use.
+  { id: "web", name: "public web", ip: "203.0.113.80", ports: [22, 80, 443] },
   { id: "model", name: "model API (public)", ip: "198.51.100.20", ports: [443] },
   { id: "inet", name: "internet client", ip: "198.51.100.50", ports: [] },
 ];

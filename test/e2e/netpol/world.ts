@@ -15,12 +15,30 @@ import type { ProbeRole } from "./probe-pods";
 
 export interface NetpolTarget extends LocalTarget {
   readonly registryPassword: string;
+  /** The egress proxy image, by digest (the `allowList` variant renders its Deployment). */
+  readonly egressProxyImage?: string;
 }
 
-/** local.test.ts's stack config, with secrets of its own. */
-export function localConfig(t: NetpolTarget): FlatConfig {
+/**
+ * sandbox.egress as each run of the table has it: `internet` (the local stack as `npm run local`
+ * brings it up) and `allowList` (sandboxes reach only the egress proxy; the proxy the internet
+ * minus the ranges sandboxes may never reach). `none` renders the same NetworkPolicies as
+ * `allowList` without the proxy: sandbox-egress-packets.test.ts shows it on real packets.
+ */
+export type EgressVariant = "internet" | "allowList";
+export const EGRESS_VARIANTS: readonly EgressVariant[] = ["internet", "allowList"];
+const ALLOW_LIST = ["pypi.org", "files.pythonhosted.org"];
+
+/** local.test.ts's stack config, with secrets of its own, and sandbox egress as the variant says. */
+export function localConfig(t: NetpolTarget, variant: EgressVariant = "internet"): FlatConfig {
+  const base = localStackConfig(t) as { images: Record<string, unknown>; sandbox: Record<string, unknown> } & Record<string, unknown>;
+  if (variant === "allowList" && t.egressProxyImage === undefined) throw new Error("the allowList variant needs the egress proxy image");
+  const egress = variant === "allowList"
+    ? { images: { ...base.images, egressProxy: t.egressProxyImage }, sandbox: { ...base.sandbox, egress: { mode: "allowList", allow: ALLOW_LIST } } }
+    : {};
   return flatten(Object.fromEntries(Object.entries({
-    ...localStackConfig(t),
+    ...base,
+    ...egress,
     agentApiToken: "e2e-netpol-agent-token",
     sandboxManagerToken: "e2e-netpol-manager-token",
     redisPassword: "e2e-netpol-redis-password",
@@ -37,17 +55,24 @@ const CALLER_ROLES = [
 const SANDBOX_PODS = { "sandbox A": "sandbox-a7k2m9x4q1w8e5r3t6y0u2i4o", "sandbox B": "sandbox-b3n8v5c2x7z1l4k9j6h0g2f5d" } as const;
 
 /**
- * Every row that applies to the local stack (in-cluster Redis, the stand-in model, no load
- * balancer, no users' agents: user-agents.test.ts probes a real workspace pod; sandbox egress
- * internet, so no egress proxy: docs/sandbox-egress.md says what proves it), but one: with a
- * single agent, "agent B" is agent A's second replica behind the same Service, so "agent B → agent
- * A via the Service" may be handed back to the caller itself by kube-proxy, a pod talking to
- * itself, which no NetworkPolicy governs.
+ * Every row that applies to the local stack with this sandbox egress (in-cluster Redis, the
+ * stand-in model, no load balancer, no users' agents: user-agents.test.ts probes a real workspace
+ * pod), but one: with a single agent, "agent B" is agent A's second replica behind the same
+ * Service, so "agent B → agent A via the Service" may be handed back to the caller itself by
+ * kube-proxy, a pod talking to itself, which no NetworkPolicy governs.
  */
-export const ROWS: readonly Flow[] = FLOWS.filter((f) => f.needs !== "load balancer" && f.needs !== "users' agents" && (f.egress ?? "internet") === "internet" && !(f.via !== undefined && f.from.startsWith("agent ") && f.to.startsWith("agent ")));
+export function rowsFor(variant: EgressVariant): readonly Flow[] {
+  return FLOWS.filter((f) => f.needs !== "load balancer" && f.needs !== "users' agents"
+    && (f.egress === undefined || egressApplies(f.egress, variant))
+    && !(f.via !== undefined && f.from.startsWith("agent ") && f.to.startsWith("agent ")));
+}
+const egressApplies = (row: NonNullable<Flow["egress"]>, variant: EgressVariant): boolean =>
+  row === "internet" ? variant === "internet" : variant === "allowList";
+/** The `internet` run's rows (the local stack's). */
+export const ROWS: readonly Flow[] = rowsFor("internet");
 
 /** One probe per rendered workload (two for the agent: its replicas), two sandboxes, two callers. */
-export function probeRoles(objects: readonly K8sObject[]): Map<string, ProbeRole> {
+export function probeRoles(objects: readonly K8sObject[], rows: readonly Flow[] = ROWS): Map<string, ProbeRole> {
   const workloads = renderedWorkloadPods(objects, () => "");
   const agent = [...workloads.values()].find((w) => w.name.startsWith("agent-"));
   if (agent === undefined) throw new Error("no agent workload was rendered");
@@ -66,7 +91,7 @@ export function probeRoles(objects: readonly K8sObject[]): Map<string, ProbeRole
   for (const c of CALLER_ROLES) roles.set(c.key, { ...c, ports: [{ containerPort: 80, protocol: "TCP" }], role: c.pod });
   // A listener on every port a row aims at directly (a sandbox serves 8090 but declares 80).
   for (const [key, r] of roles) {
-    const aimed = ROWS.filter((f) => f.to === key && f.via === undefined).map((f) => ({ containerPort: f.port, protocol: f.protocol ?? "TCP" }));
+    const aimed = rows.filter((f) => f.to === key && f.via === undefined).map((f) => ({ containerPort: f.port, protocol: f.protocol ?? "TCP" }));
     const seen = new Set<string>();
     const serve = [...r.ports.map((p) => ({ containerPort: p.containerPort, protocol: p.protocol ?? "TCP" })), ...aimed].filter((p) => {
       const id = `${p.containerPort}/${p.protocol}`;
