@@ -66,6 +66,7 @@ export function alicloudPlatformArgs(c: StackConfig, secrets: StackSecrets): Ali
       systemNodePool: cluster.systemNodePool,
       deleteCloudResourcesOnDestroy: cluster.cleanupOnDestroy,
       acsNetworkPolicy: c.acs.enabled,
+      ...(c.acs.trafficPolicy ? { poseidonTrafficPolicy: true } : {}),
       managedPrometheus: managedPrometheusOn(c),
       ...(cluster.acrCredentialHelperConfig ? { acrCredentialHelperConfig: cluster.acrCredentialHelperConfig } : {}),
     },

@@ -157,6 +157,12 @@ const sandbox: Rule = (c) => {
   if (onAcs && s.cpuLimit !== undefined && s.cpuLimit !== s.cpu) {
     v.push({ path: ["sandbox", "cpuLimit"], message: `must equal sandbox.cpu (${s.cpu}) on ACS, which sizes a pod by one value; leave it unset` });
   }
+  if (c.acs.trafficPolicy && !onAcs) {
+    v.push({ path: ["acs", "trafficPolicy"], message: 'needs sandboxes on ACS (acs.enabled, sandbox.isolation "acs"): Poseidon\'s TrafficPolicies bind ACS pods only' });
+  }
+  if (c.acs.trafficPolicy && c.platform !== "alicloud") {
+    v.push({ path: ["acs", "trafficPolicy"], message: "needs platform alicloud: the stack turns Poseidon's TrafficPolicy switch on through the ACK add-on" });
+  }
   return v;
 };
 

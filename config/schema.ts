@@ -128,6 +128,14 @@ export function acsSchema(d: EnvironmentDefaults) {
       enabled: z.boolean().default(d.acsEnabled),
       computeClass: z.enum(ACS_COMPUTE_CLASSES).default("general-purpose"),
       computeQos: z.enum(ACS_COMPUTE_QOS).default("default"),
+      /**
+       * Sandboxes (and the egress proxy) also isolated by Poseidon's TrafficPolicies, from the same
+       * sandbox.egress config, plus a cluster-wide GlobalTrafficPolicy that denies the metadata
+       * service; Poseidon's TrafficPolicy switch is set through the add-on's config. Needs sandboxes
+       * on ACS and Poseidon >= v0.7.0. Default false until a first real `up` has checked what
+       * docs/first-real-up.md lists (docs/sandbox-egress.md).
+       */
+      trafficPolicy: z.boolean().default(false),
     })
     .prefault({});
 }

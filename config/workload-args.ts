@@ -151,6 +151,7 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
     namePrefix: c.namePrefix,
     acs: { enabled: c.acs.enabled, computeClass: c.acs.computeClass, computeQos: c.acs.computeQos, imageCache: c.acs.enabled && c.imageCache },
     ...(cloud && c.acs.enabled ? { acsNetwork: { vswitchIds: cloud.podVswitchIds } } : {}),
+    ...(c.acs.trafficPolicy ? { acsTrafficPolicy: true } : {}),
     images: {
       ...(i.build
         ? {

@@ -61,7 +61,7 @@ describe("prod on Alibaba Cloud", async () => {
   });
 
   it("installs Poseidon as a managed add-on, so NetworkPolicies bind ACS pods on new and existing clusters", () => {
-    // Its schema is read first (the double's is empty: no custom configuration), so it installs at its defaults.
+    // Its schema is read first; without acs.trafficPolicy it installs at its defaults (test/acs-traffic-policy.test.ts sets the switch).
     expect(run.one(T.addon, "-poseidon").inputs).toEqual({ clusterId: idOf(run.one(T.cluster)), name: "poseidon" });
   });
 

@@ -41,6 +41,8 @@ const VALUES = [
   "BUILTIN_GATEWAY_PATHS", "DEFAULT_GATEWAY_LIMITS",
   "AGENT_IMAGE_TARGETS", "agentImageContext",
   "SANDBOX_APP_NAME", "EGRESS_MODES", "egressNameProblem", "requireEgressNames", "EGRESS_PROXY_PORT", "EGRESS_PROXY_METRICS_PORT",
+  "SandboxTrafficPolicies", "resolveSandboxTrafficPoliciesArgs", "sandboxTrafficRules", "proxyTrafficRules", "TRAFFIC_POLICY_API_VERSION",
+  "TRAFFIC_POLICY_MODE_ANNOTATIONS", "METADATA_CIDR", "POSEIDON_TRAFFIC_POLICY_CONFIG", "poseidonTrafficPolicyConfig", "requireRoomBesideGateway",
   "EGRESS_PROXY_APP_NAME", "EgressProxy", "resolveEgressProxyArgs", "egressProxySquidConfig", "proxyEnv", "SQUID_JSON_LOGFORMAT", "renderSquidConfig",
 ];
 
@@ -60,6 +62,7 @@ const TYPES = [
   "WorkspaceClaimReaperArgs", "ResolvedWorkspaceClaimReaperArgs",
   "AgentTaskWorkerArgs", "AgentTasksSpec", "ResolvedAgentTaskWorkerArgs", "ResolvedAgentTasks",
   "AgentJwtIdentity", "JwtAlgorithm", "GatewayLimits",
+  "TrafficPeer", "TrafficRule", "SandboxTrafficPoliciesArgs",
   "EgressMode", "SandboxEgress", "EgressProxyArgs", "ResolvedEgressProxyArgs", "SquidConfigArgs",
 ];
 

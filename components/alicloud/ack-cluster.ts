@@ -57,6 +57,11 @@ export interface AckClusterArgs {
    */
   acsNetworkPolicy?: boolean;
   /**
+   * Turn on Poseidon's TrafficPolicy feature (needs acsNetworkPolicy): POSEIDON_TRAFFIC_POLICY_CONFIG,
+   * each key only where the add-on's own schema defines it, and TrafficPolicy required. Default false.
+   */
+  poseidonTrafficPolicy?: boolean;
+  /**
    * Config of the managed ACR credential helper (instance id, region, namespaces and service accounts
    * that pull), as the add-on's own JSON schema names the keys. Checked against
    * `cs.getKubernetesAddonMetadata` at deploy time; unset leaves the add-on at its defaults.
@@ -91,6 +96,25 @@ export const VIRTUAL_NODE_MIN_VERSION = "2.13.0";
  * its config keys are unverified, so it is installed at its defaults.
  */
 export const POSEIDON_ADDON = "poseidon";
+
+/**
+ * Poseidon's config with its TrafficPolicy feature on, as Alibaba's own ACS template sets it
+ * (aliyun-computenest/openclaw-acs-sandbox, acs-production.yaml @ d8649933, lines 1592-1594:
+ * `Config: '{"TrafficPolicy":true,"NetworkPolicy":true,"ACKNetworkPolicy":true}'`); the ACK page
+ * "使用TrafficPolicy管理Agent网络访问" requires "组件版本为v0.7.0或更高,已开启TrafficPolicy功能".
+ * NetworkPolicy stays on: the stack's NetworkPolicies bind every other ACS pod.
+ */
+export const POSEIDON_TRAFFIC_POLICY_CONFIG: Readonly<Record<string, boolean>> = { TrafficPolicy: true, NetworkPolicy: true, ACKNetworkPolicy: true };
+
+/** POSEIDON_TRAFFIC_POLICY_CONFIG's keys that the installed Poseidon's schema defines; TrafficPolicy must be one. */
+export function poseidonTrafficPolicyConfig(schemaText: string): string {
+  const known = schemaKeys(POSEIDON_ADDON, schemaText);
+  if (!known.includes("TrafficPolicy")) {
+    throw new Error(`AckCluster: this cluster's ${POSEIDON_ADDON} add-on has no TrafficPolicy switch in its config schema (known: ${known.join(", ") || "none"}); acs.trafficPolicy needs Poseidon >= v0.7.0`);
+  }
+  const config = Object.fromEntries(Object.entries(POSEIDON_TRAFFIC_POLICY_CONFIG).filter(([k]) => known.includes(k)));
+  return checkedAddonConfig(POSEIDON_ADDON, schemaText, config);
+}
 /**
  * The managed Prometheus add-on. Source: ACK "Introduction and release notes for ack-arms-prometheus"
  * (alibabacloud.com/help/en/ack/product-overview/ack-arms-prometheus): "a monitoring component provided
@@ -147,6 +171,7 @@ export interface ResolvedAckClusterArgs {
   readonly deleteCloudResourcesOnDestroy: boolean;
   readonly credentialTtlMinutes: number;
   readonly acsNetworkPolicy: boolean;
+  readonly poseidonTrafficPolicy: boolean;
   readonly tags: Record<string, string>;
 }
 
@@ -164,6 +189,7 @@ export function resolveAckClusterArgs(name: string, args: AckClusterArgs): Resol
     // @pulumi/alicloud NodePool scalingConfig.maxSize: "`maxSize` has to be greater than `minSize`".
     if (pool && pool.minSize >= pool.maxSize) throw new Error(`AckCluster: systemNodePool.maxSize (${pool.maxSize}) must be greater than minSize (${pool.minSize})`);
   }
+  if (args.poseidonTrafficPolicy && args.acsNetworkPolicy === false) throw new Error("AckCluster: poseidonTrafficPolicy needs acsNetworkPolicy (the Poseidon add-on)");
   return {
     clusterName: args.clusterName ?? name,
     clusterSpec: args.clusterSpec ?? "ack.pro.small",
@@ -178,6 +204,7 @@ export function resolveAckClusterArgs(name: string, args: AckClusterArgs): Resol
     deleteCloudResourcesOnDestroy: args.deleteCloudResourcesOnDestroy ?? false,
     credentialTtlMinutes: ttlHours * 60,
     acsNetworkPolicy: args.acsNetworkPolicy ?? true,
+    poseidonTrafficPolicy: args.poseidonTrafficPolicy ?? false,
     tags: args.tags ?? {},
   };
 }
@@ -262,6 +289,7 @@ export class AckCluster extends pulumi.ComponentResource {
         clusterId: this.clusterId,
         name: POSEIDON_ADDON,
         config: schema.apply((text) => {
+          if (r.poseidonTrafficPolicy) return poseidonTrafficPolicyConfig(text);
           const keys = schemaKeys(POSEIDON_ADDON, text);
           if (keys.length > 0) void pulumi.log.info(`${POSEIDON_ADDON}: installed at its defaults; its config schema offers ${keys.join(", ")}`, this);
           return undefined;

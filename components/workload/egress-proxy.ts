@@ -61,6 +61,8 @@ export interface EgressProxyArgs {
   memoryGiB?: number;
   placement?: AcsPlacement;
   acsNetwork?: AcsNetwork;
+  /** Annotations added to the proxy's pods, e.g. Poseidon's traffic-policy mode (acs-traffic-policy.ts). */
+  podAnnotations?: Record<string, string>;
   imagePullSecrets?: string[];
   /** Who may scrape the exporter (default none: the metrics port stays closed). */
   scrape?: { namespaces: string[]; podSelector?: Record<string, string> };
@@ -160,6 +162,8 @@ export class EgressProxy extends pulumi.ComponentResource {
   public readonly clientEnv: pulumi.Output<{ name: string; value: string }[]>;
   /** Labels selecting the proxy's pods. */
   public readonly podSelector: Record<string, string>;
+  /** The proxy's Service, in its namespace. */
+  public readonly serviceName: string;
 
   constructor(name: string, args: EgressProxyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("agentscope:k8s:EgressProxy", name, {}, opts);
@@ -188,6 +192,7 @@ export class EgressProxy extends pulumi.ComponentResource {
             annotations: {
               ...acsPodAnnotations(p),
               ...acsNetworkAnnotations(p, args.acsNetwork),
+              ...(args.podAnnotations ?? {}),
               // Roll the pods when the allow-list changes (Squid reads its config at start).
               "agentscope.io/config-sha256": createHash("sha256").update(squidConf).digest("hex"),
             },
@@ -295,6 +300,7 @@ export class EgressProxy extends pulumi.ComponentResource {
     this.proxyUrl = pulumi.interpolate`http://${service.spec.clusterIP}:${EGRESS_PROXY_PORT}`;
     this.clientEnv = this.proxyUrl.apply(proxyEnv);
     this.podSelector = selector;
+    this.serviceName = RESOURCE_NAME;
     this.registerOutputs({ proxyUrl: this.proxyUrl });
   }
 }

@@ -15,6 +15,7 @@ export * from "./stand-in-model";
 export * from "./network-policies";
 export * from "./egress";
 export * from "./egress-proxy";
+export * from "./acs-traffic-policy";
 export * from "./squid-config";
 export * from "./labels";
 export * from "./security-context";

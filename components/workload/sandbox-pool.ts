@@ -140,6 +140,8 @@ export interface SandboxPoolArgs {
    * egress proxy's HTTP(S)_PROXY (EgressProxy.clientEnv; default none).
    */
   sandboxEnv?: pulumi.Input<{ name: string; value: string }[]>;
+  /** Annotations added to every sandbox pod, e.g. Poseidon's traffic-policy mode (acs-traffic-policy.ts). */
+  sandboxPodAnnotations?: Record<string, string>;
 }
 
 export const SANDBOX_MANAGER_PORT = 8000;
@@ -492,6 +494,8 @@ export class SandboxPool extends pulumi.ComponentResource {
   public readonly managerPodSelector: Record<string, string>;
   /** Labels every sandbox pod carries. */
   public readonly sandboxPodLabels: Record<string, string>;
+  /** The manager's Service (in the manager's namespace): what sandboxes accept connections from. */
+  public readonly managerServiceName: string;
   public readonly serviceAccountName: pulumi.Output<string>;
   /** Metrics ports of the manager pod (empty when metrics are off), for the scrape NetworkPolicy. */
   public readonly metricsPorts: number[];
@@ -521,7 +525,7 @@ export class SandboxPool extends pulumi.ComponentResource {
           }),
         ),
     );
-    const sandboxNetwork = pulumi.output(acsNetworkAnnotations(r.isolation.kind === "acs" ? r.isolation.placement : NO_ACS, args.acsNetwork));
+    const sandboxNetwork = pulumi.output({ ...acsNetworkAnnotations(r.isolation.kind === "acs" ? r.isolation.placement : NO_ACS, args.acsNetwork), ...(args.sandboxPodAnnotations ?? {}) });
     const settingsJson = pulumi.all([r.images.registry, sandboxNetwork, args.sandboxEnv ?? []]).apply(([registry, network, env]) =>
       JSON.stringify(sandboxPodSettings(r, registry, network, env), null, 2));
 
@@ -671,6 +675,7 @@ export class SandboxPool extends pulumi.ComponentResource {
     this.managerUrl = pulumi.interpolate`http://${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local:${SANDBOX_MANAGER_PORT}`;
     this.managerPodSelector = selector;
     this.sandboxPodLabels = sandboxPodLabels(r);
+    this.managerServiceName = r.names.manager;
     this.serviceAccountName = managerSa.metadata.name;
     this.metricsPorts = metrics ? [METRICS_PORT] : [];
     this.registerOutputs({ managerUrl: this.managerUrl, serviceAccountName: this.serviceAccountName });

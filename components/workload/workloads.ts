@@ -9,6 +9,7 @@ import type { AgentSpec } from "./agent-runtime";
 import { USER_AGENT_DOCKERFILE, USER_AGENT_KIT_TARGET, USER_AGENT_TARGETS, isAgentscope2, requireAgentSource } from "./agent-source";
 import { AgentWorkspaces, WORKSPACE_IMAGE_TARGET, WORKSPACE_POD_LABEL } from "./agent-workspaces";
 import { WorkspaceClaimReaper } from "./workspace-claim-reaper";
+import { SandboxTrafficPolicies, TRAFFIC_POLICY_MODE_ANNOTATIONS } from "./acs-traffic-policy";
 import { AgentRuntime, requireRoomBesideGateway } from "./agent-runtime";
 import type { RegistryCredentials } from "./container-image";
 import { ContainerImage } from "./container-image";
@@ -47,6 +48,12 @@ export interface AgentScopeWorkloadsArgs {
   acs?: AcsPlacement;
   /** ACS pods' vSwitches (and security groups) on platform alicloud: keeps them in the allow-listed pod ranges. */
   acsNetwork?: AcsNetwork;
+  /**
+   * Sandboxes (and the egress proxy) on ACS also isolated by Poseidon's TrafficPolicies
+   * (acs-traffic-policy.ts), with a cluster-wide GlobalTrafficPolicy denying the metadata service.
+   * Needs `sandbox.isolation` "acs" and Poseidon >= v0.7.0 with its TrafficPolicy switch on. Default false.
+   */
+  acsTrafficPolicy?: boolean;
   images: {
     /** Build both images from agent-image/ and push them; omit to run the prebuilt refs below. */
     build?: {
@@ -307,6 +314,7 @@ export function resolveWorkloadsArgs(args: AgentScopeWorkloadsArgs): ResolvedWor
     if (args.environment !== "local") throw new Error(`${C}: sandbox.isolation "none" is for local clusters only; untrusted code needs ACS or a sandboxed runtime class`);
     isolation = { kind: "none" };
   }
+  if (args.acsTrafficPolicy && isolation.kind !== "acs") throw new Error(`${C}: acsTrafficPolicy needs sandbox.isolation "acs": Poseidon's TrafficPolicies bind ACS pods only`);
   if (s.isolation !== "runtime-class" && s.runtimeClassName) throw new Error(`${C}: sandbox.runtimeClassName applies only with isolation "runtime-class"`);
   const e = args.exposure ?? { type: "cluster" };
   const cidrs = e.allowedCidrs ?? [];
@@ -509,6 +517,8 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
     const s = args.sandbox;
     const net = args.network ?? {};
     const egress = r.egress;
+    // What sandboxes may never reach; the proxy never connects to either.
+    const sandboxDenied = minimalCidrs([...SANDBOX_DENIED_CIDRS, ...(net.serviceCidr ? [net.serviceCidr] : []), ...(net.sandboxDeniedCidrs ?? [])]);
     const egressProxy = egress.mode === "allowList"
       ? new EgressProxy(`${name}-egress-proxy`, {
         namespace: r.sandboxNamespace,
@@ -516,11 +526,11 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
         image: image("egress-proxy", args.images.egressProxy, b?.egressProxyRepository, b?.egressProxyPullRepository).imageRef,
         allow: [...egress.allow],
         clientSelector: { "app.kubernetes.io/name": SANDBOX_APP_NAME },
-        // What sandboxes may never reach, the proxy never connects to either.
-        deniedCidrs: minimalCidrs([...SANDBOX_DENIED_CIDRS, ...(net.serviceCidr ? [net.serviceCidr] : []), ...(net.sandboxDeniedCidrs ?? [])]),
+        deniedCidrs: sandboxDenied,
         replicas: args.environment === "prod" ? 2 : 1,
         placement: r.acs,
         ...(args.acsNetwork ? { acsNetwork: args.acsNetwork } : {}),
+        ...(args.acsTrafficPolicy ? { podAnnotations: { ...TRAFFIC_POLICY_MODE_ANNOTATIONS } } : {}),
         imagePullSecrets: pullSecrets,
         ...(obs.metrics ? { scrape: { namespaces: obs.metrics.scrapeNamespaces, ...(obs.metrics.scrapePodSelector ? { podSelector: obs.metrics.scrapePodSelector } : {}) } } : {}),
       }, inNs)
@@ -554,6 +564,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
       sandboxImagePullSecrets: pullSecrets,
       telemetry,
       ...(egressProxy ? { sandboxEnv: egressProxy.clientEnv } : {}),
+      ...(args.acsTrafficPolicy ? { sandboxPodAnnotations: { ...TRAFFIC_POLICY_MODE_ANNOTATIONS } } : {}),
     }, inNs);
 
     // ---------- the stand-in model (demos only): it replaces every agent's model ----------
@@ -682,6 +693,19 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
         }
         : {}),
     }, inNs);
+
+    // ---------- the same isolation as Poseidon TrafficPolicies, for sandboxes on ACS ----------
+    if (args.acsTrafficPolicy) {
+      new SandboxTrafficPolicies(`${name}-traffic-policies`, {
+        partOf: r.prefix,
+        sandboxNamespace: r.sandboxNamespace,
+        sandboxSelector: { "app.kubernetes.io/name": SANDBOX_APP_NAME },
+        manager: { serviceName: pool.managerServiceName, namespace: r.agentsNamespace },
+        egress,
+        ...(egressProxy ? { proxy: { serviceName: egressProxy.serviceName, podSelector: egressProxy.podSelector } } : {}),
+        deniedCidrs: sandboxDenied,
+      }, inNs);
+    }
 
     // ---------- scrape objects and alerts (Prometheus Operator CRDs) ----------
     const m = obs.metrics;

@@ -50,7 +50,7 @@ describe("cs.getKubernetesAddonMetadata double", () => {
   const schema = (name: string, version: string) => String(double.call(METADATA, { clusterId: CLUSTER, name, version })["configSchema"]);
 
   it("passes an empty schema on as an empty string (no custom configuration)", () => {
-    expect(schema("poseidon", "v0.8.0")).toBe("");
+    expect(schema("metrics-server", "v0.3.9.8-ack")).toBe("");
   });
 
   it("re-indents the schema with tabs and drops x-ui keys", () => {

@@ -89,8 +89,15 @@ export const ADDON_CATALOGUE: Record<string, { version: string; installByDefault
   "csi-plugin": { version: "v1.33.1", installByDefault: true, schema: "" },
   "managed-csiprovisioner": { version: "v1.33.1", installByDefault: true, schema: "" },
   "loongcollector": { version: "v3.1.2", installByDefault: false, schema: "" },
-  // Poseidon: no public page prints its schema or a setting for ACS pods (docs/first-real-up.md); empty here.
-  "poseidon": { version: "v0.8.0", installByDefault: false, schema: "" },
+  // Poseidon: no public page prints its schema. Its keys as Alibaba's own ACS template passes them
+  // (aliyun-computenest/openclaw-acs-sandbox, acs-production.yaml @ d8649933, lines 1592-1594:
+  // '{"TrafficPolicy":true,"NetworkPolicy":true,"ACKNetworkPolicy":true}'); their types are the
+  // template's values. Whatever else the real schema holds is unknown (docs/first-real-up.md).
+  "poseidon": {
+    version: "v0.8.0",
+    installByDefault: false,
+    schema: JSON.stringify({ type: "object", properties: { TrafficPolicy: { type: "boolean" }, NetworkPolicy: { type: "boolean" }, ACKNetworkPolicy: { type: "boolean" } } }),
+  },
   // rbac.secret nested as a Helm chart nests it (ACS docs name the setting, not its JSON).
   "image-cache-operator": {
     version: "v0.3.1",
