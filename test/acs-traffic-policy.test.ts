@@ -135,7 +135,7 @@ describe("the rules per sandbox.egress mode", () => {
   it("each peer names one of cidr, fqdn or service (Poseidon's API reference: peers are exclusive)", () => {
     const rules = [
       ...Object.values(sandboxTrafficRules({ ...base, egress: { mode: "internet" } })).flat(),
-      ...proxyTrafficRules(base, ["pypi.org"]),
+      ...proxyTrafficRules(base.deniedCidrs, ["pypi.org"]),
     ];
     for (const peer of rules.flatMap((r) => [...(r.to ?? []), ...(r.from ?? [])])) expect(Object.keys(peer)).toHaveLength(1);
   });

@@ -119,10 +119,19 @@ function withEgressAllowList(args: AgentScopeWorkloadsArgs): AgentScopeWorkloads
   };
 }
 
-function fixtureSetting(env: Env, variant: "plain" | "stand-in model" | "users' agents" | "egress allowList" = "plain"): Setting {
-  const fixture = variant === "egress allowList" ? withEgressAllowList(workloadsArgs(env)) : workloadsArgs(env);
+type Variant = "plain" | "stand-in model" | "users' agents" | "egress allowList" | "users' agents, egress allowList";
+const VARIANT_TITLES: Record<Exclude<Variant, "plain">, string> = {
+  "stand-in model": "the stand-in model",
+  "users' agents": "users' agents",
+  "egress allowList": "sandbox egress allowList",
+  "users' agents, egress allowList": "users' agents and sandbox egress allowList",
+};
+
+function fixtureSetting(env: Env, variant: Variant = "plain"): Setting {
+  const fixture = variant.includes("egress allowList") ? withEgressAllowList(workloadsArgs(env)) : workloadsArgs(env);
   const standInModel = variant === "stand-in model";
-  const args: AgentScopeWorkloadsArgs = variant === "users' agents"
+  const userAgents = variant.startsWith("users' agents");
+  const args: AgentScopeWorkloadsArgs = userAgents
     ? withUserAgents(fixture)
     : standInModel && fixture.images.build
       ? { ...fixture, standInModel: true, images: { ...fixture.images, build: { ...fixture.images.build, standInModelRepository: "localhost:5000/agentscope/stand-in-model" } } }
@@ -131,7 +140,7 @@ function fixtureSetting(env: Env, variant: "plain" | "stand-in model" | "users' 
   const given = args.network?.apiServer?.cidrs[0];
   const lbAllowedCidr = exposure.type === "cluster" ? undefined : exposure.allowedCidrs?.[0];
   return {
-    title: `AgentScopeWorkloads fixture ${env}${variant === "plain" ? "" : ` with ${variant === "stand-in model" ? "the stand-in model" : variant === "egress allowList" ? "sandbox egress allowList" : "users' agents"}`}`,
+    title: `AgentScopeWorkloads fixture ${env}${variant === "plain" ? "" : ` with ${VARIANT_TITLES[variant]}`}`,
     agents: args.agents.map((a) => `agent-${a.name}`),
     podCidr: env === "local" ? KIND_POD_CIDR : FIXTURE_POD_CIDR,
     apiServerIp: typeof given === "string" ? given.replace(/\/32$/, "") : MOCK_API_SERVER.address,
@@ -140,7 +149,7 @@ function fixtureSetting(env: Env, variant: "plain" | "stand-in model" | "users' 
     ...(lbAllowedCidr !== undefined ? { lbAllowedCidr } : {}),
     acs: args.acs?.enabled ?? false,
     standInModel: args.standInModel ?? false,
-    userAgents: variant === "users' agents",
+    userAgents,
     sandboxEgress: args.sandbox.egress?.mode ?? "internet",
     render: async () => (await runWorkloads(args)).k8sObjects(),
   };
@@ -177,6 +186,7 @@ const SETTINGS: readonly Setting[] = [
   fixtureSetting("local", "users' agents"),
   fixtureSetting("prod", "users' agents"),
   fixtureSetting("local", "egress allowList"),
+  fixtureSetting("prod", "users' agents, egress allowList"),
   ...(["local", "dev", "prod"] as const).map((stack) => programSetting(stack)),
   // No model API key: the stand-in model replaces the model.
   programSetting("local", false),

@@ -100,6 +100,9 @@ class WorkspacePodSettings:
     # The agent's name, on every pod and claim as AGENT_LABEL.
     agent_name: str = ""
     warm_pool: WarmPoolSettings | None = None
+    # Added to the container's environment, e.g. the egress proxy's HTTP(S)_PROXY: commands the
+    # gateway runs through exec inherit it.
+    env: list[Json] = field(default_factory=list)
 
     @property
     def persistent(self) -> bool:
@@ -122,6 +125,12 @@ class WorkspacePodSettings:
                 raise SettingsError("storage persistentVolumeClaim needs size")
         else:
             raise SettingsError(f"storage.kind must be emptyDir or persistentVolumeClaim, not {kind!r}")
+        env = list(data.get("env") or [])
+        for item in env:
+            if not (isinstance(item, dict) and set(item) == {"name", "value"} and all(isinstance(v, str) for v in item.values()) and item["name"]):
+                raise SettingsError(f"env entries must be {{name, value}} strings, not {item!r}")
+            if item["name"] == "HOME":
+                raise SettingsError("env may not set HOME: the workspace's writable home is /tmp")
         isolation = data.get("isolation", "per_agent")
         if isolation not in ISOLATION_POLICIES:
             raise SettingsError(f"isolation must be one of {', '.join(ISOLATION_POLICIES)}, not {isolation!r}")
@@ -146,6 +155,7 @@ class WorkspacePodSettings:
             pod_ready_timeout_seconds=float(data.get("podReadyTimeoutSeconds", 180)),
             agent_name=str(data.get("agentName") or ""),
             warm_pool=WarmPoolSettings.from_json(data["warmPool"]) if data.get("warmPool") is not None else None,
+            env=env,
         )
 
 
@@ -203,7 +213,7 @@ def workspace_pod(name: str, workspace_id: str, s: WorkspacePodSettings, extra_l
             "imagePullPolicy": "IfNotPresent",
             "command": ["sleep", "infinity"],
             "workingDir": POD_WORKDIR,
-            "env": [{"name": "HOME", "value": TMP_DIR}],
+            "env": [{"name": "HOME", "value": TMP_DIR}, *(dict(e) for e in s.env)],
             "resources": s.resources,
             "securityContext": dict(s.container_security_context),
             "volumeMounts": [

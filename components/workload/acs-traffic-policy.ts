@@ -91,10 +91,10 @@ export function sandboxTrafficRules(a: SandboxTrafficPoliciesArgs): { ingress: T
 }
 
 /** The proxy's egress: DNS, never a denied range, the allowed names ([API]: one fqdn per peer), nothing else. */
-export function proxyTrafficRules(a: SandboxTrafficPoliciesArgs, allow: readonly string[]): TrafficRule[] {
+export function proxyTrafficRules(deniedCidrs: readonly string[], allow: readonly string[]): TrafficRule[] {
   return [
     { action: "allow", to: [{ service: { ...CLUSTER_DNS_SERVICE } }] },
-    { action: "deny", to: a.deniedCidrs.map((cidr) => ({ cidr })) },
+    { action: "deny", to: deniedCidrs.map((cidr) => ({ cidr })) },
     { action: "allow", to: allow.map((fqdn) => ({ fqdn })) },
     { action: "deny", to: [{ cidr: "0.0.0.0/0" }] },
   ];
@@ -153,7 +153,7 @@ export class SandboxTrafficPolicies extends pulumi.ComponentResource {
         spec: {
           priority: SANDBOX_POLICY_PRIORITY,
           selector: { matchLabels: r.proxy!.podSelector },
-          egress: { rules: proxyTrafficRules(r, r.egress.allow) },
+          egress: { rules: proxyTrafficRules(r.deniedCidrs, r.egress.allow) },
         },
       }, { ...parent, dependsOn: [sandboxes] });
       names.push(pulumi.interpolate`${r.sandboxNamespace}/egress-proxy`);

@@ -73,6 +73,8 @@ export interface AgentWorkspacesArgs {
   imagePullSecrets?: string[];
   /** Workspaces started ahead (default none: every new workspace is created when its session needs it). */
   warmPool?: WorkspaceWarmPool;
+  /** Environment of the workspace container, e.g. the egress proxy's HTTP(S)_PROXY (EgressProxy.clientEnv; default none). */
+  env?: pulumi.Input<{ name: string; value: string }[]>;
 }
 
 /**
@@ -136,6 +138,7 @@ export interface WorkspacePodSettingsJson {
   readonly podReadyTimeoutSeconds: number;
   readonly agentName: string;
   readonly warmPool?: { min: number; max: number; headroom: number; scaleDownAfterSeconds: number };
+  readonly env?: { name: string; value: string }[];
 }
 
 export interface ResolvedAgentWorkspacesArgs {
@@ -207,7 +210,10 @@ function resolveWarmPool(C: string, p: WorkspaceWarmPool, isolation: WorkspaceIs
 }
 
 /** The settings the launcher builds each workspace pod from; `image` and `network` resolved. */
-export function workspacePodSettings(r: ResolvedAgentWorkspacesArgs, image: string, network: Record<string, string> = {}): WorkspacePodSettingsJson {
+export function workspacePodSettings(r: ResolvedAgentWorkspacesArgs, image: string, network: Record<string, string> = {}, env: { name: string; value: string }[] = []): WorkspacePodSettingsJson {
+  // HOME is the launcher's (workspace_settings.py: /tmp on a read-only root).
+  const reserved = env.find((e) => e.name === "HOME");
+  if (reserved) throw new Error("AgentWorkspaces: env may not set HOME (the workspace's writable /tmp)");
   const acs = r.isolation.kind === "acs" ? r.isolation.placement : NO_ACS;
   // The pods' managed-by is upstream's ("agentscope": the agent makes them), set by the launcher.
   const identity: Record<string, string> = recommendedLabels(r.identity);
@@ -234,6 +240,7 @@ export function workspacePodSettings(r: ResolvedAgentWorkspacesArgs, image: stri
     podReadyTimeoutSeconds: r.podReadyTimeoutSeconds,
     agentName: r.agentName,
     ...(r.warmPool ? { warmPool: r.warmPool } : {}),
+    ...(env.length ? { env } : {}),
   };
 }
 
@@ -265,8 +272,8 @@ export class AgentWorkspaces extends pulumi.ComponentResource implements AgentWo
     const labels = recommendedLabels(r.identity);
     const acs = r.isolation.kind === "acs" ? r.isolation.placement : NO_ACS;
     const network = pulumi.output(acsNetworkAnnotations(acs, args.acsNetwork));
-    const settings = pulumi.all([pulumi.output(args.image), network]).apply(([image, net]) =>
-      `${JSON.stringify(workspacePodSettings(r, image, net), null, 2)}\n`);
+    const settings = pulumi.all([pulumi.output(args.image), network, args.env ?? []]).apply(([image, net, env]) =>
+      `${JSON.stringify(workspacePodSettings(r, image, net, env), null, 2)}\n`);
 
     const account = new k8s.core.v1.ServiceAccount(`${name}-account`, {
       metadata: { name: r.resourceName, namespace: args.agentsNamespace, labels },

@@ -43,6 +43,8 @@ export interface EgressProxyArgs {
   allow: string[];
   /** Labels of the pods that may use the proxy, in the same namespace (the sandboxes). */
   clientSelector: Record<string, string>;
+  /** Other pods of that namespace that use it too, e.g. 2.x workspaces (default none). */
+  additionalClientSelectors?: Record<string, string>[];
   /**
    * Address blocks the proxy never connects to, whatever a name resolves to (default
    * SANDBOX_DENIED_CIDRS: metadata service, private, link-local, CGNAT ranges). Pass the cluster's
@@ -74,6 +76,7 @@ export interface ResolvedEgressProxyArgs {
   readonly image: pulumi.Input<string>;
   readonly allow: string[];
   readonly clientSelector: Record<string, string>;
+  readonly additionalClientSelectors: Record<string, string>[];
   readonly deniedCidrs: string[];
   readonly connectPorts: number[];
   readonly httpPorts: number[];
@@ -91,6 +94,9 @@ export function resolveEgressProxyArgs(args: EgressProxyArgs): ResolvedEgressPro
   requireEgressNames(C, "allow", args.allow);
   if (Object.keys(args.clientSelector).length === 0) {
     throw new Error(`${C}: clientSelector must name the sandboxes' labels; an empty selector would admit every pod of the namespace`);
+  }
+  for (const [i, sel] of (args.additionalClientSelectors ?? []).entries()) {
+    if (Object.keys(sel).length === 0) throw new Error(`${C}: additionalClientSelectors[${i}] is empty; an empty selector would admit every pod of the namespace`);
   }
   const deniedCidrs = minimalCidrs(args.deniedCidrs ?? [...SANDBOX_DENIED_CIDRS]);
   for (const c of deniedCidrs) {
@@ -120,6 +126,7 @@ export function resolveEgressProxyArgs(args: EgressProxyArgs): ResolvedEgressPro
     image: args.image,
     allow: [...args.allow],
     clientSelector: { ...args.clientSelector },
+    additionalClientSelectors: (args.additionalClientSelectors ?? []).map((sel) => ({ ...sel })),
     deniedCidrs,
     connectPorts: [...connectPorts],
     httpPorts: [...httpPorts],
@@ -173,6 +180,7 @@ export class EgressProxy extends pulumi.ComponentResource {
     const selector = selectorLabels(r.identity);
     const p = r.placement;
     const squidConf = egressProxySquidConfig(r);
+    const clients = [r.clientSelector, ...r.additionalClientSelectors];
 
     const config = new k8s.core.v1.ConfigMap(`${name}-config`, {
       metadata: { name: RESOURCE_NAME, namespace: r.namespace, labels },
@@ -271,7 +279,7 @@ export class EgressProxy extends pulumi.ComponentResource {
         podSelector: { matchLabels: selector },
         policyTypes: ["Ingress", "Egress"],
         ingress: [
-          { from: [{ podSelector: { matchLabels: r.clientSelector } }], ports: [tcp(EGRESS_PROXY_PORT)] },
+          { from: clients.map((c) => ({ podSelector: { matchLabels: c } })), ports: [tcp(EGRESS_PROXY_PORT)] },
           ...(r.scrape
             ? [{
               from: [{
@@ -288,14 +296,18 @@ export class EgressProxy extends pulumi.ComponentResource {
         }],
       },
     }, { ...parent, deleteBeforeReplace: true });
-    new k8s.networking.v1.NetworkPolicy(`${name}-clients-policy`, {
-      metadata: { name: `${RESOURCE_NAME}-clients`, namespace: r.namespace, labels },
-      spec: {
-        podSelector: { matchLabels: r.clientSelector },
-        policyTypes: ["Egress"],
-        egress: [{ to: [{ podSelector: { matchLabels: selector } }], ports: [tcp(EGRESS_PROXY_PORT)] }],
-      },
-    }, { ...parent, deleteBeforeReplace: true });
+    // Each kind of client may reach the proxy (on the namespace's default deny): one policy each.
+    clients.forEach((client, i) => {
+      const suffix = i === 0 ? "clients" : `clients-${i + 1}`;
+      new k8s.networking.v1.NetworkPolicy(`${name}-${suffix}-policy`, {
+        metadata: { name: `${RESOURCE_NAME}-${suffix}`, namespace: r.namespace, labels },
+        spec: {
+          podSelector: { matchLabels: client },
+          policyTypes: ["Egress"],
+          egress: [{ to: [{ podSelector: { matchLabels: selector } }], ports: [tcp(EGRESS_PROXY_PORT)] }],
+        },
+      }, { ...parent, deleteBeforeReplace: true });
+    });
 
     this.proxyUrl = pulumi.interpolate`http://${service.spec.clusterIP}:${EGRESS_PROXY_PORT}`;
     this.clientEnv = this.proxyUrl.apply(proxyEnv);

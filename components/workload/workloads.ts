@@ -526,6 +526,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
         image: image("egress-proxy", args.images.egressProxy, b?.egressProxyRepository, b?.egressProxyPullRepository).imageRef,
         allow: [...egress.allow],
         clientSelector: { "app.kubernetes.io/name": SANDBOX_APP_NAME },
+        ...(args.agents.some(podWorkspaces) ? { additionalClientSelectors: [{ [WORKSPACE_POD_LABEL.key]: WORKSPACE_POD_LABEL.value }] } : {}),
         deniedCidrs: sandboxDenied,
         replicas: args.environment === "prod" ? 2 : 1,
         placement: r.acs,
@@ -598,6 +599,8 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
         ...(w.isolation ? { workspaceIsolation: w.isolation } : {}),
         ...(w.idleSeconds !== undefined ? { idleSeconds: w.idleSeconds } : {}),
         ...(w.warmPool ? { warmPool: w.warmPool } : {}),
+        // The model's commands run there as in a sandbox: out through the egress proxy only.
+        ...(egressProxy ? { env: egressProxy.clientEnv } : {}),
         imagePullSecrets: pullSecrets,
       }, inNs);
     };

@@ -87,6 +87,14 @@ def test_placement_and_a_claim_come_from_the_settings() -> None:
     assert pod["metadata"]["labels"]["alibabacloud.com/compute-class"] == "general-purpose"
 
 
+def test_the_proxy_environment_reaches_the_container_after_home() -> None:
+    proxy = [{"name": "HTTPS_PROXY", "value": "http://10.96.0.40:3128"}, {"name": "NO_PROXY", "value": "localhost,127.0.0.1"}]
+    (container,) = workspace_pod("as-ws-p", "p", WorkspacePodSettings.from_json(settings(env=proxy)))["spec"]["containers"]
+    assert container["env"] == [{"name": "HOME", "value": "/tmp"}, *proxy]
+    (plain,) = workspace_pod("as-ws-q", "q", WorkspacePodSettings.from_json(settings()))["spec"]["containers"]
+    assert plain["env"] == [{"name": "HOME", "value": "/tmp"}]
+
+
 def test_the_stacks_labels_cannot_replace_upstreams_workspace_labels() -> None:
     s = WorkspacePodSettings.from_json(settings(labels={"agentscope.workspace.id": "other", "agentscope.workspace": "no"}))
     labels = workspace_pod("as-ws-y", "y", s)["metadata"]["labels"]
@@ -101,6 +109,10 @@ def test_the_stacks_labels_cannot_replace_upstreams_workspace_labels() -> None:
     (settings(storage={"kind": "emptyDir"}), "storage emptyDir needs sizeLimit"),
     (settings(storage={"kind": "persistentVolumeClaim"}), "storage persistentVolumeClaim needs size"),
     (settings(isolation="per_tenant"), "isolation must be one of per_session, per_agent, per_user, not 'per_tenant'"),
+    (settings(env=[{"name": "HOME", "value": "/root"}]), "env may not set HOME"),
+    (settings(env=[{"name": "HTTPS_PROXY"}]), "env entries must be {name, value} strings"),
+    (settings(env=[{"name": "", "value": "x"}]), "env entries must be {name, value} strings"),
+    (settings(env=[{"name": "N", "value": 3}]), "env entries must be {name, value} strings"),
 ])
 def test_bad_settings_are_refused_with_what_is_wrong(data: Any, message: str) -> None:
     with pytest.raises(SettingsError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):

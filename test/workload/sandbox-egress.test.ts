@@ -132,6 +132,22 @@ describe("sandbox egress allowList", () => {
     expect(byName["NO_PROXY"]).toBe("localhost,127.0.0.1,::1");
   });
 
+  it("gives a 2.x agent's workspace pods the same proxy env, and the proxy admits them", async () => {
+    const args = withEgress("local", { mode: "allowList", allow: ALLOW });
+    const helper = { name: "helper", model: { provider: "openai" as const, name: "m", baseUrl: "https://models.example.com/v1" }, replicas: { min: 1, max: 1 }, cpu: 1, memoryGiB: 2, sandboxTypes: ["base" as const],
+      source: { kind: "image" as const, image: `registry.example.com/team/helper@sha256:${"6".repeat(64)}`, framework: "agentscope2" as const }, workspaces: { kind: "pods" as const } };
+    const images = args.images.build ? { ...args.images, build: { ...args.images.build, workspaceRepository: "localhost:5000/agentscope/agentscope2-workspace" } } : args.images;
+    const withWorkspaces = await runWorkloads({ ...args, images, agents: [...args.agents, helper] });
+    const settings = JSON.parse(String(o(named(withWorkspaces, "ConfigMap", "agent-helper-workspaces")["data"])["workspace-pods.json"])) as Obj;
+    expect(settings["env"]).toEqual(sandboxSettings(withWorkspaces)["env"]);
+    const clients = named(withWorkspaces, "NetworkPolicy", "egress-proxy-clients-2");
+    expect(o(o(clients["spec"])["podSelector"])["matchLabels"]).toEqual({ "app.kubernetes.io/name": "agentscope-workspace" });
+    const ingress = arr(o(named(withWorkspaces, "NetworkPolicy", "egress-proxy")["spec"])["ingress"])[0]!;
+    expect(arr(ingress["from"]).map((f) => o(f["podSelector"])["matchLabels"])).toEqual([SANDBOXES, { "app.kubernetes.io/name": "agentscope-workspace" }]);
+    // Without workspaces, the one client kind: no second policy.
+    expect(run.k8sObjects().filter((x) => x.kind === "NetworkPolicy" && x.metadata?.name === "egress-proxy-clients-2")).toHaveLength(0);
+  });
+
   it("lets a sandbox reach the proxy and nothing else; the proxy reaches the internet on 443/80 only, never a denied range", () => {
     const w = world(run);
     const proxy = w.pods.get("egress-proxy")!;
