@@ -6,10 +6,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     root: __dirname,
-    // workspaces.test.ts is not listed: it fails on the embedded node (7 Dec 2026: the 2.x agent of
-    // its stack crash-loops, "Temporary failure in name resolution" for Redis, while `pulumi up`
-    // waits and only the stand-in model's NetworkPolicies exist). Issue 25 tracks it.
-    include: ["policy.test.ts", "node-netns.test.ts", "local.test.ts", "user-agents.test.ts", "sandbox-pool.test.ts", "acs.test.ts", "expiring-kubeconfig.test.ts", "netpol-packets.test.ts", "sandbox-egress-packets.test.ts", "package.test.ts"],
+    include: ["policy.test.ts", "node-netns.test.ts", "local.test.ts", "user-agents.test.ts", "sandbox-pool.test.ts", "workspaces.test.ts", "acs.test.ts", "expiring-kubeconfig.test.ts", "netpol-packets.test.ts", "sandbox-egress-packets.test.ts", "package.test.ts"],
     pool: "forks",
     fileParallelism: false,
     sequence: { concurrent: false },
