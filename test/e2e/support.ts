@@ -48,14 +48,14 @@ export interface Run {
 }
 
 /** Runs a command to its end (15 minutes at most); output kept, never thrown on a non-zero exit. */
-export function run(cmd: string, args: string[], opts: { cwd?: string; env?: Record<string, string>; input?: string } = {}): Run {
+export function run(cmd: string, args: string[], opts: { cwd?: string; env?: Record<string, string>; input?: string; timeoutMinutes?: number } = {}): Run {
   const started = Date.now();
   const r = spawnSync(cmd, args, {
     cwd: opts.cwd ?? REPO,
     env: { ...process.env, ...opts.env },
     encoding: "utf8",
     maxBuffer: 256 * 1024 * 1024,
-    timeout: 15 * 60_000,
+    timeout: (opts.timeoutMinutes ?? 15) * 60_000,
     ...(opts.input !== undefined ? { input: opts.input } : {}),
   });
   if (r.error) throw r.error;

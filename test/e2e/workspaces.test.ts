@@ -74,7 +74,9 @@ async function reaperRun(job: string): Promise<string> {
   await settled(`${job} finished`, () => {
     const j = getJson<{ status: { succeeded?: number; failed?: number } }>(["job", job, "-n", AGENTS_NS]);
     expect(j.status.failed ?? 0, run("kubectl", ["logs", `job/${job}`, "-n", AGENTS_NS]).stdout).toBe(0);
-    expect(j.status.succeeded ?? 0).toBe(1);
+    // Pending or slow: say why (the pod's phase and conditions, the node's room).
+    const pods = kubectl(["get", "pods", "-n", AGENTS_NS, "-l", `job-name=${job}`, "-o", "jsonpath={range .items[*]}{.status.phase} {.status.conditions}{\"\\n\"}{end}"]).stdout;
+    expect(j.status.succeeded ?? 0, `${job}'s pod: ${pods}`).toBe(1);
   }, 300);
   return ok(kubectl(["logs", `job/${job}`, "-n", AGENTS_NS]), `logs of ${job}`).stdout;
 }
@@ -134,20 +136,24 @@ describe.sequential("2.x workspaces: a warm pool, and claims with a lifecycle", 
     expect((mine[0]!.metadata as { annotations?: Record<string, string> }).annotations?.["agentscope.io/last-used"]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   });
 
-  it("bench: the cold split and warm acquisition with the launcher's classes and the helper's settings", () => {
+  // A benchmark, not a timed test: a few samples here prove it runs on real pods (each cold sample is
+  // ~30 s); E2E_WORKSPACE_BENCH=full takes the figures docs/workspaces.md reports (10 cold, 20 warm).
+  const full = process.env["E2E_WORKSPACE_BENCH"] === "full";
+  const samples = full ? { cold: 10, warm: 20 } : { cold: 2, warm: 3 };
+  it(`bench: the cold split and warm acquisition with the launcher's classes and the helper's settings (${samples.cold} cold, ${samples.warm} warm)`, () => {
     const settings = join(env.work, "helper-workspace-pods.json");
     const cm = getJson<{ data: Record<string, string> }>(["configmap", "agent-helper-workspaces", "-n", AGENTS_NS]);
     writeFileSync(settings, cm.data["workspace-pods.json"]!);
-    const bench = ok(run(join(REPO, ".venv/agentscope2/bin/python"), [join(REPO, "bench/workspace_first_turn.py"), "cluster", "--settings", settings, "--cold", "10", "--warm", "20"],
-      { env: { KUBECONFIG: env.kubeconfig, PYTHONPATH: join(REPO, "agent-image") } }), "bench/workspace_first_turn.py cluster");
+    const bench = ok(run(join(REPO, ".venv/agentscope2/bin/python"), [join(REPO, "bench/workspace_first_turn.py"), "cluster", "--settings", settings, "--cold", String(samples.cold), "--warm", String(samples.warm)],
+      { env: { KUBECONFIG: env.kubeconfig, PYTHONPATH: join(REPO, "agent-image") }, timeoutMinutes: full ? 45 : 15 }), "bench/workspace_first_turn.py cluster");
     const result = JSON.parse(bench.stdout.trim().split("\n").at(-1)!) as { cold: Record<string, { n: number; p50?: number }>; warm: Record<string, { n: number; p50?: number }> };
     writeFileSync(join(env.work, "workspace-bench.json"), bench.stdout);
     console.log(`workspace bench: ${bench.stdout.trim().split("\n").at(-1)}`);
-    expect(result.cold["first_turn_workspace_s"]!.n).toBe(10);
-    expect(result.warm["first_turn_workspace_s"]!.n).toBe(20);
+    expect(result.cold["first_turn_workspace_s"]!.n).toBe(samples.cold);
+    expect(result.warm["first_turn_workspace_s"]!.n).toBe(samples.warm);
     recordTime("workspaces: bench cold workspace p50", result.cold["first_turn_workspace_s"]!.p50!);
     recordTime("workspaces: bench warm workspace p50", result.warm["first_turn_workspace_s"]!.p50!);
-  });
+  }, (full ? 50 : 20) * 60_000);
 
   it("the claim reaper: a dry run deletes nothing; then the expired labelled claim goes and the rest stay", async () => {
     const ws = { "app.kubernetes.io/name": "agentscope-workspace" };
