@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -227,9 +228,17 @@ def test_a_body_over_the_limit_is_refused_unread(stand_in: StandIn) -> None:
 
 
 def test_logs_one_json_line_per_request(stand_in: StandIn) -> None:
+    def requests() -> list[dict[str, Any]]:
+        return [entry for entry in stand_in.log_lines() if entry["msg"] == "request" and entry["path"] == "/v1/chat/completions"]
+
+    before = len(requests())
     chat(stand_in, [user("log me")])
-    lines = [entry for entry in stand_in.log_lines() if entry["msg"] == "request" and entry["path"] == "/v1/chat/completions"]
-    assert lines and lines[-1]["status"] == 200 and lines[-1]["method"] == "POST"
+    # The line is written once the response is sent: on a busy machine it may trail the reply.
+    deadline = time.monotonic() + 10
+    while len(requests()) == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    new = requests()[before:]
+    assert len(new) == 1 and new[0]["status"] == 200 and new[0]["method"] == "POST"
     assert all({"ts", "level", "logger", "msg"} <= entry.keys() for entry in stand_in.log_lines())
 
 
