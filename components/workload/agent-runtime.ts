@@ -274,13 +274,13 @@ export interface ResolvedAgentRuntimeArgs {
   readonly workspaces?: AgentWorkspacesBinding;
 }
 
-/** The agent's container keeps at least 0.25 vCPU / 0.25 GiB of the pod beside the gateway sidecar. */
-export function requireRoomBesideGateway(C: string, key: string, cpu: number, memoryGiB: number, gateway: boolean): void {
+/** The agent container's share of the pod; at least 0.25 vCPU / 0.25 GiB beside the gateway sidecar. */
+export function requireRoomBesideGateway(C: string, key: string, cpu: number, memoryGiB: number, gateway: boolean): { appCpu: number; appMemoryGiB: number } {
   const appCpu = gateway ? cpu - GATEWAY_CPU : cpu;
   const appMemoryGiB = gateway ? memoryGiB - GATEWAY_MEMORY_GIB : memoryGiB;
   if (appCpu < 0.25 || appMemoryGiB < 0.25) {
     throw new Error(`${C}: ${key}cpu must be at least ${gateway ? 0.5 : 0.25} and ${key}memoryGiB at least ${gateway ? 0.5 : 0.25}, got ${cpu} / ${memoryGiB}${gateway ? ` (the gateway takes ${GATEWAY_CPU} vCPU / ${GATEWAY_MEMORY_GIB} GiB of the pod)` : ""}`);
-  }
+  }  return { appCpu, appMemoryGiB };
 }
 
 export function resolveAgentRuntimeArgs(args: AgentRuntimeArgs): ResolvedAgentRuntimeArgs {
@@ -305,9 +305,7 @@ export function resolveAgentRuntimeArgs(args: AgentRuntimeArgs): ResolvedAgentRu
   // Friday checks the bearer token itself; a user's app does not, so its gateway does.
   if (!gateway && source.kind !== "builtin") throw new Error(`${C}: gateway cannot be off for agent.source ${source.kind}: the gateway is what checks callers' bearer token in front of the user's app`);
   if (!gateway && args.gatewayImage !== undefined) throw new Error(`${C}: gatewayImage is set but gateway is off`);
-  requireRoomBesideGateway(C, "agent.", a.cpu, a.memoryGiB, gateway);
-  const appCpu = gateway ? a.cpu - GATEWAY_CPU : a.cpu;
-  const appMemoryGiB = gateway ? a.memoryGiB - GATEWAY_MEMORY_GIB : a.memoryGiB;
+  const { appCpu, appMemoryGiB } = requireRoomBesideGateway(C, "agent.", a.cpu, a.memoryGiB, gateway);
   if (args.redis && args.secrets.redisPassword === undefined) throw new Error(`${C}: secrets.redisPassword is required with redis`);
   if (isAgentscope2(source)) {
     if (!args.redis) throw new Error(`${C}: agent.source framework agentscope2 needs redis: its RedisStorage and RedisMessageBus hold the sessions and carry the events between replicas`);

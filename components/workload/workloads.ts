@@ -518,6 +518,8 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
     const net = args.network ?? {};
     const egress = r.egress;
     // What sandboxes may never reach; the proxy never connects to either.
+    // Every sandbox pod, whichever pool made it: the proxy's clients and the TrafficPolicies' selector.
+    const anySandbox = { "app.kubernetes.io/name": SANDBOX_APP_NAME };
     const sandboxDenied = minimalCidrs([...SANDBOX_DENIED_CIDRS, ...(net.serviceCidr ? [net.serviceCidr] : []), ...(net.sandboxDeniedCidrs ?? [])]);
     const egressProxy = egress.mode === "allowList"
       ? new EgressProxy(`${name}-egress-proxy`, {
@@ -525,7 +527,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
         partOf: r.prefix,
         image: image("egress-proxy", args.images.egressProxy, b?.egressProxyRepository, b?.egressProxyPullRepository).imageRef,
         allow: [...egress.allow],
-        clientSelector: { "app.kubernetes.io/name": SANDBOX_APP_NAME },
+        clientSelector: anySandbox,
         ...(args.agents.some(podWorkspaces) ? { additionalClientSelectors: [{ [WORKSPACE_POD_LABEL.key]: WORKSPACE_POD_LABEL.value }] } : {}),
         deniedCidrs: sandboxDenied,
         replicas: args.environment === "prod" ? 2 : 1,
@@ -702,7 +704,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
       new SandboxTrafficPolicies(`${name}-traffic-policies`, {
         partOf: r.prefix,
         sandboxNamespace: r.sandboxNamespace,
-        sandboxSelector: { "app.kubernetes.io/name": SANDBOX_APP_NAME },
+        sandboxSelector: anySandbox,
         manager: { serviceName: pool.managerServiceName, namespace: r.agentsNamespace },
         egress,
         ...(egressProxy ? { proxy: { serviceName: egressProxy.serviceName, podSelector: egressProxy.podSelector } } : {}),
