@@ -13,14 +13,15 @@ from agentscope_runtime.sandbox.manager.server import app as server
 import one_ssl_context
 from observability import metrics, tracing
 
-from . import autoscale, json_logs, k8s_client, owners, pods, pool, pool_metrics, routes, telemetry
+from . import autoscale, json_logs, k8s_client, owners, pods, pool, pool_metrics, records, routes, telemetry
 
 # The agents' namespace (their pods are the sandboxes' owners) and how often the reaper looks.
 AGENT_NAMESPACE_ENV = "AGENTSCOPE_AGENT_NAMESPACE"
 OWNER_CHECK_ENV = "AGENTSCOPE_OWNER_CHECK_SECONDS"
 
 json_logs.configure()
-k8s_client.install(pods.load_settings())
+POD_SETTINGS = pods.load_settings()
+k8s_client.install(POD_SETTINGS)
 routes.install()
 # A new client per forwarded call: see one_ssl_context.
 one_ssl_context.install(async_http_client)
@@ -28,6 +29,7 @@ one_ssl_context.install(async_http_client)
 tracing.setup("agentscope-sandbox-manager")
 telemetry.install(server.app)
 pool.wrap_manager(SandboxManager)
+records.wrap_manager(SandboxManager)
 owners.wrap_manager(SandboxManager)
 pool_metrics.count_idle_reaps(SandboxManager)
 server.app.add_middleware(owners.ClientIp)
@@ -37,6 +39,8 @@ async def start_pool() -> None:
     """After upstream's startup (registered first) made the manager and started its watcher."""
     manager = server._sandbox_manager
     pool.raise_server_workers(asyncio.get_running_loop())
+    records.install(manager)
+    pool.drop_stale_warm(manager, pods.settings_digest(POD_SETTINGS))
     types = [pool.type_name(t) for t in manager.default_type]
     pool.install(manager, autoscale.parse_policy(os.environ.get(autoscale.ENV), types, int(manager.pool_size)))
     namespace = os.environ.get(AGENT_NAMESPACE_ENV)

@@ -12,6 +12,7 @@ sandbox image listens on (settings `ports`).
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import os
 from typing import Any
@@ -22,6 +23,10 @@ DEFAULT_SETTINGS_PATH = "/etc/agentscope/extension/sandbox-pods.json"
 UPSTREAM_DEFAULT_TOKEN = "secret_token123"
 
 Json = dict[str, Any]
+# On every sandbox pod: the digest of the settings it was made from. A warm sandbox whose digest is
+# not the running manager's (an earlier image, size or env, kept in Redis across a roll) is released
+# at start rather than handed out (pool.drop_stale_warm).
+SETTINGS_DIGEST_ANNOTATION = "agentscope.io/sandbox-settings-sha256"
 
 
 def load_settings(path: str | None = None) -> Json:
@@ -30,6 +35,10 @@ def load_settings(path: str | None = None) -> Json:
     if not isinstance(settings, dict):
         raise ValueError("sandbox pod settings must be a JSON object")
     return settings
+
+
+def settings_digest(settings: Json) -> str:
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def mapped_port(port: int, settings: Json) -> int:
@@ -49,9 +58,8 @@ def harden_pod(pod: Json, settings: Json) -> Json:
     pod = copy.deepcopy(pod)
     meta = pod.setdefault("metadata", {})
     meta["labels"] = dict(meta.get("labels") or {}, **settings.get("labels", {}))
-    annotations = dict(meta.get("annotations") or {}, **settings.get("annotations", {}))
-    if annotations:
-        meta["annotations"] = annotations
+    meta["annotations"] = dict(meta.get("annotations") or {}, **settings.get("annotations", {}),
+                               **{SETTINGS_DIGEST_ANNOTATION: settings_digest(settings)})
     spec = pod.setdefault("spec", {})
     for volume in spec.get("volumes") or []:
         if "hostPath" in volume:

@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .autoscale import Policy, Scaler
+from .pods import SETTINGS_DIGEST_ANNOTATION
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +182,28 @@ def wrap_manager(cls: Any) -> None:
 
     cls.create_from_pool, cls.scan_pool_once = create_from_pool, scan_pool_once_
     cls._agentscope_pooled = True
+
+
+def drop_stale_warm(manager: Any, digest: str) -> int:
+    """Before the controller starts: releases the warm sandboxes whose pods were made from other
+    settings than this manager's (by an earlier manager: the queue lives in Redis across a roll), so
+    no claim gets an old image or size after `pulumi up`; the controller then refills. Keeps the
+    others in their order. Returns how many it released."""
+    dropped = 0
+    for queue in manager.pool_queues.values():
+        for _ in range(int(queue.size())):
+            record = queue.dequeue()
+            if not record:
+                continue
+            pod = manager.client.inspect(record.get("container_id") or record["container_name"])
+            annotations = ((pod or {}).get("metadata") or {}).get("annotations") or {}
+            if annotations.get(SETTINGS_DIGEST_ANNOTATION) == digest:
+                queue.enqueue(record)
+                continue
+            log.info("Warm sandbox %s was made from other settings: releasing it", record["container_name"])
+            manager.release(record["container_name"])
+            dropped += 1
+    return dropped
 
 
 def install(manager: Any, policy: Policy, **options: Any) -> PoolController:

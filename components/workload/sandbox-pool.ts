@@ -356,6 +356,10 @@ export function renderManagerEnv(r: ResolvedSandboxPoolArgs, s: ManagerSecrets):
     // process, so clean up rather than orphan its pods. Manual cleanup: see agent-image/README.md.
     ["AUTO_CLEANUP", r.redis ? "False" : "True"],
     ["HEARTBEAT_TIMEOUT", String(r.heartbeatTimeoutSeconds)],
+    // A released sandbox's record (upstream's spelling): kept for a client that asks after it, 10 min
+    // rather than upstream's hour. The metrics poll and the owner check read every record every 10 s
+    // (sandbox_manager_ext/records.py: Redis expires them), so what is kept costs the manager CPU.
+    ["RELEASE_KET_TTL", String(RELEASED_RECORD_TTL_SECONDS)],
     ["CONTAINER_PREFIX_KEY", r.containerPrefix],
     ["CONTAINER_DEPLOYMENT", "k8s"],
     // Empty: no per-session hostPath at /workspace (it cannot work on ACS, and PSA refuses it).
@@ -381,6 +385,8 @@ export function renderManagerEnv(r: ResolvedSandboxPoolArgs, s: ManagerSecrets):
   }
   return `${lines.map(([k, v]) => `${k}=${dotenvQuote(v)}`).join("\n")}\n`;
 }
+
+export const RELEASED_RECORD_TTL_SECONDS = 600;
 
 /** AGENTSCOPE_POOL_AUTOSCALING, read by agent-image/sandbox_manager_ext/autoscale.py `parse_policy`. */
 export function renderAutoscaling(r: ResolvedSandboxPoolArgs): string {

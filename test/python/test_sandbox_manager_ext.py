@@ -73,7 +73,8 @@ def test_harden_pod_applies_placement_security_port_and_tmp() -> None:
     assert original["spec"]["containers"][0]["ports"] == [{"containerPort": 80, "protocol": "TCP"}]  # a copy
     assert pod["metadata"]["labels"] == {"created-by": "kubernetes-client", "app": "sandbox-x",
                                          "app.kubernetes.io/component": "sandbox"}
-    assert pod["metadata"]["annotations"] == {"example.com/a": "1"}
+    assert pod["metadata"]["annotations"] == {"example.com/a": "1",
+                                              pods.SETTINGS_DIGEST_ANNOTATION: pods.settings_digest(SETTINGS)}
     spec = pod["spec"]
     assert spec["automountServiceAccountToken"] is False and spec["enableServiceLinks"] is False
     assert spec["serviceAccountName"] == "sandbox" and spec["runtimeClassName"] == "gvisor"
@@ -88,6 +89,14 @@ def test_harden_pod_applies_placement_security_port_and_tmp() -> None:
     assert c["readinessProbe"] == SETTINGS["readinessProbe"]
     assert c["securityContext"] == SETTINGS["containerSecurityContext"]
     assert c["resources"] == SETTINGS["resources"]
+
+
+def test_the_settings_digest_changes_with_what_shapes_a_sandbox_and_not_with_key_order() -> None:
+    digest = pods.settings_digest(SETTINGS)
+    assert pods.settings_digest(dict(reversed(list(SETTINGS.items())))) == digest
+    for change in ({"images": {"x": "y@sha256:" + "c" * 64}}, {"resources": {"limits": {"cpu": "2"}}},
+                   {"env": [{"name": "HTTPS_PROXY", "value": "http://p:3128"}]}):
+        assert pods.settings_digest({**SETTINGS, **change}) != digest
 
 
 @pytest.mark.parametrize("token", [None, "", "secret_token123"])

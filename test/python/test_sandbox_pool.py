@@ -21,7 +21,8 @@ import fake_model  # noqa: F401 - puts agent-image/ on sys.path
 from agentscope_runtime.common.container_clients import ContainerClientFactory  # noqa: E402
 from agentscope_runtime.sandbox.manager.sandbox_manager import SandboxManager  # noqa: E402
 from agentscope_runtime.sandbox.model import SandboxManagerEnvConfig  # noqa: E402
-from sandbox_manager_ext import autoscale, owners, pool, pool_metrics  # noqa: E402
+from agentscope_runtime.sandbox.model.container import ContainerState  # noqa: E402
+from sandbox_manager_ext import autoscale, owners, pods, pool, pool_metrics  # noqa: E402
 from sandbox_manager_ext.autoscale import Bounds, Policy, Scaler  # noqa: E402
 
 
@@ -84,6 +85,7 @@ class FakeKubernetesClient:
     def __init__(self, cold_s: float) -> None:
         self.cold_s = cold_s
         self.pods: dict[str, str] = {}
+        self.annotations: dict[str, dict[str, str]] = {}  # what harden_pod stamped on each pod
         self.lock = threading.Lock()
         self.creates = 0
         self.created: list[str] = []
@@ -109,7 +111,8 @@ class FakeKubernetesClient:
 
     def inspect(self, container_id: str) -> dict[str, Any] | None:
         phase = self.pods.get(container_id)
-        return {"metadata": {"name": container_id}, "status": {"phase": phase}} if phase else None
+        meta = {"name": container_id, "annotations": self.annotations.get(container_id, {})}
+        return {"metadata": meta, "status": {"phase": phase}} if phase else None
 
     def get_status(self, container_id: str) -> str | None:
         phase = self.pods.get(container_id)
@@ -186,6 +189,41 @@ def test_a_claim_on_an_empty_pool_takes_the_refill_under_way_not_a_new_cold_crea
     assert first == client.created[0]
     assert second == client.created[1]  # the refill's sandbox, not one of its own
     assert wait_until(lambda: queue.size() == 1 and client.creates == 3)  # and the pool refills again
+
+
+def test_warm_sandboxes_made_from_other_settings_are_released_at_start_the_rest_kept_in_order(
+        monkeypatch: pytest.MonkeyPatch, controllers: list[Any]) -> None:
+    """After `pulumi up` changed the sandboxes (image, size, env), the Redis queue still holds the
+    previous manager's warm ones: the new manager must not hand them out."""
+    client = FakeKubernetesClient(cold_s=0.05)
+    m = make_manager(monkeypatch, client, pool_size=4)
+    c = pool.install(m, autoscale.parse_policy(None, ["base"], 4), interval_s=3600)
+    queue = m.pool_queues[next(iter(m.pool_queues))]
+    assert wait_until(lambda: queue.size() == 4)
+    c.stop()
+    warm = list(client.created)
+    stamp = pods.SETTINGS_DIGEST_ANNOTATION
+    client.annotations = {warm[0]: {stamp: "old"}, warm[1]: {stamp: "new"}, warm[3]: {stamp: "new"}}  # warm[2]: none
+    del client.pods[warm[3]]  # and one whose pod is gone
+
+    assert pool.drop_stale_warm(m, "new") == 3
+    assert queue.size() == 1 and queue.dequeue()["container_name"] == warm[1]
+    assert warm[0] not in client.pods and warm[2] not in client.pods  # their pods deleted
+    assert {m.container_mapping.get(n)["state"] for n in (warm[0], warm[2], warm[3])} == {ContainerState.RELEASED}
+    controllers.append(pool.install(m, autoscale.parse_policy(None, ["base"], 4), interval_s=3600))
+    assert wait_until(lambda: queue.size() == 4)  # refilled from the current settings
+
+
+def test_dropping_stale_ones_keeps_a_current_pool_as_it_was(monkeypatch: pytest.MonkeyPatch, controllers: list[Any]) -> None:
+    client = FakeKubernetesClient(cold_s=0.05)
+    m = make_manager(monkeypatch, client, pool_size=3)
+    c = pool.install(m, autoscale.parse_policy(None, ["base"], 3), interval_s=3600)
+    queue = m.pool_queues[next(iter(m.pool_queues))]
+    assert wait_until(lambda: queue.size() == 3)
+    c.stop()
+    client.annotations = {n: {pods.SETTINGS_DIGEST_ANNOTATION: "same"} for n in client.created}
+    assert pool.drop_stale_warm(m, "same") == 0
+    assert [queue.dequeue()["container_name"] for _ in range(3)] == client.created
 
 
 def test_only_one_claim_waits_per_refill_the_others_create_at_once(monkeypatch: pytest.MonkeyPatch, controllers: list[Any]) -> None:

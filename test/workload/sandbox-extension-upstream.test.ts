@@ -262,7 +262,7 @@ describe("the manager's .env read by runtime-sandbox-server's own Settings", () 
     const token = "tok'en\\x #1 \"q\"";
     const password = "pa ss#word'";
     writeFileSync(join(dir, "manager.env"), renderManagerEnv(r, { bearerToken: token, registry: "acr.example", redis: { host: "redis.agentscope-agents.svc.cluster.local", port: 6379, password } }));
-    const keys = ["HOST", "PORT", "WORKERS", "BEARER_TOKEN", "DEFAULT_SANDBOX_TYPE", "POOL_SIZE", "CONTAINER_DEPLOYMENT", "DEFAULT_MOUNT_DIR", "ALLOW_MOUNT_DIR", "K8S_NAMESPACE", "REDIS_ENABLED", "REDIS_SERVER", "REDIS_PORT", "REDIS_DB", "REDIS_PASSWORD", "REDIS_USER", "CONTAINER_PREFIX_KEY", "MAX_SANDBOX_INSTANCES"];
+    const keys = ["HOST", "PORT", "WORKERS", "BEARER_TOKEN", "DEFAULT_SANDBOX_TYPE", "POOL_SIZE", "CONTAINER_DEPLOYMENT", "DEFAULT_MOUNT_DIR", "ALLOW_MOUNT_DIR", "K8S_NAMESPACE", "REDIS_ENABLED", "REDIS_SERVER", "REDIS_PORT", "REDIS_DB", "REDIS_PASSWORD", "REDIS_USER", "CONTAINER_PREFIX_KEY", "MAX_SANDBOX_INSTANCES", "RELEASE_KET_TTL"];
     const text = execFileSync(PYTHON, ["-c", READ_ENV, join(dir, "manager.env"), ...keys], { cwd: dir, encoding: "utf-8", stdio: ["ignore", "pipe", "pipe"] });
     expect(JSON.parse(text)).toEqual({
       HOST: "0.0.0.0",
@@ -283,6 +283,7 @@ describe("the manager's .env read by runtime-sandbox-server's own Settings", () 
       REDIS_USER: null,
       CONTAINER_PREFIX_KEY: "sandbox-",
       MAX_SANDBOX_INSTANCES: 50,
+      RELEASE_KET_TTL: 600,
     });
   }, 1_200_000);
 });

@@ -451,6 +451,8 @@ describe("the sandbox pool's autoscaling and reaping settings", () => {
     expect(JSON.parse(String(env["AGENTSCOPE_POOL_AUTOSCALING"]))).toEqual({ types: {}, scaleDownAfterSeconds: 300 });
     expect(env["AGENTSCOPE_OWNER_CHECK_SECONDS"]).toBe("10");
     expect(dotenv(run("local"))).toContain("HEARTBEAT_TIMEOUT='300'\n");
+    // Upstream's key (sic), 3600 by default: records of released sandboxes kept 10 min (records.py).
+    expect(dotenv(run("local"))).toContain("RELEASE_KET_TTL='600'\n");
   });
 
   it("refuses autoscaling of a type the pool does not serve, naming it", async () => {
