@@ -70,8 +70,10 @@ def is_ready(pod: dict) -> bool:
     return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
 
-async def pool_full(namespace: str, size: int, timeout: float = 300) -> None:
-    """Waits until exactly `size` sandbox pods exist, all Ready, none being deleted."""
+async def pool_full(namespace: str, size: int, timeout: float | None = None) -> None:
+    """Waits until exactly `size` sandbox pods exist, all Ready, none being deleted (by default up
+    to 5 min plus 15 s a sandbox: a pool of 20 starts on the 2-core node, all at once)."""
+    timeout = 300 + 15 * size if timeout is None else timeout
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         pods = sandbox_pods(namespace)
@@ -200,6 +202,31 @@ def claims_by_source(metrics_url: str) -> dict[str, float]:
     return out
 
 
+def claim_buckets(metrics_url: str) -> dict[float, float]:
+    """The manager's own claim durations (agentscope_sandbox_claim_duration_seconds, cumulative
+    buckets summed over types): the claim without the bench's port-forward and client."""
+    if not metrics_url:
+        return {}
+    out: dict[float, float] = {}
+    for line in httpx.get(metrics_url, timeout=10).text.splitlines():
+        if line.startswith("agentscope_sandbox_claim_duration_seconds_bucket{"):
+            le = float(line.split('le="', 1)[1].split('"', 1)[0])
+            out[le] = out.get(le, 0.0) + float(line.rsplit(" ", 1)[1])
+    return out
+
+
+def manager_side(before: dict[float, float], after: dict[float, float]) -> str:
+    """'n claims; p50 ≤ X s, p95 ≤ Y s' from two readings of the buckets (bucket bounds, not exact)."""
+    delta = sorted((le, after[le] - before.get(le, 0.0)) for le in after)
+    n = delta[-1][1] if delta else 0
+    if n <= 0:
+        return "no claims counted"
+
+    def bound(q: float) -> str:
+        return next((f"{le:g}" for le, count in delta if count >= q * n), "inf")
+    return f"{n:.0f} claims; p50 ≤ {bound(0.5)} s, p95 ≤ {bound(0.95)} s (histogram buckets)"
+
+
 async def spaced_seed_requests(args: argparse.Namespace, token: str) -> list[float]:
     """Seed requests started `args.gap` seconds apart, the pool left to refill on its own."""
     await pool_warm(args.sandbox_namespace, args.pool_size)
@@ -225,6 +252,7 @@ async def burst(args: argparse.Namespace, token: str) -> tuple[list[float], int,
     many claims the pool served (the others' sandboxes were created for them). After the release
     it waits for the pool to be back at its size, nothing beyond it."""
     warm = set(await pool_warm(args.sandbox_namespace, args.pool_size))
+    buckets = claim_buckets(args.metrics_url)
     started = time.perf_counter()
     results = await asyncio.gather(*(claim(args.manager_url, token, args.sandbox_type) for _ in range(args.burst)),
                                    return_exceptions=True)
@@ -234,6 +262,8 @@ async def burst(args: argparse.Namespace, token: str) -> tuple[list[float], int,
     if halves:
         print(f"burst halves: claim p50 {p([h[0] for h in halves], 50):.3f} s p95 {p([h[0] for h in halves], 95):.3f} s, "
               f"run p50 {p([h[1] for h in halves], 50):.3f} s p95 {p([h[1] for h in halves], 95):.3f} s", file=sys.stderr)
+    if args.metrics_url:
+        print(f"burst claims in the manager: {manager_side(buckets, claim_buckets(args.metrics_url))}", file=sys.stderr)
     failures = [r for r in results if isinstance(r, BaseException)]
     for f in failures:
         print(f"burst claim failed: {f!r}", file=sys.stderr)
