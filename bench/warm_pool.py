@@ -204,7 +204,8 @@ def claims_by_source(metrics_url: str) -> dict[str, float]:
 
 def claim_buckets(metrics_url: str) -> dict[float, float]:
     """The manager's own claim durations (agentscope_sandbox_claim_duration_seconds, cumulative
-    buckets summed over types): the claim without the bench's port-forward and client."""
+    buckets summed over types, and their sum under the key -1): the claim without the bench's
+    port-forward and client."""
     if not metrics_url:
         return {}
     out: dict[float, float] = {}
@@ -212,19 +213,22 @@ def claim_buckets(metrics_url: str) -> dict[float, float]:
         if line.startswith("agentscope_sandbox_claim_duration_seconds_bucket{"):
             le = float(line.split('le="', 1)[1].split('"', 1)[0])
             out[le] = out.get(le, 0.0) + float(line.rsplit(" ", 1)[1])
+        elif line.startswith("agentscope_sandbox_claim_duration_seconds_sum{"):
+            out[-1.0] = out.get(-1.0, 0.0) + float(line.rsplit(" ", 1)[1])
     return out
 
 
 def manager_side(before: dict[float, float], after: dict[float, float]) -> str:
     """'n claims; p50 ≤ X s, p95 ≤ Y s' from two readings of the buckets (bucket bounds, not exact)."""
-    delta = sorted((le, after[le] - before.get(le, 0.0)) for le in after)
+    total = after.get(-1.0, 0.0) - before.get(-1.0, 0.0)
+    delta = sorted((le, after[le] - before.get(le, 0.0)) for le in after if le >= 0)
     n = delta[-1][1] if delta else 0
     if n <= 0:
         return "no claims counted"
 
     def bound(q: float) -> str:
         return next((f"{le:g}" for le, count in delta if count >= q * n), "inf")
-    return f"{n:.0f} claims; p50 ≤ {bound(0.5)} s, p95 ≤ {bound(0.95)} s (histogram buckets)"
+    return f"{n:.0f} claims; mean {total / n:.3f} s, p50 ≤ {bound(0.5)} s, p95 ≤ {bound(0.95)} s (histogram buckets)"
 
 
 async def spaced_seed_requests(args: argparse.Namespace, token: str) -> list[float]:

@@ -18,6 +18,12 @@ Run under the 2.x venv with agent-image/ on the path (it drives the launcher's o
       through exec; then the turn's `python3` through the workspace's exec. Warm: the same workspace
       taken from PooledK8sWorkspaceManager (a pool of 1, refilled between samples), then `python3`.
 
+  ... cluster --settings workspace-pods.json --cold 0 --warm 0 --burst 10 --burst-cpu 0.02
+      Also a burst: a warm pool of N filled first (its fill time), then N new sessions at once,
+      each taking a workspace and running `python3`; their times and failures. `--burst-cpu`
+      requests that much CPU per workspace pod, its limit 1 vCPU, so that N pods fit beside the
+      stack on the 2-core node: the burst measures concurrency there, not one pod's speed.
+
 Prints one JSON object (medians, p95, every sample) on its last line.
 """
 from __future__ import annotations
@@ -181,6 +187,43 @@ async def warm_samples(settings: Any, n: int) -> list[float]:
     return out
 
 
+async def burst(settings: Any, n: int) -> dict[str, Any]:
+    from agentscope2_launcher.workspace_pool import PooledK8sWorkspaceManager
+    from agentscope2_launcher.workspace_settings import WarmPoolSettings
+
+    manager = PooledK8sWorkspaceManager(settings, WarmPoolSettings(n, n, 0, 300.0), owner="bench-burst")
+    async with manager:
+        started = time.perf_counter()
+        while manager.warm() < n:
+            if time.perf_counter() - started > 900:
+                raise RuntimeError(f"the pool of {n} did not fill within 900 s ({manager.warm()} warm)")
+            await asyncio.sleep(0.5)
+        fill = time.perf_counter() - started
+
+        async def session(i: int) -> tuple[str, float]:
+            began = time.perf_counter()
+            workspace_id = await manager.assign_workspace_id(user_id=f"burst-{i}", agent_id="bench", session_id=f"b{i}")
+            ws = await manager.get_workspace(f"burst-{i}", "bench", f"b{i}", workspace_id)
+            await run_python(ws)
+            return workspace_id, time.perf_counter() - began
+
+        results = await asyncio.gather(*(session(i) for i in range(n)), return_exceptions=True)
+        served = [r for r in results if not isinstance(r, BaseException)]
+        for workspace_id, _ in served:
+            await manager.close(workspace_id)
+    return {"sessions": n, "pool": n, "fill_s": round(fill, 2),
+            "first_turn_workspace_s": summary([t for _, t in served]),
+            "failures": [repr(r) for r in results if isinstance(r, BaseException)]}
+
+
+def burst_sized(data: dict[str, Any], cpu: float) -> dict[str, Any]:
+    """The settings with `cpu` requested per pod and a limit of 1 vCPU (Burstable)."""
+    resources = {k: dict(v) for k, v in data["resources"].items()}
+    resources.setdefault("requests", {})["cpu"] = f"{round(cpu * 1000)}m"
+    resources.setdefault("limits", {})["cpu"] = "1"
+    return {**data, "resources": resources}
+
+
 async def cluster(args: argparse.Namespace) -> dict[str, Any]:
     from agentscope2_launcher.workspace_settings import WorkspacePodSettings
 
@@ -190,7 +233,13 @@ async def cluster(args: argparse.Namespace) -> dict[str, Any]:
     cold = [await cold_once(settings) for _ in range(args.cold)]
     warm = await warm_samples(settings, args.warm) if args.warm else []
     pulls = [c.kubelet_pull for c in cold if c.kubelet_pull is not None]
+    bursts: dict[str, Any] = {}
+    if args.burst:
+        sized = burst_sized(data, args.burst_cpu) if args.burst_cpu else data
+        burst_settings = WorkspacePodSettings.from_json({**sized, "isolation": "per_session", "warmPool": None})
+        bursts = {"burst": {**await burst(burst_settings, args.burst), "cpu_requested": args.burst_cpu or None}}
     return {
+        **bursts,
         "cold": {
             "first_turn_workspace_s": summary([c.initialize + c.exec_python for c in cold]),
             "initialize_s": summary([c.initialize for c in cold]),
@@ -217,6 +266,8 @@ def main() -> None:
     c.add_argument("--settings", required=True)
     c.add_argument("--cold", type=int, default=10)
     c.add_argument("--warm", type=int, default=20)
+    c.add_argument("--burst", type=int, default=0, help="new sessions at once from a warm pool of as many")
+    c.add_argument("--burst-cpu", type=float, default=0.0, help="vCPU requested per workspace pod in the burst (limit 1)")
     args = p.parse_args()
     # A SIGTERM (a caller's time-out) unwinds like ^C: every `finally` deletes what it made.
     signal.signal(signal.SIGTERM, signal.default_int_handler)

@@ -26,6 +26,7 @@ const sandbox = (poolSize: number) => ({ ...(base["sandbox"] as Record<string, u
 const config = { ...base, namePrefix: PREFIX, sandbox: sandbox(0) };
 const stack = new Stack("pool");
 
+interface SandboxPod { metadata: { name: string; deletionTimestamp?: string }; spec: { containers: { resources: { limits: { memory: string } } }[] } }
 interface Pod { metadata: { name: string; deletionTimestamp?: string }; status?: { conditions?: { type: string; status: string }[] } }
 
 /** Sandbox pods not being deleted, and of those the Ready ones. */
@@ -125,6 +126,21 @@ describe.sequential("the sandbox pool on the real node", () => {
     // sessionIdleTimeoutSeconds is 300 s: gone well before that, it was the owner check that released it.
     await settled("the dead agent's sandbox released", () => expect(sandboxes().live).not.toContain(held.sandbox), 120);
     await poolIsWhole(POOL, `the pool whole again at ${POOL}, nothing else left`);
+  });
+
+  it("after pulumi up changes the sandboxes, no warm sandbox of the old settings stays to be handed out", async () => {
+    // The warm queue is in Redis and survives the manager's roll; the new manager releases what
+    // other settings made (agent-image/sandbox_manager_ext/pool.py drop_stale_warm).
+    const memory = () => (list(["pods", "-n", SANDBOX_NS, "-l", "app.kubernetes.io/component=sandbox"]) as unknown as SandboxPod[])
+      .filter((p) => !p.metadata.deletionTimestamp).map((p) => p.spec.containers[0]!.resources.limits.memory);
+    const before = await poolIsWhole(POOL, `the pool at ${POOL} before the change`);
+    expect(memory(), "the warm sandboxes' memory before").toEqual(Array(POOL).fill("256Mi"));
+    stack.setConfigPath("sandbox.memoryGiB", "0.3");
+    up("pulumi up, sandbox.memoryGiB 0.3");
+    const after = await poolIsWhole(POOL, `the pool at ${POOL} again after the change`);
+    expect(memory(), "the warm sandboxes' memory after").toEqual(Array(POOL).fill("307Mi"));
+    expect(after.filter((name) => before.includes(name)), "warm sandboxes of the old settings").toEqual([]);
+    served(await ask(agentUrl(), TOKEN, SEED_REQUEST, "pool-after-change"), "a request after the change");
   });
 
   it("pulumi destroy leaves no sandbox behind", async () => {
