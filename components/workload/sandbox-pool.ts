@@ -331,6 +331,9 @@ export interface ManagerSecrets {
   readonly redis?: { host: string; port: number; password: string; username?: string };
 }
 
+/** How long a released sandbox's record stays in Redis (RELEASE_KET_TTL; upstream keeps an hour). */
+const RELEASED_RECORD_TTL_SECONDS = 600;
+
 /**
  * The `runtime-sandbox-server --config` file (keys of sandbox/manager/server/config.py `Settings`).
  * Everything the server reads is here; the sandbox image settings are also set as container env,
@@ -385,8 +388,6 @@ export function renderManagerEnv(r: ResolvedSandboxPoolArgs, s: ManagerSecrets):
   }
   return `${lines.map(([k, v]) => `${k}=${dotenvQuote(v)}`).join("\n")}\n`;
 }
-
-export const RELEASED_RECORD_TTL_SECONDS = 600;
 
 /** AGENTSCOPE_POOL_AUTOSCALING, read by agent-image/sandbox_manager_ext/autoscale.py `parse_policy`. */
 export function renderAutoscaling(r: ResolvedSandboxPoolArgs): string {
