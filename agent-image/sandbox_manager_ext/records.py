@@ -16,6 +16,8 @@ import json
 import logging
 from typing import Any
 
+from .pool import type_name
+
 log = logging.getLogger(__name__)
 
 # ContainerState values upstream's cleanup deletes; RECYCLED ones stay for restore_session.
@@ -23,8 +25,7 @@ TERMINAL_STATES = frozenset({"released", "replaced"})
 
 
 def state_of(record: Any) -> str:
-    state = record.get("state") if isinstance(record, dict) else None
-    return str(getattr(state, "value", state))
+    return type_name(record.get("state") if isinstance(record, dict) else None)
 
 
 def _uses_redis(mapping: Any) -> bool:

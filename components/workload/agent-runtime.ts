@@ -280,7 +280,8 @@ export function requireRoomBesideGateway(C: string, key: string, cpu: number, me
   const appMemoryGiB = gateway ? memoryGiB - GATEWAY_MEMORY_GIB : memoryGiB;
   if (appCpu < 0.25 || appMemoryGiB < 0.25) {
     throw new Error(`${C}: ${key}cpu must be at least ${gateway ? 0.5 : 0.25} and ${key}memoryGiB at least ${gateway ? 0.5 : 0.25}, got ${cpu} / ${memoryGiB}${gateway ? ` (the gateway takes ${GATEWAY_CPU} vCPU / ${GATEWAY_MEMORY_GIB} GiB of the pod)` : ""}`);
-  }  return { appCpu, appMemoryGiB };
+  }
+  return { appCpu, appMemoryGiB };
 }
 
 export function resolveAgentRuntimeArgs(args: AgentRuntimeArgs): ResolvedAgentRuntimeArgs {

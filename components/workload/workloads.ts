@@ -517,9 +517,9 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
     const s = args.sandbox;
     const net = args.network ?? {};
     const egress = r.egress;
-    // What sandboxes may never reach; the proxy never connects to either.
     // Every sandbox pod, whichever pool made it: the proxy's clients and the TrafficPolicies' selector.
     const anySandbox = { "app.kubernetes.io/name": SANDBOX_APP_NAME };
+    // What sandboxes may never reach; the proxy never connects to either.
     const sandboxDenied = minimalCidrs([...SANDBOX_DENIED_CIDRS, ...(net.serviceCidr ? [net.serviceCidr] : []), ...(net.sandboxDeniedCidrs ?? [])]);
     const egressProxy = egress.mode === "allowList"
       ? new EgressProxy(`${name}-egress-proxy`, {
