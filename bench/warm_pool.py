@@ -12,8 +12,9 @@ Further measures, each on its own flag (docs/sandbox-pool.md):
   create for that claim alone, the previous sandbox gone first;
 - `--gap S`: seed requests sent S seconds apart without waiting for the pool (issue 23's five
   requests 4 s apart), end to end;
-- `--burst N`: N claims at once from a full pool, p50/p95 and failures, then the refill time
-  (from the burst's start until the pool holds its size again, all Ready);
+- `--burst N`: N claims at once from a full pool, made inside the agent's pod (bench/burst_in_pod.py,
+  no port-forward), p50/p95 and failures, then the refill time (from the burst's start until the
+  pool holds its size again, all Ready);
 - `--reap-agent-pod`: a sandbox claimed from inside the agent's pod (so that pod is its owner),
   the pod force-deleted, and the time until the sandbox's pod is being deleted;
 - `--count-api`: API-server requests (apiserver_request_total, every client: the manager, the
@@ -38,6 +39,7 @@ from pathlib import Path
 import httpx
 from agentscope_runtime.sandbox import BaseSandboxAsync
 from agentscope_runtime.sandbox.enums import SandboxType
+from burst_in_pod import release
 
 SEED_REQUEST = "请帮我使用python生成一段冒泡排序算法,并执行"
 SORTED = "[11, 12, 22, 25, 34, 64, 90]"
@@ -123,14 +125,6 @@ async def claim(manager_url: str, token: str, sandbox_type: str) -> tuple[BaseSa
         raise RuntimeError(f"the code did not run in sandbox {box.sandbox_id}: {result}")
     SPLITS[box.sandbox_id] = (claimed - started, done - claimed)
     return box, started_wall, done - started
-
-
-async def release(box: BaseSandboxAsync) -> None:
-    try:
-        await box.close_async()
-    finally:
-        await box.manager_api.httpx_client.aclose()
-        box.manager_api.http_session.close()
 
 
 async def claims(args: argparse.Namespace, token: str) -> list[Claim]:
@@ -250,34 +244,47 @@ async def spaced_seed_requests(args: argparse.Namespace, token: str) -> list[flo
     return seconds
 
 
-async def burst(args: argparse.Namespace, token: str) -> tuple[list[float], int, float, int]:
-    """`args.burst` claims at once from a full pool: their times, failures, the refill time (from
-    the burst's start until a full pool stands beside the claimed sandboxes, all Ready), and how
-    many claims the pool served (the others' sandboxes were created for them). After the release
-    it waits for the pool to be back at its size, nothing beyond it."""
+async def burst(args: argparse.Namespace) -> tuple[list[float], int, float, int]:
+    """`args.burst` claims at once from a full pool, made inside the agent's pod as the agent makes
+    them (bench/burst_in_pod.py: the manager's Service, no port-forward): their times, failures, the
+    refill time (from the burst's start until a full pool stands beside the claimed sandboxes, all
+    Ready), and how many claims the pool served (the others' sandboxes were created for them). After
+    the release it waits for the pool to be back at its size, nothing beyond it."""
     warm = set(await pool_warm(args.sandbox_namespace, args.pool_size))
     buckets = claim_buckets(args.metrics_url)
+    client = await asyncio.create_subprocess_exec(
+        "kubectl", "exec", "-i", "-n", args.agent_namespace, agent_pod(args), "-c", "agent", "--",
+        "python", "-c", BURST_CLIENT.read_text(), str(args.burst),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+    assert client.stdout is not None and client.stdin is not None
     started = time.perf_counter()
-    results = await asyncio.gather(*(claim(args.manager_url, token, args.sandbox_type) for _ in range(args.burst)),
-                                   return_exceptions=True)
-    boxes = [r[0] for r in results if not isinstance(r, BaseException)]
-    seconds = [r[2] for r in results if not isinstance(r, BaseException)]
-    halves = [SPLITS[b.sandbox_id] for b in boxes]
-    if halves:
-        print(f"burst halves: claim p50 {p([h[0] for h in halves], 50):.3f} s p95 {p([h[0] for h in halves], 95):.3f} s, "
-              f"run p50 {p([h[1] for h in halves], 50):.3f} s p95 {p([h[1] for h in halves], 95):.3f} s", file=sys.stderr)
+    line = await asyncio.wait_for(client.stdout.readline(), 600)
+    if not line:
+        raise RuntimeError("the burst client in the agent pod printed nothing")
+    results = json.loads(line)
+    done = [r for r in results if "error" not in r]
+    seconds = [r["claim_s"] + r["run_s"] for r in done]
+    if done:
+        print(f"burst halves: claim p50 {p([r['claim_s'] for r in done], 50):.3f} s "
+              f"p95 {p([r['claim_s'] for r in done], 95):.3f} s, run p50 {p([r['run_s'] for r in done], 50):.3f} s "
+              f"p95 {p([r['run_s'] for r in done], 95):.3f} s", file=sys.stderr)
     if args.metrics_url:
         print(f"burst claims in the manager: {manager_side(buckets, claim_buckets(args.metrics_url))}", file=sys.stderr)
-    failures = [r for r in results if isinstance(r, BaseException)]
-    for f in failures:
-        print(f"burst claim failed: {f!r}", file=sys.stderr)
-    await pool_full_beside(args.sandbox_namespace, {b.sandbox_id for b in boxes}, args.pool_size)
-    refill = time.perf_counter() - started
-    for box in boxes:
-        await release(box)
+    for r in results:
+        if "error" in r:
+            print(f"burst claim failed: {r['error']}", file=sys.stderr)
+    claimed = {r["id"] for r in results if "id" in r}
+    try:
+        await pool_full_beside(args.sandbox_namespace, claimed, args.pool_size)
+        refill = time.perf_counter() - started
+    finally:
+        client.stdin.write(b"release\n")
+        await client.stdin.drain()
+        client.stdin.close()
+        await asyncio.wait_for(client.wait(), 120)
     await pool_full(args.sandbox_namespace, args.pool_size)
     print(f"after the release: the pool back at {args.pool_size}, no other sandbox pod", file=sys.stderr)
-    return seconds, len(failures), refill, sum(1 for b in boxes if b.sandbox_id in warm)
+    return seconds, len(results) - len(done), refill, sum(1 for r in done if r["id"] in warm)
 
 
 async def pool_full_beside(namespace: str, claimed: set[str], size: int, timeout: float = 600) -> None:
@@ -293,17 +300,24 @@ async def pool_full_beside(namespace: str, claimed: set[str], size: int, timeout
 
 # Claims a sandbox inside the agent's container as the agent does, prints its id and holds it.
 HOLDER = Path(__file__).resolve().parent.parent / "test" / "e2e" / "fixtures" / "hold_sandbox.py"
+# Makes a burst's claims inside the agent's container.
+BURST_CLIENT = Path(__file__).resolve().parent / "burst_in_pod.py"
+
+
+def agent_pod(args: argparse.Namespace) -> str:
+    """The name of one pod of the agent's Service."""
+    selector = kubectl_json("get", "svc", "-n", args.agent_namespace, args.agent_service)["spec"]["selector"]
+    return kubectl_json("get", "pods", "-n", args.agent_namespace, "-l",
+                        ",".join(f"{k}={v}" for k, v in selector.items()))["items"][0]["metadata"]["name"]
 
 
 async def reap_after_agent_pod_dies(args: argparse.Namespace) -> float:
     """Seconds from force-deleting an agent pod that holds a sandbox (claimed from inside it, so
     the manager sees that pod as the owner) to that sandbox's pod being deleted."""
     await pool_warm(args.sandbox_namespace, args.pool_size)
-    selector = kubectl_json("get", "svc", "-n", args.agent_namespace, args.agent_service)["spec"]["selector"]
-    agent_pod = kubectl_json("get", "pods", "-n", args.agent_namespace, "-l",
-                             ",".join(f"{k}={v}" for k, v in selector.items()))["items"][0]["metadata"]["name"]
+    pod = agent_pod(args)
     holder = await asyncio.create_subprocess_exec(
-        "kubectl", "exec", "-i", "-n", args.agent_namespace, agent_pod, "-c", "agent", "--", "python", "-",
+        "kubectl", "exec", "-i", "-n", args.agent_namespace, pod, "-c", "agent", "--", "python", "-",
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
     assert holder.stdout is not None and holder.stdin is not None
     holder.stdin.write(HOLDER.read_bytes())
@@ -313,7 +327,7 @@ async def reap_after_agent_pod_dies(args: argparse.Namespace) -> float:
     if not sandbox:
         raise RuntimeError("the agent pod did not claim a sandbox")
     await asyncio.sleep(2)  # the owner recorded (a worker resolves the claim's IP right after it)
-    subprocess.run(["kubectl", "delete", "pod", "-n", args.agent_namespace, agent_pod, "--grace-period=0",
+    subprocess.run(["kubectl", "delete", "pod", "-n", args.agent_namespace, pod, "--grace-period=0",
                     "--force", "--wait=false"], check=True, capture_output=True)
     killed = time.perf_counter()
     holder.kill()
@@ -395,7 +409,7 @@ def main() -> int:
     warm = [c.seconds for c in results if not c.cold]
     cold = [c.seconds for c in results if c.cold]
     if args.burst:
-        times, failures, refill, from_pool = asyncio.run(burst(args, manager_token))
+        times, failures, refill, from_pool = asyncio.run(burst(args))
         print(f"| burst of {args.burst}, pool {args.pool_size} | {len(times)} | {p(times, 50):.3f} | {p(times, 95):.3f} | "
               f"{min(times):.3f} | {max(times):.3f} |  failures {failures}, from the pool {from_pool}, "
               f"created for the claim {len(times) - from_pool}, refill {refill:.1f} s")

@@ -66,8 +66,9 @@ function up(what: string): void {
 }
 
 /**
- * Claims a sandbox from inside the agent's pod (its own manager URL and token), so that the manager
- * records that pod as the sandbox's owner; returns the sandbox's name and the holding process.
+ * Claims a sandbox from inside the agent's pod (its own manager URL, token and sandbox type: one from
+ * the pool, whose refill starts), so that the manager records that pod as the sandbox's owner;
+ * returns the sandbox's name and the holding process.
  */
 async function holdFromAgentPod(agentPod: string): Promise<{ sandbox: string; stop: () => void }> {
   const holder = spawn("kubectl", ["--kubeconfig", env.kubeconfig, "exec", "-i", "-n", AGENTS_NS, agentPod, "-c", "agent", "--", "python", "-"],
@@ -115,8 +116,10 @@ describe.sequential("the sandbox pool on the real node", () => {
     const agentPod = list(["pods", "-n", AGENTS_NS, "-l", Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(",")])
       .filter((p) => !p.metadata.deletionTimestamp)[0]?.metadata.name;
     expect(agentPod, "an agent pod").toBeDefined();
+    const warm = await poolIsWhole(POOL, `the pool at ${POOL} before the claim`);
     const held = await holdFromAgentPod(agentPod!);
     try {
+      expect(warm, "the held sandbox came from the warm pool").toContain(held.sandbox);
       expect(sandboxes().live, "the held sandbox is a live pod").toContain(held.sandbox);
       await new Promise((r) => setTimeout(r, 3000)); // the manager resolves the claim's IP to its pod right after the claim
       ok(kubectl(["delete", "pod", "-n", AGENTS_NS, agentPod!, "--grace-period=0", "--force", "--wait=false"]), "kill the agent pod");
