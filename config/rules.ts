@@ -157,6 +157,10 @@ const sandbox: Rule = (c) => {
   if (onAcs && s.cpuLimit !== undefined && s.cpuLimit !== s.cpu) {
     v.push({ path: ["sandbox", "cpuLimit"], message: `must equal sandbox.cpu (${s.cpu}) on ACS, which sizes a pod by one value; leave it unset` });
   }
+  // The manager runs on ACS whenever ACS is on (workloads.ts: managerPlacement).
+  if (c.acs.enabled && s.managerCpuLimit !== undefined && s.managerCpuLimit !== s.managerCpu) {
+    v.push({ path: ["sandbox", "managerCpuLimit"], message: `must equal sandbox.managerCpu (${s.managerCpu}) with acs.enabled (the manager runs on ACS, which sizes a pod by one value); leave it unset` });
+  }
   if (c.acs.trafficPolicy && !onAcs) {
     v.push({ path: ["acs", "trafficPolicy"], message: 'needs sandboxes on ACS (acs.enabled, sandbox.isolation "acs"): Poseidon\'s TrafficPolicies bind ACS pods only' });
   }

@@ -324,6 +324,11 @@ export function sandboxSchema(d: EnvironmentDefaults) {
       /** vCPU of the sandbox manager (default 0.5; 0.25 in local). */
       managerCpu: num(z.number().min(0.1).max(8)).default(d.supportCpu),
       /**
+       * vCPU limit of the sandbox manager (default: `managerCpu`, requests = limits). Above it, the
+       * manager may use idle CPU of its node in a burst of claims (Burstable); not on ACS.
+       */
+      managerCpuLimit: num(z.number().positive().max(16)).optional(),
+      /**
        * The tag the manager names `runtime-sandbox-<type>` images by; pods run the digest of
        * imageDigests. Default: `latest` on platform kubernetes, on Alibaba Cloud a tag derived from the
        * digests (config/load.ts sandboxImageTag), where `latest` is refused (config/rules.ts).
@@ -337,6 +342,9 @@ export function sandboxSchema(d: EnvironmentDefaults) {
     .superRefine((s, ctx) => {
       if (s.cpuLimit !== undefined && s.cpuLimit < s.cpu) {
         ctx.addIssue({ code: "custom", path: ["cpuLimit"], message: `must be at least sandbox.cpu (${s.cpu})` });
+      }
+      if (s.managerCpuLimit !== undefined && s.managerCpuLimit < s.managerCpu) {
+        ctx.addIssue({ code: "custom", path: ["managerCpuLimit"], message: `must be at least sandbox.managerCpu (${s.managerCpu})` });
       }
       const scaled = Object.entries(s.autoscaling ?? {});
       for (const [type] of scaled) {

@@ -229,6 +229,7 @@ export function workloadArgs(c: StackConfig, secrets: StackSecrets, cloud: Alicl
       ...(c.sandbox.runtimeClassName ? { runtimeClassName: c.sandbox.runtimeClassName } : {}),
       managerReplicas: c.sandbox.managerReplicas,
       managerCpu: c.sandbox.managerCpu,
+      ...(c.sandbox.managerCpuLimit !== undefined ? { managerCpuLimit: c.sandbox.managerCpuLimit } : {}),
       cpu: c.sandbox.cpu,
       ...(c.sandbox.cpuLimit !== undefined ? { cpuLimit: c.sandbox.cpuLimit } : {}),
       memoryGiB: c.sandbox.memoryGiB,

@@ -58,6 +58,17 @@ describe("shipped stack configs", () => {
     expect(parse(shippedStackConfig("prod"), "prod").standInModel).toBe(false);
   });
 
+  it("Pulumi.local.yaml lets the sandbox manager burst to 1 vCPU; dev and prod keep it Guaranteed", () => {
+    const local = parse(shippedStackConfig("local"), "local");
+    expect([local.sandbox.managerCpu, local.sandbox.managerCpuLimit]).toEqual([0.25, 1]);
+    expect(workloadArgs(local, {}, undefined).sandbox).toMatchObject({ managerCpu: 0.25, managerCpuLimit: 1 });
+    for (const stack of ["dev", "prod"] as const) {
+      const c = parse(shippedStackConfig(stack), stack);
+      expect(c.sandbox.managerCpuLimit, stack).toBeUndefined();
+      expect(workloadArgs(c, {}, undefined).sandbox, stack).not.toHaveProperty("managerCpuLimit");
+    }
+  });
+
   it("prod resolves to the safe production defaults", () => {
     const c = parse(shippedStackConfig("prod"), "prod");
     expect(c.platform).toBe("alicloud");
@@ -130,6 +141,8 @@ const BAD: readonly BadCase[] = [
   { what: "agent size ACS cannot serve", config: set("dev", { agents: [agent({ cpu: 0.7 })] }), key: ns("agents[0]"), says: "cpu 0.7 / memoryGiB 2 is not an ACS size" },
   { what: "sandbox CPU limit below its request", config: edit("local", "sandbox", (s) => ({ ...s, cpu: 0.5, cpuLimit: 0.25 })), key: ns("sandbox.cpuLimit"), says: "must be at least sandbox.cpu (0.5)" },
   { what: "sandbox CPU limit above its request on ACS", config: edit("dev", "sandbox", (s) => ({ ...s, cpuLimit: 2 })), key: ns("sandbox.cpuLimit"), says: "on ACS, which sizes a pod by one value" },
+  { what: "manager CPU limit below its request", config: edit("local", "sandbox", (s) => ({ ...s, managerCpu: 0.5, managerCpuLimit: 0.25 })), key: ns("sandbox.managerCpuLimit"), says: "must be at least sandbox.managerCpu (0.5)" },
+  { what: "manager CPU limit above its request with ACS on", config: edit("dev", "sandbox", (s) => ({ ...s, managerCpuLimit: 1 })), key: ns("sandbox.managerCpuLimit"), says: "the manager runs on ACS" },
   { what: "sandbox size ACS cannot serve", config: edit("dev", "sandbox", (s) => ({ ...s, memoryGiB: 1.5 })), key: ns("sandbox"), says: "not an ACS size" },
   { what: "duplicate agent names", config: set("dev", { agents: [agent(), agent()] }), key: ns("agents[1].name"), says: "names must be unique" },
   { what: "agent name not a DNS label", config: set("dev", { agents: [agent({ name: "Friday_1" })] }), key: ns("agents[0].name"), says: "DNS label" },

@@ -25,7 +25,7 @@ const VALUES = [
   "renderAutoscaling", "renderManagerEnv", "renderRedisConfig", "requireDigestRef", "requireDnsLabel", "requireInt",
   "requireAgentSource", "requirePositive", "resolveAckClusterArgs", "resolveAcrRegistryArgs", "resolveAgentRuntimeArgs",
   "resolveContainerImageArgs", "resolveInClusterRedisArgs", "resolveNamespacesArgs", "resolveNetworkArgs",
-  "resolveNetworkPoliciesArgs", "resolveSandboxPoolArgs", "resolveStandInModelArgs", "resolveTraceViewerArgs", "resolveWorkloadsArgs",
+  "resolveNetworkPoliciesArgs", "resolveSandboxPoolArgs", "resolveStandInModelArgs", "resolveTraceViewerArgs", "resolveWorkloadsArgs", "resourcesWithCpuLimit",
   "restrictedContainerSecurityContext", "restrictedPodSecurityContext", "sandboxPodLabels",
   "sandboxPodSettings", "selectorLabels", "settingBySchema", "subnet", "tmpVolume", "traceViewerIdentity", "tmpVolumeMount", "USER_AGENT_DOCKERFILE", "USER_AGENT_KIT_REPOSITORY",
   "USER_AGENT_KIT_TARGET", "USER_AGENT_TARGET", "USER_AGENT_TARGETS", "upstreamSandboxImage", "userAgentRepositoryName",

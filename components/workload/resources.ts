@@ -20,3 +20,14 @@ export function guaranteedResources(vcpu: number, memoryGiB: number): k8s.types.
   const quantities = { cpu: cpuQuantity(vcpu), memory: memoryQuantity(memoryGiB) };
   return { requests: { ...quantities }, limits: { ...quantities } };
 }
+
+/**
+ * Requests = limits but for a higher CPU limit (Burstable QoS: the container may use its node's
+ * idle CPU up to `cpuLimit`); Guaranteed when `cpuLimit` equals `vcpu`. Memory stays requests =
+ * limits, so the pod is never killed for memory its node lent it.
+ */
+export function resourcesWithCpuLimit(vcpu: number, memoryGiB: number, cpuLimit: number): k8s.types.input.core.v1.ResourceRequirements {
+  const res = guaranteedResources(vcpu, memoryGiB) as { requests: Record<string, string>; limits: Record<string, string> };
+  if (cpuLimit !== vcpu) res.limits = { ...res.limits, cpu: cpuQuantity(cpuLimit) };
+  return res;
+}

@@ -5,7 +5,7 @@ import type { AcsNetwork, AcsPlacement } from "./acs";
 import { NO_ACS, acsNetworkAnnotations, acsPodAnnotations, acsPodLabels, acsTolerations } from "./acs";
 import type { WorkloadIdentity } from "./labels";
 import { SANDBOX_APP_NAME, SANDBOX_MANAGER_APP_NAME, recommendedLabels, selectorLabels } from "./labels";
-import { cpuQuantity, guaranteedResources } from "./resources";
+import { resourcesWithCpuLimit } from "./resources";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, tmpVolume, tmpVolumeMount } from "./security-context";
 import { requireDigestRef, requireDnsLabel, requireInt, requirePositive } from "./validate";
 import type { RedisEndpoint } from "./redis";
@@ -121,6 +121,12 @@ export interface SandboxPoolArgs {
   acsNetwork?: AcsNetwork;
   /** vCPU of the manager, requests = limits (default 0.5). */
   managerCpu?: number;
+  /**
+   * vCPU limit of the manager (default `managerCpu`: Guaranteed). Above it, the manager may use idle
+   * CPU of its node while a burst of claims, their code runs and refills arrive at once (Burstable);
+   * refused with an ACS placement, which sizes a pod by one value.
+   */
+  managerCpuLimit?: number;
   /** Memory of the manager in GiB, requests = limits (default 1). */
   managerMemoryGiB?: number;
   /** Seconds the manager waits for a new sandbox pod to be ready (default 180; upstream waits 60). */
@@ -185,6 +191,7 @@ export interface ResolvedSandboxPoolArgs {
   readonly sandboxMemoryGiB: number;
   readonly managerPlacement: AcsPlacement;
   readonly managerCpu: number;
+  readonly managerCpuLimit: number;
   readonly managerMemoryGiB: number;
   readonly podReadyTimeoutSeconds: number;
   readonly sandboxImagePullSecrets: string[];
@@ -255,6 +262,11 @@ export function resolveSandboxPoolArgs(args: SandboxPoolArgs): ResolvedSandboxPo
   if (args.isolation.kind === "acs" && sandboxCpuLimit !== sandboxCpu) {
     throw new Error(`${C}: sandboxCpuLimit (${sandboxCpuLimit}) must equal sandboxCpu (${sandboxCpu}) with ACS isolation, which sizes a pod by one value`);
   }
+  const managerCpuLimit = args.managerCpuLimit ?? managerCpu;
+  if (!(managerCpuLimit >= managerCpu)) throw new Error(`${C}: managerCpuLimit (${managerCpuLimit}) must be at least managerCpu (${managerCpu})`);
+  if (args.managerPlacement?.enabled && managerCpuLimit !== managerCpu) {
+    throw new Error(`${C}: managerCpuLimit (${managerCpuLimit}) must equal managerCpu (${managerCpu}) with an ACS placement, which sizes a pod by one value`);
+  }
   const podReadyTimeoutSeconds = args.podReadyTimeoutSeconds ?? 180;
   requireInt(C, "podReadyTimeoutSeconds", podReadyTimeoutSeconds, 10, 1800);
   if (args.namePrefix !== undefined) requireDnsLabel(C, "namePrefix", args.namePrefix, 20);
@@ -289,6 +301,7 @@ export function resolveSandboxPoolArgs(args: SandboxPoolArgs): ResolvedSandboxPo
     sandboxMemoryGiB,
     managerPlacement: args.managerPlacement ?? NO_ACS,
     managerCpu,
+    managerCpuLimit,
     managerMemoryGiB,
     podReadyTimeoutSeconds,
     sandboxImagePullSecrets: args.sandboxImagePullSecrets ?? [],
@@ -431,8 +444,7 @@ export function sandboxPodLabels(r: ResolvedSandboxPoolArgs): Record<string, str
 export function sandboxPodSettings(r: ResolvedSandboxPoolArgs, registry: string, network: Record<string, string> = {}, env: { name: string; value: string }[] = []): SandboxPodSettings {
   if (registry === "") throw new Error("SandboxPool: images.registry resolved to an empty string (that means Docker Hub)");
   const acs = r.isolation.kind === "acs" ? r.isolation.placement : NO_ACS;
-  const res = guaranteedResources(r.sandboxCpu, r.sandboxMemoryGiB) as { requests: Record<string, string>; limits: Record<string, string> };
-  if (r.sandboxCpuLimit !== r.sandboxCpu) res.limits = { ...res.limits, cpu: cpuQuantity(r.sandboxCpuLimit) };
+  const res = resourcesWithCpuLimit(r.sandboxCpu, r.sandboxMemoryGiB, r.sandboxCpuLimit) as { requests: Record<string, string>; limits: Record<string, string> };
   const images: Record<string, string> = {};
   for (const type of r.sandboxTypes) {
     const digest = r.images.digests[type];
@@ -641,7 +653,7 @@ export class SandboxPool extends pulumi.ComponentResource {
                 ...otelEnv(OTEL_SERVICE_NAMES.sandboxManager, tracing, config.metadata.name),
                 ...(metrics ? [{ name: "METRICS_PORT", value: String(METRICS_PORT) }] : []),
               ],
-              resources: guaranteedResources(r.managerCpu, r.managerMemoryGiB),
+              resources: resourcesWithCpuLimit(r.managerCpu, r.managerMemoryGiB, r.managerCpuLimit),
               securityContext: restrictedContainerSecurityContext(),
               startupProbe: { httpGet: { path: "/health", port: "http" }, periodSeconds: 3, failureThreshold: 40 },
               readinessProbe: { httpGet: { path: "/health", port: "http" }, periodSeconds: 10, timeoutSeconds: 3 },

@@ -152,6 +152,8 @@ export interface AgentScopeWorkloadsArgs {
     managerReplicas?: number;
     /** vCPU of the sandbox manager (default 0.5). */
     managerCpu?: number;
+    /** vCPU limit of the sandbox manager (default `managerCpu`); see SandboxPoolArgs.managerCpuLimit. */
+    managerCpuLimit?: number;
     /** vCPU per sandbox pod (default 1). */
     cpu?: number;
     /** vCPU limit per sandbox pod (default `cpu`); see SandboxPoolArgs.sandboxCpuLimit. */
@@ -555,6 +557,7 @@ export class AgentScopeWorkloads extends pulumi.ComponentResource {
       ...(s.ownerCheckSeconds !== undefined ? { ownerCheckSeconds: s.ownerCheckSeconds } : {}),
       ...(s.managerReplicas !== undefined ? { replicas: s.managerReplicas } : {}),
       ...(s.managerCpu !== undefined ? { managerCpu: s.managerCpu } : {}),
+      ...(s.managerCpuLimit !== undefined ? { managerCpuLimit: s.managerCpuLimit } : {}),
       redis: redisEndpoint,
       images: s.images,
       isolation: r.isolation,

@@ -102,6 +102,19 @@ describe("SandboxPool args", () => {
       .toEqual({ requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "250m", memory: "512Mi" } });
   });
 
+  it("takes a manager CPU limit above its request only off ACS, and renders it on the manager alone", () => {
+    expect(() => resolveSandboxPoolArgs(poolArgs({ managerCpu: 0.5, managerCpuLimit: 0.25 }))).toThrow(/managerCpuLimit \(0\.25\) must be at least managerCpu \(0\.5\)/);
+    const onAcs = { enabled: true, computeClass: "general-purpose" as const, computeQos: "default" as const, imageCache: false };
+    expect(() => resolveSandboxPoolArgs(poolArgs({ managerPlacement: onAcs, managerCpu: 0.5, managerCpuLimit: 1 }))).toThrow(/must equal managerCpu \(0\.5\) with an ACS placement/);
+    expect(resolveSandboxPoolArgs(poolArgs({ managerPlacement: onAcs, managerCpu: 0.5, managerCpuLimit: 0.5 })).managerCpuLimit).toBe(0.5);
+    const burstable = resolveSandboxPoolArgs(poolArgs({ managerCpu: 0.25, managerCpuLimit: 1 }));
+    expect([burstable.managerCpu, burstable.managerCpuLimit]).toEqual([0.25, 1]);
+    // The sandboxes keep their own sizing.
+    expect(sandboxPodSettings(burstable, "acr.example").resources).toEqual({ requests: { cpu: "1000m", memory: "2048Mi" }, limits: { cpu: "1000m", memory: "2048Mi" } });
+    // Unset: the limit is the request (Guaranteed), as before.
+    expect(resolveSandboxPoolArgs(poolArgs({ managerCpu: 0.25 })).managerCpuLimit).toBe(0.25);
+  });
+
   it("rejects autoscaling the pool could not follow, naming the argument", () => {
     expect(() => resolveSandboxPoolArgs(poolArgs({ autoscaling: { base: { min: 3, max: 2 } } }))).toThrow(/autoscaling\.base\.min \(3\) exceeds autoscaling\.base\.max \(2\)/);
     expect(() => resolveSandboxPoolArgs(poolArgs({ autoscaling: { browser: { min: 0, max: 1 } } }))).toThrow(/autoscaling\.browser: sandboxTypes does not pool "browser"/);

@@ -431,6 +431,20 @@ describe("without the admin-route gateway", () => {
   });
 });
 
+describe("the sandbox manager's CPU limit", () => {
+  it("is its request unless set above it; then the manager alone is Burstable, its memory still requests = limits", async () => {
+    const resources = (r: MockRun) => o(containers(named(r, "Deployment", "sandbox-manager"))[0]!["resources"]);
+    expect(resources(run("local"))).toEqual({ requests: { cpu: "500m", memory: "1024Mi" }, limits: { cpu: "500m", memory: "1024Mi" } });
+    const args = workloadsArgs("local");
+    const r = await runWorkloads({ ...args, sandbox: { ...args.sandbox, managerCpu: 0.25, managerCpuLimit: 1 } });
+    expect(resources(r)).toEqual({ requests: { cpu: "250m", memory: "1024Mi" }, limits: { cpu: "1000m", memory: "1024Mi" } });
+    expect(await schemaProblems([named(r, "Deployment", "sandbox-manager")])).toEqual([]);
+    for (const w of workloadsOf(r).filter((x) => x.metadata?.name !== "sandbox-manager")) {
+      for (const c of containers(w)) expect(o(c["resources"])["requests"], `${w.metadata?.name}`).toEqual(o(c["resources"])["limits"]);
+    }
+  });
+});
+
 describe("the sandbox pool's autoscaling and reaping settings", () => {
   const managerEnv = (r: MockRun): Record<string, unknown> =>
     Object.fromEntries(arr(containers(named(r, "Deployment", "sandbox-manager"))[0]!["env"]).map((e) => [String(e["name"]), e["value"]]));
