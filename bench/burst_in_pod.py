@@ -1,8 +1,9 @@
 """Run inside an agent's container (bench/warm_pool.py --burst: kubectl exec -i … python -c "<this
 file>" N): N claims at once, as the agent makes them (its manager URL, token and sandbox type from
-its environment, the Service it calls, no port-forward), each running code in its sandbox. Prints one JSON line: per
-claim the sandbox id, the claim's and the code run's seconds, or the error. Holds the sandboxes until
-a line (or the end) on stdin, so the caller can watch the pool refill beside them, then releases them."""
+its environment, the Service it calls, no port-forward), each running code in its sandbox. Prints
+one JSON line: per claim the sandbox id, the claim's and the code run's seconds, or the error.
+Holds the sandboxes until a line (or the end) on stdin, so the caller can watch the pool refill
+beside them, then releases them."""
 from __future__ import annotations
 
 import asyncio
@@ -15,7 +16,7 @@ from typing import Any
 from agentscope_runtime.sandbox import BaseSandboxAsync
 from agentscope_runtime.sandbox.enums import SandboxType
 
-PROBE = "print('sandbox ready')"
+PROBE = "print('sandbox ready')"  # the code every claim runs (also bench/warm_pool.py's)
 
 
 async def claim(url: str, token: str, sandbox_type: str) -> tuple[BaseSandboxAsync | None, dict[str, Any]]:

@@ -39,11 +39,10 @@ from pathlib import Path
 import httpx
 from agentscope_runtime.sandbox import BaseSandboxAsync
 from agentscope_runtime.sandbox.enums import SandboxType
-from burst_in_pod import release
+from burst_in_pod import PROBE, release
 
 SEED_REQUEST = "请帮我使用python生成一段冒泡排序算法,并执行"
 SORTED = "[11, 12, 22, 25, 34, 64, 90]"
-PROBE = "print('sandbox ready')"
 # A pod turns Ready a moment before the pool holds it (the manager's watch event, then its GETs of
 # the pod); upstream's 2 s poll made this up to 3.5 s, kept as a margin for older managers.
 ENQUEUE_LAG_S = 3.5
